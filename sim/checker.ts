@@ -1,0 +1,224 @@
+import type { RaftNode } from '../src/raft/node.js';
+import type { Entry, NodeId, RaftMessage } from '../src/raft/types.js';
+import { chainHash, hashBytes } from './hash.js';
+
+export type SafetyProperty =
+  | 'Election Safety'
+  | 'Leader Append-Only'
+  | 'Log Matching'
+  | 'Leader Completeness'
+  | 'State Machine Safety'
+  | 'Commit Monotonic'
+  | 'Applied Within Commit'
+  | 'Apply Order'
+  | 'Single Vote Per Term';
+
+export interface Violation {
+  readonly property: SafetyProperty;
+  readonly detail: string;
+  readonly nodes: readonly NodeId[];
+  readonly term: number;
+  readonly index: number;
+  /** Simulated time in microseconds. */
+  readonly timeUs: number;
+}
+
+export function formatViolation(violation: Violation): string {
+  const seconds = (violation.timeUs / 1_000_000).toFixed(6);
+  const nodes = violation.nodes.map((node) => `n${node}`).join(',');
+  return `${violation.property} violated at t=${seconds}s (nodes ${nodes}, term ${violation.term}, index ${violation.index}): ${violation.detail}`;
+}
+
+/** What the checker remembers of one node: a mirror of its log with a prefix hash per entry. */
+interface NodeRecord {
+  incarnation: number;
+  mirror: Entry[];
+  /** chains[i] hashes entries 1..i+1; equal chains mean equal prefixes. */
+  chains: number[];
+  commit: number;
+  applied: number;
+  /** The term in which this node was last seen as leader, or 0. */
+  leaderTerm: number;
+}
+
+const TERM_KEY_LIMIT = 2 ** 21;
+
+/**
+ * The Raft safety properties (Figure 3 and a few more), checked incrementally
+ * after every event, so a violation is reported at the event that caused it.
+ *
+ * Logs are compared through prefix hashes: two logs hold the same prefix up to i
+ * exactly when their chain values at i agree (up to hash collisions, which could
+ * only hide a violation, never invent one).
+ */
+export class SafetyChecker {
+  readonly violations: Violation[] = [];
+  private readonly nodes = new Map<NodeId, NodeRecord>();
+  /** The one prefix hash ever seen for each (index, term): Log Matching across all time. */
+  private readonly chainByIndexTerm = new Map<number, number>();
+  private readonly leaderByTerm = new Map<number, NodeId>();
+  /** The longest committed prefix seen on any node, as prefix hashes (1-based via index - 1). */
+  private readonly committedChains: number[] = [];
+  private readonly committedTerms: number[] = [];
+  /** The prefix hash of the entry applied at each index by whichever node applied it first. */
+  private readonly appliedChains: number[] = [];
+  private readonly voteByTermAndVoter = new Map<string, NodeId>();
+  private readonly dataHashes = new WeakMap<Uint8Array, number>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly violationsMax = 100,
+  ) {}
+
+  /** Checks a node's state after an event it handled. */
+  checkNode(node: RaftNode, incarnation: number): void {
+    const record = this.recordFor(node.id, incarnation);
+    this.syncMirror(node, record);
+    this.checkCommit(node, record);
+    this.checkLeadership(node, record);
+  }
+
+  /** Checks one message the moment a node hands it to the network. */
+  checkSend(message: RaftMessage): void {
+    if (message.type !== 'VoteResponse' || message.preVote || !message.granted) return;
+    const key = `${message.term}/${message.from}`;
+    const earlier = this.voteByTermAndVoter.get(key);
+    if (earlier === undefined) {
+      this.voteByTermAndVoter.set(key, message.to);
+    } else if (earlier !== message.to) {
+      this.report('Single Vote Per Term', `n${message.from} granted its vote in term ${message.term} to n${earlier} and then to n${message.to}`, [message.from, earlier, message.to], message.term, 0);
+    }
+  }
+
+  /** Checks one entry the moment a node's state machine applies it. */
+  checkApply(node: RaftNode, incarnation: number, entry: Entry): void {
+    const record = this.recordFor(node.id, incarnation);
+    if (entry.index !== record.applied + 1) {
+      this.report('Apply Order', `n${node.id} applied index ${entry.index} after ${record.applied}`, [node.id], entry.term, entry.index);
+    }
+    record.applied = entry.index;
+    if (entry.index > node.commitIndex()) {
+      this.report('Applied Within Commit', `n${node.id} applied index ${entry.index} beyond its commit index ${node.commitIndex()}`, [node.id], entry.term, entry.index);
+    }
+    const chain = this.chainOfApplied(node, record, entry);
+    const earlier = this.appliedChains[entry.index - 1];
+    if (earlier === undefined) {
+      this.appliedChains[entry.index - 1] = chain;
+    } else if (earlier !== chain) {
+      this.report('State Machine Safety', `n${node.id} applied a different entry at index ${entry.index} than another node did`, [node.id], entry.term, entry.index);
+    }
+  }
+
+  /** The highest index known committed anywhere. */
+  committedIndex(): number {
+    return this.committedChains.length;
+  }
+
+  private recordFor(id: NodeId, incarnation: number): NodeRecord {
+    let record = this.nodes.get(id);
+    if (record === undefined) {
+      record = { incarnation, mirror: [], chains: [], commit: 0, applied: 0, leaderTerm: 0 };
+      this.nodes.set(id, record);
+    } else if (record.incarnation !== incarnation) {
+      // A restart: volatile state starts over; the log mirror is re-synced below.
+      record.incarnation = incarnation;
+      record.commit = 0;
+      record.applied = 0;
+      record.leaderTerm = 0;
+    }
+    return record;
+  }
+
+  /** Brings the mirror up to the node's log, checking Leader Append-Only and Log Matching on the way. */
+  private syncMirror(node: RaftNode, record: NodeRecord): void {
+    const log = node.log.view();
+    const mirror = record.mirror;
+    let same = Math.min(mirror.length, log.length);
+    while (same > 0 && mirror[same - 1] !== log[same - 1]) same--;
+    if (same < mirror.length && record.leaderTerm === node.term() && node.role() === 'leader') {
+      this.report('Leader Append-Only', `leader n${node.id} removed or replaced entries from index ${same + 1} in term ${node.term()}`, [node.id], node.term(), same + 1);
+    }
+    mirror.length = same;
+    record.chains.length = same;
+    for (let index = same + 1; index <= log.length; index++) {
+      const entry = log[index - 1]!;
+      const previous = index === 1 ? 0 : record.chains[index - 2]!;
+      const chain = chainHash(previous, entry.term, entry.index, this.dataHash(entry));
+      mirror.push(entry);
+      record.chains.push(chain);
+      this.checkLogMatching(node.id, entry, chain);
+    }
+  }
+
+  private checkLogMatching(id: NodeId, entry: Entry, chain: number): void {
+    if (entry.term >= TERM_KEY_LIMIT) throw new Error(`term ${entry.term} too large for the checker`);
+    const key = entry.index * TERM_KEY_LIMIT + entry.term;
+    const seen = this.chainByIndexTerm.get(key);
+    if (seen === undefined) {
+      this.chainByIndexTerm.set(key, chain);
+    } else if (seen !== chain) {
+      this.report('Log Matching', `n${id} holds an entry at index ${entry.index}, term ${entry.term} whose preceding log differs from another node's`, [id], entry.term, entry.index);
+    }
+  }
+
+  private checkCommit(node: RaftNode, record: NodeRecord): void {
+    const commit = node.commitIndex();
+    if (commit < record.commit) {
+      this.report('Commit Monotonic', `n${node.id} commit index went from ${record.commit} back to ${commit}`, [node.id], node.term(), commit);
+    }
+    for (let index = record.commit + 1; index <= commit; index++) {
+      const chain = record.chains[index - 1];
+      if (chain === undefined) break;
+      const known = this.committedChains[index - 1];
+      if (known === undefined) {
+        this.committedChains[index - 1] = chain;
+        this.committedTerms[index - 1] = record.mirror[index - 1]!.term;
+      } else if (known !== chain) {
+        this.report('State Machine Safety', `n${node.id} committed a different entry at index ${index} than another node did`, [node.id], node.term(), index);
+        break;
+      }
+    }
+    record.commit = Math.max(record.commit, commit);
+  }
+
+  private checkLeadership(node: RaftNode, record: NodeRecord): void {
+    if (node.role() !== 'leader') {
+      record.leaderTerm = 0;
+      return;
+    }
+    const term = node.term();
+    if (record.leaderTerm === term) return;
+    record.leaderTerm = term;
+    const other = this.leaderByTerm.get(term);
+    if (other !== undefined && other !== node.id) {
+      this.report('Election Safety', `n${other} and n${node.id} were both elected leader of term ${term}`, [other, node.id], term, 0);
+    }
+    this.leaderByTerm.set(term, node.id);
+    // Every entry committed before this election must be in the new leader's log (section 5.4).
+    const committed = this.committedChains.length;
+    if (committed === 0) return;
+    if (record.chains.length < committed || record.chains[committed - 1] !== this.committedChains[committed - 1]) {
+      this.report('Leader Completeness', `n${node.id} became leader of term ${term} without the committed entries up to index ${committed}`, [node.id], term, committed);
+    }
+  }
+
+  private chainOfApplied(node: RaftNode, record: NodeRecord, entry: Entry): number {
+    if (record.mirror[entry.index - 1] === entry) return record.chains[entry.index - 1]!;
+    this.syncMirror(node, record);
+    return record.chains[entry.index - 1] ?? chainHash(0, entry.term, entry.index, this.dataHash(entry));
+  }
+
+  private dataHash(entry: Entry): number {
+    let hash = this.dataHashes.get(entry.data);
+    if (hash === undefined) {
+      hash = hashBytes(entry.data);
+      this.dataHashes.set(entry.data, hash);
+    }
+    return hash;
+  }
+
+  private report(property: SafetyProperty, detail: string, nodes: NodeId[], term: number, index: number): void {
+    if (this.violations.length >= this.violationsMax) return;
+    this.violations.push({ property, detail, nodes: [...new Set(nodes)], term, index, timeUs: this.now() });
+  }
+}

@@ -1,0 +1,513 @@
+import { DEFAULT_RAFT_OPTIONS, type RaftConfig, type RaftOptions } from '../src/raft/config.js';
+import { RaftNode } from '../src/raft/node.js';
+import { encodedSizeBytes } from '../src/raft/size.js';
+import {
+  RAFT_MESSAGE_TYPES,
+  type DurableState,
+  type Entry,
+  type NodeId,
+  type RaftMessage,
+  type RaftMessageType,
+  type Ready,
+  type Role,
+} from '../src/raft/types.js';
+import { SafetyChecker, type Violation } from './checker.js';
+import { SimClock } from './clock.js';
+import { DEFAULT_DISK_OPTIONS, SimDisk, type DiskOptions } from './disk.js';
+import { RunningHash } from './hash.js';
+import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
+import { SimRandom } from './random.js';
+import { Scheduler } from './scheduler.js';
+import { EventKind, type SimEvent, mixEvent } from './events.js';
+
+export interface ClockOptions {
+  /** Each node's clock offset is drawn from [-offsetMsMax, offsetMsMax]. */
+  offsetMsMax: number;
+  /** Each node's drift rate is drawn from [-driftPpmMax, driftPpmMax]. */
+  driftPpmMax: number;
+}
+
+export interface SimClusterOptions {
+  nodes: number;
+  seed: number | string;
+  /** Local time between two ticks of a node's Raft core. */
+  tickMs: number;
+  raft: Partial<RaftOptions>;
+  network: Partial<NetworkOptions>;
+  disk: Partial<DiskOptions>;
+  clocks: Partial<ClockOptions>;
+  /** How many recent events to keep for reports; the hash covers every event regardless. */
+  recentEventsMax: number;
+  /** Makes each node's core; tests pass planted-bug variants here. */
+  createNode: (config: RaftConfig, restored: DurableState) => RaftNode;
+}
+
+export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'seed'> = {
+  tickMs: 10,
+  raft: { electionTicksMin: 15, heartbeatTicks: 5 },
+  network: {},
+  disk: {},
+  clocks: { offsetMsMax: 0, driftPpmMax: 0 },
+  recentEventsMax: 256,
+  createNode: (config, restored) => new RaftNode(config, restored),
+};
+
+export const NODES_MAX = 15;
+export const RAFT_GROUP = 1;
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly up: boolean;
+  readonly role: Role | 'down';
+  readonly term: number;
+  readonly leader: NodeId;
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+}
+
+export interface ProposeOutcome {
+  readonly index: number;
+  readonly term: number;
+  readonly isLeader: boolean;
+  /** Why the proposal was refused, when it was. */
+  readonly error: string | undefined;
+}
+
+export interface TrafficCounter {
+  count: number;
+  bytes: number;
+}
+
+/** One simulated node: its core, disk, clock and the bookkeeping of its current incarnation. */
+class SimHost {
+  core: RaftNode | undefined = undefined;
+  incarnation = 0;
+  /** The Ready whose writes are on their way to disk, if any. */
+  persisting: Ready | undefined = undefined;
+  /** Commands applied in this incarnation, in order. */
+  applied: Entry[] = [];
+  crashes = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly disk: SimDisk,
+    readonly clock: SimClock,
+    readonly random: SimRandom,
+  ) {}
+}
+
+/**
+ * A whole cluster of Raft cores driven by one seed through a simulated network,
+ * disks and clocks. This is the embedding API of docs/sim-api.md.
+ */
+export class SimCluster {
+  readonly options: SimClusterOptions;
+  readonly nodeIds: readonly NodeId[];
+  readonly checker: SafetyChecker;
+  readonly network: SimNetwork;
+  private readonly scheduler = new Scheduler<SimEvent>();
+  private readonly hosts: SimHost[] = [];
+  private readonly raftOptions: RaftOptions;
+  private readonly traceHash = new RunningHash();
+  private readonly recent: SimEvent[] = [];
+  private eventCount = 0;
+  private readonly traffic = new Map<RaftMessageType, TrafficCounter>();
+  private dropped = 0;
+  private duplicated = 0;
+
+  constructor(options: Partial<SimClusterOptions> & Pick<SimClusterOptions, 'nodes' | 'seed'>) {
+    this.options = { ...DEFAULT_SIM_CLUSTER_OPTIONS, ...options };
+    const count = this.options.nodes;
+    if (!Number.isInteger(count) || count < 1 || count > NODES_MAX) {
+      throw new Error(`nodes must be an integer from 1 to ${NODES_MAX}, got ${String(count)}`);
+    }
+    if (!(this.options.tickMs > 0)) throw new Error(`tickMs must be positive, got ${this.options.tickMs}`);
+    this.raftOptions = { ...DEFAULT_RAFT_OPTIONS, ...DEFAULT_SIM_CLUSTER_OPTIONS.raft, ...this.options.raft };
+    const seed = this.options.seed;
+    const networkOptions = { ...DEFAULT_NETWORK_OPTIONS, ...this.options.network };
+    const problems = validateNetworkOptions(networkOptions);
+    if (problems.length > 0) throw new Error(`bad network options: ${problems.join('; ')}`);
+    this.network = new SimNetwork(count, networkOptions, SimRandom.stream(seed, 'network'));
+    this.nodeIds = Array.from({ length: count }, (_, i) => i + 1);
+    this.checker = new SafetyChecker(() => this.scheduler.now());
+    for (const type of RAFT_MESSAGE_TYPES) this.traffic.set(type, { count: 0, bytes: 0 });
+    const clockRandom = SimRandom.stream(seed, 'clocks');
+    const clocks = { offsetMsMax: 0, driftPpmMax: 0, ...this.options.clocks };
+    for (const id of this.nodeIds) {
+      const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
+      const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
+      const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
+      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`)));
+    }
+    for (const host of this.hosts) this.boot(host);
+  }
+
+  // ---- Time.
+
+  /** Simulated time in milliseconds. */
+  nowMs(): number {
+    return this.scheduler.now() / 1000;
+  }
+
+  /** Runs every event up to now + durationMs. */
+  runFor(durationMs: number): void {
+    this.runUntilTime(this.scheduler.now() + durationMs * 1000);
+  }
+
+  /**
+   * Runs until `predicate` holds (checked after every event) or timeoutMs of
+   * simulated time pass. Returns whether the predicate held.
+   */
+  runUntil(predicate: (cluster: SimCluster) => boolean, timeoutMs: number): boolean {
+    const deadline = this.scheduler.now() + timeoutMs * 1000;
+    if (predicate(this)) return true;
+    while (this.scheduler.peekTime() !== undefined && this.scheduler.peekTime()! <= deadline) {
+      this.runOneEvent();
+      if (predicate(this)) return true;
+    }
+    this.scheduler.advanceTo(Math.max(deadline, this.scheduler.now()));
+    return false;
+  }
+
+  /** Schedules `action` to run at simulated time atMs (or now, if that has passed). */
+  at(atMs: number, label: string, action: () => void): void {
+    const delay = Math.max(0, atMs * 1000 - this.scheduler.now());
+    this.scheduler.schedule({ kind: EventKind.Call, time: 0, seq: 0, node: 0, label, action }, delay);
+  }
+
+  /** Schedules `action` to run delayMs from now. */
+  after(delayMs: number, label: string, action: () => void): void {
+    this.at(this.nowMs() + delayMs, label, action);
+  }
+
+  // ---- Observing.
+
+  status(id: NodeId): NodeStatus {
+    const host = this.host(id);
+    const core = host.core;
+    if (core === undefined) {
+      return { id, up: false, role: 'down', term: 0, leader: 0, commitIndex: 0, lastIndex: 0, appliedIndex: 0 };
+    }
+    return {
+      id,
+      up: true,
+      role: core.role(),
+      term: core.term(),
+      leader: core.leader(),
+      commitIndex: core.commitIndex(),
+      lastIndex: core.lastIndex(),
+      appliedIndex: host.applied.length,
+    };
+  }
+
+  statuses(): NodeStatus[] {
+    return this.nodeIds.map((id) => this.status(id));
+  }
+
+  /** The node that is leader in the highest term among live nodes, if any. */
+  leader(): NodeId | undefined {
+    let best: NodeStatus | undefined;
+    for (const status of this.statuses()) {
+      if (status.role === 'leader' && (best === undefined || status.term > best.term)) best = status;
+    }
+    return best?.id;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.host(id).core !== undefined;
+  }
+
+  /** The entries a node has applied in its current incarnation, in order. */
+  applied(id: NodeId): readonly Entry[] {
+    return this.host(id).applied;
+  }
+
+  /** The Raft core of a live node, for tests that look deeper. */
+  core(id: NodeId): RaftNode | undefined {
+    return this.host(id).core;
+  }
+
+  violations(): readonly Violation[] {
+    return this.checker.violations;
+  }
+
+  /** A hash of every event so far: equal seeds and inputs give equal hashes. */
+  traceHashHex(): string {
+    return this.traceHash.hex();
+  }
+
+  eventsProcessed(): number {
+    return this.eventCount;
+  }
+
+  recentEvents(): readonly SimEvent[] {
+    return this.recent;
+  }
+
+  /** Messages and bytes handed to the network, by message type. */
+  trafficByType(): ReadonlyMap<RaftMessageType, Readonly<TrafficCounter>> {
+    return this.traffic;
+  }
+
+  messagesDropped(): number {
+    return this.dropped;
+  }
+
+  messagesDuplicated(): number {
+    return this.duplicated;
+  }
+
+  // ---- Acting.
+
+  /** The Start call of the classic Raft lab: propose on one node, leader or not. */
+  propose(id: NodeId, command: Uint8Array | string): ProposeOutcome {
+    const host = this.host(id);
+    const core = host.core;
+    if (core === undefined) return { index: 0, term: 0, isLeader: false, error: `node ${id} is down` };
+    const data = typeof command === 'string' ? new TextEncoder().encode(command) : command;
+    const result = core.propose(data);
+    this.pump(host);
+    this.checkAfter(host);
+    if (result.ok) return { index: result.index, term: result.term, isLeader: true, error: undefined };
+    return { index: 0, term: result.term, isLeader: false, error: result.message };
+  }
+
+  /** Kills a node: its memory and unsynced writes are lost; its synced disk stays. */
+  crash(id: NodeId): void {
+    const host = this.host(id);
+    if (host.core === undefined) return;
+    host.core = undefined;
+    host.persisting = undefined;
+    host.applied = [];
+    host.incarnation++;
+    host.crashes++;
+    host.disk.crash();
+  }
+
+  restart(id: NodeId): void {
+    const host = this.host(id);
+    if (host.core !== undefined) return;
+    this.boot(host);
+  }
+
+  /** Cuts every link to and from a node. */
+  disconnect(id: NodeId): void {
+    this.host(id);
+    for (const other of this.nodeIds) {
+      if (other === id) continue;
+      this.network.setBlocked(id, other, true);
+      this.network.setBlocked(other, id, true);
+    }
+  }
+
+  /** Restores every link to and from a node. */
+  reconnect(id: NodeId): void {
+    this.host(id);
+    for (const other of this.nodeIds) {
+      if (other === id) continue;
+      this.network.setBlocked(id, other, false);
+      this.network.setBlocked(other, id, false);
+    }
+  }
+
+  /** Splits the cluster: nodes talk only within their group; nodes in no group are isolated. */
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    const groupOf = new Map<NodeId, number>();
+    groups.forEach((group, index) => {
+      for (const id of group) {
+        this.host(id);
+        if (groupOf.has(id)) throw new Error(`node ${id} is in two partition groups`);
+        groupOf.set(id, index);
+      }
+    });
+    for (const from of this.nodeIds) {
+      for (const to of this.nodeIds) {
+        if (from === to) continue;
+        const a = groupOf.get(from);
+        this.network.setBlocked(from, to, a === undefined || a !== groupOf.get(to));
+      }
+    }
+  }
+
+  /** Drops messages from every node of `from` to every node of `to`, but not back. */
+  partitionOneWay(from: readonly NodeId[], to: readonly NodeId[]): void {
+    for (const a of from) for (const b of to) if (a !== b) this.network.setBlocked(this.host(a).id, this.host(b).id, true);
+  }
+
+  /** Restores every link. */
+  heal(): void {
+    this.network.healAll();
+  }
+
+  /** Changes loss, duplication and delays from now on. */
+  setNetwork(changes: Partial<NetworkOptions>): void {
+    this.network.configure(changes);
+  }
+
+  setDisk(id: NodeId, changes: Partial<DiskOptions>): void {
+    this.host(id).disk.configure(changes);
+  }
+
+  setClock(id: NodeId, clock: { offsetMs?: number; driftPpm?: number }): void {
+    const host = this.host(id);
+    if (clock.offsetMs !== undefined) host.clock.offsetUs = clock.offsetMs * 1000;
+    if (clock.driftPpm !== undefined) host.clock.driftPpm = clock.driftPpm;
+  }
+
+  // ---- The event loop.
+
+  private runUntilTime(deadline: number): void {
+    for (;;) {
+      const next = this.scheduler.peekTime();
+      if (next === undefined || next > deadline) break;
+      this.runOneEvent();
+    }
+    this.scheduler.advanceTo(deadline);
+  }
+
+  private runOneEvent(): void {
+    const event = this.scheduler.pop()!;
+    this.eventCount++;
+    mixEvent(this.traceHash, event);
+    this.remember(event);
+    switch (event.kind) {
+      case EventKind.Tick:
+        this.onTick(event.node, event.incarnation);
+        break;
+      case EventKind.Deliver:
+        this.onDeliver(event.message);
+        break;
+      case EventKind.Persisted:
+        this.onPersisted(event.node, event.incarnation);
+        break;
+      case EventKind.Call:
+        event.action();
+        break;
+    }
+  }
+
+  private remember(event: SimEvent): void {
+    const max = this.options.recentEventsMax;
+    if (max <= 0) return;
+    if (this.recent.length >= max) this.recent.shift();
+    this.recent.push(event);
+  }
+
+  private onTick(id: NodeId, incarnation: number): void {
+    const host = this.host(id);
+    if (host.core === undefined || host.incarnation !== incarnation) return;
+    host.core.tick();
+    this.scheduleTick(host);
+    this.pump(host);
+    this.checkAfter(host);
+  }
+
+  private onDeliver(message: RaftMessage): void {
+    const host = this.host(message.to);
+    if (host.core === undefined || this.network.isBlocked(message.from, message.to)) {
+      this.dropped++;
+      return;
+    }
+    host.core.step(message);
+    this.pump(host);
+    this.checkAfter(host);
+  }
+
+  private onPersisted(id: NodeId, incarnation: number): void {
+    const host = this.host(id);
+    const ready = host.persisting;
+    if (host.core === undefined || host.incarnation !== incarnation || ready === undefined) return;
+    host.disk.sync();
+    host.persisting = undefined;
+    this.finishReady(host, ready);
+    this.pump(host);
+    this.checkAfter(host);
+  }
+
+  // ---- Driving one node: the Ready contract.
+
+  private boot(host: SimHost): void {
+    const config: RaftConfig = {
+      id: host.id,
+      group: RAFT_GROUP,
+      peers: this.nodeIds,
+      options: this.raftOptions,
+      random: host.random,
+    };
+    host.core = this.options.createNode(config, host.disk.durableState());
+    host.applied = [];
+    this.scheduleTick(host);
+    this.checkAfter(host);
+  }
+
+  private scheduleTick(host: SimHost): void {
+    const delay = host.clock.trueDurationUs(this.options.tickMs * 1000);
+    this.scheduler.schedule(
+      { kind: EventKind.Tick, time: 0, seq: 0, node: host.id, incarnation: host.incarnation },
+      Math.max(1, delay),
+    );
+  }
+
+  /** Hands out Readies until one needs the disk or none is left. */
+  private pump(host: SimHost): void {
+    const core = host.core!;
+    while (host.persisting === undefined && core.hasReady()) {
+      const ready = core.ready();
+      if (ready.hardState !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0) {
+        // Messages and applies wait for the disk: they may depend on these writes.
+        host.persisting = ready;
+        const latency = host.disk.writeAndSyncLatencyUs(ready);
+        this.scheduler.schedule(
+          { kind: EventKind.Persisted, time: 0, seq: 0, node: host.id, incarnation: host.incarnation },
+          latency,
+        );
+        return;
+      }
+      this.finishReady(host, ready);
+    }
+  }
+
+  /** AFTER the Ready is durable: send its messages, apply its entries, advance. */
+  private finishReady(host: SimHost, ready: Ready): void {
+    const core = host.core!;
+    for (const message of ready.messages) this.send(message);
+    for (const entry of ready.committedEntries) {
+      host.applied.push(entry);
+      this.checker.checkApply(core, host.incarnation, entry);
+    }
+    core.advance();
+  }
+
+  private send(message: RaftMessage): void {
+    const counter = this.traffic.get(message.type)!;
+    counter.count++;
+    counter.bytes += encodedSizeBytes(message);
+    this.checker.checkSend(message);
+    if (this.network.isBlocked(message.from, message.to)) {
+      this.dropped++;
+      return;
+    }
+    const delay = this.network.drawDelayUs();
+    if (delay === undefined) {
+      this.dropped++;
+      return;
+    }
+    this.scheduler.schedule({ kind: EventKind.Deliver, time: 0, seq: 0, node: message.to, message }, delay);
+    if (this.network.drawDuplicate()) {
+      const again = this.network.drawDelayUs() ?? delay;
+      this.duplicated++;
+      this.scheduler.schedule({ kind: EventKind.Deliver, time: 0, seq: 0, node: message.to, message }, again);
+    }
+  }
+
+  private checkAfter(host: SimHost): void {
+    if (host.core !== undefined) this.checker.checkNode(host.core, host.incarnation);
+  }
+
+  private host(id: NodeId): SimHost {
+    const host = this.hosts[id - 1];
+    if (host === undefined) throw new Error(`no node ${id}; nodes are 1..${this.hosts.length}`);
+    return host;
+  }
+}

@@ -1,0 +1,92 @@
+import { EMPTY_HARD_STATE, type DurableState, type Entry, type HardState } from '../src/raft/types.js';
+import type { SimRandom } from './random.js';
+
+export interface DiskOptions {
+  writeLatencyMinMs: number;
+  writeLatencyMaxMs: number;
+  syncLatencyMinMs: number;
+  syncLatencyMaxMs: number;
+}
+
+export const DEFAULT_DISK_OPTIONS: DiskOptions = {
+  writeLatencyMinMs: 0.05,
+  writeLatencyMaxMs: 0.2,
+  syncLatencyMinMs: 0.5,
+  syncLatencyMaxMs: 2,
+};
+
+/** One Ready's persistence work, as the disk sees it. */
+export interface DiskWrite {
+  readonly hardState: HardState | undefined;
+  readonly truncateFrom: number | undefined;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * A node's simulated disk. Writes land in a volatile buffer; only a sync makes them
+ * durable, and a crash throws away everything not yet synced.
+ */
+export class SimDisk {
+  private hardState: HardState = EMPTY_HARD_STATE;
+  /** Invariant: durableEntries[i].index === i + 1. */
+  private readonly durableEntries: Entry[] = [];
+  private unsynced: DiskWrite[] = [];
+  private optionsValue: DiskOptions;
+  writesDone = 0;
+  syncsDone = 0;
+
+  constructor(
+    options: DiskOptions,
+    private readonly random: SimRandom,
+  ) {
+    this.optionsValue = { ...options };
+  }
+
+  options(): Readonly<DiskOptions> {
+    return this.optionsValue;
+  }
+
+  configure(changes: Partial<DiskOptions>): void {
+    this.optionsValue = { ...this.optionsValue, ...changes };
+  }
+
+  /** Buffers a write and returns how long the write and the sync that follows take, in microseconds. */
+  writeAndSyncLatencyUs(write: DiskWrite): number {
+    this.unsynced.push(write);
+    this.writesDone++;
+    const options = this.optionsValue;
+    const writeMs = this.random.between(options.writeLatencyMinMs, options.writeLatencyMaxMs);
+    const syncMs = this.random.between(options.syncLatencyMinMs, options.syncLatencyMaxMs);
+    return (writeMs + syncMs) * 1000;
+  }
+
+  /** Makes every buffered write durable, in order. */
+  sync(): void {
+    for (const write of this.unsynced) this.applyDurably(write);
+    this.unsynced = [];
+    this.syncsDone++;
+  }
+
+  /** A crash: what was written but not synced is gone. */
+  crash(): void {
+    this.unsynced = [];
+  }
+
+  /** Exactly what a restarted node finds. */
+  durableState(): DurableState {
+    return { hardState: this.hardState, entries: this.durableEntries.slice() };
+  }
+
+  private applyDurably(write: DiskWrite): void {
+    if (write.hardState !== undefined) this.hardState = write.hardState;
+    if (write.truncateFrom !== undefined && write.truncateFrom <= this.durableEntries.length) {
+      this.durableEntries.length = write.truncateFrom - 1;
+    }
+    for (const entry of write.entries) {
+      if (entry.index !== this.durableEntries.length + 1) {
+        throw new Error(`disk write of index ${entry.index} after durable index ${this.durableEntries.length}`);
+      }
+      this.durableEntries.push(entry);
+    }
+  }
+}

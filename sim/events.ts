@@ -1,0 +1,95 @@
+import type { NodeId, RaftMessage, RaftMessageType } from '../src/raft/types.js';
+import type { RunningHash } from './hash.js';
+import type { Scheduled } from './scheduler.js';
+
+export enum EventKind {
+  Tick = 1,
+  Deliver = 2,
+  Persisted = 3,
+  Call = 4,
+}
+
+interface EventBase extends Scheduled {
+  /** The node the event happens on, or 0 for cluster-wide events. */
+  node: NodeId;
+}
+
+export interface TickEvent extends EventBase {
+  kind: EventKind.Tick;
+  incarnation: number;
+}
+
+export interface DeliverEvent extends EventBase {
+  kind: EventKind.Deliver;
+  message: RaftMessage;
+}
+
+export interface PersistedEvent extends EventBase {
+  kind: EventKind.Persisted;
+  incarnation: number;
+}
+
+/** A scheduled action of the harness: a fault, a workload step, a user's callback. */
+export interface CallEvent extends EventBase {
+  kind: EventKind.Call;
+  label: string;
+  action: () => void;
+}
+
+export type SimEvent = TickEvent | DeliverEvent | PersistedEvent | CallEvent;
+
+const MESSAGE_TYPE_CODES: Record<RaftMessageType, number> = {
+  VoteRequest: 1,
+  VoteResponse: 2,
+  AppendRequest: 3,
+  AppendResponse: 4,
+  Heartbeat: 5,
+  HeartbeatResponse: 6,
+};
+
+/** Folds an event into the trace hash: its time, kind, node and what it carries. */
+export function mixEvent(hash: RunningHash, event: SimEvent): void {
+  hash.mix(event.time);
+  hash.mix(event.kind);
+  hash.mix(event.node);
+  switch (event.kind) {
+    case EventKind.Tick:
+    case EventKind.Persisted:
+      hash.mix(event.incarnation);
+      break;
+    case EventKind.Deliver: {
+      const message = event.message;
+      hash.mix(MESSAGE_TYPE_CODES[message.type]);
+      hash.mix(message.from);
+      hash.mix(message.term);
+      if (message.type === 'AppendRequest') {
+        hash.mix(message.prevLogIndex);
+        hash.mix(message.entries.length);
+        hash.mix(message.leaderCommit);
+      } else if (message.type === 'AppendResponse') {
+        hash.mix(message.success ? message.matchIndex : -1 - message.rejectedIndex);
+      }
+      break;
+    }
+    case EventKind.Call:
+      hash.mixString(event.label);
+      break;
+  }
+}
+
+/** A one-line description of an event, for reports and debugging. */
+export function describeEvent(event: SimEvent): string {
+  const at = `${(event.time / 1000).toFixed(3)}ms`;
+  switch (event.kind) {
+    case EventKind.Tick:
+      return `${at} tick n${event.node}`;
+    case EventKind.Persisted:
+      return `${at} persisted n${event.node}`;
+    case EventKind.Deliver: {
+      const m = event.message;
+      return `${at} deliver ${m.type} n${m.from}->n${m.to} term ${m.term}`;
+    }
+    case EventKind.Call:
+      return `${at} ${event.label}`;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * A 64-bit running hash built from two 32-bit FNV-1a style lanes fed with numbers.
+ * It is not cryptographic; it only has to make two different traces disagree.
+ */
+export class RunningHash {
+  private low = 0x811c9dc5;
+  private high = 0x01000193;
+
+  /** Mixes a finite number (integers up to 2^53 are mixed exactly). */
+  mix(value: number): void {
+    const lowWord = value >>> 0;
+    const highWord = Math.floor(value / 4294967296) >>> 0;
+    this.low = Math.imul(this.low ^ lowWord, 0x01000193) >>> 0;
+    this.low = Math.imul(this.low ^ highWord, 0x01000193) >>> 0;
+    this.high = Math.imul(this.high ^ lowWord, 0x5bd1e995) >>> 0;
+    this.high = Math.imul(this.high ^ (this.high >>> 15) ^ highWord ^ this.low, 0x5bd1e995) >>> 0;
+  }
+
+  mixString(text: string): void {
+    this.mix(text.length);
+    for (let i = 0; i < text.length; i++) this.mix(text.charCodeAt(i));
+  }
+
+  hex(): string {
+    return this.high.toString(16).padStart(8, '0') + this.low.toString(16).padStart(8, '0');
+  }
+}
+
+/** A 32-bit FNV-1a hash of bytes. */
+export function hashBytes(bytes: Uint8Array, seed = 0x811c9dc5): number {
+  let hash = seed >>> 0;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193) >>> 0;
+  return hash;
+}
+
+/** Combines a 32-bit chain value with three more numbers into the next one. */
+export function chainHash(previous: number, a: number, b: number, c: number): number {
+  let hash = Math.imul(previous ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  hash = Math.imul(hash ^ (a >>> 0), 0xc2b2ae35) >>> 0;
+  hash = Math.imul(hash ^ (b >>> 0) ^ (hash >>> 13), 0x85ebca6b) >>> 0;
+  hash = Math.imul(hash ^ (c >>> 0) ^ (hash >>> 16), 0xc2b2ae35) >>> 0;
+  return hash;
+}

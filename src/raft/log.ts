@@ -1,0 +1,143 @@
+import { assert } from './assert.js';
+import type { Entry } from './types.js';
+
+/**
+ * The in-memory Raft log together with its persistence bookkeeping.
+ *
+ * Indices start at 1; index 0 is a virtual entry of term 0 that every log shares.
+ * There is no compaction yet, so the whole log is in memory.
+ */
+export class RaftLog {
+  /** Invariant: entries[i].index === i + 1, and terms never decrease along the array. */
+  private readonly entries: Entry[];
+  /**
+   * Invariant: every entry with index <= handedIndex was given to a driver in a Ready
+   * (its write is under way or done) and still sits in memory unchanged.
+   */
+  private handedIndex: number;
+  /** Invariant: stableIndex <= handedIndex; entries up to it are durable exactly as in memory. */
+  private stableIndexValue: number;
+  /** The lowest durable index a truncation removed since the last Ready, if any. */
+  private pendingTruncateFrom: number | undefined = undefined;
+  /** The last index handed in the Ready that is being persisted now. */
+  private inflightReadyLast = 0;
+
+  constructor(restored: readonly Entry[]) {
+    for (let i = 0; i < restored.length; i++) {
+      const entry = restored[i]!;
+      assert(entry.index === i + 1, `restored log has index ${entry.index} at position ${i + 1}`);
+      const previousTerm = i === 0 ? 0 : restored[i - 1]!.term;
+      assert(entry.term >= previousTerm, `restored log term goes back at index ${entry.index}`);
+    }
+    this.entries = restored.slice();
+    this.handedIndex = this.entries.length;
+    this.stableIndexValue = this.entries.length;
+  }
+
+  lastIndex(): number {
+    return this.entries.length;
+  }
+
+  lastTerm(): number {
+    const last = this.entries[this.entries.length - 1];
+    return last === undefined ? 0 : last.term;
+  }
+
+  /** The term at index, 0 for index 0; undefined beyond the end. */
+  term(index: number): number | undefined {
+    if (index === 0) return 0;
+    return this.entries[index - 1]?.term;
+  }
+
+  entry(index: number): Entry | undefined {
+    return this.entries[index - 1];
+  }
+
+  stableIndex(): number {
+    return this.stableIndexValue;
+  }
+
+  /** A read-only view of every entry, for checkers and tests. */
+  view(): readonly Entry[] {
+    return this.entries;
+  }
+
+  /** Entries from `from` on, at most countMax of them and bytesMax of payload (but at least one). */
+  slice(from: number, countMax: number, bytesMax: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let index = from; index <= this.entries.length && out.length < countMax; index++) {
+      const entry = this.entries[index - 1]!;
+      bytes += entry.data.length;
+      if (out.length > 0 && bytes > bytesMax) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** The first index of the run of entries that share the term at `index`. */
+  firstIndexOfTermAt(index: number): number {
+    const term = this.term(index);
+    assert(term !== undefined, `firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
+    let first = index;
+    while (first > 1 && this.entries[first - 2]!.term === term) first--;
+    return first;
+  }
+
+  /** The last index whose entry has exactly `term`, or 0 when there is none. */
+  lastIndexOfTerm(term: number): number {
+    for (let index = this.entries.length; index >= 1; index--) {
+      const entryTerm = this.entries[index - 1]!.term;
+      if (entryTerm === term) return index;
+      if (entryTerm < term) return 0;
+    }
+    return 0;
+  }
+
+  /** Section 5.4.1: is a log ending at (lastTerm, lastIndex) at least as up-to-date as ours? */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const ourTerm = this.lastTerm();
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  append(entry: Entry): void {
+    assert(entry.index === this.entries.length + 1, `append of index ${entry.index} after ${this.entries.length}`);
+    assert(entry.term >= this.lastTerm(), `append of term ${entry.term} after term ${this.lastTerm()}`);
+    this.entries.push(entry);
+  }
+
+  /** Deletes every entry with index >= from, noting what the durable log must drop too. */
+  truncateFrom(from: number): void {
+    assert(from >= 1, `truncateFrom(${from})`);
+    if (from > this.entries.length) return;
+    this.entries.length = from - 1;
+    if (from <= this.handedIndex) {
+      this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
+      this.handedIndex = from - 1;
+      this.stableIndexValue = Math.min(this.stableIndexValue, from - 1);
+    }
+  }
+
+  hasUnpersisted(): boolean {
+    return this.pendingTruncateFrom !== undefined || this.handedIndex < this.entries.length;
+  }
+
+  /** Hands out the persistence work for one Ready. */
+  takeUnpersisted(): { truncateFrom: number | undefined; entries: Entry[] } {
+    const truncateFrom = this.pendingTruncateFrom;
+    const entries = this.entries.slice(this.handedIndex);
+    this.pendingTruncateFrom = undefined;
+    this.handedIndex = this.entries.length;
+    this.inflightReadyLast = this.handedIndex;
+    return { truncateFrom, entries };
+  }
+
+  /**
+   * Called when the last Ready's writes are durable. Entries truncated while the
+   * write was under way are not stable even though they reached the disk: the next
+   * Ready's truncation removes them.
+   */
+  markPersisted(): void {
+    this.stableIndexValue = Math.max(this.stableIndexValue, Math.min(this.inflightReadyLast, this.handedIndex));
+  }
+}

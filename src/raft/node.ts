@@ -1,0 +1,656 @@
+import { assert, unreachable } from './assert.js';
+import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
+import { RaftLog } from './log.js';
+import { Progress } from './progress.js';
+import {
+  NO_NODE,
+  type AppendRequest,
+  type AppendResponse,
+  type DurableState,
+  type Entry,
+  type GroupId,
+  type HardState,
+  type Heartbeat,
+  type NodeId,
+  type ProposeResult,
+  type RaftMessage,
+  type Ready,
+  type Role,
+  type VoteRequest,
+  type VoteResponse,
+} from './types.js';
+
+type Outgoing<M extends RaftMessage> = M extends RaftMessage ? Omit<M, 'group' | 'from'> : never;
+
+/**
+ * One node's Raft consensus as a pure state machine (sans-IO, in the etcd-raft manner).
+ *
+ * Inputs:  tick(), step(message), propose(data).
+ * Outputs: ready() hands out a batch of persistence work, messages and committed
+ *          entries; the driver performs it (see the contract on Ready) and calls advance().
+ *
+ * No clock, timer, randomness or I/O lives here: time is ticks, randomness is the
+ * seeded RandomSource in the config.
+ */
+export class RaftNode {
+  readonly id: NodeId;
+  readonly group: GroupId;
+  /** Every voter, this node included, ascending. */
+  readonly voters: readonly NodeId[];
+  /** Every voter but this node. */
+  readonly others: readonly NodeId[];
+  readonly options: RaftOptions;
+  private readonly random: RandomSource;
+  private readonly quorum: number;
+
+  // Persistent state (Figure 2), made durable through Ready.hardState.
+  private termValue: number;
+  private voteValue: NodeId;
+  /** Invariant: commit <= log.lastIndex(), and it never decreases within an incarnation. */
+  private commitValue: number;
+  readonly log: RaftLog;
+
+  // Volatile state.
+  private roleValue: Role = 'follower';
+  private leaderValue: NodeId = NO_NODE;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  /** Votes received in the current (pre-)campaign: voter -> granted. */
+  private readonly votes = new Map<NodeId, boolean>();
+  /** Only while leader: one Progress per other voter. */
+  private readonly progress = new Map<NodeId, Progress>();
+  /** Only while leader: bytes of this term's commands appended but not yet committed. */
+  private uncommittedBytes = 0;
+  private outbox: RaftMessage[] = [];
+  private handedHardState: HardState;
+  /** Invariant: appliedIndex <= appliedHandedIndex <= commit. */
+  private appliedHandedIndex = 0;
+  private appliedIndexValue = 0;
+  private readyInFlight = false;
+
+  constructor(config: RaftConfig, restored: DurableState) {
+    const problems = validateRaftOptions(config.options);
+    assert(problems.length === 0, `invalid raft options: ${problems.join('; ')}`);
+    assert(config.peers.includes(config.id), `node ${config.id} is not among its peers`);
+    assert(config.id !== NO_NODE, 'node id 0 is reserved');
+    this.id = config.id;
+    this.group = config.group;
+    this.voters = [...config.peers].sort((a, b) => a - b);
+    this.others = this.voters.filter((peer) => peer !== config.id);
+    this.options = config.options;
+    this.random = config.random;
+    this.quorum = Math.floor(this.voters.length / 2) + 1;
+    this.log = new RaftLog(restored.entries);
+    this.termValue = restored.hardState.term;
+    this.voteValue = this.restoredVote(restored.hardState);
+    this.commitValue = restored.hardState.commit;
+    assert(this.commitValue <= this.log.lastIndex(), `restored commit ${this.commitValue} beyond log`);
+    this.handedHardState = restored.hardState;
+    this.resetElectionTimer();
+  }
+
+  // ---- Read-only views for drivers, checkers and tests.
+
+  term(): number {
+    return this.termValue;
+  }
+  vote(): NodeId {
+    return this.voteValue;
+  }
+  role(): Role {
+    return this.roleValue;
+  }
+  leader(): NodeId {
+    return this.leaderValue;
+  }
+  commitIndex(): number {
+    return this.commitValue;
+  }
+  appliedIndex(): number {
+    return this.appliedIndexValue;
+  }
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+  hardState(): HardState {
+    return { term: this.termValue, vote: this.voteValue, commit: this.commitValue };
+  }
+  /** A follower's progress as the leader sees it; undefined unless leader. */
+  progressOf(peer: NodeId): Readonly<Progress> | undefined {
+    return this.progress.get(peer);
+  }
+
+  // ---- Inputs.
+
+  tick(): void {
+    if (this.roleValue === 'leader') {
+      this.tickLeader();
+    } else {
+      this.tickElection();
+    }
+  }
+
+  /**
+   * Proposes a command. Only a leader accepts one; any other node fails at once and
+   * names the leader it knows of, so the caller can go there.
+   */
+  propose(data: Uint8Array): ProposeResult {
+    const refuse = (reason: 'not-leader' | 'too-large' | 'overloaded', message: string): ProposeResult => ({
+      ok: false,
+      reason,
+      message,
+      leaderHint: this.leaderValue,
+      term: this.termValue,
+    });
+    if (this.roleValue !== 'leader') {
+      const known = this.leaderValue === NO_NODE ? 'no leader is known' : `the leader is node ${this.leaderValue}`;
+      return refuse('not-leader', `node ${this.id} is not the leader; ${known}`);
+    }
+    if (data.length > this.options.commandBytesMax) {
+      return refuse('too-large', `command of ${data.length} bytes exceeds commandBytesMax ${this.options.commandBytesMax}`);
+    }
+    if (this.uncommittedBytes + data.length > this.options.uncommittedBytesMax) {
+      return refuse('overloaded', `uncommitted bytes would exceed uncommittedBytesMax ${this.options.uncommittedBytesMax}`);
+    }
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.termValue, kind: 'command', data };
+    this.log.append(entry);
+    this.uncommittedBytes += data.length;
+    for (const peer of this.others) this.sendAppends(peer);
+    // A single voter commits on its own once the entry is durable (see advance()).
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  step(message: RaftMessage): void {
+    if (message.group !== this.group || message.to !== this.id) return;
+    if (!this.others.includes(message.from)) return;
+    if (message.term > this.termValue) {
+      if (!this.acceptHigherTerm(message)) return;
+    } else if (message.term < this.termValue) {
+      this.answerLowerTerm(message);
+      return;
+    }
+    if (message.type === 'VoteRequest') {
+      this.handleVoteRequest(message);
+      return;
+    }
+    switch (this.roleValue) {
+      case 'leader':
+        this.stepLeader(message);
+        break;
+      case 'precandidate':
+      case 'candidate':
+        this.stepCandidate(message);
+        break;
+      case 'follower':
+        this.stepFollower(message);
+        break;
+      default:
+        unreachable(this.roleValue);
+    }
+  }
+
+  // ---- Outputs.
+
+  hasReady(): boolean {
+    if (this.readyInFlight) return false;
+    return (
+      this.hardStateChanged() ||
+      this.log.hasUnpersisted() ||
+      this.outbox.length > 0 ||
+      this.commitValue > this.appliedHandedIndex
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.readyInFlight, 'ready() called before advance() of the previous Ready');
+    const hardState = this.hardStateChanged() ? this.hardState() : undefined;
+    if (hardState !== undefined) this.handedHardState = hardState;
+    const { truncateFrom, entries } = this.log.takeUnpersisted();
+    const committedEntries: Entry[] = [];
+    for (let index = this.appliedHandedIndex + 1; index <= this.commitValue; index++) {
+      committedEntries.push(this.log.entry(index)!);
+    }
+    this.appliedHandedIndex = this.commitValue;
+    const messages = this.outbox;
+    this.outbox = [];
+    this.readyInFlight = true;
+    return { hardState, truncateFrom, entries, messages, committedEntries };
+  }
+
+  /** Called AFTER the driver made the last Ready durable, sent its messages and applied its entries. */
+  advance(): void {
+    assert(this.readyInFlight, 'advance() without a Ready in flight');
+    this.readyInFlight = false;
+    this.log.markPersisted();
+    this.appliedIndexValue = this.appliedHandedIndex;
+    if (this.roleValue === 'leader') this.maybeCommit();
+  }
+
+  // ---- Overridable rules. Planted-bug variants in the tests override these and
+  // nothing in production does; each is the one line a classic bug gets wrong.
+
+  /** Section 5.4.2: a leader commits by counting replicas only entries of its own term. */
+  protected mayCommitByCounting(index: number): boolean {
+    return this.log.term(index) === this.termValue;
+  }
+
+  /** Figure 2: votedFor is persistent state. */
+  protected restoredVote(hardState: HardState): NodeId {
+    return hardState.vote;
+  }
+
+  /**
+   * Section 5.3: if an existing entry conflicts with a new one (same index,
+   * different term), delete it and all that follow; append entries not already in the log.
+   * An entry that does not conflict is kept, so a stale request never shortens the log.
+   */
+  protected appendFromLeader(prevLogIndex: number, entries: readonly Entry[]): void {
+    let position = 0;
+    for (; position < entries.length; position++) {
+      const entry = entries[position]!;
+      const existingTerm = this.log.term(entry.index);
+      if (existingTerm === undefined) break;
+      if (existingTerm !== entry.term) {
+        assert(entry.index > this.commitValue, `conflict at committed index ${entry.index}`);
+        this.log.truncateFrom(entry.index);
+        break;
+      }
+    }
+    assert(prevLogIndex + position <= this.log.lastIndex(), 'appendFromLeader would leave a gap');
+    for (; position < entries.length; position++) this.log.append(entries[position]!);
+  }
+
+  /** Figure 2: commitIndex = min(leaderCommit, index of last new entry). */
+  protected followerCommitBound(lastNewIndex: number, leaderCommit: number): number {
+    return Math.min(leaderCommit, lastNewIndex);
+  }
+
+  // ---- Terms.
+
+  /** Returns false when the message must be dropped without touching our term. */
+  private acceptHigherTerm(message: RaftMessage): boolean {
+    if (message.type === 'VoteRequest') {
+      // CheckQuorum lease (thesis 4.2.3): while we hear from a leader, a disruptive
+      // candidate cannot make us move on.
+      if (this.inLeaderLease()) return false;
+      // A PreVote carries a future term and must not change ours.
+      if (message.preVote) return true;
+    }
+    if (message.type === 'VoteResponse' && message.preVote && message.granted) return true;
+    const leader = message.type === 'AppendRequest' || message.type === 'Heartbeat' ? message.from : NO_NODE;
+    this.becomeFollower(message.term, leader);
+    return true;
+  }
+
+  private answerLowerTerm(message: RaftMessage): void {
+    // A deposed leader cut off by a partition would otherwise never learn the new
+    // term: with PreVote and CheckQuorum our own elections do not reach it.
+    if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {
+      this.sendAppendResponse(message.from, { success: false, matchIndex: 0, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+    } else if (message.type === 'VoteRequest' && message.preVote) {
+      this.send({ type: 'VoteResponse', to: message.from, term: this.termValue, preVote: true, granted: false });
+    }
+  }
+
+  private inLeaderLease(): boolean {
+    return (
+      this.options.checkQuorum && this.leaderValue !== NO_NODE && this.electionElapsed < this.options.electionTicksMin
+    );
+  }
+
+  // ---- Roles.
+
+  private becomeFollower(term: number, leader: NodeId): void {
+    assert(term >= this.termValue, `becomeFollower to older term ${term} from ${this.termValue}`);
+    if (term > this.termValue) {
+      this.termValue = term;
+      this.voteValue = NO_NODE;
+    }
+    this.roleValue = 'follower';
+    this.leaderValue = leader;
+    this.progress.clear();
+    this.votes.clear();
+    this.resetElectionTimer();
+  }
+
+  private campaign(preVote: boolean): void {
+    this.votes.clear();
+    this.leaderValue = NO_NODE;
+    this.resetElectionTimer();
+    if (preVote) {
+      this.roleValue = 'precandidate';
+    } else {
+      this.roleValue = 'candidate';
+      this.termValue += 1;
+      this.voteValue = this.id;
+    }
+    this.votes.set(this.id, true);
+    if (this.grantedVotes() >= this.quorum) {
+      this.winCampaign();
+      return;
+    }
+    const term = preVote ? this.termValue + 1 : this.termValue;
+    for (const peer of this.others) {
+      this.send({
+        type: 'VoteRequest',
+        to: peer,
+        term,
+        preVote,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+      });
+    }
+  }
+
+  private winCampaign(): void {
+    if (this.roleValue === 'precandidate') {
+      this.campaign(false);
+    } else {
+      this.becomeLeader();
+    }
+  }
+
+  private becomeLeader(): void {
+    assert(this.roleValue === 'candidate', `becomeLeader from ${this.roleValue}`);
+    this.roleValue = 'leader';
+    this.leaderValue = this.id;
+    this.votes.clear();
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.uncommittedBytes = 0;
+    this.progress.clear();
+    for (const peer of this.others) {
+      this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax));
+    }
+    // Section 8: a noop of the new term lets the leader commit what earlier terms left.
+    this.log.append({ index: this.log.lastIndex() + 1, term: this.termValue, kind: 'noop', data: new Uint8Array(0) });
+    for (const peer of this.others) this.sendAppends(peer);
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const min = this.options.electionTicksMin;
+    this.randomizedElectionTicks = min + Math.floor(this.random.nextFloat() * min);
+  }
+
+  // ---- Ticks.
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTicks) {
+      this.campaign(this.options.preVote);
+    }
+  }
+
+  private tickLeader(): void {
+    this.electionElapsed++;
+    this.heartbeatElapsed++;
+    if (this.electionElapsed >= this.options.electionTicksMin) {
+      this.electionElapsed = 0;
+      if (this.options.checkQuorum && !this.quorumRecentlyActive()) {
+        this.becomeFollower(this.termValue, NO_NODE);
+        return;
+      }
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const peer of this.others) {
+        const match = this.progress.get(peer)!.match;
+        this.send({ type: 'Heartbeat', to: peer, term: this.termValue, commit: Math.min(match, this.commitValue) });
+      }
+    }
+  }
+
+  /** CheckQuorum: counts the voters heard from since the last check, and starts a new window. */
+  private quorumRecentlyActive(): boolean {
+    let active = 1;
+    for (const progress of this.progress.values()) {
+      if (progress.recentActive) active++;
+      progress.recentActive = false;
+    }
+    return active >= this.quorum;
+  }
+
+  // ---- Votes.
+
+  private handleVoteRequest(message: VoteRequest): void {
+    const canVote =
+      this.voteValue === message.from ||
+      (this.voteValue === NO_NODE && this.leaderValue === NO_NODE) ||
+      (message.preVote && message.term > this.termValue);
+    if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
+      // A granted PreVote answers in the candidate's future term, or it would look stale there.
+      this.send({ type: 'VoteResponse', to: message.from, term: message.term, preVote: message.preVote, granted: true });
+      if (!message.preVote) {
+        this.voteValue = message.from;
+        this.electionElapsed = 0;
+      }
+    } else {
+      this.send({ type: 'VoteResponse', to: message.from, term: this.termValue, preVote: message.preVote, granted: false });
+    }
+  }
+
+  private stepCandidate(message: RaftMessage): void {
+    switch (message.type) {
+      case 'VoteResponse':
+        this.handleVoteResponse(message);
+        break;
+      case 'AppendRequest':
+        this.becomeFollower(message.term, message.from);
+        this.handleAppendRequest(message);
+        break;
+      case 'Heartbeat':
+        this.becomeFollower(message.term, message.from);
+        this.handleHeartbeat(message);
+        break;
+      case 'VoteRequest':
+      case 'AppendResponse':
+      case 'HeartbeatResponse':
+        break;
+      default:
+        unreachable(message);
+    }
+  }
+
+  private handleVoteResponse(message: VoteResponse): void {
+    if (message.preVote !== (this.roleValue === 'precandidate')) return;
+    this.votes.set(message.from, message.granted);
+    if (this.grantedVotes() >= this.quorum) {
+      this.winCampaign();
+    } else if (this.votes.size - this.grantedVotes() >= this.quorum) {
+      this.becomeFollower(this.termValue, NO_NODE);
+    }
+  }
+
+  private grantedVotes(): number {
+    let granted = 0;
+    for (const vote of this.votes.values()) if (vote) granted++;
+    return granted;
+  }
+
+  // ---- Followers.
+
+  private stepFollower(message: RaftMessage): void {
+    switch (message.type) {
+      case 'AppendRequest':
+        this.electionElapsed = 0;
+        this.leaderValue = message.from;
+        this.handleAppendRequest(message);
+        break;
+      case 'Heartbeat':
+        this.electionElapsed = 0;
+        this.leaderValue = message.from;
+        this.handleHeartbeat(message);
+        break;
+      case 'VoteRequest':
+      case 'VoteResponse':
+      case 'AppendResponse':
+      case 'HeartbeatResponse':
+        break;
+      default:
+        unreachable(message);
+    }
+  }
+
+  private handleAppendRequest(message: AppendRequest): void {
+    const reject = { success: false, matchIndex: 0, rejectedIndex: message.prevLogIndex };
+    if (message.prevLogIndex < this.commitValue) {
+      // Everything up to our commit index already matches the leader.
+      this.sendAppendResponse(message.from, { ...reject, success: true, matchIndex: this.commitValue, conflictTerm: 0, conflictIndex: 0 });
+      return;
+    }
+    const ourPrevTerm = this.log.term(message.prevLogIndex);
+    if (ourPrevTerm === undefined) {
+      this.sendAppendResponse(message.from, { ...reject, conflictTerm: 0, conflictIndex: this.log.lastIndex() + 1 });
+      return;
+    }
+    if (ourPrevTerm !== message.prevLogTerm) {
+      const conflictIndex = this.log.firstIndexOfTermAt(message.prevLogIndex);
+      this.sendAppendResponse(message.from, { ...reject, conflictTerm: ourPrevTerm, conflictIndex });
+      return;
+    }
+    this.appendFromLeader(message.prevLogIndex, message.entries);
+    const lastNewIndex = message.prevLogIndex + message.entries.length;
+    this.commitTo(this.followerCommitBound(lastNewIndex, message.leaderCommit));
+    this.sendAppendResponse(message.from, {
+      success: true,
+      matchIndex: lastNewIndex,
+      rejectedIndex: 0,
+      conflictTerm: 0,
+      conflictIndex: 0,
+    });
+  }
+
+  private handleHeartbeat(message: Heartbeat): void {
+    this.commitTo(Math.min(message.commit, this.log.lastIndex()));
+    this.send({ type: 'HeartbeatResponse', to: message.from, term: this.termValue });
+  }
+
+  private commitTo(index: number): void {
+    if (index <= this.commitValue) return;
+    assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`);
+    this.commitValue = index;
+  }
+
+  // ---- Leaders.
+
+  private stepLeader(message: RaftMessage): void {
+    switch (message.type) {
+      case 'AppendResponse':
+        this.handleAppendResponse(message);
+        break;
+      case 'HeartbeatResponse': {
+        const progress = this.progress.get(message.from)!;
+        progress.recentActive = true;
+        progress.probeSent = false;
+        if (progress.match < this.log.lastIndex()) {
+          // An append or its answer may have been lost; restart from what is known to match.
+          if (progress.state === 'replicate' && (progress.inflightFull() || progress.next > this.log.lastIndex())) {
+            progress.becomeProbe();
+          }
+          this.sendAppends(message.from);
+        }
+        break;
+      }
+      case 'VoteRequest':
+      case 'VoteResponse':
+      case 'AppendRequest':
+      case 'Heartbeat':
+        break;
+      default:
+        unreachable(message);
+    }
+  }
+
+  private handleAppendResponse(message: AppendResponse): void {
+    const progress = this.progress.get(message.from)!;
+    progress.recentActive = true;
+    if (message.success) {
+      if (message.matchIndex > this.log.lastIndex()) return;
+      if (progress.maybeUpdate(message.matchIndex)) {
+        if (progress.state === 'probe') progress.becomeReplicate();
+        this.maybeCommit();
+      }
+      this.sendAppends(message.from);
+      return;
+    }
+    if (progress.maybeDecreaseTo(message.rejectedIndex, this.nextFromConflictHint(message))) {
+      this.sendAppends(message.from);
+    }
+  }
+
+  /** The fast backtracking of the extended Raft paper (end of section 5.3). */
+  private nextFromConflictHint(message: AppendResponse): number {
+    if (message.conflictTerm === 0) return message.conflictIndex;
+    const lastOfTerm = this.log.lastIndexOfTerm(message.conflictTerm);
+    return lastOfTerm > 0 ? lastOfTerm + 1 : message.conflictIndex;
+  }
+
+  /** Sends what the follower's progress allows: one probe, or a pipeline of appends. */
+  private sendAppends(peer: NodeId): void {
+    const progress = this.progress.get(peer)!;
+    do {
+      if (progress.isPaused()) return;
+      const sent = this.sendAppend(peer, progress);
+      if (!sent || progress.state === 'probe') return;
+    } while (progress.next <= this.log.lastIndex());
+  }
+
+  private sendAppend(peer: NodeId, progress: Progress): boolean {
+    const prevLogIndex = progress.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    assert(prevLogTerm !== undefined, `progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
+    const entries = this.log.slice(progress.next, this.options.entriesPerMessageMax, this.options.bytesPerMessageMax);
+    if (progress.state === 'replicate' && entries.length === 0) return false;
+    this.send({
+      type: 'AppendRequest',
+      to: peer,
+      term: this.termValue,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: this.commitValue,
+    });
+    const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
+    progress.sentAppend(last, entries.length);
+    return true;
+  }
+
+  /**
+   * Advances commit to the highest index a quorum holds durably. The leader counts
+   * itself only for entries its own disk has made stable.
+   */
+  private maybeCommit(): boolean {
+    const matches = [this.log.stableIndex()];
+    for (const progress of this.progress.values()) matches.push(progress.match);
+    matches.sort((a, b) => b - a);
+    const quorumIndex = matches[this.quorum - 1]!;
+    if (quorumIndex <= this.commitValue || !this.mayCommitByCounting(quorumIndex)) return false;
+    for (let index = this.commitValue + 1; index <= quorumIndex; index++) {
+      const entry = this.log.entry(index)!;
+      if (entry.term === this.termValue) this.uncommittedBytes -= entry.data.length;
+    }
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes);
+    this.commitValue = quorumIndex;
+    return true;
+  }
+
+  // ---- Messages.
+
+  private sendAppendResponse(
+    to: NodeId,
+    fields: Pick<AppendResponse, 'success' | 'matchIndex' | 'rejectedIndex' | 'conflictTerm' | 'conflictIndex'>,
+  ): void {
+    this.send({ type: 'AppendResponse', to, term: this.termValue, ...fields });
+  }
+
+  private send(message: Outgoing<RaftMessage>): void {
+    this.outbox.push({ ...message, group: this.group, from: this.id } as RaftMessage);
+  }
+
+  private hardStateChanged(): boolean {
+    const handed = this.handedHardState;
+    return handed.term !== this.termValue || handed.vote !== this.voteValue || handed.commit !== this.commitValue;
+  }
+}

@@ -1,0 +1,148 @@
+// The vocabulary of the Raft core: entries, durable state, messages and the
+// Ready batch a driver acts on. Everything here is plain data so that both
+// drivers (simulator and real mode) and the wire codecs can share it.
+
+/** Node ids are small positive integers; 0 means "nobody". */
+export type NodeId = number;
+export const NO_NODE: NodeId = 0;
+
+/** A Raft group id. Every node-to-node message names one so a node can later host many groups. */
+export type GroupId = number;
+
+export type EntryKind = 'noop' | 'command';
+
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  /** The command's bytes; empty for a noop. */
+  readonly data: Uint8Array;
+}
+
+/** What must survive a crash besides the log (Raft Figure 2 "persistent state"). */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId;
+  /** Persisted so that a restart does not forget how far it may apply; only an optimisation. */
+  readonly commit: number;
+}
+
+export const EMPTY_HARD_STATE: HardState = { term: 0, vote: NO_NODE, commit: 0 };
+
+/** Everything a node restarts from: exactly what a driver made durable. */
+export interface DurableState {
+  readonly hardState: HardState;
+  /** Entries 1..n in order, gap-free. */
+  readonly entries: readonly Entry[];
+}
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+interface MessageHeader {
+  readonly group: GroupId;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+/** RequestVote (section 5.2) and its PreVote twin (thesis section 9.6). */
+export interface VoteRequest extends MessageHeader {
+  readonly type: 'VoteRequest';
+  readonly preVote: boolean;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+export interface VoteResponse extends MessageHeader {
+  readonly type: 'VoteResponse';
+  readonly preVote: boolean;
+  readonly granted: boolean;
+}
+
+/** AppendEntries (section 5.3). */
+export interface AppendRequest extends MessageHeader {
+  readonly type: 'AppendRequest';
+  readonly prevLogIndex: number;
+  readonly prevLogTerm: number;
+  readonly entries: readonly Entry[];
+  readonly leaderCommit: number;
+}
+
+export interface AppendResponse extends MessageHeader {
+  readonly type: 'AppendResponse';
+  readonly success: boolean;
+  /** On success: the index of the last entry known to match the leader. */
+  readonly matchIndex: number;
+  /** On rejection: the prevLogIndex of the rejected request, so stale rejections can be told apart. */
+  readonly rejectedIndex: number;
+  /** On rejection: the follower's term at rejectedIndex, or 0 when its log is shorter. */
+  readonly conflictTerm: number;
+  /**
+   * On rejection: the first index of conflictTerm in the follower's log, or the
+   * follower's last index + 1 when its log is too short.
+   */
+  readonly conflictIndex: number;
+}
+
+/**
+ * A heartbeat carries min(follower's match, commit) rather than the leader's
+ * commit, so a follower may adopt it without checking its log (etcd's rule).
+ */
+export interface Heartbeat extends MessageHeader {
+  readonly type: 'Heartbeat';
+  readonly commit: number;
+}
+
+export interface HeartbeatResponse extends MessageHeader {
+  readonly type: 'HeartbeatResponse';
+}
+
+export type RaftMessage =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | Heartbeat
+  | HeartbeatResponse;
+
+export type RaftMessageType = RaftMessage['type'];
+
+export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
+  'VoteRequest',
+  'VoteResponse',
+  'AppendRequest',
+  'AppendResponse',
+  'Heartbeat',
+  'HeartbeatResponse',
+];
+
+/**
+ * One batch of work for the driver, in the etcd-raft manner.
+ *
+ * Contract (both drivers honour it, the simulator proves it):
+ * 1. Make `hardState`, the truncation and `entries` durable, in that order.
+ * 2. Only AFTER they are durable, send `messages` and apply `committedEntries` in order.
+ * 3. Then call `advance()`. No new Ready is handed out until then.
+ */
+export interface Ready {
+  /** Set when term, vote or commit changed since the last Ready. */
+  readonly hardState: HardState | undefined;
+  /** Delete every durable entry with index >= truncateFrom BEFORE appending `entries`. */
+  readonly truncateFrom: number | undefined;
+  /** New entries to append to the durable log, contiguous and ascending. */
+  readonly entries: readonly Entry[];
+  readonly messages: readonly RaftMessage[];
+  /** Committed entries to apply, gap-free and ascending, each once per incarnation. */
+  readonly committedEntries: readonly Entry[];
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | {
+      readonly ok: false;
+      readonly reason: 'not-leader' | 'too-large' | 'overloaded';
+      readonly message: string;
+      /** The leader this node knows of, or NO_NODE. */
+      readonly leaderHint: NodeId;
+      readonly term: number;
+    };
