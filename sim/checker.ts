@@ -57,6 +57,8 @@ export class SafetyChecker {
   /** The one prefix hash ever seen for each (index, term): Log Matching across all time. */
   private readonly chainByIndexTerm = new Map<number, number>();
   private readonly leaderByTerm = new Map<number, NodeId>();
+  /** Every election seen, in the order they happened. */
+  readonly elections: { readonly term: number; readonly node: NodeId; readonly timeUs: number }[] = [];
   /** The longest committed prefix seen on any node, as prefix hashes (1-based via index - 1). */
   private readonly committedChains: number[] = [];
   private readonly committedTerms: number[] = [];
@@ -194,6 +196,7 @@ export class SafetyChecker {
       this.report('Election Safety', `n${other} and n${node.id} were both elected leader of term ${term}`, [other, node.id], term, 0);
     }
     this.leaderByTerm.set(term, node.id);
+    this.elections.push({ term, node: node.id, timeUs: this.now() });
     // Every entry committed before this election must be in the new leader's log (section 5.4).
     const committed = this.committedChains.length;
     if (committed === 0) return;

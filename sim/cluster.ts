@@ -70,6 +70,8 @@ export interface ProposeOutcome {
   readonly index: number;
   readonly term: number;
   readonly isLeader: boolean;
+  /** The leader the node knows of when it refused, or 0. */
+  readonly leaderHint: NodeId;
   /** Why the proposal was refused, when it was. */
   readonly error: string | undefined;
 }
@@ -152,7 +154,8 @@ export class SimCluster {
 
   /** Runs every event up to now + durationMs. */
   runFor(durationMs: number): void {
-    this.runUntilTime(this.scheduler.now() + durationMs * 1000);
+    if (!(durationMs >= 0)) throw new Error(`runFor needs a duration >= 0, got ${durationMs}`);
+    this.runUntilTime(this.scheduler.now() + Math.round(durationMs * 1000));
   }
 
   /**
@@ -160,7 +163,7 @@ export class SimCluster {
    * simulated time pass. Returns whether the predicate held.
    */
   runUntil(predicate: (cluster: SimCluster) => boolean, timeoutMs: number): boolean {
-    const deadline = this.scheduler.now() + timeoutMs * 1000;
+    const deadline = this.scheduler.now() + Math.round(timeoutMs * 1000);
     if (predicate(this)) return true;
     while (this.scheduler.peekTime() !== undefined && this.scheduler.peekTime()! <= deadline) {
       this.runOneEvent();
@@ -264,13 +267,13 @@ export class SimCluster {
   propose(id: NodeId, command: Uint8Array | string): ProposeOutcome {
     const host = this.host(id);
     const core = host.core;
-    if (core === undefined) return { index: 0, term: 0, isLeader: false, error: `node ${id} is down` };
+    if (core === undefined) return { index: 0, term: 0, isLeader: false, leaderHint: 0, error: `node ${id} is down` };
     const data = typeof command === 'string' ? new TextEncoder().encode(command) : command;
     const result = core.propose(data);
     this.pump(host);
     this.checkAfter(host);
-    if (result.ok) return { index: result.index, term: result.term, isLeader: true, error: undefined };
-    return { index: 0, term: result.term, isLeader: false, error: result.message };
+    if (result.ok) return { index: result.index, term: result.term, isLeader: true, leaderHint: id, error: undefined };
+    return { index: 0, term: result.term, isLeader: false, leaderHint: result.leaderHint, error: result.message };
   }
 
   /** Kills a node: its memory and unsynced writes are lost; its synced disk stays. */

@@ -1,0 +1,187 @@
+import type { NodeId } from '../src/raft/types.js';
+import type { SimCluster } from './cluster.js';
+import type { SimRandom } from './random.js';
+
+/** One fault, as plain data so schedules can be printed, stored, generated and shrunk. */
+export type FaultAction =
+  | { readonly kind: 'crash'; readonly node: NodeId }
+  | { readonly kind: 'restart'; readonly node: NodeId }
+  | { readonly kind: 'isolate'; readonly node: NodeId }
+  | { readonly kind: 'reconnect'; readonly node: NodeId }
+  | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
+  | { readonly kind: 'one-way'; readonly from: readonly NodeId[]; readonly to: readonly NodeId[] }
+  | { readonly kind: 'heal' }
+  | { readonly kind: 'loss'; readonly rate: number }
+  | { readonly kind: 'duplicate'; readonly rate: number }
+  | { readonly kind: 'delay'; readonly minMs: number; readonly meanMs: number }
+  | { readonly kind: 'slow-disk'; readonly node: NodeId; readonly syncMs: number }
+  | { readonly kind: 'clock-drift'; readonly node: NodeId; readonly driftPpm: number };
+
+export type FaultKind = FaultAction['kind'];
+
+export interface ScheduledFault {
+  readonly atMs: number;
+  readonly action: FaultAction;
+}
+
+/** Long delays are bounded so that a "delay" fault slows the cluster without stopping it for good. */
+const DELAY_MAX_MS = 500;
+
+export function applyFault(cluster: SimCluster, action: FaultAction): void {
+  switch (action.kind) {
+    case 'crash':
+      cluster.crash(action.node);
+      break;
+    case 'restart':
+      cluster.restart(action.node);
+      break;
+    case 'isolate':
+      cluster.disconnect(action.node);
+      break;
+    case 'reconnect':
+      cluster.reconnect(action.node);
+      break;
+    case 'partition':
+      cluster.partition(action.groups);
+      break;
+    case 'one-way':
+      cluster.partitionOneWay(action.from, action.to);
+      break;
+    case 'heal':
+      cluster.heal();
+      break;
+    case 'loss':
+      cluster.setNetwork({ loss: action.rate });
+      break;
+    case 'duplicate':
+      cluster.setNetwork({ duplicate: action.rate });
+      break;
+    case 'delay':
+      cluster.setNetwork({ delayMinMs: action.minMs, delayMeanMs: action.meanMs, delayMaxMs: Math.max(DELAY_MAX_MS, action.meanMs) });
+      break;
+    case 'slow-disk':
+      cluster.setDisk(action.node, { syncLatencyMinMs: action.syncMs / 2, syncLatencyMaxMs: action.syncMs });
+      break;
+    case 'clock-drift':
+      cluster.setClock(action.node, { driftPpm: action.driftPpm });
+      break;
+    default: {
+      const unknown: never = action;
+      throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function describeFault(action: FaultAction): string {
+  const groups = (ids: readonly NodeId[]): string => ids.map((id) => `n${id}`).join(',');
+  switch (action.kind) {
+    case 'crash':
+    case 'restart':
+    case 'isolate':
+    case 'reconnect':
+      return `${action.kind} n${action.node}`;
+    case 'partition':
+      return `partition ${action.groups.map((group) => `{${groups(group)}}`).join(' ')}`;
+    case 'one-way':
+      return `one-way {${groups(action.from)}} -/-> {${groups(action.to)}}`;
+    case 'heal':
+      return 'heal';
+    case 'loss':
+    case 'duplicate':
+      return `${action.kind} ${(action.rate * 100).toFixed(1)}%`;
+    case 'delay':
+      return `delay min ${action.minMs}ms mean ${action.meanMs}ms`;
+    case 'slow-disk':
+      return `slow-disk n${action.node} sync ${action.syncMs}ms`;
+    case 'clock-drift':
+      return `clock-drift n${action.node} ${action.driftPpm}ppm`;
+  }
+}
+
+/** Schedules every fault on the cluster at its time. */
+export function scheduleFaults(cluster: SimCluster, faults: readonly ScheduledFault[]): void {
+  for (const fault of faults) {
+    cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => applyFault(cluster, fault.action));
+  }
+}
+
+/** The actions that undo every fault: heal, a calm network, fast disks, every node up. */
+export function healEverything(cluster: SimCluster): void {
+  cluster.heal();
+  cluster.setNetwork({ loss: 0, duplicate: 0, delayMinMs: 1, delayMeanMs: 3, delayMaxMs: 100 });
+  for (const id of cluster.nodeIds) {
+    cluster.setDisk(id, { syncLatencyMinMs: 0.5, syncLatencyMaxMs: 2 });
+    cluster.restart(id);
+  }
+}
+
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [
+  'crash',
+  'restart',
+  'isolate',
+  'reconnect',
+  'partition',
+  'one-way',
+  'heal',
+  'loss',
+  'duplicate',
+  'delay',
+  'slow-disk',
+  'clock-drift',
+];
+
+export interface RandomFaultOptions {
+  readonly nodes: number;
+  /** Faults happen in [0, durationMs). */
+  readonly durationMs: number;
+  /** The mean time between two faults. */
+  readonly meanIntervalMs: number;
+  readonly kinds: readonly FaultKind[];
+}
+
+/** A random schedule drawn from one stream: the "mix of faults" of `chorus sim run`. */
+export function randomFaultSchedule(random: SimRandom, options: RandomFaultOptions): ScheduledFault[] {
+  const faults: ScheduledFault[] = [];
+  let atMs = random.exponential(options.meanIntervalMs);
+  while (atMs < options.durationMs) {
+    faults.push({ atMs: Math.round(atMs), action: randomFault(random, options.nodes, random.pick(options.kinds)) });
+    atMs += random.exponential(options.meanIntervalMs);
+  }
+  return faults;
+}
+
+export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): FaultAction {
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  const node = random.pick(ids);
+  switch (kind) {
+    case 'crash':
+    case 'restart':
+    case 'isolate':
+    case 'reconnect':
+      return { kind, node };
+    case 'partition': {
+      const shuffled = random.shuffle(ids);
+      const cut = random.int(1, Math.max(1, nodes - 1));
+      return { kind, groups: [shuffled.slice(0, cut), shuffled.slice(cut)] };
+    }
+    case 'one-way': {
+      const shuffled = random.shuffle(ids);
+      const cut = random.int(1, Math.max(1, nodes - 1));
+      return { kind, from: shuffled.slice(0, cut), to: shuffled.slice(cut) };
+    }
+    case 'heal':
+      return { kind };
+    case 'loss':
+      return { kind, rate: random.pick([0, 0.01, 0.05, 0.2]) };
+    case 'duplicate':
+      return { kind, rate: random.pick([0, 0.02, 0.1]) };
+    case 'delay': {
+      const minMs = random.pick([1, 5, 20]);
+      return { kind, minMs, meanMs: minMs * random.pick([1, 3, 10]) };
+    }
+    case 'slow-disk':
+      return { kind, node, syncMs: random.pick([2, 20, 100]) };
+    case 'clock-drift':
+      return { kind, node, driftPpm: random.pick([-200_000, -1000, 0, 1000, 200_000]) };
+  }
+}

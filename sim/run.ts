@@ -1,0 +1,156 @@
+import type { RaftMessageType } from '../src/raft/types.js';
+import type { Violation } from './checker.js';
+import { SimCluster, type SimClusterOptions, type TrafficCounter } from './cluster.js';
+import {
+  ALL_FAULT_KINDS,
+  healEverything,
+  randomFaultSchedule,
+  scheduleFaults,
+  type FaultKind,
+  type ScheduledFault,
+} from './faults.js';
+import { SimRandom } from './random.js';
+import { SteadyProposer } from './workload.js';
+
+export interface SimRunOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly durationMs: number;
+  /** Faults are drawn for [0, faultFraction * duration); then everything heals. */
+  readonly faultFraction: number;
+  readonly meanFaultIntervalMs: number;
+  readonly faultKinds: readonly FaultKind[];
+  /** A fixed schedule instead of a random one. */
+  readonly faults: readonly ScheduledFault[] | undefined;
+  readonly proposalsPerSecond: number;
+  /** After healing, a leader must be elected within this much simulated time. */
+  readonly leaderBoundMs: number;
+  /** After the run, every live node must apply the committed log within this much simulated time. */
+  readonly convergeBoundMs: number;
+  readonly cluster: Partial<Omit<SimClusterOptions, 'nodes' | 'seed'>>;
+  /** Called now and then with the simulated time reached, for progress output. */
+  readonly onProgress: ((simulatedMs: number) => void) | undefined;
+}
+
+export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
+  seed: 1,
+  nodes: 5,
+  durationMs: 60_000,
+  faultFraction: 0.75,
+  meanFaultIntervalMs: 1500,
+  faultKinds: ALL_FAULT_KINDS,
+  faults: undefined,
+  proposalsPerSecond: 100,
+  leaderBoundMs: 10_000,
+  convergeBoundMs: 10_000,
+  cluster: {},
+  onProgress: undefined,
+};
+
+export interface LivenessResult {
+  /** Simulated ms from healing to a leader; undefined when none came within the bound. */
+  readonly leaderAfterHealMs: number | undefined;
+  /** Simulated ms past the end until every live node applied the committed log; undefined when it did not. */
+  readonly convergedAfterEndMs: number | undefined;
+  readonly problems: readonly string[];
+}
+
+export interface SimRunResult {
+  readonly options: SimRunOptions;
+  readonly faults: readonly ScheduledFault[];
+  readonly healAtMs: number;
+  readonly elections: readonly { term: number; node: number; timeUs: number }[];
+  readonly proposalAttempts: number;
+  readonly proposalsAccepted: number;
+  readonly committedIndex: number;
+  readonly appliedIndexByNode: readonly number[];
+  readonly violations: readonly Violation[];
+  readonly liveness: LivenessResult;
+  readonly traffic: ReadonlyMap<RaftMessageType, Readonly<TrafficCounter>>;
+  readonly messagesDropped: number;
+  readonly messagesDuplicated: number;
+  readonly events: number;
+  readonly simulatedMs: number;
+  readonly wallMs: number;
+  readonly traceHash: string;
+}
+
+/** Every live node has applied everything committed, and a leader agrees. */
+export function hasConverged(cluster: SimCluster): boolean {
+  const committed = cluster.checker.committedIndex();
+  const leader = cluster.leader();
+  if (leader === undefined) return false;
+  return cluster.statuses().every((status) => !status.up || status.appliedIndex >= committed);
+}
+
+/**
+ * The standard run: a steady workload through a random mix of faults, then a
+ * heal, then the liveness phase. Safety is checked after every event throughout.
+ */
+export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () => number = () => 0): SimRunResult {
+  const options: SimRunOptions = { ...DEFAULT_SIM_RUN_OPTIONS, ...overrides };
+  const startedWall = clock();
+  const cluster = new SimCluster({ ...options.cluster, nodes: options.nodes, seed: options.seed });
+  const healAtMs = Math.round(options.durationMs * options.faultFraction);
+  const faults =
+    options.faults ??
+    randomFaultSchedule(SimRandom.stream(options.seed, 'faults'), {
+      nodes: options.nodes,
+      durationMs: healAtMs,
+      meanIntervalMs: options.meanFaultIntervalMs,
+      kinds: options.faultKinds,
+    });
+  scheduleFaults(cluster, faults);
+  const proposer = new SteadyProposer(cluster, SimRandom.stream(options.seed, 'workload'), {
+    proposalsPerSecond: options.proposalsPerSecond,
+    startMs: 0,
+    stopMs: options.durationMs,
+  });
+  proposer.start();
+
+  runWithProgress(cluster, healAtMs, options.onProgress);
+  healEverything(cluster);
+  const healedAt = cluster.nowMs();
+  const problems: string[] = [];
+  const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);
+  const leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
+  if (!electedWithinBound) problems.push(`no leader within ${options.leaderBoundMs} ms of healing`);
+  runWithProgress(cluster, options.durationMs, options.onProgress);
+  const endedAt = cluster.nowMs();
+  const converged = cluster.runUntil(hasConverged, options.convergeBoundMs);
+  const convergedAfterEndMs = converged ? cluster.nowMs() - endedAt : undefined;
+  if (!converged) {
+    problems.push(`live nodes did not all apply the committed log (index ${cluster.checker.committedIndex()}) within ${options.convergeBoundMs} ms`);
+  }
+  return {
+    options,
+    faults,
+    healAtMs,
+    elections: cluster.checker.elections,
+    proposalAttempts: proposer.attempts,
+    proposalsAccepted: proposer.accepted.length,
+    committedIndex: cluster.checker.committedIndex(),
+    appliedIndexByNode: cluster.statuses().map((status) => status.appliedIndex),
+    violations: cluster.violations(),
+    liveness: { leaderAfterHealMs, convergedAfterEndMs, problems },
+    traffic: cluster.trafficByType(),
+    messagesDropped: cluster.messagesDropped(),
+    messagesDuplicated: cluster.messagesDuplicated(),
+    events: cluster.eventsProcessed(),
+    simulatedMs: cluster.nowMs(),
+    wallMs: clock() - startedWall,
+    traceHash: cluster.traceHashHex(),
+  };
+}
+
+function runWithProgress(cluster: SimCluster, untilMs: number, onProgress: ((ms: number) => void) | undefined): void {
+  const stepMs = 1000;
+  while (cluster.nowMs() < untilMs) {
+    cluster.runFor(Math.min(stepMs, untilMs - cluster.nowMs()));
+    onProgress?.(cluster.nowMs());
+  }
+}
+
+export function runPassed(result: SimRunResult): boolean {
+  return result.violations.length === 0 && result.liveness.problems.length === 0;
+}

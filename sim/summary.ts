@@ -1,0 +1,81 @@
+import chalk from 'chalk';
+import { formatViolation } from './checker.js';
+import { describeFault } from './faults.js';
+import { runPassed, type SimRunResult } from './run.js';
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
+const megabytes = (bytes: number): string => `${(bytes / 1_000_000).toFixed(2)} MB`;
+
+/** The readable report of one run; the last line is always `trace hash: <hex>`. */
+export function formatSummary(result: SimRunResult, replayCommand: string): string {
+  const { options } = result;
+  const lines: string[] = [];
+  const label = (name: string): string => chalk.bold(name.padEnd(11));
+  lines.push(chalk.bold(`chorus sim run: seed ${options.seed}, ${options.nodes} nodes, ${seconds(options.durationMs)} simulated`));
+  lines.push(`${label('faults')}${faultLine(result)}`);
+  lines.push(`${label('leaders')}${electionLine(result)}`);
+  lines.push(
+    `${label('proposals')}${result.proposalAttempts} made, ${result.proposalsAccepted} accepted by a leader, ` +
+      `commit index ${result.committedIndex}`,
+  );
+  const applied = result.appliedIndexByNode.map((index, i) => `n${i + 1}=${index}`).join(' ');
+  lines.push(`${label('applied')}${applied}`);
+  lines.push(`${label('liveness')}${livenessLine(result)}`);
+  lines.push(`${label('network')}${networkLine(result)}`);
+  lines.push(`${label('safety')}${safetyLine(result)}`);
+  for (const violation of result.violations.slice(0, 10)) lines.push(chalk.red(`  ${formatViolation(violation)}`));
+  const speed = result.wallMs > 0 ? ` (${(result.simulatedMs / result.wallMs).toFixed(0)}x real time)` : '';
+  lines.push(`${label('wall time')}${seconds(result.wallMs)} for ${result.events} events${speed}`);
+  lines.push(`${label('result')}${runPassed(result) ? chalk.green('PASS') : chalk.red('FAIL')}`);
+  lines.push(`${label('replay')}${replayCommand}`);
+  lines.push(`trace hash: ${result.traceHash}`);
+  return lines.join('\n');
+}
+
+function faultLine(result: SimRunResult): string {
+  if (result.faults.length === 0) return 'none';
+  const counts = new Map<string, number>();
+  for (const fault of result.faults) counts.set(fault.action.kind, (counts.get(fault.action.kind) ?? 0) + 1);
+  const byKind = [...counts].map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const first = result.faults.slice(0, 3).map((fault) => `${seconds(fault.atMs)} ${describeFault(fault.action)}`);
+  return `${result.faults.length} until ${seconds(result.healAtMs)}, then healed (${byKind}); first: ${first.join('; ')}`;
+}
+
+function electionLine(result: SimRunResult): string {
+  const elections = result.elections;
+  if (elections.length === 0) return chalk.red('no leader was ever elected');
+  const shown = elections.slice(-4).map((e) => `term ${e.term} n${e.node} at ${seconds(e.timeUs / 1000)}`);
+  const more = elections.length > 4 ? `${elections.length - 4} earlier, then ` : '';
+  return `${elections.length} elections: ${more}${shown.join(', ')}`;
+}
+
+function livenessLine(result: SimRunResult): string {
+  const { leaderAfterHealMs, convergedAfterEndMs, problems } = result.liveness;
+  if (problems.length > 0) return chalk.red(problems.join('; '));
+  return (
+    `leader ${seconds(leaderAfterHealMs ?? 0)} after healing; every live node applied the ` +
+    `committed log ${seconds(convergedAfterEndMs ?? 0)} after the end`
+  );
+}
+
+function networkLine(result: SimRunResult): string {
+  let count = 0;
+  let bytes = 0;
+  const parts: string[] = [];
+  for (const [type, counter] of result.traffic) {
+    count += counter.count;
+    bytes += counter.bytes;
+    if (counter.count > 0) parts.push(`${type} ${counter.count}`);
+  }
+  return (
+    `${count} messages, ${megabytes(bytes)}, ${result.messagesDropped} dropped, ` +
+    `${result.messagesDuplicated} duplicated\n${' '.repeat(11)}${parts.join(', ')}`
+  );
+}
+
+function safetyLine(result: SimRunResult): string {
+  if (result.violations.length === 0) {
+    return chalk.green(`no violations; every safety property checked after each of ${result.events} events`);
+  }
+  return chalk.red(`${result.violations.length} violation(s)`);
+}
