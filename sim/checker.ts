@@ -54,7 +54,13 @@ const TERM_KEY_LIMIT = 2 ** 21;
 export class SafetyChecker {
   readonly violations: Violation[] = [];
   private readonly nodes = new Map<NodeId, NodeRecord>();
-  /** The one prefix hash ever seen for each (index, term): Log Matching across all time. */
+  /**
+   * The one prefix hash ever seen for each (index, term): Log Matching across all
+   * time. Nearly every index only ever has one term, kept in the flat arrays; the
+   * rare other terms of an index go to the map.
+   */
+  private readonly firstTermAt: number[] = [];
+  private readonly firstChainAt: number[] = [];
   private readonly chainByIndexTerm = new Map<number, number>();
   private readonly leaderByTerm = new Map<number, NodeId>();
   /** Every election seen, in the order they happened. */
@@ -140,8 +146,10 @@ export class SafetyChecker {
     if (same < mirror.length && record.leaderTerm === node.term() && node.role() === 'leader') {
       this.report('Leader Append-Only', `leader n${node.id} removed or replaced entries from index ${same + 1} in term ${node.term()}`, [node.id], node.term(), same + 1);
     }
-    mirror.length = same;
-    record.chains.length = same;
+    if (same < mirror.length) {
+      mirror.length = same;
+      record.chains.length = same;
+    }
     for (let index = same + 1; index <= log.length; index++) {
       const entry = log[index - 1]!;
       const previous = index === 1 ? 0 : record.chains[index - 2]!;
@@ -153,12 +161,23 @@ export class SafetyChecker {
   }
 
   private checkLogMatching(id: NodeId, entry: Entry, chain: number): void {
-    if (entry.term >= TERM_KEY_LIMIT) throw new Error(`term ${entry.term} too large for the checker`);
-    const key = entry.index * TERM_KEY_LIMIT + entry.term;
-    const seen = this.chainByIndexTerm.get(key);
-    if (seen === undefined) {
-      this.chainByIndexTerm.set(key, chain);
-    } else if (seen !== chain) {
+    const position = entry.index - 1;
+    let seen: number | undefined;
+    const firstTerm = this.firstTermAt[position];
+    if (firstTerm === undefined) {
+      this.firstTermAt[position] = entry.term;
+      this.firstChainAt[position] = chain;
+      return;
+    }
+    if (firstTerm === entry.term) {
+      seen = this.firstChainAt[position]!;
+    } else {
+      if (entry.term >= TERM_KEY_LIMIT) throw new Error(`term ${entry.term} too large for the checker`);
+      const key = entry.index * TERM_KEY_LIMIT + entry.term;
+      seen = this.chainByIndexTerm.get(key);
+      if (seen === undefined) this.chainByIndexTerm.set(key, chain);
+    }
+    if (seen !== undefined && seen !== chain) {
       this.report('Log Matching', `n${id} holds an entry at index ${entry.index}, term ${entry.term} whose preceding log differs from another node's`, [id], entry.term, entry.index);
     }
   }
@@ -212,6 +231,8 @@ export class SafetyChecker {
   }
 
   private dataHash(entry: Entry): number {
+    // Short commands are cheaper to hash again than to look up.
+    if (entry.data.length <= 32) return hashBytes(entry.data);
     let hash = this.dataHashes.get(entry.data);
     if (hash === undefined) {
       hash = hashBytes(entry.data);

@@ -20,8 +20,6 @@ import {
   type VoteResponse,
 } from './types.js';
 
-type Outgoing<M extends RaftMessage> = M extends RaftMessage ? Omit<M, 'group' | 'from'> : never;
-
 /**
  * One node's Raft consensus as a pure state machine (sans-IO, in the etcd-raft manner).
  *
@@ -68,6 +66,8 @@ export class RaftNode {
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
   private readyInFlight = false;
+  /** Reused by quorumMatchIndex so that counting a quorum allocates nothing. */
+  private readonly matchScratch: number[];
 
   constructor(config: RaftConfig, restored: DurableState) {
     const problems = validateRaftOptions(config.options);
@@ -81,11 +81,11 @@ export class RaftNode {
     this.options = config.options;
     this.random = config.random;
     this.quorum = Math.floor(this.voters.length / 2) + 1;
+    this.matchScratch = new Array<number>(this.voters.length).fill(0);
     this.log = new RaftLog(restored.entries);
     this.termValue = restored.hardState.term;
     this.voteValue = this.restoredVote(restored.hardState);
-    this.commitValue = restored.hardState.commit;
-    assert(this.commitValue <= this.log.lastIndex(), `restored commit ${this.commitValue} beyond log`);
+    this.commitValue = 0;
     this.handedHardState = restored.hardState;
     this.resetElectionTimer();
   }
@@ -114,7 +114,7 @@ export class RaftNode {
     return this.log.lastIndex();
   }
   hardState(): HardState {
-    return { term: this.termValue, vote: this.voteValue, commit: this.commitValue };
+    return { term: this.termValue, vote: this.voteValue };
   }
   /** A follower's progress as the leader sees it; undefined unless leader. */
   progressOf(peer: NodeId): Readonly<Progress> | undefined {
@@ -289,7 +289,7 @@ export class RaftNode {
     if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {
       this.sendAppendResponse(message.from, { success: false, matchIndex: 0, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
     } else if (message.type === 'VoteRequest' && message.preVote) {
-      this.send({ type: 'VoteResponse', to: message.from, term: this.termValue, preVote: true, granted: false });
+      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: true, granted: false });
     }
   }
 
@@ -334,6 +334,8 @@ export class RaftNode {
     for (const peer of this.others) {
       this.send({
         type: 'VoteRequest',
+        group: this.group,
+        from: this.id,
         to: peer,
         term,
         preVote,
@@ -397,7 +399,7 @@ export class RaftNode {
       this.heartbeatElapsed = 0;
       for (const peer of this.others) {
         const match = this.progress.get(peer)!.match;
-        this.send({ type: 'Heartbeat', to: peer, term: this.termValue, commit: Math.min(match, this.commitValue) });
+        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit: Math.min(match, this.commitValue) });
       }
     }
   }
@@ -421,13 +423,13 @@ export class RaftNode {
       (message.preVote && message.term > this.termValue);
     if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
       // A granted PreVote answers in the candidate's future term, or it would look stale there.
-      this.send({ type: 'VoteResponse', to: message.from, term: message.term, preVote: message.preVote, granted: true });
+      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: message.term, preVote: message.preVote, granted: true });
       if (!message.preVote) {
         this.voteValue = message.from;
         this.electionElapsed = 0;
       }
     } else {
-      this.send({ type: 'VoteResponse', to: message.from, term: this.termValue, preVote: message.preVote, granted: false });
+      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: message.preVote, granted: false });
     }
   }
 
@@ -524,7 +526,7 @@ export class RaftNode {
 
   private handleHeartbeat(message: Heartbeat): void {
     this.commitTo(Math.min(message.commit, this.log.lastIndex()));
-    this.send({ type: 'HeartbeatResponse', to: message.from, term: this.termValue });
+    this.send({ type: 'HeartbeatResponse', group: this.group, from: this.id, to: message.from, term: this.termValue });
   }
 
   private commitTo(index: number): void {
@@ -605,6 +607,8 @@ export class RaftNode {
     if (progress.state === 'replicate' && entries.length === 0) return false;
     this.send({
       type: 'AppendRequest',
+      group: this.group,
+      from: this.id,
       to: peer,
       term: this.termValue,
       prevLogIndex,
@@ -622,10 +626,7 @@ export class RaftNode {
    * itself only for entries its own disk has made stable.
    */
   private maybeCommit(): boolean {
-    const matches = [this.log.stableIndex()];
-    for (const progress of this.progress.values()) matches.push(progress.match);
-    matches.sort((a, b) => b - a);
-    const quorumIndex = matches[this.quorum - 1]!;
+    const quorumIndex = this.quorumMatchIndex();
     if (quorumIndex <= this.commitValue || !this.mayCommitByCounting(quorumIndex)) return false;
     for (let index = this.commitValue + 1; index <= quorumIndex; index++) {
       const entry = this.log.entry(index)!;
@@ -636,21 +637,51 @@ export class RaftNode {
     return true;
   }
 
+  /** The highest index that a quorum (the leader's stable log included) holds. */
+  private quorumMatchIndex(): number {
+    const matches = this.matchScratch;
+    matches[0] = this.log.stableIndex();
+    let count = 1;
+    for (const progress of this.progress.values()) matches[count++] = progress.match;
+    // Insertion sort, descending: there are at most a handful of voters.
+    for (let i = 1; i < count; i++) {
+      const value = matches[i]!;
+      let j = i - 1;
+      while (j >= 0 && matches[j]! < value) {
+        matches[j + 1] = matches[j]!;
+        j--;
+      }
+      matches[j + 1] = value;
+    }
+    return matches[this.quorum - 1]!;
+  }
+
   // ---- Messages.
 
   private sendAppendResponse(
     to: NodeId,
     fields: Pick<AppendResponse, 'success' | 'matchIndex' | 'rejectedIndex' | 'conflictTerm' | 'conflictIndex'>,
   ): void {
-    this.send({ type: 'AppendResponse', to, term: this.termValue, ...fields });
+    this.send({
+      type: 'AppendResponse',
+      group: this.group,
+      from: this.id,
+      to,
+      term: this.termValue,
+      success: fields.success,
+      matchIndex: fields.matchIndex,
+      rejectedIndex: fields.rejectedIndex,
+      conflictTerm: fields.conflictTerm,
+      conflictIndex: fields.conflictIndex,
+    });
   }
 
-  private send(message: Outgoing<RaftMessage>): void {
-    this.outbox.push({ ...message, group: this.group, from: this.id } as RaftMessage);
+  private send(message: RaftMessage): void {
+    this.outbox.push(message);
   }
 
   private hardStateChanged(): boolean {
     const handed = this.handedHardState;
-    return handed.term !== this.termValue || handed.vote !== this.voteValue || handed.commit !== this.commitValue;
+    return handed.term !== this.termValue || handed.vote !== this.voteValue;
   }
 }

@@ -23,11 +23,13 @@ export interface Entry {
 export interface HardState {
   readonly term: number;
   readonly vote: NodeId;
-  /** Persisted so that a restart does not forget how far it may apply; only an optimisation. */
-  readonly commit: number;
 }
 
-export const EMPTY_HARD_STATE: HardState = { term: 0, vote: NO_NODE, commit: 0 };
+/*
+ * The commit index is volatile (Figure 2): a restarted node learns it again from
+ * the leader. Keeping it out of HardState means advancing it never costs a write.
+ */
+export const EMPTY_HARD_STATE: HardState = { term: 0, vote: NO_NODE };
 
 /** Everything a node restarts from: exactly what a driver made durable. */
 export interface DurableState {
@@ -125,7 +127,7 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
  * 3. Then call `advance()`. No new Ready is handed out until then.
  */
 export interface Ready {
-  /** Set when term, vote or commit changed since the last Ready. */
+  /** Set when term or vote changed since the last Ready. */
   readonly hardState: HardState | undefined;
   /** Delete every durable entry with index >= truncateFrom BEFORE appending `entries`. */
   readonly truncateFrom: number | undefined;
