@@ -4,5 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
+    // Test files keep no module-level state, and a fresh worker per file costs
+    // more than most files take to run on a two-core machine.
+    isolate: false,
   },
 });

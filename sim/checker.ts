@@ -88,13 +88,21 @@ export class SafetyChecker {
 
   /** Checks one message the moment a node hands it to the network. */
   checkSend(message: RaftMessage): void {
-    if (message.type !== 'VoteResponse' || message.preVote || !message.granted) return;
-    const key = `${message.term}/${message.from}`;
+    if (message.type === 'VoteRequest' && !message.preVote) {
+      // A candidate asks for votes only once its vote for itself is durable.
+      this.recordVote(message.from, message.term, message.from);
+    } else if (message.type === 'VoteResponse' && !message.preVote && message.granted) {
+      this.recordVote(message.from, message.term, message.to);
+    }
+  }
+
+  private recordVote(voter: NodeId, term: number, candidate: NodeId): void {
+    const key = `${term}/${voter}`;
     const earlier = this.voteByTermAndVoter.get(key);
     if (earlier === undefined) {
-      this.voteByTermAndVoter.set(key, message.to);
-    } else if (earlier !== message.to) {
-      this.report('Single Vote Per Term', `n${message.from} granted its vote in term ${message.term} to n${earlier} and then to n${message.to}`, [message.from, earlier, message.to], message.term, 0);
+      this.voteByTermAndVoter.set(key, candidate);
+    } else if (earlier !== candidate) {
+      this.report('Single Vote Per Term', `n${voter} voted in term ${term} for n${earlier} and then for n${candidate}`, [voter, earlier, candidate], term, 0);
     }
   }
 

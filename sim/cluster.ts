@@ -119,7 +119,7 @@ export class SimCluster {
   private duplicated = 0;
 
   constructor(options: Partial<SimClusterOptions> & Pick<SimClusterOptions, 'nodes' | 'seed'>) {
-    this.options = { ...DEFAULT_SIM_CLUSTER_OPTIONS, ...options };
+    this.options = { ...DEFAULT_SIM_CLUSTER_OPTIONS, ...withoutUndefined(options), nodes: options.nodes, seed: options.seed };
     const count = this.options.nodes;
     if (!Number.isInteger(count) || count < 1 || count > NODES_MAX) {
       throw new Error(`nodes must be an integer from 1 to ${NODES_MAX}, got ${String(count)}`);
@@ -513,4 +513,9 @@ export class SimCluster {
     if (host === undefined) throw new Error(`no node ${id}; nodes are 1..${this.hosts.length}`);
     return host;
   }
+}
+
+/** Drops keys whose value is undefined, so that `{ createNode: undefined }` keeps the default. */
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -6,6 +6,11 @@ import type { SimRandom } from './random.js';
 export type FaultAction =
   | { readonly kind: 'crash'; readonly node: NodeId }
   | { readonly kind: 'restart'; readonly node: NodeId }
+  /** Crash and restart after downMs: a process that dies and is brought back at once. */
+  | { readonly kind: 'bounce'; readonly node: NodeId; readonly downMs: number }
+  /** Whichever node leads when the fault fires; nothing happens when none does. */
+  | { readonly kind: 'crash-leader' }
+  | { readonly kind: 'isolate-leader' }
   | { readonly kind: 'isolate'; readonly node: NodeId }
   | { readonly kind: 'reconnect'; readonly node: NodeId }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
@@ -35,6 +40,22 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     case 'restart':
       cluster.restart(action.node);
       break;
+    case 'bounce': {
+      const node = action.node;
+      cluster.crash(node);
+      cluster.after(action.downMs, `restart n${node}`, () => cluster.restart(node));
+      break;
+    }
+    case 'crash-leader': {
+      const leader = cluster.leader();
+      if (leader !== undefined) cluster.crash(leader);
+      break;
+    }
+    case 'isolate-leader': {
+      const leader = cluster.leader();
+      if (leader !== undefined) cluster.disconnect(leader);
+      break;
+    }
     case 'isolate':
       cluster.disconnect(action.node);
       break;
@@ -80,6 +101,11 @@ export function describeFault(action: FaultAction): string {
     case 'isolate':
     case 'reconnect':
       return `${action.kind} n${action.node}`;
+    case 'bounce':
+      return `bounce n${action.node} for ${action.downMs}ms`;
+    case 'crash-leader':
+    case 'isolate-leader':
+      return action.kind;
     case 'partition':
       return `partition ${action.groups.map((group) => `{${groups(group)}}`).join(' ')}`;
     case 'one-way':
@@ -118,6 +144,9 @@ export function healEverything(cluster: SimCluster): void {
 export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'crash',
   'restart',
+  'bounce',
+  'crash-leader',
+  'isolate-leader',
   'isolate',
   'reconnect',
   'partition',
@@ -159,6 +188,11 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'isolate':
     case 'reconnect':
       return { kind, node };
+    case 'bounce':
+      return { kind, node, downMs: random.pick([0, 5, 50, 500]) };
+    case 'crash-leader':
+    case 'isolate-leader':
+      return { kind };
     case 'partition': {
       const shuffled = random.shuffle(ids);
       const cut = random.int(1, Math.max(1, nodes - 1));

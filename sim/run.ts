@@ -88,7 +88,8 @@ export function hasConverged(cluster: SimCluster): boolean {
  * heal, then the liveness phase. Safety is checked after every event throughout.
  */
 export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () => number = () => 0): SimRunResult {
-  const options: SimRunOptions = { ...DEFAULT_SIM_RUN_OPTIONS, ...overrides };
+  const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  const options: SimRunOptions = { ...DEFAULT_SIM_RUN_OPTIONS, ...Object.fromEntries(defined) };
   const startedWall = clock();
   const cluster = new SimCluster({ ...options.cluster, nodes: options.nodes, seed: options.seed });
   const healAtMs = Math.round(options.durationMs * options.faultFraction);

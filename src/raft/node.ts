@@ -398,8 +398,10 @@ export class RaftNode {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const peer of this.others) {
-        const match = this.progress.get(peer)!.match;
-        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit: Math.min(match, this.commitValue) });
+        const progress = this.progress.get(peer)!;
+        progress.nextAtHeartbeat = progress.next;
+        const commit = Math.min(progress.match, this.commitValue);
+        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit });
       }
     }
   }
@@ -542,19 +544,9 @@ export class RaftNode {
       case 'AppendResponse':
         this.handleAppendResponse(message);
         break;
-      case 'HeartbeatResponse': {
-        const progress = this.progress.get(message.from)!;
-        progress.recentActive = true;
-        progress.probeSent = false;
-        if (progress.match < this.log.lastIndex()) {
-          // An append or its answer may have been lost; restart from what is known to match.
-          if (progress.state === 'replicate' && (progress.inflightFull() || progress.next > this.log.lastIndex())) {
-            progress.becomeProbe();
-          }
-          this.sendAppends(message.from);
-        }
+      case 'HeartbeatResponse':
+        this.handleHeartbeatResponse(message.from);
         break;
-      }
       case 'VoteRequest':
       case 'VoteResponse':
       case 'AppendRequest':
@@ -565,16 +557,30 @@ export class RaftNode {
     }
   }
 
+  private handleHeartbeatResponse(peer: NodeId): void {
+    const progress = this.progress.get(peer)!;
+    progress.recentActive = true;
+    progress.probeSent = false;
+    if (progress.match >= this.log.lastIndex()) return;
+    // The follower answered the heartbeat, yet an append sent before it is still
+    // unacknowledged: the append or its answer was lost. Resume from what is known
+    // to match. Appends sent after the heartbeat may simply still be on their way.
+    if (progress.state === 'replicate' && progress.match + 1 < progress.nextAtHeartbeat) progress.becomeProbe();
+    this.sendAppends(peer);
+  }
+
   private handleAppendResponse(message: AppendResponse): void {
     const progress = this.progress.get(message.from)!;
     progress.recentActive = true;
     if (message.success) {
       if (message.matchIndex > this.log.lastIndex()) return;
+      // Only news sends more: answers to stale or duplicated requests would
+      // otherwise multiply the traffic on a network that reorders.
       if (progress.maybeUpdate(message.matchIndex)) {
         if (progress.state === 'probe') progress.becomeReplicate();
         this.maybeCommit();
+        this.sendAppends(message.from);
       }
-      this.sendAppends(message.from);
       return;
     }
     if (progress.maybeDecreaseTo(message.rejectedIndex, this.nextFromConflictHint(message))) {

@@ -18,6 +18,11 @@ export class Progress {
   next: number;
   /** In probe: an AppendRequest is unanswered, so do not send another. */
   probeSent = false;
+  /**
+   * `next` when the last heartbeat went out. An answer to that heartbeat proves
+   * lost only the appends sent before it: those below this index.
+   */
+  nextAtHeartbeat = 0;
   /** Heard from in the current CheckQuorum window. */
   recentActive = false;
   /** Last indices of the unanswered AppendRequests in replicate state, ascending. */
@@ -42,6 +47,7 @@ export class Progress {
     this.state = 'probe';
     this.next = this.match + 1;
     this.probeSent = false;
+    this.nextAtHeartbeat = 0;
     this.inflight.length = 0;
   }
 
@@ -49,6 +55,7 @@ export class Progress {
     this.state = 'replicate';
     this.next = this.match + 1;
     this.probeSent = false;
+    this.nextAtHeartbeat = 0;
     this.inflight.length = 0;
   }
 
@@ -87,7 +94,12 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejectedIndex) return false;
-    this.next = Math.max(this.match + 1, Math.min(hintNext, rejectedIndex));
+    const next = Math.max(this.match + 1, Math.min(hintNext, rejectedIndex));
+    // Only a follower that lost entries it acknowledged rejects the probe right
+    // after match. Probing again at once would answer every duplicated rejection
+    // with another probe, so wait for the next heartbeat answer instead.
+    if (next === this.next) return false;
+    this.next = next;
     this.probeSent = false;
     assert(this.next > this.match, `progress next ${this.next} <= match ${this.match}`);
     return true;

@@ -1,0 +1,56 @@
+// Deliberately broken Raft cores. Each overrides exactly one rule of RaftNode the
+// way a classic implementation bug gets it wrong. They live under test/ so that
+// nothing in production can construct them; tests hand them to the simulator
+// through SimClusterOptions.createNode to show the checkers catch each one.
+import type { RaftConfig } from '../../src/raft/config.js';
+import { RaftNode } from '../../src/raft/node.js';
+import type { DurableState, Entry, HardState, NodeId } from '../../src/raft/types.js';
+import { NO_NODE } from '../../src/raft/types.js';
+
+/** Figure 8: commits an entry of an earlier term by counting its replicas. */
+class CommitsEarlierTermByCounting extends RaftNode {
+  protected override mayCommitByCounting(_index: number): boolean {
+    return true;
+  }
+}
+
+/** Forgets votedFor across a restart, so it can vote twice in one term. */
+class ForgetsVoteOnRestart extends RaftNode {
+  protected override restoredVote(_hardState: HardState): NodeId {
+    return NO_NODE;
+  }
+}
+
+/**
+ * Treats every AppendRequest as the whole truth after prevLogIndex: drops the
+ * entries after the request's last one even when nothing conflicts, so a delayed
+ * request erases entries the follower already acknowledged.
+ */
+class TruncatesOnStaleAppend extends RaftNode {
+  protected override appendFromLeader(prevLogIndex: number, entries: readonly Entry[]): void {
+    super.appendFromLeader(prevLogIndex, entries);
+    const lastNew = prevLogIndex + entries.length;
+    if (this.log.lastIndex() > lastNew && lastNew >= this.commitIndex()) this.log.truncateFrom(lastNew + 1);
+  }
+}
+
+/** Sets its commit index to leaderCommit even past the entries the request verified. */
+class CommitsBeyondLastNewEntry extends RaftNode {
+  protected override followerCommitBound(_lastNewIndex: number, leaderCommit: number): number {
+    return Math.min(leaderCommit, this.log.lastIndex());
+  }
+}
+
+export const PLANTED_BUGS = {
+  'figure-8-commit': CommitsEarlierTermByCounting,
+  'forget-vote-on-restart': ForgetsVoteOnRestart,
+  'truncate-on-stale-append': TruncatesOnStaleAppend,
+  'commit-beyond-last-new-entry': CommitsBeyondLastNewEntry,
+} as const;
+
+export type PlantedBugName = keyof typeof PLANTED_BUGS;
+
+export function plantedNodeFactory(bug: PlantedBugName): (config: RaftConfig, restored: DurableState) => RaftNode {
+  const Variant = PLANTED_BUGS[bug];
+  return (config, restored) => new Variant(config, restored);
+}
