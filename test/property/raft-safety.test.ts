@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatViolation } from '../../sim/checker.js';
+import type { FaultAction, ScheduledFault } from '../../sim/faults.js';
+import { runSimulation, type SimRunResult } from '../../sim/run.js';
+import type { SimClusterOptions } from '../../sim/cluster.js';
+import { plantedNodeFactory } from '../support/planted-bugs.js';
+
+// Raft's safety properties (Figure 3) must hold under any schedule of crashes,
+// restarts, partitions (one-way too), loss, duplication and long delays; and once
+// everything heals, the cluster must elect a leader and apply every committed entry
+// everywhere. fast-check draws the schedules and shrinks a failing one.
+//
+// A failure names the command that replays it, for example:
+//   CHORUS_PROPERTY_NODES=5 CHORUS_PROPERTY_SEED=<seed> CHORUS_PROPERTY_PATH=<path> \
+//     npx vitest run test/property/raft-safety.test.ts -t 'holds on 5 nodes'
+
+const FAULTS_UNTIL_MS = 8000;
+const DURATION_MS = 12_000;
+
+function nodeArbitrary(nodes: number): fc.Arbitrary<number> {
+  return fc.integer({ min: 1, max: nodes });
+}
+
+function groupsArbitrary(nodes: number): fc.Arbitrary<number[][]> {
+  // Each node draws a side; empty sides are dropped.
+  return fc.array(fc.integer({ min: 0, max: 2 }), { minLength: nodes, maxLength: nodes }).map((sides) => {
+    const groups: number[][] = [[], [], []];
+    sides.forEach((side, index) => groups[side]!.push(index + 1));
+    return groups.filter((group) => group.length > 0);
+  });
+}
+
+function faultArbitrary(nodes: number): fc.Arbitrary<FaultAction> {
+  const node = nodeArbitrary(nodes);
+  return fc.oneof(
+    node.map((id): FaultAction => ({ kind: 'crash', node: id })),
+    node.map((id): FaultAction => ({ kind: 'restart', node: id })),
+    fc.record({ id: node, downMs: fc.integer({ min: 0, max: 1000 }) }).map(({ id, downMs }): FaultAction => ({ kind: 'bounce', node: id, downMs })),
+    fc.constant<FaultAction>({ kind: 'crash-leader' }),
+    fc.constant<FaultAction>({ kind: 'isolate-leader' }),
+    node.map((id): FaultAction => ({ kind: 'isolate', node: id })),
+    node.map((id): FaultAction => ({ kind: 'reconnect', node: id })),
+    groupsArbitrary(nodes).map((groups): FaultAction => ({ kind: 'partition', groups })),
+    groupsArbitrary(nodes)
+      .filter((groups) => groups.length >= 2)
+      .map((groups): FaultAction => ({ kind: 'one-way', from: groups[0]!, to: groups[1]! })),
+    fc.constant<FaultAction>({ kind: 'heal' }),
+    fc.double({ min: 0, max: 0.3, noNaN: true }).map((rate): FaultAction => ({ kind: 'loss', rate })),
+    fc.double({ min: 0, max: 0.2, noNaN: true }).map((rate): FaultAction => ({ kind: 'duplicate', rate })),
+    fc
+      .record({ minMs: fc.integer({ min: 0, max: 30 }), spreadMs: fc.integer({ min: 0, max: 300 }) })
+      .map(({ minMs, spreadMs }): FaultAction => ({ kind: 'delay', minMs, meanMs: minMs + spreadMs })),
+    fc.record({ id: node, syncMs: fc.integer({ min: 1, max: 200 }) }).map(({ id, syncMs }): FaultAction => ({ kind: 'slow-disk', node: id, syncMs })),
+  );
+}
+
+function scheduleArbitrary(nodes: number): fc.Arbitrary<ScheduledFault[]> {
+  const fault = fc.record({ atMs: fc.integer({ min: 0, max: FAULTS_UNTIL_MS - 1 }), action: faultArbitrary(nodes) });
+  return fc.array(fault, { maxLength: 40 }).map((faults) => [...faults].sort((a, b) => a.atMs - b.atMs));
+}
+
+function describeFailure(result: SimRunResult): string {
+  const lines = result.violations.slice(0, 5).map(formatViolation);
+  lines.push(...result.liveness.problems);
+  return lines.join('\n');
+}
+
+/** A replay applies only to the cluster size it was recorded on. */
+function replayParameters(nodes: number): fc.Parameters<unknown> {
+  const seed = process.env['CHORUS_PROPERTY_SEED'];
+  const path = process.env['CHORUS_PROPERTY_PATH'];
+  if (seed === undefined || process.env['CHORUS_PROPERTY_NODES'] !== String(nodes)) return {};
+  return { seed: Number(seed), path, endOnFailure: true };
+}
+
+/** Runs the property; returns the failure report with its replay command, or undefined when it holds. */
+function checkCluster(nodes: number, numRuns: number, createNode?: SimClusterOptions['createNode']): string | undefined {
+  const property = fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), scheduleArbitrary(nodes), (seed, faults) => {
+    const result = runSimulation({
+      seed,
+      nodes,
+      durationMs: DURATION_MS,
+      faultFraction: FAULTS_UNTIL_MS / DURATION_MS,
+      faults,
+      proposalsPerSecond: 100,
+      cluster: createNode === undefined ? {} : { createNode },
+    });
+    if (result.violations.length > 0 || result.liveness.problems.length > 0) {
+      throw new Error(`seed ${seed}, ${faults.length} faults:\n${describeFailure(result)}`);
+    }
+  });
+  const details = fc.check(property, { numRuns, ...replayParameters(nodes) });
+  if (!details.failed) return undefined;
+  const replay =
+    `CHORUS_PROPERTY_NODES=${nodes} CHORUS_PROPERTY_SEED=${details.seed} ` +
+    `CHORUS_PROPERTY_PATH=${details.counterexamplePath ?? ''} ` +
+    `npx vitest run test/property/raft-safety.test.ts -t 'holds on ${nodes} nodes'`;
+  const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  return `${nodes}-node cluster failed after ${details.numRuns} runs (shrunk ${details.numShrinks} times)\n${cause}\nreplay: ${replay}`;
+}
+
+describe('Raft safety and liveness under random fault schedules (property)', () => {
+  it('holds on 3 nodes', () => expect(checkCluster(3, 100)).toBeUndefined());
+  it('holds on 5 nodes', () => expect(checkCluster(5, 60)).toBeUndefined());
+  it('holds on 7 nodes', () => expect(checkCluster(7, 30)).toBeUndefined());
+
+  it('fails on a planted bug, shrinks the schedule and names the replay command', () => {
+    const report = checkCluster(3, 100, plantedNodeFactory('truncate-on-stale-append'));
+    expect(report).toBeDefined();
+    expect(report).toMatch(/replay: CHORUS_PROPERTY_NODES=3 CHORUS_PROPERTY_SEED=-?\d+ CHORUS_PROPERTY_PATH=[\d:]+ npx vitest run/);
+  });
+});
