@@ -53,7 +53,8 @@ const TERM_KEY_LIMIT = 2 ** 21;
  */
 export class SafetyChecker {
   readonly violations: Violation[] = [];
-  private readonly nodes = new Map<NodeId, NodeRecord>();
+  /** Indexed by node id. */
+  private readonly nodes: (NodeRecord | undefined)[] = [];
   /**
    * The one prefix hash ever seen for each (index, term): Log Matching across all
    * time. Nearly every index only ever has one term, kept in the flat arrays; the
@@ -131,10 +132,10 @@ export class SafetyChecker {
   }
 
   private recordFor(id: NodeId, incarnation: number): NodeRecord {
-    let record = this.nodes.get(id);
+    let record = this.nodes[id];
     if (record === undefined) {
       record = { incarnation, mirror: [], chains: [], commit: 0, applied: 0, leaderTerm: 0 };
-      this.nodes.set(id, record);
+      this.nodes[id] = record;
     } else if (record.incarnation !== incarnation) {
       // A restart: volatile state starts over; the log mirror is re-synced below.
       record.incarnation = incarnation;

@@ -18,7 +18,7 @@ import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
 import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
-import { EventKind, type SimEvent, mixEvent } from './events.js';
+import { EventKind, callEvent, deliverEvent, mixEvent, persistedEvent, tickEvent, type SimEvent } from './events.js';
 
 export interface ClockOptions {
   /** Each node's clock offset is drawn from [-offsetMsMax, offsetMsMax]. */
@@ -176,7 +176,7 @@ export class SimCluster {
   /** Schedules `action` to run at simulated time atMs (or now, if that has passed). */
   at(atMs: number, label: string, action: () => void): void {
     const delay = Math.max(0, atMs * 1000 - this.scheduler.now());
-    this.scheduler.schedule({ kind: EventKind.Call, time: 0, seq: 0, node: 0, label, action }, delay);
+    this.scheduler.schedule(callEvent(label, action), delay);
   }
 
   /** Schedules `action` to run delayMs from now. */
@@ -447,7 +447,7 @@ export class SimCluster {
   private scheduleTick(host: SimHost): void {
     const delay = host.clock.trueDurationUs(this.options.tickMs * 1000);
     this.scheduler.schedule(
-      { kind: EventKind.Tick, time: 0, seq: 0, node: host.id, incarnation: host.incarnation },
+      tickEvent(host.id, host.incarnation),
       Math.max(1, delay),
     );
   }
@@ -462,7 +462,7 @@ export class SimCluster {
         host.persisting = ready;
         const latency = host.disk.writeAndSyncLatencyUs(ready);
         this.scheduler.schedule(
-          { kind: EventKind.Persisted, time: 0, seq: 0, node: host.id, incarnation: host.incarnation },
+          persistedEvent(host.id, host.incarnation),
           latency,
         );
         return;
@@ -496,11 +496,11 @@ export class SimCluster {
       this.dropped++;
       return;
     }
-    this.scheduler.schedule({ kind: EventKind.Deliver, time: 0, seq: 0, node: message.to, message }, delay);
+    this.scheduler.schedule(deliverEvent(message), delay);
     if (this.network.drawDuplicate()) {
       const again = this.network.drawDelayUs() ?? delay;
       this.duplicated++;
-      this.scheduler.schedule({ kind: EventKind.Deliver, time: 0, seq: 0, node: message.to, message }, again);
+      this.scheduler.schedule(deliverEvent(message), again);
     }
   }
 

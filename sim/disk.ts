@@ -30,7 +30,7 @@ export class SimDisk {
   private hardState: HardState = EMPTY_HARD_STATE;
   /** Invariant: durableEntries[i].index === i + 1. */
   private readonly durableEntries: Entry[] = [];
-  private unsynced: DiskWrite[] = [];
+  private readonly unsynced: DiskWrite[] = [];
   private optionsValue: DiskOptions;
   writesDone = 0;
   syncsDone = 0;
@@ -63,13 +63,13 @@ export class SimDisk {
   /** Makes every buffered write durable, in order. */
   sync(): void {
     for (const write of this.unsynced) this.applyDurably(write);
-    this.unsynced = [];
+    this.unsynced.length = 0;
     this.syncsDone++;
   }
 
   /** A crash: what was written but not synced is gone. */
   crash(): void {
-    this.unsynced = [];
+    this.unsynced.length = 0;
   }
 
   /** Exactly what a restarted node finds. */

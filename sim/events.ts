@@ -38,6 +38,38 @@ export interface CallEvent extends EventBase {
 
 export type SimEvent = TickEvent | DeliverEvent | PersistedEvent | CallEvent;
 
+/**
+ * Every event is built here with the same fields in the same order, whatever its
+ * kind, so the scheduler's heap and the event loop see one object shape and the
+ * engine keeps their property reads fast.
+ */
+function makeEvent(
+  kind: EventKind,
+  node: NodeId,
+  incarnation: number,
+  message: RaftMessage | undefined,
+  label: string | undefined,
+  action: (() => void) | undefined,
+): SimEvent {
+  return { time: 0, seq: 0, kind, node, incarnation, message, label, action } as SimEvent;
+}
+
+export function tickEvent(node: NodeId, incarnation: number): SimEvent {
+  return makeEvent(EventKind.Tick, node, incarnation, undefined, undefined, undefined);
+}
+
+export function deliverEvent(message: RaftMessage): SimEvent {
+  return makeEvent(EventKind.Deliver, message.to, 0, message, undefined, undefined);
+}
+
+export function persistedEvent(node: NodeId, incarnation: number): SimEvent {
+  return makeEvent(EventKind.Persisted, node, incarnation, undefined, undefined, undefined);
+}
+
+export function callEvent(label: string, action: () => void): SimEvent {
+  return makeEvent(EventKind.Call, 0, 0, undefined, label, action);
+}
+
 const MESSAGE_TYPE_CODES: Record<RaftMessageType, number> = {
   VoteRequest: 1,
   VoteResponse: 2,

@@ -1,6 +1,8 @@
 import { assert } from './assert.js';
 import type { Entry } from './types.js';
 
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
 /**
  * The in-memory Raft log together with its persistence bookkeeping.
  *
@@ -60,6 +62,13 @@ export class RaftLog {
   /** A read-only view of every entry, for checkers and tests. */
   view(): readonly Entry[] {
     return this.entries;
+  }
+
+  /** Entries from..to inclusive; an empty range is shared rather than allocated. */
+  range(from: number, to: number): readonly Entry[] {
+    if (to < from) return NO_ENTRIES;
+    assert(from >= 1 && to <= this.entries.length, `range ${from}..${to} outside 1..${this.entries.length}`);
+    return this.entries.slice(from - 1, to);
   }
 
   /** Entries from `from` on, at most countMax of them and bytesMax of payload (but at least one). */
@@ -123,9 +132,9 @@ export class RaftLog {
   }
 
   /** Hands out the persistence work for one Ready. */
-  takeUnpersisted(): { truncateFrom: number | undefined; entries: Entry[] } {
+  takeUnpersisted(): { truncateFrom: number | undefined; entries: readonly Entry[] } {
     const truncateFrom = this.pendingTruncateFrom;
-    const entries = this.entries.slice(this.handedIndex);
+    const entries = this.handedIndex === this.entries.length ? NO_ENTRIES : this.entries.slice(this.handedIndex);
     this.pendingTruncateFrom = undefined;
     this.handedIndex = this.entries.length;
     this.inflightReadyLast = this.handedIndex;

@@ -20,6 +20,9 @@ import {
   type VoteResponse,
 } from './types.js';
 
+/** Shared by every Ready without messages, so that a quiet Ready allocates less. */
+const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+
 /**
  * One node's Raft consensus as a pure state machine (sans-IO, in the etcd-raft manner).
  *
@@ -207,13 +210,10 @@ export class RaftNode {
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
     const { truncateFrom, entries } = this.log.takeUnpersisted();
-    const committedEntries: Entry[] = [];
-    for (let index = this.appliedHandedIndex + 1; index <= this.commitValue; index++) {
-      committedEntries.push(this.log.entry(index)!);
-    }
+    const committedEntries = this.log.range(this.appliedHandedIndex + 1, this.commitValue);
     this.appliedHandedIndex = this.commitValue;
-    const messages = this.outbox;
-    this.outbox = [];
+    const messages = this.outbox.length === 0 ? NO_MESSAGES : this.outbox;
+    if (messages !== NO_MESSAGES) this.outbox = [];
     this.readyInFlight = true;
     return { hardState, truncateFrom, entries, messages, committedEntries };
   }
