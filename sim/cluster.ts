@@ -38,6 +38,8 @@ export interface SimClusterOptions {
   clocks: Partial<ClockOptions>;
   /** How many recent events to keep for reports; the hash covers every event regardless. */
   recentEventsMax: number;
+  /** Called with every event as it runs, for a full trace; the hash covers every event regardless. */
+  onEvent: ((event: SimEvent) => void) | undefined;
   /** Makes each node's core; tests pass planted-bug variants here. */
   createNode: (config: RaftConfig, restored: DurableState) => RaftNode;
 }
@@ -49,6 +51,7 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
   disk: {},
   clocks: { offsetMsMax: 0, driftPpmMax: 0 },
   recentEventsMax: 256,
+  onEvent: undefined,
   createNode: (config, restored) => new RaftNode(config, restored),
 };
 
@@ -374,6 +377,7 @@ export class SimCluster {
     this.eventCount++;
     mixEvent(this.traceHash, event);
     this.remember(event);
+    this.options.onEvent?.(event);
     switch (event.kind) {
       case EventKind.Tick:
         this.onTick(event.node, event.incarnation);

@@ -43,7 +43,8 @@ export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
   proposalsPerSecond: 100,
   leaderBoundMs: 10_000,
   convergeBoundMs: 10_000,
-  cluster: {},
+  // Every node's clock starts a little off and runs a little fast or slow.
+  cluster: { clocks: { offsetMsMax: 100, driftPpmMax: 200 } },
   onProgress: undefined,
 };
 

@@ -1,8 +1,11 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../sim/cluster.js';
+import { describeEvent, type SimEvent } from '../../sim/events.js';
 import { DEFAULT_SIM_RUN_OPTIONS, runPassed, runSimulation } from '../../sim/run.js';
 import { formatSummary } from '../../sim/summary.js';
 import { UsageError, parseDuration, parseInteger } from './args.js';
+import type { CliIo } from './io.js';
 
 export const SIM_RUN_HELP = `Usage: chorus sim run [options]
 
@@ -13,17 +16,27 @@ elected and every live node applies the committed log. Every Raft safety
 property is checked after every event. The same seed gives the same trace hash.
 
 Options:
-  --seed N          the run's seed (default 1)
+  --seed N          the run's seed, 0 to 4294967295 (default 1)
   --nodes K         cluster size, 1 to ${NODES_MAX} (default 5)
   --duration D      simulated time, e.g. 30s, 2m, 500ms (default 60s)
   --rate R          proposals per simulated second (default 100)
-  --quiet           print only the summary, no progress
+  --trace FILE      write every event of the run to FILE, one line each
+  --quiet           no progress line on the terminal
   -h, --help        this help
 
 Exit status: 0 when the run passes, 1 on a safety violation or failed
 liveness check, 2 on a usage error.`;
 
-export function simRun(argv: readonly string[]): number {
+interface SimRunArguments {
+  seed: number;
+  nodes: number;
+  durationMs: number;
+  rate: number;
+  tracePath: string | undefined;
+  quiet: boolean;
+}
+
+function parseSimRunArguments(argv: readonly string[]): SimRunArguments | 'help' {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -31,39 +44,81 @@ export function simRun(argv: readonly string[]): number {
       nodes: { type: 'string' },
       duration: { type: 'string' },
       rate: { type: 'string' },
+      trace: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
     strict: true,
   });
-  if (values.help === true) {
-    console.log(SIM_RUN_HELP);
+  if (values.help === true) return 'help';
+  const defaults = DEFAULT_SIM_RUN_OPTIONS;
+  if (values.trace !== undefined && values.trace.trim() === '') throw new UsageError('--trace needs a file name');
+  return {
+    seed: values.seed === undefined ? defaults.seed : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1),
+    nodes: values.nodes === undefined ? defaults.nodes : parseInteger(values.nodes, '--nodes', 1, NODES_MAX),
+    durationMs: values.duration === undefined ? defaults.durationMs : parseDuration(values.duration, '--duration'),
+    rate: values.rate === undefined ? defaults.proposalsPerSecond : parseInteger(values.rate, '--rate', 1, 100_000),
+    tracePath: values.trace,
+    quiet: values.quiet === true,
+  };
+}
+
+export function simRun(argv: readonly string[], io: CliIo): number {
+  const parsed = parseSimRunArguments(argv);
+  if (parsed === 'help') {
+    io.out(SIM_RUN_HELP);
     return 0;
   }
-  const seed = values.seed === undefined ? DEFAULT_SIM_RUN_OPTIONS.seed : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);
-  const nodes = values.nodes === undefined ? DEFAULT_SIM_RUN_OPTIONS.nodes : parseInteger(values.nodes, '--nodes', 1, NODES_MAX);
-  const durationMs = values.duration === undefined ? DEFAULT_SIM_RUN_OPTIONS.durationMs : parseDuration(values.duration, '--duration');
-  const rate = values.rate === undefined ? DEFAULT_SIM_RUN_OPTIONS.proposalsPerSecond : parseInteger(values.rate, '--rate', 1, 100_000);
-  const progress = values.quiet !== true && process.stderr.isTTY === true;
-  const result = runSimulation(
-    {
-      seed,
-      nodes,
-      durationMs,
-      proposalsPerSecond: rate,
-      onProgress: progress ? (ms) => process.stderr.write(`\r  simulated ${(ms / 1000).toFixed(0)}s of ${(durationMs / 1000).toFixed(0)}s`) : undefined,
+  const trace = parsed.tracePath === undefined ? undefined : openTrace(parsed.tracePath);
+  const totalSeconds = (parsed.durationMs / 1000).toFixed(0);
+  try {
+    const result = runSimulation(
+      {
+        seed: parsed.seed,
+        nodes: parsed.nodes,
+        durationMs: parsed.durationMs,
+        proposalsPerSecond: parsed.rate,
+        cluster: { ...DEFAULT_SIM_RUN_OPTIONS.cluster, onEvent: trace?.write },
+        onProgress: parsed.quiet ? undefined : (ms) => io.progress(`  simulated ${(ms / 1000).toFixed(0)}s of ${totalSeconds}s`),
+      },
+      () => io.wallMs(),
+    );
+    io.progress('');
+    io.out(formatSummary(result, replayCommand(parsed)));
+    return runPassed(result) ? 0 : 1;
+  } finally {
+    trace?.close();
+  }
+}
+
+function replayCommand(parsed: SimRunArguments): string {
+  const duration = parsed.durationMs % 1000 === 0 ? `${parsed.durationMs / 1000}s` : `${parsed.durationMs}ms`;
+  const rate = parsed.rate === DEFAULT_SIM_RUN_OPTIONS.proposalsPerSecond ? '' : ` --rate ${parsed.rate}`;
+  return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${rate}`;
+}
+
+/** A trace file written in large chunks: a run can have millions of events. */
+function openTrace(path: string): { write: (event: SimEvent) => void; close: () => void } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write the trace to '${path}': ${(error as Error).message}`);
+  }
+  let buffer: string[] = [];
+  const flush = (): void => {
+    if (buffer.length > 0) writeSync(fd, `${buffer.join('\n')}\n`);
+    buffer = [];
+  };
+  return {
+    write: (event) => {
+      buffer.push(describeEvent(event));
+      if (buffer.length >= 10_000) flush();
     },
-    () => performance.now(),
-  );
-  if (progress) process.stderr.write('\r\x1b[K');
-  const replay = `npx chorus sim run --seed ${seed} --nodes ${nodes} --duration ${formatDurationFlag(durationMs)}${rate === DEFAULT_SIM_RUN_OPTIONS.proposalsPerSecond ? '' : ` --rate ${rate}`}`;
-  console.log(formatSummary(result, replay));
-  return runPassed(result) ? 0 : 1;
+    close: () => {
+      flush();
+      closeSync(fd);
+    },
+  };
 }
-
-function formatDurationFlag(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-export { UsageError };

@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/cli.js';
+import type { CliIo } from '../../src/cli/io.js';
+
+function run(argv: string[]): { status: number; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { out: (line) => out.push(line), err: (line) => err.push(line), progress: () => {}, wallMs: () => 0 };
+  const status = runCli(argv, io);
+  return { status, out: out.join('\n').split('\n'), err };
+}
+
+describe('chorus sim run', () => {
+  it('runs a short simulation and ends with the trace hash', () => {
+    const result = run(['sim', 'run', '--seed', '3', '--nodes', '3', '--duration', '5s']);
+    expect(result.status).toBe(0);
+    expect(result.out.at(-1)).toMatch(/^trace hash: [0-9a-f]{16}$/);
+    expect(result.out.join('\n')).toContain('npx chorus sim run --seed 3 --nodes 3 --duration 5s');
+    expect(result.out.join('\n')).toContain('PASS');
+  });
+
+  it('gives the same trace hash for the same seed and a different one for another seed', () => {
+    const hash = (seed: string): string => run(['sim', 'run', '--seed', seed, '--duration', '3s']).out.at(-1)!;
+    expect(hash('9')).toBe(hash('9'));
+    expect(hash('9')).not.toBe(hash('10'));
+  });
+
+  it('writes every event to a trace file', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'chorus-trace-'));
+    try {
+      const path = join(folder, 'trace.txt');
+      const result = run(['sim', 'run', '--duration', '2s', '--nodes', '3', '--trace', path]);
+      expect(result.status).toBe(0);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      const events = Number(/for (\d+) events/.exec(result.out.join('\n'))![1]);
+      expect(lines).toHaveLength(events);
+      expect(lines.some((line) => /deliver AppendRequest n\d->n\d term \d+/.test(line))).toBe(true);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('prints help with exit status 0', () => {
+    const result = run(['sim', 'run', '--help']);
+    expect(result.status).toBe(0);
+    expect(result.out.join('\n')).toContain('Usage: chorus sim run');
+    expect(run(['--help']).out.join('\n')).toContain('Usage: chorus <command>');
+  });
+
+  it.each([
+    [['sim', 'run', '--nodes', '0'], '--nodes must be from 1 to 15; got 0'],
+    [['sim', 'run', '--nodes', 'five'], '--nodes must be a whole number'],
+    [['sim', 'run', '--duration', '5'], '--duration must be a duration such as'],
+    [['sim', 'run', '--duration', '0s'], '--duration must be longer than zero'],
+    [['sim', 'run', '--seed=-1'], '--seed must be from 0 to 4294967295'],
+    [['sim', 'run', '--seed', '-1'], "Option '--seed' argument is ambiguous"],
+    [['sim', 'run', '--bogus'], "Unknown option '--bogus'"],
+    [['sim', 'run', '--seed'], "Option '--seed <value>' argument missing"],
+    [['sim', 'walk'], "unknown sim command 'walk'"],
+    [['launch'], "unknown command 'launch'"],
+  ])('rejects %j with a clear message and exit status 2', (argv, message) => {
+    const result = run(argv);
+    expect(result.status).toBe(2);
+    expect(result.err[0]).toContain(message);
+    expect(result.err[1]).toMatch(/^Run 'chorus .*--help' for usage\.$/);
+  });
+});
