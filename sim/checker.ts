@@ -82,9 +82,23 @@ export class SafetyChecker {
   /** Checks a node's state after an event it handled. */
   checkNode(node: RaftNode, incarnation: number): void {
     const record = this.recordFor(node.id, incarnation);
+    if (this.unchangedSinceLastCheck(node, record)) return;
     this.syncMirror(node, record);
     this.checkCommit(node, record);
     this.checkLeadership(node, record);
+  }
+
+  /**
+   * Most events (ticks, heartbeats) change nothing the properties look at. A log
+   * only changes at its end, so the same last entry object and length mean the
+   * same log.
+   */
+  private unchangedSinceLastCheck(node: RaftNode, record: NodeRecord): boolean {
+    const log = node.log.view();
+    const mirror = record.mirror;
+    if (log.length !== mirror.length || log[log.length - 1] !== mirror[mirror.length - 1]) return false;
+    if (node.commitIndex() !== record.commit) return false;
+    return node.role() === 'leader' ? record.leaderTerm === node.term() : record.leaderTerm === 0;
   }
 
   /** Checks one message the moment a node hands it to the network. */
