@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RaftConfig } from '../../src/raft/config.js';
-import { RaftNode } from '../../src/raft/node.js';
-import type { DurableState } from '../../src/raft/types.js';
+import { plantedNodeFactory } from '../support/planted-bugs.js';
 import { all, Cluster, durable, from, logOfTerms, ofType, termsOf, to, type NodeFactory } from './harness.js';
 
 // Section 5.4.2 and Figure 8: a leader cannot conclude that an entry of an earlier
@@ -21,13 +19,7 @@ import { all, Cluster, durable, from, logOfTerms, ofType, termsOf, to, type Node
 // it brings S3 up to index 2, so 2:2 sits on S1, S2 and S3, a majority; its own noop
 // 3:4 reaches S2 but not S3, so no entry of term 4 is on a majority yet.
 
-/** A planted bug: commit any entry a majority holds, whatever its term. */
-class CountsOldTerms extends RaftNode {
-  protected override mayCommitByCounting(_index: number): boolean {
-    return true;
-  }
-}
-const countsOldTerms: NodeFactory = (config: RaftConfig, restored: DurableState) => new CountsOldTerms(config, restored);
+const countsOldTerms: NodeFactory = plantedNodeFactory('figure-8-commit');
 
 function figure8c(create?: NodeFactory): Cluster {
   const cluster = new Cluster({

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RaftConfig } from '../../src/raft/config.js';
-import { RaftNode } from '../../src/raft/node.js';
-import type { DurableState, Entry } from '../../src/raft/types.js';
+import { plantedNodeFactory } from '../support/planted-bugs.js';
+import type { Entry } from '../../src/raft/types.js';
 import { appendRequest, Cluster, durable, entry, logOfTerms, type NodeFactory } from './harness.js';
 
 // Figure 2, AppendEntries rule 5: if leaderCommit > commitIndex, set commitIndex =
@@ -20,13 +19,7 @@ function append(cluster: Cluster, prevLogIndex: number, prevLogTerm: number, ent
   cluster.drop();
 }
 
-/** A planted bug: bound the commit by the end of the follower's log instead of the last new entry. */
-class CommitsToLastIndex extends RaftNode {
-  protected override followerCommitBound(_lastNewIndex: number, leaderCommit: number): number {
-    return Math.min(leaderCommit, this.log.lastIndex());
-  }
-}
-const commitsToLastIndex: NodeFactory = (config: RaftConfig, restored: DurableState) => new CommitsToLastIndex(config, restored);
+const commitsToLastIndex: NodeFactory = plantedNodeFactory('commit-beyond-last-new-entry');
 
 describe('5.3 / Figure 2 follower commit = min(leaderCommit, index of last new entry)', () => {
   it('5.3 a leaderCommit beyond the request does not commit the stale entries after it', () => {

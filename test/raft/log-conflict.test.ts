@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RaftConfig } from '../../src/raft/config.js';
-import { RaftNode } from '../../src/raft/node.js';
-import type { DurableState, Entry } from '../../src/raft/types.js';
+import { plantedNodeFactory } from '../support/planted-bugs.js';
+import type { Entry } from '../../src/raft/types.js';
 import { appendRequest, Cluster, durable, entry, logOfTerms, only, termsOf, type NodeFactory } from './harness.js';
 
 // Section 5.3: if an existing entry conflicts with a new one (same index, different
@@ -18,14 +17,7 @@ function step(cluster: Cluster, prevLogIndex: number, prevLogTerm: number, entri
   return { ready, response: answers[0]! };
 }
 
-/** A planted bug: replace everything after prevLogIndex, conflict or not. */
-class AlwaysTruncates extends RaftNode {
-  protected override appendFromLeader(prevLogIndex: number, entries: readonly Entry[]): void {
-    this.log.truncateFrom(prevLogIndex + 1);
-    for (const e of entries) this.log.append(e);
-  }
-}
-const alwaysTruncates: NodeFactory = (config: RaftConfig, restored: DurableState) => new AlwaysTruncates(config, restored);
+const alwaysTruncates: NodeFactory = plantedNodeFactory('truncate-on-stale-append');
 
 describe('5.3 conflicting entries are truncated and replaced', () => {
   it('5.3 an entry of another term at the same index is deleted with all that follow, in memory and on disk', () => {

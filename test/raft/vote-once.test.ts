@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RaftConfig } from '../../src/raft/config.js';
-import { RaftNode } from '../../src/raft/node.js';
-import type { DurableState, HardState, NodeId } from '../../src/raft/types.js';
+import { plantedNodeFactory } from '../support/planted-bugs.js';
+import type { NodeId } from '../../src/raft/types.js';
 import { all, Cluster, ofType, only, to, voteRequest, type NodeFactory } from './harness.js';
 
 // Section 5.2 and Figure 2: each server votes for at most one candidate in a given
@@ -18,13 +17,7 @@ function ask(cluster: Cluster, candidate: NodeId, term: number): boolean {
   return answers[0]!.granted;
 }
 
-/** A planted bug: a node that forgets its vote on restart (votedFor kept only in memory). */
-class ForgetfulVoter extends RaftNode {
-  protected override restoredVote(_hardState: HardState): NodeId {
-    return 0;
-  }
-}
-const forgetful: NodeFactory = (config: RaftConfig, restored: DurableState) => new ForgetfulVoter(config, restored);
+const forgetful: NodeFactory = plantedNodeFactory('forget-vote-on-restart');
 
 describe('5.2 a node grants at most one vote per term', () => {
   it('5.2 the first candidate of a term gets the vote, a second candidate of that term is refused', () => {
