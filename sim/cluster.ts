@@ -1,4 +1,4 @@
-import { DEFAULT_RAFT_OPTIONS, type RaftConfig, type RaftOptions } from '../src/raft/config.js';
+import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftConfig, type RaftOptions } from '../src/raft/config.js';
 import { RaftNode } from '../src/raft/node.js';
 import { encodedSizeBytes } from '../src/raft/size.js';
 import {
@@ -70,12 +70,17 @@ export interface NodeStatus {
 }
 
 export interface ProposeOutcome {
+  /** True when the node took the command into its log. */
+  readonly accepted: boolean;
   readonly index: number;
   readonly term: number;
+  /** Whether the node was leader when asked (the Start call of the classic Raft lab). */
   readonly isLeader: boolean;
-  /** The leader the node knows of when it refused, or 0. */
+  /** The leader the node knows of (itself, when leader), or 0. */
   readonly leaderHint: NodeId;
   /** Why the proposal was refused, when it was. */
+  readonly reason: 'down' | 'not-leader' | 'too-large' | 'overloaded' | undefined;
+  /** A readable explanation of the refusal, when there was one. */
   readonly error: string | undefined;
 }
 
@@ -129,6 +134,8 @@ export class SimCluster {
     }
     if (!(this.options.tickMs > 0)) throw new Error(`tickMs must be positive, got ${this.options.tickMs}`);
     this.raftOptions = { ...DEFAULT_RAFT_OPTIONS, ...DEFAULT_SIM_CLUSTER_OPTIONS.raft, ...this.options.raft };
+    const raftProblems = validateRaftOptions(this.raftOptions);
+    if (raftProblems.length > 0) throw new Error(`bad raft options: ${raftProblems.join('; ')}`);
     const seed = this.options.seed;
     const networkOptions = { ...DEFAULT_NETWORK_OPTIONS, ...this.options.network };
     const problems = validateNetworkOptions(networkOptions);
@@ -270,13 +277,19 @@ export class SimCluster {
   propose(id: NodeId, command: Uint8Array | string): ProposeOutcome {
     const host = this.host(id);
     const core = host.core;
-    if (core === undefined) return { index: 0, term: 0, isLeader: false, leaderHint: 0, error: `node ${id} is down` };
+    if (core === undefined) {
+      return { accepted: false, index: 0, term: 0, isLeader: false, leaderHint: 0, reason: 'down', error: `node ${id} is down` };
+    }
     const data = typeof command === 'string' ? new TextEncoder().encode(command) : command;
+    const isLeader = core.role() === 'leader';
     const result = core.propose(data);
     this.pump(host);
     this.checkAfter(host);
-    if (result.ok) return { index: result.index, term: result.term, isLeader: true, leaderHint: id, error: undefined };
-    return { index: 0, term: result.term, isLeader: false, leaderHint: result.leaderHint, error: result.message };
+    if (result.ok) {
+      return { accepted: true, index: result.index, term: result.term, isLeader, leaderHint: id, reason: undefined, error: undefined };
+    }
+    const { term, leaderHint, reason, message } = result;
+    return { accepted: false, index: 0, term, isLeader, leaderHint, reason, error: message };
   }
 
   /** Kills a node: its memory and unsynced writes are lost; its synced disk stays. */
@@ -344,6 +357,20 @@ export class SimCluster {
   /** Restores every link. */
   heal(): void {
     this.network.healAll();
+  }
+
+  /**
+   * Undoes every fault: heals every link, puts the network and every disk back to
+   * the options the cluster was created with, and restarts every crashed node.
+   * Clock drift stays: it is a property of the machine, not a fault to heal.
+   */
+  resetFaults(): void {
+    this.heal();
+    this.network.configure({ ...DEFAULT_NETWORK_OPTIONS, ...this.options.network });
+    for (const id of this.nodeIds) {
+      this.setDisk(id, { ...DEFAULT_DISK_OPTIONS, ...this.options.disk });
+      this.restart(id);
+    }
   }
 
   /** Changes loss, duplication and delays from now on. */

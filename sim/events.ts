@@ -1,5 +1,5 @@
 import type { NodeId, RaftMessage, RaftMessageType } from '../src/raft/types.js';
-import type { RunningHash } from './hash.js';
+import { hashBytes, type RunningHash } from './hash.js';
 import type { Scheduled } from './scheduler.js';
 
 export enum EventKind {
@@ -98,6 +98,8 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
         hash.mix(message.prevLogIndex);
         hash.mix(message.entries.length);
         hash.mix(message.leaderCommit);
+        // Commands are part of the trace: runs that replicate different data must differ.
+        for (const entry of message.entries) hash.mix(hashBytes(entry.data));
       } else if (message.type === 'AppendResponse') {
         hash.mix(message.success ? message.matchIndex : -1 - message.rejectedIndex);
       }

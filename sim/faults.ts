@@ -131,16 +131,6 @@ export function scheduleFaults(cluster: SimCluster, faults: readonly ScheduledFa
   }
 }
 
-/** The actions that undo every fault: heal, a calm network, fast disks, every node up. */
-export function healEverything(cluster: SimCluster): void {
-  cluster.heal();
-  cluster.setNetwork({ loss: 0, duplicate: 0, delayMinMs: 1, delayMeanMs: 3, delayMaxMs: 100 });
-  for (const id of cluster.nodeIds) {
-    cluster.setDisk(id, { syncLatencyMinMs: 0.5, syncLatencyMaxMs: 2 });
-    cluster.restart(id);
-  }
-}
-
 export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'crash',
   'restart',

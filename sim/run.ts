@@ -3,7 +3,6 @@ import type { Violation } from './checker.js';
 import { SimCluster, type SimClusterOptions, type TrafficCounter } from './cluster.js';
 import {
   ALL_FAULT_KINDS,
-  healEverything,
   randomFaultSchedule,
   scheduleFaults,
   type FaultKind,
@@ -90,7 +89,13 @@ export function hasConverged(cluster: SimCluster): boolean {
  */
 export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () => number = () => 0): SimRunResult {
   const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
-  const options: SimRunOptions = { ...DEFAULT_SIM_RUN_OPTIONS, ...Object.fromEntries(defined) };
+  // Cluster options merge with the defaults rather than replace them, so that
+  // passing only createNode keeps the default clock skew.
+  const options: SimRunOptions = {
+    ...DEFAULT_SIM_RUN_OPTIONS,
+    ...Object.fromEntries(defined),
+    cluster: { ...DEFAULT_SIM_RUN_OPTIONS.cluster, ...overrides.cluster },
+  };
   const startedWall = clock();
   const cluster = new SimCluster({ ...options.cluster, nodes: options.nodes, seed: options.seed });
   const healAtMs = Math.round(options.durationMs * options.faultFraction);
@@ -111,7 +116,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   proposer.start();
 
   runWithProgress(cluster, healAtMs, options.onProgress);
-  healEverything(cluster);
+  cluster.resetFaults();
   const healedAt = cluster.nowMs();
   const problems: string[] = [];
   const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);

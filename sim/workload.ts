@@ -48,14 +48,14 @@ export class SteadyProposer {
     const data = encodeAscii(command);
     this.attempts++;
     let outcome = this.cluster.propose(this.target, data);
-    if (!outcome.isLeader) {
+    if (!outcome.accepted) {
       this.refusals++;
       // Follow the hint once, as a client would, before trying again next time.
       const hint = outcome.leaderHint;
       this.target = hint !== NO_NODE && hint !== this.target ? hint : this.random.pick(this.cluster.nodeIds);
       outcome = this.cluster.propose(this.target, data);
     }
-    if (outcome.isLeader) {
+    if (outcome.accepted) {
       this.accepted.push({ command, node: this.target, atMs: nowMs, index: outcome.index, term: outcome.term });
     }
     this.cluster.after(1000 / this.options.proposalsPerSecond, 'propose', () => this.proposeNext());

@@ -79,7 +79,7 @@ export function simRun(argv: readonly string[], io: CliIo): number {
         nodes: parsed.nodes,
         durationMs: parsed.durationMs,
         proposalsPerSecond: parsed.rate,
-        cluster: { ...DEFAULT_SIM_RUN_OPTIONS.cluster, onEvent: trace?.write },
+        cluster: { onEvent: trace?.write },
         onProgress: parsed.quiet ? undefined : (ms) => io.progress(`  simulated ${(ms / 1000).toFixed(0)}s of ${totalSeconds}s`),
       },
       () => io.wallMs(),

@@ -33,7 +33,7 @@ function partitionTheLeader(seed: number): ExampleResult {
   let lastIndex = 0;
   for (let i = 1; i <= 10; i++) {
     const outcome = cluster.propose(oldLeader, `before ${i}`);
-    assert.ok(outcome.isLeader, outcome.error);
+    assert.ok(outcome.accepted, outcome.error);
     lastIndex = outcome.index;
   }
   assert.ok(cluster.runUntil((c) => c.status(oldLeader).commitIndex >= lastIndex, 1_000), 'not committed');
@@ -41,21 +41,21 @@ function partitionTheLeader(seed: number): ExampleResult {
   // A follower refuses a proposal and names the leader, as a client library would need.
   const follower = cluster.nodeIds.find((id) => id !== oldLeader)!;
   const refused = cluster.propose(follower, 'wrong node');
-  assert.equal(refused.isLeader, false);
+  assert.equal(refused.accepted, false);
   assert.equal(refused.leaderHint, oldLeader);
 
   // 3. Cut the leader off from everyone. It does not know yet, so it still accepts
   //    a proposal; that entry can never reach a majority and must never be applied.
   const majority = cluster.nodeIds.filter((id) => id !== oldLeader);
   cluster.partition([[oldLeader], majority]);
-  assert.ok(cluster.propose(oldLeader, 'doomed').isLeader);
+  assert.ok(cluster.propose(oldLeader, 'doomed').accepted);
 
   // 4. The majority elects a new leader in a higher term.
   const elected = cluster.runUntil((c) => c.leader() !== undefined && c.leader() !== oldLeader, 5_000);
   assert.ok(elected, 'the majority elected no new leader');
   const newLeader = cluster.leader()!;
   assert.ok(cluster.status(newLeader).term > oldTerm);
-  for (let i = 1; i <= 5; i++) assert.ok(cluster.propose(newLeader, `after ${i}`).isLeader);
+  for (let i = 1; i <= 5; i++) assert.ok(cluster.propose(newLeader, `after ${i}`).accepted);
   cluster.runFor(1_000);
   // CheckQuorum made the cut-off leader step down. Since then it campaigns alone,
   // but only as a precandidate: PreVote keeps its term from rising, so it cannot
