@@ -120,7 +120,9 @@ export class SimCluster {
   private readonly hosts: SimHost[] = [];
   private readonly raftOptions: RaftOptions;
   private readonly traceHash = new RunningHash();
+  /** A ring of the last recentEventsMax events; recentNext is where the next one goes. */
   private readonly recent: SimEvent[] = [];
+  private recentNext = 0;
   private eventCount = 0;
   private readonly traffic = new Map<RaftMessageType, TrafficCounter>();
   private dropped = 0;
@@ -254,8 +256,9 @@ export class SimCluster {
     return this.eventCount;
   }
 
+  /** The last recentEventsMax events, oldest first. */
   recentEvents(): readonly SimEvent[] {
-    return this.recent;
+    return [...this.recent.slice(this.recentNext), ...this.recent.slice(0, this.recentNext)];
   }
 
   /** Messages and bytes handed to the network, by message type. */
@@ -424,8 +427,12 @@ export class SimCluster {
   private remember(event: SimEvent): void {
     const max = this.options.recentEventsMax;
     if (max <= 0) return;
-    if (this.recent.length >= max) this.recent.shift();
-    this.recent.push(event);
+    if (this.recent.length < max) {
+      this.recent.push(event);
+      return;
+    }
+    this.recent[this.recentNext] = event;
+    this.recentNext = (this.recentNext + 1) % max;
   }
 
   private onTick(id: NodeId, incarnation: number): void {

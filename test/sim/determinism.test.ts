@@ -33,3 +33,17 @@ describe('simulator determinism', () => {
     expect(cluster.checker.committedIndex()).toBeGreaterThan(100);
   });
 });
+
+describe('recent events', () => {
+  it('keeps the last recentEventsMax events, oldest first', () => {
+    const cluster = new SimCluster({ nodes: 3, seed: 5, recentEventsMax: 7 });
+    cluster.runFor(500);
+    const recent = cluster.recentEvents();
+    expect(recent).toHaveLength(7);
+    for (let i = 1; i < recent.length; i++) {
+      const ordered = recent[i - 1]!.time < recent[i]!.time || (recent[i - 1]!.time === recent[i]!.time && recent[i - 1]!.seq < recent[i]!.seq);
+      expect(ordered).toBe(true);
+    }
+    expect(recent[6]!.time).toBeLessThanOrEqual(cluster.nowMs() * 1000);
+  });
+});
