@@ -16,7 +16,8 @@ interface EventBase extends Scheduled {
 
 export interface TickEvent extends EventBase {
   kind: EventKind.Tick;
-  incarnation: number;
+  /** The node's tick stamp when this tick was planned; a newer stamp makes it stale. */
+  stamp: number;
 }
 
 export interface DeliverEvent extends EventBase {
@@ -26,7 +27,8 @@ export interface DeliverEvent extends EventBase {
 
 export interface PersistedEvent extends EventBase {
   kind: EventKind.Persisted;
-  incarnation: number;
+  /** The node's incarnation when the write began; a crash since makes it stale. */
+  stamp: number;
 }
 
 /** A scheduled action of the harness: a fault, a workload step, a user's callback. */
@@ -46,16 +48,16 @@ export type SimEvent = TickEvent | DeliverEvent | PersistedEvent | CallEvent;
 function makeEvent(
   kind: EventKind,
   node: NodeId,
-  incarnation: number,
+  stamp: number,
   message: RaftMessage | undefined,
   label: string | undefined,
   action: (() => void) | undefined,
 ): SimEvent {
-  return { time: 0, seq: 0, kind, node, incarnation, message, label, action } as SimEvent;
+  return { time: 0, seq: 0, kind, node, stamp, message, label, action } as SimEvent;
 }
 
-export function tickEvent(node: NodeId, incarnation: number): SimEvent {
-  return makeEvent(EventKind.Tick, node, incarnation, undefined, undefined, undefined);
+export function tickEvent(node: NodeId, stamp: number): SimEvent {
+  return makeEvent(EventKind.Tick, node, stamp, undefined, undefined, undefined);
 }
 
 export function deliverEvent(message: RaftMessage): SimEvent {
@@ -87,7 +89,7 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
   switch (event.kind) {
     case EventKind.Tick:
     case EventKind.Persisted:
-      hash.mix(event.incarnation);
+      hash.mix(event.stamp);
       break;
     case EventKind.Deliver: {
       const message = event.message;

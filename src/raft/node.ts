@@ -124,6 +124,21 @@ export class RaftNode {
     return this.progress.get(peer);
   }
 
+  /**
+   * How many more tick() calls until one does more than count: starts a campaign,
+   * sends heartbeats or checks the quorum. The ticks before it change only
+   * counters, so a driver may hold them back and deliver them just before this
+   * node's next input without changing anything the node does.
+   */
+  ticksUntilActive(): number {
+    if (this.roleValue === 'leader') {
+      const untilHeartbeat = this.options.heartbeatTicks - this.heartbeatElapsed;
+      const untilQuorumCheck = this.options.electionTicksMin - this.electionElapsed;
+      return Math.max(1, Math.min(untilHeartbeat, untilQuorumCheck));
+    }
+    return Math.max(1, this.randomizedElectionTicks - this.electionElapsed);
+  }
+
   // ---- Inputs.
 
   tick(): void {
