@@ -11,6 +11,7 @@ import {
   type GroupId,
   type HardState,
   type Heartbeat,
+  type HeartbeatResponse,
   type NodeId,
   type ProposeResult,
   type RaftMessage,
@@ -61,6 +62,8 @@ export class RaftNode {
   private readonly votes = new Map<NodeId, boolean>();
   /** Only while leader: one Progress per other voter. */
   private readonly progress = new Map<NodeId, Progress>();
+  /** Only while leader: heartbeats sent in this term. */
+  private heartbeatSeq = 0;
   /** Only while leader: bytes of this term's commands appended but not yet committed. */
   private uncommittedBytes = 0;
   private outbox: RaftMessage[] = [];
@@ -375,6 +378,7 @@ export class RaftNode {
     this.votes.clear();
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.heartbeatSeq = 0;
     this.uncommittedBytes = 0;
     this.progress.clear();
     for (const peer of this.others) {
@@ -412,11 +416,12 @@ export class RaftNode {
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      this.heartbeatSeq++;
       for (const peer of this.others) {
         const progress = this.progress.get(peer)!;
-        progress.nextAtHeartbeat = progress.next;
+        progress.sentHeartbeat(this.heartbeatSeq);
         const commit = Math.min(progress.match, this.commitValue);
-        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit });
+        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq: this.heartbeatSeq });
       }
     }
   }
@@ -543,7 +548,16 @@ export class RaftNode {
 
   private handleHeartbeat(message: Heartbeat): void {
     this.commitTo(Math.min(message.commit, this.log.lastIndex()));
-    this.send({ type: 'HeartbeatResponse', group: this.group, from: this.id, to: message.from, term: this.termValue });
+    this.send({
+      type: 'HeartbeatResponse',
+      group: this.group,
+      from: this.id,
+      to: message.from,
+      term: this.termValue,
+      seq: message.seq,
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+    });
   }
 
   private commitTo(index: number): void {
@@ -560,7 +574,7 @@ export class RaftNode {
         this.handleAppendResponse(message);
         break;
       case 'HeartbeatResponse':
-        this.handleHeartbeatResponse(message.from);
+        this.handleHeartbeatResponse(message);
         break;
       case 'VoteRequest':
       case 'VoteResponse':
@@ -572,16 +586,32 @@ export class RaftNode {
     }
   }
 
-  private handleHeartbeatResponse(peer: NodeId): void {
-    const progress = this.progress.get(peer)!;
+  private handleHeartbeatResponse(message: HeartbeatResponse): void {
+    const progress = this.progress.get(message.from)!;
     progress.recentActive = true;
     progress.probeSent = false;
-    if (progress.match >= this.log.lastIndex()) return;
-    // The follower answered the heartbeat, yet an append sent before it is still
-    // unacknowledged: the append or its answer was lost. Resume from what is known
-    // to match. Appends sent after the heartbeat may simply still be on their way.
-    if (progress.state === 'replicate' && progress.match + 1 < progress.nextAtHeartbeat) progress.becomeProbe();
-    this.sendAppends(peer);
+    // The follower acknowledged up to matchThen before this heartbeat went out; its
+    // log can only end below that if its disk lost acknowledged entries.
+    const matchThen = progress.matchAtHeartbeat(message.seq);
+    if (matchThen !== undefined && message.lastIndex < Math.min(matchThen, progress.match)) {
+      progress.resetMatchTo(message.lastIndex);
+    } else if (progress.state === 'replicate' && this.followerNeedsProbe(progress, message)) {
+      progress.becomeProbe();
+    }
+    if (progress.match < this.log.lastIndex()) this.sendAppends(message.from);
+  }
+
+  /**
+   * In replicate state, a follower needs probing again when its log has entries
+   * ours lacks (its last entry is not ours), or when appends sent before the
+   * heartbeat preceding the answered one are still unacknowledged: they had a
+   * whole heartbeat interval more than the heartbeat, so they or their answers
+   * count as lost.
+   */
+  private followerNeedsProbe(progress: Progress, answer: HeartbeatResponse): boolean {
+    if (this.log.term(answer.lastIndex) !== answer.lastTerm) return true;
+    const nextBefore = progress.nextAtHeartbeatInThisState(answer.seq - 1);
+    return nextBefore !== undefined && progress.match + 1 < nextBefore;
   }
 
   private handleAppendResponse(message: AppendResponse): void {

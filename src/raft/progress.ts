@@ -10,6 +10,9 @@ import { assert } from './assert.js';
  */
 export type ProgressState = 'probe' | 'replicate';
 
+/** Heartbeats whose answers are still judged; older answers only show the follower is alive. */
+export const HEARTBEATS_REMEMBERED = 16;
+
 export class Progress {
   state: ProgressState = 'probe';
   /** Invariant: match < next. The highest index known to be durable in the follower's log and to match ours. */
@@ -18,11 +21,19 @@ export class Progress {
   next: number;
   /** In probe: an AppendRequest is unanswered, so do not send another. */
   probeSent = false;
+  /** The sequence number of the last heartbeat sent to this follower. */
+  heartbeatSeq = 0;
   /**
-   * `next` when the last heartbeat went out. An answer to that heartbeat proves
-   * lost only the appends sent before it: those below this index.
+   * What match and next were when each of the last HEARTBEATS_REMEMBERED
+   * heartbeats went out, indexed by seq modulo that count. Answers can arrive
+   * after later heartbeats left, on a slow network, and are judged by what the
+   * leader knew when the answered heartbeat went out.
    */
-  nextAtHeartbeat = 0;
+  private readonly heartbeatMatch = new Array<number>(HEARTBEATS_REMEMBERED).fill(0);
+  private readonly heartbeatNext = new Array<number>(HEARTBEATS_REMEMBERED).fill(0);
+  private readonly heartbeatEpoch = new Array<number>(HEARTBEATS_REMEMBERED).fill(-1);
+  /** Changes with every state change, so snapshots from an earlier state are not used. */
+  private epoch = 0;
   /** Heard from in the current CheckQuorum window. */
   recentActive = false;
   /** Last indices of the unanswered AppendRequests in replicate state, ascending. */
@@ -47,7 +58,7 @@ export class Progress {
     this.state = 'probe';
     this.next = this.match + 1;
     this.probeSent = false;
-    this.nextAtHeartbeat = 0;
+    this.epoch++;
     this.inflight.length = 0;
   }
 
@@ -55,7 +66,7 @@ export class Progress {
     this.state = 'replicate';
     this.next = this.match + 1;
     this.probeSent = false;
-    this.nextAtHeartbeat = 0;
+    this.epoch++;
     this.inflight.length = 0;
   }
 
@@ -69,6 +80,39 @@ export class Progress {
     } else {
       this.probeSent = true;
     }
+  }
+
+  /** Records a heartbeat going out. */
+  sentHeartbeat(seq: number): void {
+    this.heartbeatSeq = seq;
+    const slot = seq % HEARTBEATS_REMEMBERED;
+    this.heartbeatMatch[slot] = this.match;
+    this.heartbeatNext[slot] = this.next;
+    this.heartbeatEpoch[slot] = this.epoch;
+  }
+
+  /** match when heartbeat `seq` went out, or undefined when that is no longer known. */
+  matchAtHeartbeat(seq: number): number | undefined {
+    if (seq < 1 || this.heartbeatSeq - seq >= HEARTBEATS_REMEMBERED) return undefined;
+    return this.heartbeatMatch[seq % HEARTBEATS_REMEMBERED];
+  }
+
+  /** next when heartbeat `seq` went out, if that was in the current state. */
+  nextAtHeartbeatInThisState(seq: number): number | undefined {
+    if (seq < 1 || this.heartbeatSeq - seq >= HEARTBEATS_REMEMBERED) return undefined;
+    const slot = seq % HEARTBEATS_REMEMBERED;
+    return this.heartbeatEpoch[slot] === this.epoch ? this.heartbeatNext[slot] : undefined;
+  }
+
+  /**
+   * The follower lost entries it had acknowledged (a disk that broke its promise).
+   * Raft's safety assumes durable storage, but replication must not stall on it:
+   * start over from where the follower's log really ends.
+   */
+  resetMatchTo(lastIndex: number): void {
+    assert(lastIndex < this.match, `resetMatchTo(${lastIndex}) with match ${this.match}`);
+    this.match = lastIndex;
+    this.becomeProbe();
   }
 
   /** Returns false when the acknowledgement tells nothing new (a stale or duplicated response). */
@@ -88,6 +132,8 @@ export class Progress {
    */
   maybeDecreaseTo(rejectedIndex: number, hintNext: number): boolean {
     if (this.state === 'replicate') {
+      // A follower rejects an append that overtook its predecessor, so the
+      // appends behind it are wasted too: resume from where its log ends.
       if (rejectedIndex <= this.match) return false;
       this.becomeProbe();
       this.next = Math.max(this.match + 1, Math.min(hintNext, rejectedIndex));
@@ -96,8 +142,7 @@ export class Progress {
     if (this.next - 1 !== rejectedIndex) return false;
     const next = Math.max(this.match + 1, Math.min(hintNext, rejectedIndex));
     // Only a follower that lost entries it acknowledged rejects the probe right
-    // after match. Probing again at once would answer every duplicated rejection
-    // with another probe, so wait for the next heartbeat answer instead.
+    // after match; the heartbeat answer shows where its log really ends.
     if (next === this.next) return false;
     this.next = next;
     this.probeSent = false;

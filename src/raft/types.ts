@@ -93,10 +93,20 @@ export interface AppendResponse extends MessageHeader {
 export interface Heartbeat extends MessageHeader {
   readonly type: 'Heartbeat';
   readonly commit: number;
+  /** Counts the leader's heartbeats in its term, so an answer names the heartbeat it answers. */
+  readonly seq: number;
 }
 
+/**
+ * The answer tells the leader where the follower's log ends, so the leader can
+ * tell appends that were lost from appends still on their way, and notice a
+ * follower whose log has entries the leader lacks or lost entries it acknowledged.
+ */
 export interface HeartbeatResponse extends MessageHeader {
   readonly type: 'HeartbeatResponse';
+  readonly seq: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
 }
 
 export type RaftMessage =

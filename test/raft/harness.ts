@@ -393,8 +393,16 @@ export function voteRequest(fields: {
   };
 }
 
-export function heartbeat(fields: { from: NodeId; to: NodeId; term: number; commit?: number }): RaftMessage {
-  return { type: 'Heartbeat', group: GROUP, from: fields.from, to: fields.to, term: fields.term, commit: fields.commit ?? 0 };
+export function heartbeat(fields: { from: NodeId; to: NodeId; term: number; commit?: number; seq?: number }): RaftMessage {
+  return {
+    type: 'Heartbeat',
+    group: GROUP,
+    from: fields.from,
+    to: fields.to,
+    term: fields.term,
+    commit: fields.commit ?? 0,
+    seq: fields.seq ?? 1,
+  };
 }
 
 /** Narrows a message list to one type, for typed field access in assertions. */
