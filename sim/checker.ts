@@ -68,7 +68,11 @@ export class SafetyChecker {
   readonly elections: { readonly term: number; readonly node: NodeId; readonly timeUs: number }[] = [];
   /** The longest committed prefix seen on any node, as prefix hashes (1-based via index - 1). */
   private readonly committedChains: number[] = [];
-  private readonly committedTerms: number[] = [];
+  /**
+   * The term of the node that first showed each index committed. The checker
+   * looks after every event, so that is the term of the leader that committed it.
+   */
+  private readonly committedInTerm: number[] = [];
   /** The prefix hash of the entry applied at each index by whichever node applied it first. */
   private readonly appliedChains: number[] = [];
   private readonly voteByTermAndVoter = new Map<string, NodeId>();
@@ -216,7 +220,7 @@ export class SafetyChecker {
       const known = this.committedChains[index - 1];
       if (known === undefined) {
         this.committedChains[index - 1] = chain;
-        this.committedTerms[index - 1] = record.mirror[index - 1]!.term;
+        this.committedInTerm[index - 1] = node.term();
       } else if (known !== chain) {
         this.report('State Machine Safety', `n${node.id} committed a different entry at index ${index} than another node did`, [node.id], node.term(), index);
         break;
@@ -239,8 +243,11 @@ export class SafetyChecker {
     }
     this.leaderByTerm.set(term, node.id);
     this.elections.push({ term, node: node.id, timeUs: this.now() });
-    // Every entry committed before this election must be in the new leader's log (section 5.4).
-    const committed = this.committedChains.length;
+    // Section 5.4: every entry committed in a term before this one must be in the
+    // new leader's log. A leader of a lower term may legally be elected after a
+    // higher term committed entries (its votes were delayed), so those do not count.
+    let committed = this.committedChains.length;
+    while (committed > 0 && this.committedInTerm[committed - 1]! >= term) committed--;
     if (committed === 0) return;
     if (record.chains.length < committed || record.chains[committed - 1] !== this.committedChains[committed - 1]) {
       this.report('Leader Completeness', `n${node.id} became leader of term ${term} without the committed entries up to index ${committed}`, [node.id], term, committed);
