@@ -54,7 +54,7 @@ function livenessLine(result: SimRunResult): string {
   if (problems.length > 0) return chalk.red(problems.join('; '));
   return (
     `leader ${seconds(leaderAfterHealMs ?? 0)} after healing; every live node applied the ` +
-    `committed log ${seconds(convergedAfterEndMs ?? 0)} after the end`
+    `a fresh command ${seconds(convergedAfterEndMs ?? 0)} after the end`
   );
 }
 

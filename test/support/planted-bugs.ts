@@ -41,11 +41,19 @@ class CommitsBeyondLastNewEntry extends RaftNode {
   }
 }
 
+/** Never commits anything: safe, but no progress; the liveness phase must catch it. */
+class NeverCommits extends RaftNode {
+  protected override mayCommitByCounting(_index: number): boolean {
+    return false;
+  }
+}
+
 export const PLANTED_BUGS = {
   'figure-8-commit': CommitsEarlierTermByCounting,
   'forget-vote-on-restart': ForgetsVoteOnRestart,
   'truncate-on-stale-append': TruncatesOnStaleAppend,
   'commit-beyond-last-new-entry': CommitsBeyondLastNewEntry,
+  'never-commit': NeverCommits,
 } as const;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
