@@ -533,6 +533,7 @@ export class SimCluster {
   /** Hands out Readies until one needs the disk or none is left. */
   private pump(host: SimHost): void {
     const core = host.core!;
+    for (const message of core.takeImmediateMessages()) this.send(message);
     while (host.persisting === undefined && core.hasReady()) {
       const ready = core.ready();
       if (ready.hardState !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0) {

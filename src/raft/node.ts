@@ -21,6 +21,22 @@ import {
   type VoteResponse,
 } from './types.js';
 
+/** A vote (or a request for votes) and an acknowledgement of entries are promises the disk must keep. */
+function promisesDurableState(message: RaftMessage): boolean {
+  switch (message.type) {
+    case 'VoteRequest':
+      return !message.preVote;
+    case 'VoteResponse':
+      return !message.preVote && message.granted;
+    case 'AppendResponse':
+      return message.success;
+    case 'AppendRequest':
+    case 'Heartbeat':
+    case 'HeartbeatResponse':
+      return false;
+  }
+}
+
 /** Shared by every Ready without messages, so that a quiet Ready allocates less. */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
 
@@ -66,8 +82,15 @@ export class RaftNode {
   private heartbeatSeq = 0;
   /** Only while leader: bytes of this term's commands appended but not yet committed. */
   private uncommittedBytes = 0;
+  /** Messages that must wait until the next Ready's writes are durable. */
   private outbox: RaftMessage[] = [];
+  /** Messages that depend on nothing unwritten; see takeImmediateMessages(). */
+  private outboxNow: RaftMessage[] = [];
   private handedHardState: HardState;
+  /** The hardState of the Ready in flight, durable once advance() is called. */
+  private inflightHardState: HardState | undefined = undefined;
+  /** The term on disk; a message of a newer term waits for it, as it may rely on that term. */
+  private durableTerm: number;
   /** Invariant: appliedIndex <= appliedHandedIndex <= commit. */
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
@@ -93,6 +116,7 @@ export class RaftNode {
     this.voteValue = this.restoredVote(restored.hardState);
     this.commitValue = 0;
     this.handedHardState = restored.hardState;
+    this.durableTerm = restored.hardState.term;
     this.resetElectionTimer();
   }
 
@@ -227,6 +251,7 @@ export class RaftNode {
     assert(!this.readyInFlight, 'ready() called before advance() of the previous Ready');
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
+    this.inflightHardState = hardState;
     const { truncateFrom, entries } = this.log.takeUnpersisted();
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, this.commitValue);
     this.appliedHandedIndex = this.commitValue;
@@ -236,10 +261,30 @@ export class RaftNode {
     return { hardState, truncateFrom, entries, messages, committedEntries };
   }
 
+  /**
+   * Messages the driver may send at once, even while a Ready is being written:
+   * heartbeats and their answers, appends from the leader, PreVotes, refusals.
+   * None of them promises anything the disk does not yet hold: a vote grant, a
+   * request for votes and an acknowledgement of entries always wait in a Ready,
+   * and so does every message while the node's newest term is not yet on disk.
+   * A leader's appends may leave before its own copy of the entries is durable
+   * (thesis section 10.2.1): it counts itself toward commit only once they are.
+   * Without this, a slow disk would hold back heartbeats and make followers
+   * call elections.
+   */
+  takeImmediateMessages(): readonly RaftMessage[] {
+    if (this.outboxNow.length === 0) return NO_MESSAGES;
+    const messages = this.outboxNow;
+    this.outboxNow = [];
+    return messages;
+  }
+
   /** Called AFTER the driver made the last Ready durable, sent its messages and applied its entries. */
   advance(): void {
     assert(this.readyInFlight, 'advance() without a Ready in flight');
     this.readyInFlight = false;
+    if (this.inflightHardState !== undefined) this.durableTerm = this.inflightHardState.term;
+    this.inflightHardState = undefined;
     this.log.markPersisted();
     this.appliedIndexValue = this.appliedHandedIndex;
     if (this.roleValue === 'leader') this.maybeCommit();
@@ -728,7 +773,11 @@ export class RaftNode {
   }
 
   private send(message: RaftMessage): void {
-    this.outbox.push(message);
+    if (this.termValue === this.durableTerm && !promisesDurableState(message)) {
+      this.outboxNow.push(message);
+    } else {
+      this.outbox.push(message);
+    }
   }
 
   private hardStateChanged(): boolean {

@@ -135,6 +135,8 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
  * 1. Make `hardState`, the truncation and `entries` durable, in that order.
  * 2. Only AFTER they are durable, send `messages` and apply `committedEntries` in order.
  * 3. Then call `advance()`. No new Ready is handed out until then.
+ * Besides Readies, RaftNode.takeImmediateMessages() hands out messages that
+ * promise nothing unwritten; a driver sends those at once after every input.
  */
 export interface Ready {
   /** Set when term or vote changed since the last Ready. */

@@ -125,6 +125,8 @@ export class Cluster {
   readonly readies = new Map<NodeId, Ready[]>();
   /** Called after a Ready is persisted and BEFORE its messages are sent. */
   onPersisted: ((id: NodeId, ready: Ready, disk: Disk) => void) | undefined = undefined;
+  /** Called with the messages a node sends at once, outside any Ready, as they leave. */
+  onImmediate: ((id: NodeId, messages: readonly RaftMessage[], disk: Disk) => void) | undefined = undefined;
 
   constructor(cluster: ClusterOptions = {}) {
     this.ids = cluster.ids ?? [1, 2, 3];
@@ -169,6 +171,12 @@ export class Cluster {
    */
   persistAndSend(id: NodeId): Ready | undefined {
     const node = this.node(id);
+    const immediate = node.takeImmediateMessages();
+    if (immediate.length > 0) this.onImmediate?.(id, immediate, this.disk(id));
+    for (const message of immediate) {
+      this.network.push(message);
+      this.sent.push(message);
+    }
     if (!node.hasReady()) return undefined;
     const ready = node.ready();
     this.readies.get(id)!.push(ready);

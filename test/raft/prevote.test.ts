@@ -14,9 +14,10 @@ describe('9.6 PreVote: a pre-campaign changes no term', () => {
     expect(node.role()).toBe('precandidate');
     expect(node.term()).toBe(0);
     expect(node.vote()).toBe(0);
-    // Nothing durable changed: the Ready that carried the PreVotes had no hardState.
-    const last = cluster.readies.get(1)!.at(-1)!;
-    expect(last.hardState).toBeUndefined();
+    // Nothing durable changed: there is nothing to write, and the PreVotes did not
+    // wait for a Ready.
+    expect(node.hasReady()).toBe(false);
+    expect(cluster.readies.get(1)!.every((ready) => ready.hardState === undefined)).toBe(true);
     const requests = only(cluster.peek(), 'VoteRequest');
     expect(requests).toHaveLength(2);
     for (const request of requests) {

@@ -4,13 +4,17 @@
 // (Cluster.onPersisted) and read Cluster.incarnations afterwards.
 
 import { between, Cluster, from, to, type Disk } from './harness.js';
-import type { NodeId, Ready } from '../../src/raft/types.js';
+import type { NodeId, RaftMessage, Ready } from '../../src/raft/types.js';
 
 const encoder = new TextEncoder();
 
-export function runTurbulentSchedule(onPersisted?: (id: NodeId, ready: Ready, disk: Disk) => void): Cluster {
+export function runTurbulentSchedule(
+  onPersisted?: (id: NodeId, ready: Ready, disk: Disk) => void,
+  onImmediate?: (id: NodeId, messages: readonly RaftMessage[], disk: Disk) => void,
+): Cluster {
   const cluster = new Cluster({ ids: [1, 2, 3, 4, 5], options: { entriesPerMessageMax: 2, inflightAppendsMax: 3 } });
   cluster.onPersisted = onPersisted;
+  cluster.onImmediate = onImmediate;
   const inMajority = (m: { from: NodeId; to: NodeId }): boolean => m.from <= 3 && m.to <= 3;
 
   // Node 1 leads; nodes 4 and 5 are cut off while five commands commit on 1, 2, 3.

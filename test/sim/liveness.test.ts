@@ -30,3 +30,21 @@ describe('liveness phase', () => {
     for (const id of cluster.nodeIds) expect(decoder.decode(last(id).data)).toBe('probe');
   });
 });
+
+describe('slow disks', () => {
+  it('heartbeats do not wait behind a slow fsync, so followers keep their leader', () => {
+    // Sync latency up to 150 ms against elections after 150 to 300 ms: if
+    // heartbeats and their answers queued behind the leader's writes, followers
+    // would time out and call elections again and again.
+    const cluster = new SimCluster({ nodes: 3, seed: 1, disk: { syncLatencyMinMs: 75, syncLatencyMaxMs: 150 } });
+    cluster.runUntil((c) => c.leader() !== undefined, 5000);
+    const leader = cluster.leader()!;
+    for (let i = 0; i < 200; i++) {
+      cluster.propose(leader, `command ${i}`);
+      cluster.runFor(50);
+    }
+    expect(cluster.checker.elections).toHaveLength(1);
+    expect(cluster.checker.committedIndex()).toBeGreaterThan(190);
+    expect(cluster.violations()).toEqual([]);
+  });
+});
