@@ -1,5 +1,6 @@
 import type { RaftNode } from '../src/raft/node.js';
 import type { Entry, NodeId, RaftMessage } from '../src/raft/types.js';
+import type { DurableView } from './disk.js';
 import { chainHash, hashBytes } from './hash.js';
 
 export type SafetyProperty =
@@ -11,7 +12,8 @@ export type SafetyProperty =
   | 'Commit Monotonic'
   | 'Applied Within Commit'
   | 'Apply Order'
-  | 'Single Vote Per Term';
+  | 'Single Vote Per Term'
+  | 'Durable Before Send';
 
 export interface Violation {
   readonly property: SafetyProperty;
@@ -112,6 +114,18 @@ export class SafetyChecker {
       this.recordVote(message.from, message.term, message.from);
     } else if (message.type === 'VoteResponse' && !message.preVote && message.granted) {
       this.recordVote(message.from, message.term, message.to);
+    }
+  }
+
+  /**
+   * The Ready contract, checked against the sender's disk as a message leaves: a
+   * message never claims a term, a vote or entries that a crash could still undo.
+   */
+  checkDurableBeforeSend(message: RaftMessage, disk: DurableView): void {
+    const prevote = (message.type === 'VoteRequest' || message.type === 'VoteResponse') && message.preVote;
+    const problem = prevote ? undefined : undurableClaim(message, disk);
+    if (problem !== undefined) {
+      this.report('Durable Before Send', `n${message.from} sent ${message.type} to n${message.to}: ${problem}`, [message.from], message.term, 0);
     }
   }
 
@@ -275,4 +289,19 @@ export class SafetyChecker {
     if (this.violations.length >= this.violationsMax) return;
     this.violations.push({ property, detail, nodes: [...new Set(nodes)], term, index, timeUs: this.now() });
   }
+}
+
+/** What a message claims that the disk does not hold, or undefined. PreVotes claim nothing. */
+function undurableClaim(message: RaftMessage, disk: DurableView): string | undefined {
+  if (message.term > disk.term) return `its term ${message.term} is not on disk (disk has term ${disk.term})`;
+  if (message.type === 'VoteRequest' && (disk.term !== message.term || disk.vote !== message.from)) {
+    return `asks for votes in term ${message.term} without a durable vote for itself`;
+  }
+  if (message.type === 'VoteResponse' && message.granted && (disk.term !== message.term || disk.vote !== message.to)) {
+    return `grants its vote in term ${message.term} without it on disk`;
+  }
+  if (message.type === 'AppendResponse' && message.success && message.term === disk.term && message.matchIndex > disk.lastIndex) {
+    return `acknowledges index ${message.matchIndex} with ${disk.lastIndex} durable entries`;
+  }
+  return undefined;
 }

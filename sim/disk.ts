@@ -15,6 +15,13 @@ export const DEFAULT_DISK_OPTIONS: DiskOptions = {
   syncLatencyMaxMs: 2,
 };
 
+/** What a node's disk holds, in brief. */
+export interface DurableView {
+  readonly term: number;
+  readonly vote: number;
+  readonly lastIndex: number;
+}
+
 /** One Ready's persistence work, as the disk sees it. */
 export interface DiskWrite {
   readonly hardState: HardState | undefined;
@@ -70,6 +77,11 @@ export class SimDisk {
   /** A crash: what was written but not synced is gone. */
   crash(): void {
     this.unsynced.length = 0;
+  }
+
+  /** The durable term, vote and log length, for checks that must not copy the log. */
+  durableView(): DurableView {
+    return { term: this.hardState.term, vote: this.hardState.vote, lastIndex: this.durableEntries.length };
   }
 
   /** Exactly what a restarted node finds. */
