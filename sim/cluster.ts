@@ -566,7 +566,7 @@ export class SimCluster {
     counter.count++;
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);
-    this.checker.checkDurableBeforeSend(message, this.host(message.from).disk.durableView());
+    this.checker.checkDurableBeforeSend(message, this.host(message.from).disk);
     if (this.network.isBlocked(message.from, message.to)) {
       this.dropped++;
       return;

@@ -33,7 +33,7 @@ export interface DiskWrite {
  * A node's simulated disk. Writes land in a volatile buffer; only a sync makes them
  * durable, and a crash throws away everything not yet synced.
  */
-export class SimDisk {
+export class SimDisk implements DurableView {
   private hardState: HardState = EMPTY_HARD_STATE;
   /** Invariant: durableEntries[i].index === i + 1. */
   private readonly durableEntries: Entry[] = [];
@@ -80,8 +80,14 @@ export class SimDisk {
   }
 
   /** The durable term, vote and log length, for checks that must not copy the log. */
-  durableView(): DurableView {
-    return { term: this.hardState.term, vote: this.hardState.vote, lastIndex: this.durableEntries.length };
+  get term(): number {
+    return this.hardState.term;
+  }
+  get vote(): number {
+    return this.hardState.vote;
+  }
+  get lastIndex(): number {
+    return this.durableEntries.length;
   }
 
   /** Exactly what a restarted node finds. */

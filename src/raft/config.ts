@@ -22,6 +22,8 @@ export interface RaftOptions {
   readonly uncommittedBytesMax: number;
   /** Bytes of one command. */
   readonly commandBytesMax: number;
+  /** Committed entries handed out in one Ready, so a restart does not apply the whole log at once. */
+  readonly committedEntriesPerReadyMax: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
 }
@@ -34,6 +36,7 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   inflightAppendsMax: 64,
   uncommittedBytesMax: 64 * 1024 * 1024,
   commandBytesMax: 1024 * 1024,
+  committedEntriesPerReadyMax: 4096,
   preVote: true,
   checkQuorum: true,
 };
@@ -58,12 +61,18 @@ export function validateRaftOptions(options: RaftOptions): string[] {
     'inflightAppendsMax',
     'uncommittedBytesMax',
     'commandBytesMax',
+    'committedEntriesPerReadyMax',
   ];
   for (const key of positive) {
     const value = options[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       problems.push(`${key} must be a positive integer, got ${String(value)}`);
     }
+  }
+  if (options.uncommittedBytesMax < options.commandBytesMax) {
+    problems.push(
+      `uncommittedBytesMax (${options.uncommittedBytesMax}) must be at least commandBytesMax (${options.commandBytesMax}), or a command of allowed size could never be accepted`,
+    );
   }
   if (options.heartbeatTicks >= options.electionTicksMin) {
     problems.push(

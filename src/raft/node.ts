@@ -115,6 +115,10 @@ export class RaftNode {
     this.termValue = restored.hardState.term;
     this.voteValue = this.restoredVote(restored.hardState);
     this.commitValue = 0;
+    assert(
+      this.log.lastTerm() <= this.termValue,
+      `restored log ends in term ${this.log.lastTerm()}, after the restored term ${this.termValue}`,
+    );
     this.handedHardState = restored.hardState;
     this.durableTerm = restored.hardState.term;
     this.resetElectionTimer();
@@ -253,8 +257,9 @@ export class RaftNode {
     if (hardState !== undefined) this.handedHardState = hardState;
     this.inflightHardState = hardState;
     const { truncateFrom, entries } = this.log.takeUnpersisted();
-    const committedEntries = this.log.range(this.appliedHandedIndex + 1, this.commitValue);
-    this.appliedHandedIndex = this.commitValue;
+    const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
+    const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
+    this.appliedHandedIndex = applyUpTo;
     const messages = this.outbox.length === 0 ? NO_MESSAGES : this.outbox;
     if (messages !== NO_MESSAGES) this.outbox = [];
     this.readyInFlight = true;

@@ -72,4 +72,18 @@ describe('5.3 committed entries come out of ready() in order, gap-free, once eac
     expect(later.flatMap((r) => r.committedEntries)).toEqual([]);
     expect(cluster.applied.get(1)!.map((e) => e.index)).toEqual([1]);
   });
+
+  it('limits a Ready to committedEntriesPerReadyMax entries and hands out the rest in later Readies', () => {
+    const cluster = new Cluster({ options: { committedEntriesPerReadyMax: 2 } });
+    cluster.elect(1);
+    cluster.stabilize();
+    for (let i = 0; i < 5; i++) cluster.node(1).propose(new Uint8Array([i]));
+    cluster.flush(1);
+    cluster.stabilize();
+    for (const id of cluster.ids) {
+      const batches = cluster.readies.get(id)!.map((ready) => ready.committedEntries.length);
+      expect(Math.max(...batches)).toBeLessThanOrEqual(2);
+      expect(cluster.applied.get(id)!.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytes, Cluster, heartbeat } from './harness.js';
+import { DEFAULT_RAFT_OPTIONS, validateRaftOptions } from '../../src/raft/config.js';
 
 // Section 8 (client interaction): a client that contacts a follower is told who the
 // leader is, so a proposal on a non-leader fails at once with a hint instead of
@@ -82,5 +83,13 @@ describe('limits: commandBytesMax and uncommittedBytesMax', () => {
       cluster.drop();
     }
     expect(accepted).toBe(10);
+  });
+});
+
+describe('option checks', () => {
+  it('refuses options under which a command of allowed size could never be accepted', () => {
+    const problems = validateRaftOptions({ ...DEFAULT_RAFT_OPTIONS, commandBytesMax: 2048, uncommittedBytesMax: 1024 });
+    expect(problems.join('\n')).toContain('uncommittedBytesMax (1024) must be at least commandBytesMax (2048)');
+    expect(validateRaftOptions(DEFAULT_RAFT_OPTIONS)).toEqual([]);
   });
 });
