@@ -1,4 +1,4 @@
-import type { NodeId, RaftMessage, RaftMessageType } from '../src/raft/types.js';
+import { RAFT_MESSAGE_TYPE_CODES, type NodeId, type RaftMessage } from '../src/raft/types.js';
 import { hashBytes, type RunningHash } from './hash.js';
 import type { Scheduled } from './scheduler.js';
 
@@ -72,14 +72,6 @@ export function callEvent(label: string, action: () => void): SimEvent {
   return makeEvent(EventKind.Call, 0, 0, undefined, label, action);
 }
 
-const MESSAGE_TYPE_CODES: Record<RaftMessageType, number> = {
-  VoteRequest: 1,
-  VoteResponse: 2,
-  AppendRequest: 3,
-  AppendResponse: 4,
-  Heartbeat: 5,
-  HeartbeatResponse: 6,
-};
 
 /** Folds an event into the trace hash: its time, kind, node and what it carries. */
 export function mixEvent(hash: RunningHash, event: SimEvent): void {
@@ -93,7 +85,7 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
       break;
     case EventKind.Deliver: {
       const message = event.message;
-      hash.mix(MESSAGE_TYPE_CODES[message.type]);
+      hash.mix(RAFT_MESSAGE_TYPE_CODES[message.type]);
       hash.mix(message.from);
       hash.mix(message.term);
       if (message.type === 'AppendRequest') {

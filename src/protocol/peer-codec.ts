@@ -38,7 +38,7 @@
 import { DEFAULT_RAFT_OPTIONS, type RaftOptions } from '../raft/config.js';
 import { assert, unreachable } from '../raft/assert.js';
 import { encodedSizeBytes } from '../raft/size.js';
-import type { Entry, EntryKind, RaftMessage, RaftMessageType } from '../raft/types.js';
+import { RAFT_MESSAGE_TYPE_CODES, RAFT_MESSAGE_TYPES, type Entry, type EntryKind, type RaftMessage, type RaftMessageType } from '../raft/types.js';
 
 export const FRAME_PREFIX_BYTES = 4;
 const UINT32_MAX = 0xffff_ffff;
@@ -50,23 +50,9 @@ const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
 const APPEND_REQUEST_FIXED_BYTES = HEADER_BYTES + 8 + 8 + 8 + 4;
 const APPEND_RESPONSE_BYTES = HEADER_BYTES + 1 + 8 + 8 + 8 + 8;
 
-const TYPE_BYTES: Readonly<Record<RaftMessageType, number>> = {
-  VoteRequest: 1,
-  VoteResponse: 2,
-  AppendRequest: 3,
-  AppendResponse: 4,
-  Heartbeat: 5,
-  HeartbeatResponse: 6,
-};
-const TYPES_BY_BYTE: readonly (RaftMessageType | undefined)[] = [
-  undefined,
-  'VoteRequest',
-  'VoteResponse',
-  'AppendRequest',
-  'AppendResponse',
-  'Heartbeat',
-  'HeartbeatResponse',
-];
+const TYPE_BYTES = RAFT_MESSAGE_TYPE_CODES;
+/** Byte 0 is no type, so a zeroed frame is rejected. */
+const TYPES_BY_BYTE: readonly (RaftMessageType | undefined)[] = [undefined, ...RAFT_MESSAGE_TYPES];
 const KIND_BYTES: Readonly<Record<EntryKind, number>> = { noop: 0, command: 1 };
 const KINDS_BY_BYTE: readonly EntryKind[] = ['noop', 'command'];
 

@@ -128,6 +128,11 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
   'HeartbeatResponse',
 ];
 
+/** A small number per message type (1..6, in the order above), for wire codes and trace hashes. */
+export const RAFT_MESSAGE_TYPE_CODES: Readonly<Record<RaftMessageType, number>> = Object.fromEntries(
+  RAFT_MESSAGE_TYPES.map((type, index) => [type, index + 1]),
+) as Record<RaftMessageType, number>;
+
 /**
  * One batch of work for the driver, in the etcd-raft manner.
  *
