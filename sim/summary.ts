@@ -53,8 +53,8 @@ function livenessLine(result: SimRunResult): string {
   const { leaderAfterHealMs, convergedAfterEndMs, problems } = result.liveness;
   if (problems.length > 0) return chalk.red(problems.join('; '));
   return (
-    `leader ${seconds(leaderAfterHealMs ?? 0)} after healing; every live node applied the ` +
-    `a fresh command ${seconds(convergedAfterEndMs ?? 0)} after the end`
+    `leader ${seconds(leaderAfterHealMs ?? 0)} after healing; a fresh command committed and applied ` +
+    `on every live node ${seconds(convergedAfterEndMs ?? 0)} after the end`
   );
 }
 
