@@ -61,14 +61,14 @@ export class RaftNode {
   private readonly random: RandomSource;
   private readonly quorum: number;
 
-  // Persistent state (Figure 2), made durable through Ready.hardState.
+  // Persistent state (Figure 2), made durable through Ready.hardState and Ready.entries.
   private termValue: number;
   private voteValue: NodeId;
-  /** Invariant: commit <= log.lastIndex(), and it never decreases within an incarnation. */
-  private commitValue: number;
   readonly log: RaftLog;
 
   // Volatile state.
+  /** Invariant: commit <= log.lastIndex(), and it never decreases within an incarnation. */
+  private commitValue: number;
   private roleValue: Role = 'follower';
   private leaderValue: NodeId = NO_NODE;
   private electionElapsed = 0;
