@@ -21,6 +21,11 @@ const CRLF = '\r\n';
 const STATUS_CODE = /^[0-9]{3}$/;
 /** Printable ASCII except ':' (RFC 822 field names, as nats.js checks them). */
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** Whether `name` may be a header name in a NATS/1.0 header block. */
+export function isHeaderName(name: string): boolean {
+  return FIELD_NAME.test(name);
+}
 const LINE_BREAK = /[\r\n]/;
 
 const encoder = new TextEncoder();

@@ -38,13 +38,11 @@
 import { DEFAULT_RAFT_OPTIONS, type RaftOptions } from '../raft/config.js';
 import { assert, unreachable } from '../raft/assert.js';
 import { encodedSizeBytes } from '../raft/size.js';
+import { ByteReader, ByteWriter } from './bytes.js';
 import { RAFT_MESSAGE_TYPE_CODES, RAFT_MESSAGE_TYPES, type Entry, type EntryKind, type RaftMessage, type RaftMessageType } from '../raft/types.js';
 
 export const FRAME_PREFIX_BYTES = 4;
 const UINT32_MAX = 0xffff_ffff;
-const TWO_POW_32 = 0x1_0000_0000;
-/** The high half of Number.MAX_SAFE_INTEGER (2^53-1) as two uint32 halves. */
-const SAFE_HIGH_MAX = 0x1f_ffff;
 const HEADER_BYTES = 1 + 4 + 4 + 4 + 8;
 const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
 const APPEND_REQUEST_FIXED_BYTES = HEADER_BYTES + 8 + 8 + 8 + 4;
@@ -95,47 +93,6 @@ function assertLimits(limits: PeerCodecLimits): void {
 }
 
 // ---- Encoding.
-
-/** Writes fixed-width big-endian fields; a value out of range is a programmer error. */
-class ByteWriter {
-  private readonly view: DataView;
-
-  constructor(
-    readonly bytes: Uint8Array,
-    public offset: number,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  u8(value: number): void {
-    this.view.setUint8(this.offset, value);
-    this.offset += 1;
-  }
-
-  u32(value: number, what: string): void {
-    assert(Number.isInteger(value), `${what} must be an integer, got ${value}`);
-    assert(value >= 0 && value <= UINT32_MAX, `${what} ${value} does not fit in a uint32`);
-    this.view.setUint32(this.offset, value);
-    this.offset += 4;
-  }
-
-  u64(value: number, what: string): void {
-    assert(Number.isSafeInteger(value), `${what} must be a safe integer, got ${value}`);
-    assert(value >= 0, `${what} must not be negative, got ${value}`);
-    this.view.setUint32(this.offset, Math.floor(value / TWO_POW_32));
-    this.view.setUint32(this.offset + 4, value >>> 0);
-    this.offset += 8;
-  }
-
-  bool(value: boolean): void {
-    this.u8(value ? 1 : 0);
-  }
-
-  raw(data: Uint8Array): void {
-    this.bytes.set(data, this.offset);
-    this.offset += data.length;
-  }
-}
 
 /** Encodes one message; throws InvariantError on a message no correct core sends. */
 export function encodePeerMessage(message: RaftMessage): Uint8Array {
@@ -260,79 +217,6 @@ interface EntryShape {
 export type PeerDecodeResult =
   | { readonly ok: true; readonly message: RaftMessage }
   | { readonly ok: false; readonly error: string };
-
-/**
- * Reads fixed-width big-endian fields without ever throwing. The first problem is
- * kept in `error` and every later read returns 0, so a caller checks once at the
- * end (and before any loop or allocation that a bad value could inflate).
- */
-class ByteReader {
-  offset = 0;
-  error: string | undefined = undefined;
-  private readonly view: DataView;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get failed(): boolean {
-    return this.error !== undefined;
-  }
-
-  fail(problem: string): void {
-    if (this.error === undefined) this.error = problem;
-  }
-
-  u8(what: string): number {
-    if (!this.need(1, what)) return 0;
-    const value = this.view.getUint8(this.offset);
-    this.offset += 1;
-    return value;
-  }
-
-  u32(what: string): number {
-    if (!this.need(4, what)) return 0;
-    const value = this.view.getUint32(this.offset);
-    this.offset += 4;
-    return value;
-  }
-
-  u64(what: string): number {
-    if (!this.need(8, what)) return 0;
-    const high = this.view.getUint32(this.offset);
-    const low = this.view.getUint32(this.offset + 4);
-    if (high > SAFE_HIGH_MAX) {
-      this.fail(`${what} at byte ${this.offset} exceeds 2^53-1 (high word 0x${high.toString(16)})`);
-      return 0;
-    }
-    this.offset += 8;
-    return high * TWO_POW_32 + low;
-  }
-
-  bool(what: string): boolean {
-    const at = this.offset;
-    const value = this.u8(what);
-    if (value > 1) this.fail(`${what} at byte ${at} is 0x${value.toString(16)}, not a boolean (0 or 1)`);
-    return value === 1;
-  }
-
-  /** A copy, so the message never aliases a buffer the caller may reuse. */
-  copy(length: number, what: string): Uint8Array {
-    if (!this.need(length, what)) return new Uint8Array(0);
-    const data = new Uint8Array(length);
-    data.set(this.bytes.subarray(this.offset, this.offset + length));
-    this.offset += length;
-    return data;
-  }
-
-  private need(count: number, what: string): boolean {
-    if (this.error !== undefined) return false;
-    const remaining = this.bytes.length - this.offset;
-    if (remaining >= count) return true;
-    this.error = `truncated: ${what} at byte ${this.offset} needs ${count} bytes, ${remaining} remain`;
-    return false;
-  }
-}
 
 /** Decodes one message from exactly `bytes`. Never throws: bad input gives an error value. */
 export function decodePeerMessage(

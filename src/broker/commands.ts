@@ -1,0 +1,280 @@
+// The commands of the broker's replicated state machine, and their binary
+// encoding in Raft entries.
+//
+// Layout (all integers big-endian, no padding, exactly one encoding per command):
+//
+//   offset size  field
+//   0      1     type byte: 1 Publish, 2 ConsumerAck, 3 DedupExpire (0 is never valid)
+//   Publish:
+//   1      1     flags: bit 0 msgId present, bit 1 requestId present, other bits 0
+//   2      8     timestampMs (u64)
+//   10     2+n   topic: u16 length, UTF-8 bytes
+//          2+n   msgId: u16 length, UTF-8 bytes          (only when flag bit 0)
+//          8     requestId (u64)                         (only when flag bit 1)
+//          4     header field count (u32), then per field in order:
+//                  name: u32 length, UTF-8 bytes
+//                  value count (u32, at least 1), then per value: u32 length, UTF-8 bytes
+//          4+n   payload: u32 length, bytes
+//   ConsumerAck:
+//   1      2+n   consumer: u16 length, UTF-8 bytes
+//          2+n   topic: u16 length, UTF-8 bytes
+//          8     offset (u64)
+//   DedupExpire:
+//   1      8     nowMs (u64)
+//
+// A u64 is two u32 halves, high first, and must be at most 2^53-1. Strings are
+// strict UTF-8 (a leading BOM is kept). Nothing may follow the last field.
+//
+// Why a type byte and no version byte: the log is never compacted into a
+// snapshot, so every command ever written is replayed after every restart and
+// must stay decodable forever. A future change of layout takes a new type byte
+// and leaves the old one's decoder in place.
+//
+// Trust boundary: the encoder sees only commands our own core built, so a
+// command it cannot represent is a programmer error that throws. The decoder
+// reads committed log bytes and never throws: a problem comes back as an error
+// value naming the field and the byte offset. The decoder checks the encoding
+// only; limits and names are the state machine's business (validation.ts),
+// because their verdict must be a replicated, deterministic rejection.
+
+import { assert, unreachable } from '../raft/assert.js';
+import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
+import type { BrokerOptions } from './options.js';
+
+/** Header name -> values, in first-appearance order (as HeaderBlock.fields in src/protocol). */
+export type MessageHeaders = ReadonlyMap<string, readonly string[]>;
+
+export interface PublishCommand {
+  readonly type: 'Publish';
+  /** A literal subject: the topic, created by its first stored message. */
+  readonly topic: string;
+  readonly headers: MessageHeaders;
+  readonly payload: Uint8Array;
+  /** The Nats-Msg-Id header's value, when the client sent one. */
+  readonly msgId?: string;
+  /** Assigned by the leader that proposed the command; the only time the state machine knows. */
+  readonly timestampMs: number;
+  /** An opaque tag the proposer may use to match the apply result to a waiting client. */
+  readonly requestId?: number;
+}
+
+/** A durable consumer acknowledges every message of `topic` up to and including `offset`. */
+export interface ConsumerAckCommand {
+  readonly type: 'ConsumerAck';
+  readonly consumer: string;
+  readonly topic: string;
+  readonly offset: number;
+}
+
+/**
+ * Moves the replicated clock to `nowMs` (if that is later) and forgets the
+ * message ids it expires. A leader may propose it now and then so an idle
+ * broker still frees its dedup table; correctness never depends on it.
+ */
+export interface DedupExpireCommand {
+  readonly type: 'DedupExpire';
+  readonly nowMs: number;
+}
+
+export type BrokerCommand = PublishCommand | ConsumerAckCommand | DedupExpireCommand;
+export type BrokerCommandType = BrokerCommand['type'];
+
+const TYPE_BYTES: Readonly<Record<BrokerCommandType, number>> = { Publish: 1, ConsumerAck: 2, DedupExpire: 3 };
+const TYPES_BY_BYTE: readonly (BrokerCommandType | undefined)[] = [undefined, 'Publish', 'ConsumerAck', 'DedupExpire'];
+const FLAG_MSG_ID = 0b01;
+const FLAG_REQUEST_ID = 0b10;
+const FLAGS_KNOWN = FLAG_MSG_ID | FLAG_REQUEST_ID;
+
+// Fixed parts, for sizes and for bounding counts before any loop.
+const PUBLISH_FIXED_BYTES = 1 + 1 + 8 + 2 + 4 + 4;
+const HEADER_FIELD_BYTES_MIN = 4 + 4 + 4;
+const HEADER_VALUE_BYTES_MIN = 4;
+
+/**
+ * The largest encoding of a Publish that passes validation under `options`.
+ * The node core must configure Raft's commandBytesMax at least this high, or
+ * it could refuse to propose a publish the state machine would accept.
+ * The header part is bounded loosely. A field with k values and a name of n
+ * bytes encodes to 8 + n + 4k + (value bytes), and counts k*n + 4k + (value
+ * bytes) >= 5 in headerBlockBytes, so its encoding is at most its count + 8,
+ * which is at most 2.6 times its count; 3 x headerBytesMax covers every block.
+ */
+export function publishEncodedBytesMax(options: BrokerOptions): number {
+  const msgIdBytesMax = 2 + options.msgIdBytesMax;
+  const requestIdBytes = 8;
+  const headersBytesMax = 3 * options.headerBytesMax;
+  return PUBLISH_FIXED_BYTES + options.topicNameBytesMax + msgIdBytesMax + requestIdBytes + headersBytesMax + options.payloadBytesMax;
+}
+
+// ---- Encoding.
+
+/** Encodes one command; throws InvariantError on a command no correct core builds. */
+export function encodeBrokerCommand(command: BrokerCommand): Uint8Array {
+  switch (command.type) {
+    case 'Publish':
+      return encodePublish(command);
+    case 'ConsumerAck': {
+      const consumer = utf8(command.consumer, 'consumer');
+      const topic = utf8(command.topic, 'topic');
+      const writer = new ByteWriter(new Uint8Array(1 + 2 + consumer.length + 2 + topic.length + 8));
+      writer.u8(TYPE_BYTES.ConsumerAck);
+      writeShort(writer, consumer, 'consumer');
+      writeShort(writer, topic, 'topic');
+      writer.u64(command.offset, 'offset');
+      return finish(writer);
+    }
+    case 'DedupExpire': {
+      const writer = new ByteWriter(new Uint8Array(1 + 8));
+      writer.u8(TYPE_BYTES.DedupExpire);
+      writer.u64(command.nowMs, 'nowMs');
+      return finish(writer);
+    }
+    default:
+      return unreachable(command);
+  }
+}
+
+function encodePublish(command: PublishCommand): Uint8Array {
+  const topic = utf8(command.topic, 'topic');
+  const msgId = command.msgId === undefined ? undefined : utf8(command.msgId, 'msgId');
+  const headers = [...command.headers].map(([name, values]) => {
+    assert(values.length >= 1, `header ${JSON.stringify(name)} has no values`);
+    return { name: utf8(name, 'header name'), values: values.map((value) => utf8(value, 'header value')) };
+  });
+  let size = PUBLISH_FIXED_BYTES + topic.length + command.payload.length;
+  if (msgId !== undefined) size += 2 + msgId.length;
+  if (command.requestId !== undefined) size += 8;
+  for (const field of headers) {
+    size += 4 + field.name.length + 4;
+    for (const value of field.values) size += 4 + value.length;
+  }
+  const writer = new ByteWriter(new Uint8Array(size));
+  writer.u8(TYPE_BYTES.Publish);
+  writer.u8((msgId === undefined ? 0 : FLAG_MSG_ID) | (command.requestId === undefined ? 0 : FLAG_REQUEST_ID));
+  writer.u64(command.timestampMs, 'timestampMs');
+  writeShort(writer, topic, 'topic');
+  if (msgId !== undefined) writeShort(writer, msgId, 'msgId');
+  if (command.requestId !== undefined) writer.u64(command.requestId, 'requestId');
+  writer.u32(headers.length, 'header field count');
+  for (const field of headers) {
+    writeLong(writer, field.name, 'header name');
+    writer.u32(field.values.length, 'header value count');
+    for (const value of field.values) writeLong(writer, value, 'header value');
+  }
+  writeLong(writer, command.payload, 'payload');
+  return finish(writer);
+}
+
+function writeShort(writer: ByteWriter, bytes: Uint8Array, what: string): void {
+  writer.u16(bytes.length, `${what} length`);
+  writer.raw(bytes);
+}
+
+function writeLong(writer: ByteWriter, bytes: Uint8Array, what: string): void {
+  writer.u32(bytes.length, `${what} length`);
+  writer.raw(bytes);
+}
+
+function finish(writer: ByteWriter): Uint8Array {
+  // Invariant: the size computed up front describes exactly the layout written.
+  assert(writer.offset === writer.bytes.length, `encoded ${writer.offset} of ${writer.bytes.length} bytes`);
+  return writer.bytes;
+}
+
+// ---- Decoding.
+
+export type BrokerDecodeResult =
+  | { readonly ok: true; readonly command: BrokerCommand }
+  | { readonly ok: false; readonly error: string };
+
+/** Decodes one command from exactly `bytes`. Never throws: bad input gives an error value. */
+export function decodeBrokerCommand(bytes: Uint8Array): BrokerDecodeResult {
+  const reader = new ByteReader(bytes);
+  const typeByte = reader.u8('type');
+  if (reader.failed) return { ok: false, error: reader.error as string };
+  const type = TYPES_BY_BYTE[typeByte];
+  if (type === undefined) return { ok: false, error: `unknown command type byte 0x${typeByte.toString(16)} at byte 0` };
+  const command = readBody(reader, type);
+  if (reader.failed) return { ok: false, error: `${type}: ${reader.error as string}` };
+  if (reader.remaining !== 0) {
+    return { ok: false, error: `${type}: ${reader.remaining} trailing bytes at byte ${reader.offset}` };
+  }
+  return { ok: true, command };
+}
+
+function readBody(reader: ByteReader, type: BrokerCommandType): BrokerCommand {
+  switch (type) {
+    case 'Publish':
+      return readPublish(reader);
+    case 'ConsumerAck':
+      return {
+        type,
+        consumer: readShort(reader, 'consumer'),
+        topic: readShort(reader, 'topic'),
+        offset: reader.u64('offset'),
+      };
+    case 'DedupExpire':
+      return { type, nowMs: reader.u64('nowMs') };
+    default:
+      return unreachable(type);
+  }
+}
+
+function readPublish(reader: ByteReader): PublishCommand {
+  const flagsOffset = reader.offset;
+  const flags = reader.u8('flags');
+  if ((flags & ~FLAGS_KNOWN) !== 0) reader.fail(`flags at byte ${flagsOffset} has unknown bits 0x${flags.toString(16)}`);
+  const timestampMs = reader.u64('timestampMs');
+  const topic = readShort(reader, 'topic');
+  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShort(reader, 'msgId') : undefined;
+  const requestId = (flags & FLAG_REQUEST_ID) !== 0 ? reader.u64('requestId') : undefined;
+  const headers = readHeaders(reader);
+  const payloadLength = reader.u32('payload length');
+  const payload = reader.copy(payloadLength, 'payload');
+  const command: PublishCommand = { type: 'Publish', topic, headers, payload, timestampMs };
+  // Absent optional fields stay absent (not `undefined`), so a round trip gives back an equal object.
+  return {
+    ...command,
+    ...(msgId === undefined ? {} : { msgId }),
+    ...(requestId === undefined ? {} : { requestId }),
+  };
+}
+
+function readHeaders(reader: ByteReader): Map<string, string[]> {
+  const headers = new Map<string, string[]>();
+  const countOffset = reader.offset;
+  const count = reader.u32('header field count');
+  // Bound the loop by the bytes left, so a forged count cannot make us spin.
+  if (count * HEADER_FIELD_BYTES_MIN > reader.remaining) {
+    reader.fail(`header field count ${count} at byte ${countOffset} needs more than the ${reader.remaining} bytes left`);
+  }
+  for (let field = 0; field < count && !reader.failed; field++) {
+    const nameOffset = reader.offset;
+    const name = readLong(reader, `headers[${field}].name`);
+    if (headers.has(name)) reader.fail(`headers[${field}].name at byte ${nameOffset} repeats ${JSON.stringify(name)}`);
+    const values = readHeaderValues(reader, field);
+    if (!reader.failed) headers.set(name, values);
+  }
+  return headers;
+}
+
+function readHeaderValues(reader: ByteReader, field: number): string[] {
+  const countOffset = reader.offset;
+  const count = reader.u32(`headers[${field}].value count`);
+  if (reader.failed) return [];
+  if (count === 0) reader.fail(`headers[${field}].value count at byte ${countOffset} is 0, a field has at least one value`);
+  if (count * HEADER_VALUE_BYTES_MIN > reader.remaining) {
+    reader.fail(`headers[${field}].value count ${count} at byte ${countOffset} needs more than the ${reader.remaining} bytes left`);
+  }
+  const values: string[] = [];
+  for (let value = 0; value < count && !reader.failed; value++) values.push(readLong(reader, `headers[${field}].values[${value}]`));
+  return values;
+}
+
+function readShort(reader: ByteReader, what: string): string {
+  return reader.text(reader.u16(`${what} length`), what);
+}
+
+function readLong(reader: ByteReader, what: string): string {
+  return reader.text(reader.u32(`${what} length`), what);
+}
