@@ -154,6 +154,7 @@ export class SimCluster {
     for (const type of RAFT_MESSAGE_TYPES) this.traffic.set(type, { count: 0, bytes: 0 });
     const clockRandom = SimRandom.stream(seed, 'clocks');
     const clocks = { offsetMsMax: 0, driftPpmMax: 0, ...this.options.clocks };
+    checkDrift(clocks.driftPpmMax);
     for (const id of this.nodeIds) {
       const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
       const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
@@ -396,8 +397,14 @@ export class SimCluster {
 
   setClock(id: NodeId, clock: { offsetMs?: number; driftPpm?: number }): void {
     const host = this.host(id);
-    if (clock.offsetMs !== undefined) host.clock.offsetUs = clock.offsetMs * 1000;
-    if (clock.driftPpm !== undefined) host.clock.driftPpm = clock.driftPpm;
+    if (clock.offsetMs !== undefined) {
+      if (!Number.isFinite(clock.offsetMs)) throw new Error(`clock offset must be a finite number of ms, got ${clock.offsetMs}`);
+      host.clock.offsetUs = clock.offsetMs * 1000;
+    }
+    if (clock.driftPpm !== undefined) {
+      checkDrift(clock.driftPpm);
+      host.clock.driftPpm = clock.driftPpm;
+    }
   }
 
   // ---- The event loop.
@@ -592,6 +599,15 @@ export class SimCluster {
     const host = this.hosts[id - 1];
     if (host === undefined) throw new Error(`no node ${id}; nodes are 1..${this.hosts.length}`);
     return host;
+  }
+}
+
+/** A clock may run fast or slow, but not stop or run backwards: at most half again or half as fast. */
+export const DRIFT_PPM_MAX = 500_000;
+
+function checkDrift(driftPpm: number): void {
+  if (!(Math.abs(driftPpm) <= DRIFT_PPM_MAX)) {
+    throw new Error(`clock drift must be within ±${DRIFT_PPM_MAX} ppm, got ${driftPpm}`);
   }
 }
 

@@ -47,3 +47,16 @@ describe('recent events', () => {
     expect(recent[6]!.time).toBeLessThanOrEqual(cluster.nowMs() * 1000);
   });
 });
+
+describe('bad simulator options', () => {
+  it('names what is wrong', () => {
+    expect(() => new SimCluster({ nodes: 0, seed: 1 })).toThrow(/nodes must be an integer from 1 to 15, got 0/);
+    expect(() => new SimCluster({ nodes: 3, seed: 1, network: { loss: 2 } })).toThrow(/loss must be within \[0, 1\], got 2/);
+    expect(() => new SimCluster({ nodes: 3, seed: 1, raft: { electionTicksMin: 4 } })).toThrow(/heartbeatTicks \(5\) must be below electionTicksMin \(4\)/);
+    expect(() => new SimCluster({ nodes: 3, seed: 1, clocks: { driftPpmMax: 2_000_000 } })).toThrow(/clock drift must be within/);
+    const cluster = new SimCluster({ nodes: 3, seed: 1 });
+    expect(() => cluster.setClock(1, { driftPpm: -1_000_000 })).toThrow(/clock drift must be within/);
+    expect(() => cluster.crash(4)).toThrow(/no node 4; nodes are 1\.\.3/);
+    expect(() => cluster.partition([[1, 2], [2, 3]])).toThrow(/node 2 is in two partition groups/);
+  });
+});
