@@ -161,6 +161,7 @@ export interface RandomFaultOptions {
 /** A random schedule drawn from one stream: the "mix of faults" of `chorus sim run`. */
 export function randomFaultSchedule(random: SimRandom, options: RandomFaultOptions): ScheduledFault[] {
   const faults: ScheduledFault[] = [];
+  if (options.kinds.length === 0) return faults;
   let atMs = random.exponential(options.meanIntervalMs);
   while (atMs < options.durationMs) {
     faults.push({ atMs: Math.round(atMs), action: randomFault(random, options.nodes, random.pick(options.kinds)) });

@@ -2,6 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../sim/cluster.js';
 import { describeEvent, type SimEvent } from '../../sim/events.js';
+import { ALL_FAULT_KINDS, type FaultKind } from '../../sim/faults.js';
 import { DEFAULT_SIM_RUN_OPTIONS, runPassed, runSimulation } from '../../sim/run.js';
 import { formatSummary } from '../../sim/summary.js';
 import { UsageError, parseDuration, parseInteger } from './args.js';
@@ -20,6 +21,8 @@ Options:
   --nodes K         cluster size, 1 to ${NODES_MAX} (default 5)
   --duration D      simulated time, e.g. 30s, 2m, 500ms (default 60s)
   --rate R          proposals per simulated second (default 100)
+  --faults LIST     which fault kinds to draw: all (default), none, or a
+                    comma-separated list of ${ALL_FAULT_KINDS.join(', ')}
   --trace FILE      write every event of the run to FILE, one line each
   --quiet           no progress line on the terminal
   -h, --help        this help
@@ -32,6 +35,7 @@ interface SimRunArguments {
   nodes: number;
   durationMs: number;
   rate: number;
+  faultKinds: readonly FaultKind[];
   tracePath: string | undefined;
   quiet: boolean;
 }
@@ -44,6 +48,7 @@ function parseSimRunArguments(argv: readonly string[]): SimRunArguments | 'help'
       nodes: { type: 'string' },
       duration: { type: 'string' },
       rate: { type: 'string' },
+      faults: { type: 'string' },
       trace: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -59,6 +64,7 @@ function parseSimRunArguments(argv: readonly string[]): SimRunArguments | 'help'
     nodes: values.nodes === undefined ? defaults.nodes : parseInteger(values.nodes, '--nodes', 1, NODES_MAX),
     durationMs: values.duration === undefined ? defaults.durationMs : parseDuration(values.duration, '--duration'),
     rate: values.rate === undefined ? defaults.proposalsPerSecond : parseInteger(values.rate, '--rate', 1, 100_000),
+    faultKinds: values.faults === undefined ? defaults.faultKinds : parseFaultKinds(values.faults),
     tracePath: values.trace,
     quiet: values.quiet === true,
   };
@@ -79,6 +85,7 @@ export function simRun(argv: readonly string[], io: CliIo): number {
         nodes: parsed.nodes,
         durationMs: parsed.durationMs,
         proposalsPerSecond: parsed.rate,
+        faultKinds: parsed.faultKinds,
         cluster: { onEvent: trace?.write },
         onProgress: parsed.quiet ? undefined : (ms) => io.progress(`  simulated ${(ms / 1000).toFixed(0)}s of ${totalSeconds}s`),
       },
@@ -95,7 +102,21 @@ export function simRun(argv: readonly string[], io: CliIo): number {
 function replayCommand(parsed: SimRunArguments): string {
   const duration = parsed.durationMs % 1000 === 0 ? `${parsed.durationMs / 1000}s` : `${parsed.durationMs}ms`;
   const rate = parsed.rate === DEFAULT_SIM_RUN_OPTIONS.proposalsPerSecond ? '' : ` --rate ${parsed.rate}`;
-  return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${rate}`;
+  const faults = parsed.faultKinds === DEFAULT_SIM_RUN_OPTIONS.faultKinds ? '' : ` --faults ${parsed.faultKinds.join(',') || 'none'}`;
+  return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${rate}${faults}`;
+}
+
+/** `all`, `none`, or a comma-separated list of fault kinds, each named exactly. */
+function parseFaultKinds(text: string): readonly FaultKind[] {
+  const trimmed = text.trim();
+  if (trimmed === 'all') return ALL_FAULT_KINDS;
+  if (trimmed === 'none') return [];
+  const kinds = trimmed.split(',').map((kind) => kind.trim());
+  const unknown = kinds.filter((kind) => !(ALL_FAULT_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0 || kinds.length === 0) {
+    throw new UsageError(`--faults: unknown fault kind '${unknown[0] ?? ''}'; use all, none or some of ${ALL_FAULT_KINDS.join(', ')}`);
+  }
+  return [...new Set(kinds)] as FaultKind[];
 }
 
 /** A trace file written in large chunks: a run can have millions of events. */

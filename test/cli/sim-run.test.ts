@@ -43,6 +43,18 @@ describe('chorus sim run', () => {
     }
   });
 
+  it('draws only the fault kinds asked for, and none at all with --faults none', () => {
+    const none = run(['sim', 'run', '--duration', '3s', '--nodes', '3', '--faults', 'none']);
+    expect(none.status).toBe(0);
+    expect(none.out.join('\n')).toMatch(/faults\s+none/);
+    expect(none.out.join('\n')).toContain('--faults none');
+    const some = run(['sim', 'run', '--duration', '20s', '--nodes', '3', '--faults', 'crash-leader,restart']);
+    const faultLine = some.out.find((line) => line.includes('faults'))!;
+    expect(faultLine).toMatch(/crash-leader \d+/);
+    expect(faultLine).not.toMatch(/partition|loss|duplicate/);
+    expect(some.out.join('\n')).toContain('--faults crash-leader,restart');
+  });
+
   it('prints help with exit status 0', () => {
     const result = run(['sim', 'run', '--help']);
     expect(result.status).toBe(0);
@@ -61,6 +73,7 @@ describe('chorus sim run', () => {
     [['sim', 'run', '--seed'], "Option '--seed <value>' argument missing"],
     [['sim', 'walk'], "unknown sim command 'walk'"],
     [['launch'], "unknown command 'launch'"],
+    [['sim', 'run', '--faults', 'meteor'], "--faults: unknown fault kind 'meteor'"],
   ])('rejects %j with a clear message and exit status 2', (argv, message) => {
     const result = run(argv);
     expect(result.status).toBe(2);
