@@ -46,7 +46,8 @@ function electionLine(result: SimRunResult): string {
   if (elections.length === 0) return chalk.red('no leader was ever elected');
   const shown = elections.slice(-4).map((e) => `term ${e.term} n${e.node} at ${seconds(e.timeUs / 1000)}`);
   const more = elections.length > 4 ? `${elections.length - 4} earlier, then ` : '';
-  return `${elections.length} elections: ${more}${shown.join(', ')}`;
+  const noun = elections.length === 1 ? 'election' : 'elections';
+  return `${elections.length} ${noun}: ${more}${shown.join(', ')}`;
 }
 
 function livenessLine(result: SimRunResult): string {
