@@ -185,22 +185,15 @@ export class RaftNode {
    * names the leader it knows of, so the caller can go there.
    */
   propose(data: Uint8Array): ProposeResult {
-    const refuse = (reason: 'not-leader' | 'too-large' | 'overloaded', message: string): ProposeResult => ({
-      ok: false,
-      reason,
-      message,
-      leaderHint: this.leaderValue,
-      term: this.termValue,
-    });
     if (this.roleValue !== 'leader') {
       const known = this.leaderValue === NO_NODE ? 'no leader is known' : `the leader is node ${this.leaderValue}`;
-      return refuse('not-leader', `node ${this.id} is not the leader; ${known}`);
+      return this.refuse('not-leader', `node ${this.id} is not the leader; ${known}`);
     }
     if (data.length > this.options.commandBytesMax) {
-      return refuse('too-large', `command of ${data.length} bytes exceeds commandBytesMax ${this.options.commandBytesMax}`);
+      return this.refuse('too-large', `command of ${data.length} bytes exceeds commandBytesMax ${this.options.commandBytesMax}`);
     }
     if (this.uncommittedBytes + data.length > this.options.uncommittedBytesMax) {
-      return refuse('overloaded', `uncommitted bytes would exceed uncommittedBytesMax ${this.options.uncommittedBytesMax}`);
+      return this.refuse('overloaded', `uncommitted bytes would exceed uncommittedBytesMax ${this.options.uncommittedBytesMax}`);
     }
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.termValue, kind: 'command', data };
     this.log.append(entry);
@@ -208,6 +201,10 @@ export class RaftNode {
     for (const peer of this.others) this.sendAppends(peer);
     // A single voter commits on its own once the entry is durable (see advance()).
     return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  private refuse(reason: 'not-leader' | 'too-large' | 'overloaded', message: string): ProposeResult {
+    return { ok: false, reason, message, leaderHint: this.leaderValue, term: this.termValue };
   }
 
   step(message: RaftMessage): void {
