@@ -294,10 +294,12 @@ export class SafetyChecker {
 /** What a message claims that the disk does not hold, or undefined. PreVotes claim nothing. */
 function undurableClaim(message: RaftMessage, disk: DurableView): string | undefined {
   if (message.term > disk.term) return `its term ${message.term} is not on disk (disk has term ${disk.term})`;
-  if (message.type === 'VoteRequest' && (disk.term !== message.term || disk.vote !== message.from)) {
+  // A vote of term T is kept either by T and the vote on disk, or by any later
+  // term on disk: a node never votes in a term below its own.
+  if (message.type === 'VoteRequest' && disk.term === message.term && disk.vote !== message.from) {
     return `asks for votes in term ${message.term} without a durable vote for itself`;
   }
-  if (message.type === 'VoteResponse' && message.granted && (disk.term !== message.term || disk.vote !== message.to)) {
+  if (message.type === 'VoteResponse' && message.granted && disk.term === message.term && disk.vote !== message.to) {
     return `grants its vote in term ${message.term} without it on disk`;
   }
   if (message.type === 'AppendResponse' && message.success && message.term === disk.term && message.matchIndex > disk.lastIndex) {

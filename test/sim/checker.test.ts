@@ -67,6 +67,9 @@ describe('Durable Before Send', () => {
     checker.checkDurableBeforeSend({ ...base, type: 'VoteRequest', term: 9, preVote: true, lastLogIndex: 0, lastLogTerm: 0 }, { term: 3, vote: 0, lastIndex: 0 });
     const ack = { ...base, type: 'AppendResponse', term: 3, success: true, matchIndex: 5, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 } as const;
     checker.checkDurableBeforeSend(ack, { term: 3, vote: 0, lastIndex: 5 });
+    // A grant of term 3 queued before the node moved on to term 4: the durable
+    // term 4 keeps the promise, since the node can never vote in term 3 again.
+    checker.checkDurableBeforeSend({ ...base, type: 'VoteResponse', term: 3, preVote: false, granted: true }, { term: 4, vote: 0, lastIndex: 0 });
     expect(checker.violations).toEqual([]);
   });
 });
