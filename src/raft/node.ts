@@ -331,6 +331,16 @@ export class RaftNode {
     return Math.min(leaderCommit, lastNewIndex);
   }
 
+  /**
+   * A heartbeat carries the commit index only up to what the follower is known to
+   * hold (etcd's rule), so a heartbeat alone never makes a follower commit entries
+   * the leader has not verified against its log.
+   */
+  protected heartbeatTo(peer: NodeId, progress: Readonly<Progress>, seq: number): RaftMessage {
+    const commit = Math.min(progress.match, this.commitValue);
+    return { type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq };
+  }
+
   // ---- Terms.
 
   /** Returns false when the message must be dropped without touching our term. */
@@ -467,8 +477,7 @@ export class RaftNode {
       for (const peer of this.others) {
         const progress = this.progress.get(peer)!;
         progress.sentHeartbeat(this.heartbeatSeq);
-        const commit = Math.min(progress.match, this.commitValue);
-        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq: this.heartbeatSeq });
+        this.send(this.heartbeatTo(peer, progress, this.heartbeatSeq));
       }
     }
   }

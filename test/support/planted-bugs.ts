@@ -4,7 +4,8 @@
 // through SimClusterOptions.createNode to show the checkers catch each one.
 import type { RaftConfig } from '../../src/raft/config.js';
 import { RaftNode } from '../../src/raft/node.js';
-import type { DurableState, Entry, HardState, NodeId } from '../../src/raft/types.js';
+import type { Progress } from '../../src/raft/progress.js';
+import type { DurableState, Entry, HardState, NodeId, RaftMessage } from '../../src/raft/types.js';
 import { NO_NODE } from '../../src/raft/types.js';
 
 /** Figure 8: commits an entry of an earlier term by counting its replicas. */
@@ -34,8 +35,38 @@ class TruncatesOnStaleAppend extends RaftNode {
   }
 }
 
-/** Sets its commit index to leaderCommit even past the entries the request verified. */
-class CommitsBeyondLastNewEntry extends RaftNode {
+/**
+ * A correct core whose leader heartbeats the way the Raft paper does: an empty
+ * AppendRequest at the follower's next index, carrying the leader's whole commit
+ * index. Our own heartbeats carry only min(match, commit), and with them a
+ * follower never holds an entry past a verified prefix that the commit index
+ * covers, so the next bug cannot surface. The paper's heartbeats are why its
+ * "index of last new entry" rule exists, and they make that bug reachable.
+ */
+export class PaperHeartbeats extends RaftNode {
+  protected override heartbeatTo(peer: NodeId, progress: Readonly<Progress>, _seq: number): RaftMessage {
+    const prevLogIndex = progress.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) throw new Error(`progress.next ${progress.next} is beyond the leader's log`);
+    return {
+      type: 'AppendRequest',
+      group: this.group,
+      from: this.id,
+      to: peer,
+      term: this.term(),
+      prevLogIndex,
+      prevLogTerm,
+      entries: [],
+      leaderCommit: this.commitIndex(),
+    };
+  }
+}
+
+/**
+ * Sets its commit index to leaderCommit even past the entries the request
+ * verified. It heartbeats as the paper does, without which it is unreachable.
+ */
+class CommitsBeyondLastNewEntry extends PaperHeartbeats {
   protected override followerCommitBound(_lastNewIndex: number, leaderCommit: number): number {
     return Math.min(leaderCommit, this.log.lastIndex());
   }
@@ -57,6 +88,11 @@ export const PLANTED_BUGS = {
 } as const;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
+
+/** Builds the correct core with the paper's heartbeats, the baseline for commit-beyond-last-new-entry. */
+export function paperHeartbeatsFactory(): (config: RaftConfig, restored: DurableState) => RaftNode {
+  return (config, restored) => new PaperHeartbeats(config, restored);
+}
 
 export function plantedNodeFactory(bug: PlantedBugName): (config: RaftConfig, restored: DurableState) => RaftNode {
   const Variant = PLANTED_BUGS[bug];
