@@ -4,7 +4,7 @@
 // anything in chorus that plays a client.
 
 import { unreachable } from '../raft/assert.js';
-import type { ClientCommand } from './client-commands.js';
+import type { ClientCommand, SubscriptionStart } from './client-commands.js';
 import { connectOptionsToJson } from './client-connect.js';
 import { argument, encodeFrame } from './client-encoder.js';
 
@@ -35,6 +35,20 @@ export function encodeClientCommand(command: ClientCommand): Uint8Array {
       return encodeFrame('PING', undefined);
     case 'Pong':
       return encodeFrame('PONG', undefined);
+    case 'XSub': {
+      const line = ['XSUB', argument('subject', command.subject), argument('sid', command.sid), ...startWords(command.start)];
+      return encodeFrame(line.join(' '), undefined);
+    }
+    case 'Ack': {
+      const line = ['ACK', argument('consumer', command.consumer), argument('topic', command.topic), String(command.offset)];
+      return encodeFrame(line.join(' '), undefined);
+    }
+    case 'Status':
+      return encodeFrame('STATUS', undefined);
+    case 'History': {
+      const line = ['HISTORY', argument('topic', command.topic), String(command.fromOffset), String(command.limit)];
+      return encodeFrame(line.join(' '), undefined);
+    }
     default:
       return unreachable(command);
   }
@@ -44,4 +58,17 @@ function publishAddress(subject: string, replyTo: string | undefined): string[] 
   const address = [argument('subject', subject)];
   if (replyTo !== undefined) address.push(argument('reply subject', replyTo));
   return address;
+}
+
+function startWords(start: SubscriptionStart): string[] {
+  switch (start.kind) {
+    case 'first':
+      return ['FIRST'];
+    case 'offset':
+      return ['FROM', String(start.offset)];
+    case 'durable':
+      return ['DURABLE', argument('consumer', start.consumer)];
+    default:
+      return unreachable(start);
+  }
 }

@@ -96,6 +96,44 @@ export interface PongCommand {
   readonly type: 'Pong';
 }
 
+// ---- chorus extensions (docs/protocol.md). NATS has no such verbs; a person can
+// type them with `nc`, and chorus's own CLI sends them.
+
+/** Where an XSUB starts reading each matching topic. */
+export type SubscriptionStart =
+  | { readonly kind: 'first' }
+  | { readonly kind: 'offset'; readonly offset: number }
+  | { readonly kind: 'durable'; readonly consumer: string };
+
+/** `XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer>` */
+export interface XSubCommand {
+  readonly type: 'XSub';
+  readonly subject: string;
+  readonly sid: string;
+  readonly start: SubscriptionStart;
+}
+
+/** `ACK <consumer> <topic> <offset>`: the consumer has processed every message of topic up to offset. */
+export interface AckCommand {
+  readonly type: 'Ack';
+  readonly consumer: string;
+  readonly topic: string;
+  readonly offset: number;
+}
+
+/** `STATUS` */
+export interface StatusCommand {
+  readonly type: 'Status';
+}
+
+/** `HISTORY <topic> <from offset> <limit>` */
+export interface HistoryCommand {
+  readonly type: 'History';
+  readonly topic: string;
+  readonly fromOffset: number;
+  readonly limit: number;
+}
+
 export type ClientCommand =
   | ConnectCommand
   | PubCommand
@@ -103,7 +141,11 @@ export type ClientCommand =
   | SubCommand
   | UnsubCommand
   | PingCommand
-  | PongCommand;
+  | PongCommand
+  | XSubCommand
+  | AckCommand
+  | StatusCommand
+  | HistoryCommand;
 
 /** What the parser yields, in stream order: commands, and errors where the bytes were wrong. */
 export type ClientParseOutput = ClientCommand | ProtocolError;

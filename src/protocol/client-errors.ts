@@ -39,6 +39,9 @@ export const ERROR_TEXT = {
   badHeader: 'Bad Message Header',
 } as const;
 
+/** A consumer name: what DURABLE and ACK accept (letters, digits, '-' and '_'; no dots, so it fits in a subject token). */
+export const CONSUMER_NAME = /^[A-Za-z0-9_-]+$/;
+
 function protocolError(message: string, closeConnection: boolean, detail: string): ProtocolError {
   return { type: 'ProtocolError', message, closeConnection, detail };
 }
@@ -75,6 +78,15 @@ export function invalidPublishSubject(detail: string): ProtocolError {
 
 export function badHeader(detail: string): ProtocolError {
   return protocolError(ERROR_TEXT.badHeader, false, detail);
+}
+
+/**
+ * A chorus extension command (XSUB, ACK, STATUS, HISTORY) with bad arguments.
+ * It has no payload, so the stream is still in step: the connection stays
+ * open and the reply says what the command takes.
+ */
+export function badArguments(usage: string, detail: string): ProtocolError {
+  return protocolError(`Invalid Arguments: ${usage}`, false, detail);
 }
 
 const SNIPPET_CHARS_MAX = 48;

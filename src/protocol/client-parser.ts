@@ -34,7 +34,9 @@ import { assert, unreachable } from '../raft/assert.js';
 import type { ClientParseOutput } from './client-commands.js';
 import { parseConnectOptions } from './client-connect.js';
 import {
+  badArguments,
   badHeader,
+  CONSUMER_NAME,
   controlLineExceeded,
   invalidPublishSubject,
   invalidSubject,
@@ -70,7 +72,7 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
-const VERBS = ['connect', 'pub', 'hpub', 'sub', 'unsub', 'ping', 'pong'] as const;
+const VERBS = ['connect', 'pub', 'hpub', 'sub', 'unsub', 'ping', 'pong', 'xsub', 'ack', 'status', 'history'] as const;
 const VERB_PREFIXES: ReadonlySet<string> = new Set(
   VERBS.flatMap((verb) => Array.from({ length: verb.length }, (_, end) => verb.slice(0, end + 1))),
 );
@@ -250,6 +252,14 @@ export class ClientParser {
       case 'ping':
       case 'pong':
         return this.onPingPong(verb, rest, out);
+      case 'xsub':
+        return this.onXSub(rest, out);
+      case 'ack':
+        return this.onAck(rest, out);
+      case 'status':
+        return this.onStatus(rest, out);
+      case 'history':
+        return this.onHistory(rest, out);
       default:
         this.fail(unknownOperation(`unknown operation ${snippet(text)}`), out);
     }
@@ -426,6 +436,68 @@ export class ClientParser {
     out.push(verb === 'ping' ? { type: 'Ping' } : { type: 'Pong' });
   }
 
+  // ---- chorus extensions. Bad arguments here are refused without closing: the
+  // commands have no payload, so the stream is still in step.
+
+  private onXSub(rest: string, out: ClientParseOutput[]): void {
+    const usage = XSUB_USAGE;
+    const args = splitArgs(rest);
+    if (args.length < 3) return void out.push(badArguments(usage, `XSUB got ${args.length} arguments`));
+    const [subject, sid, mode, value] = args as [string, string, string, string | undefined];
+    if (CONTROL_CHARACTER.test(sid)) return void out.push(badArguments(usage, 'XSUB sid contains a control character'));
+    if (!isValidSubject(subject)) return void out.push(invalidSubject(`cannot subscribe to ${snippet(subject)}`));
+    const keyword = mode.toLowerCase();
+    const expected = keyword === 'first' ? 3 : 4;
+    if (args.length !== expected) return void out.push(badArguments(usage, `XSUB ${mode} takes ${expected} arguments, got ${args.length}`));
+    if (keyword === 'first') return void out.push({ type: 'XSub', subject, sid, start: { kind: 'first' } });
+    if (keyword === 'from') {
+      const offset = parseCount(value!);
+      if (offset === undefined || offset < 1 || !Number.isSafeInteger(offset)) {
+        return void out.push(badArguments(usage, `XSUB FROM ${snippet(value!)} is not an offset of at least 1`));
+      }
+      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'offset', offset } });
+    }
+    if (keyword === 'durable') {
+      if (!CONSUMER_NAME.test(value!)) return void out.push(badArguments(usage, `consumer name ${snippet(value!)} is not letters, digits, - and _`));
+      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'durable', consumer: value! } });
+    }
+    out.push(badArguments(usage, `XSUB start ${snippet(mode)} is not FIRST, FROM or DURABLE`));
+  }
+
+  private onAck(rest: string, out: ClientParseOutput[]): void {
+    const args = splitArgs(rest);
+    if (args.length !== 3) return void out.push(badArguments(ACK_USAGE, `ACK got ${args.length} arguments`));
+    const [consumer, topic, offsetText] = args as [string, string, string];
+    if (!CONSUMER_NAME.test(consumer)) return void out.push(badArguments(ACK_USAGE, `consumer name ${snippet(consumer)} is not letters, digits, - and _`));
+    if (!isValidPublishSubject(topic)) return void out.push(invalidPublishSubject(`cannot acknowledge topic ${snippet(topic)}`));
+    const offset = parseCount(offsetText);
+    if (offset === undefined || offset < 1 || !Number.isSafeInteger(offset)) {
+      return void out.push(badArguments(ACK_USAGE, `ACK offset ${snippet(offsetText)} is not an offset of at least 1`));
+    }
+    out.push({ type: 'Ack', consumer, topic, offset });
+  }
+
+  private onStatus(rest: string, out: ClientParseOutput[]): void {
+    if (splitArgs(rest).length > 0) return void out.push(badArguments('STATUS takes no arguments', 'STATUS with arguments'));
+    out.push({ type: 'Status' });
+  }
+
+  private onHistory(rest: string, out: ClientParseOutput[]): void {
+    const args = splitArgs(rest);
+    if (args.length !== 3) return void out.push(badArguments(HISTORY_USAGE, `HISTORY got ${args.length} arguments`));
+    const [topic, fromText, limitText] = args as [string, string, string];
+    if (!isValidPublishSubject(topic)) return void out.push(invalidPublishSubject(`cannot read history of ${snippet(topic)}`));
+    const fromOffset = parseCount(fromText);
+    const limit = parseCount(limitText);
+    if (fromOffset === undefined || fromOffset < 1 || !Number.isSafeInteger(fromOffset)) {
+      return void out.push(badArguments(HISTORY_USAGE, `HISTORY from ${snippet(fromText)} is not an offset of at least 1`));
+    }
+    if (limit === undefined || !Number.isSafeInteger(limit)) {
+      return void out.push(badArguments(HISTORY_USAGE, `HISTORY limit ${snippet(limitText)} is not a count`));
+    }
+    out.push({ type: 'History', topic, fromOffset, limit });
+  }
+
   /** Emits a closing error and stops the parser for good. */
   private fail(error: ProtocolError, out: ClientParseOutput[]): void {
     assert(error.closeConnection, 'only closing errors stop the parser');
@@ -445,6 +517,10 @@ export class ClientParser {
     assert((this.phase === 'failed') === (this.failure !== undefined), 'failed exactly when a closing error was seen');
   }
 }
+
+const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer>';
+const ACK_USAGE = 'ACK <consumer> <topic> <offset>';
+const HISTORY_USAGE = 'HISTORY <topic> <from offset> <limit>';
 
 /** A reason to refuse a publish's subject or reply subject, if there is one. */
 function publishRefusal(subject: string, replyTo: string | undefined): ProtocolError | undefined {

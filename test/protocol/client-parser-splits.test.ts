@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type ClientCommand,
+  type SubscriptionStart,
   type ClientParseOutput,
   type ConnectOptions,
   EMPTY_HEADER_BLOCK,
@@ -77,6 +78,15 @@ const replyArb = fc.option(literalSubjectArb, { nil: undefined });
 const withReply = <T extends object>(command: T, replyTo: string | undefined): T =>
   replyTo === undefined ? command : { ...command, replyTo };
 
+const consumerArb = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
+// The parser reads counts of up to 15 digits exactly; longer ones are over every limit.
+const offsetArb = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constant(999_999_999_999_999));
+const startArb: fc.Arbitrary<SubscriptionStart> = fc.oneof(
+  fc.constant<SubscriptionStart>({ kind: 'first' }),
+  offsetArb.map((offset): SubscriptionStart => ({ kind: 'offset', offset })),
+  consumerArb.map((consumer): SubscriptionStart => ({ kind: 'durable', consumer })),
+);
+
 const commandArb: fc.Arbitrary<ClientCommand> = fc.oneof(
   connectArb.map((options): ClientCommand => ({ type: 'Connect', options })),
   fc
@@ -103,6 +113,16 @@ const commandArb: fc.Arbitrary<ClientCommand> = fc.oneof(
     .map(([sid, max]): ClientCommand => (max === undefined ? { type: 'Unsub', sid } : { type: 'Unsub', sid, max })),
   fc.constant<ClientCommand>({ type: 'Ping' }),
   fc.constant<ClientCommand>({ type: 'Pong' }),
+  fc
+    .tuple(wildcardSubjectArb, sidArb, startArb)
+    .map(([subject, sid, start]): ClientCommand => ({ type: 'XSub', subject, sid, start })),
+  fc
+    .tuple(consumerArb, literalSubjectArb, offsetArb)
+    .map(([consumer, topic, offset]): ClientCommand => ({ type: 'Ack', consumer, topic, offset })),
+  fc.constant<ClientCommand>({ type: 'Status' }),
+  fc
+    .tuple(literalSubjectArb, offsetArb, fc.nat({ max: 100_000 }))
+    .map(([topic, fromOffset, limit]): ClientCommand => ({ type: 'History', topic, fromOffset, limit })),
 );
 
 /** How one command is written: all the variation the protocol allows. */
@@ -146,6 +166,26 @@ function controlLine(command: ClientCommand): { verb: string; args: string[] } {
       return { verb: 'ping', args: [] };
     case 'Pong':
       return { verb: 'pong', args: [] };
+    case 'XSub':
+      return { verb: 'xsub', args: [command.subject, command.sid, ...startArgs(command.start)] };
+    case 'Ack':
+      return { verb: 'ack', args: [command.consumer, command.topic, String(command.offset)] };
+    case 'Status':
+      return { verb: 'status', args: [] };
+    case 'History':
+      return { verb: 'history', args: [command.topic, String(command.fromOffset), String(command.limit)] };
+  }
+}
+
+/** The start words, in a mixed letter case: keywords are read in any case. */
+function startArgs(start: SubscriptionStart): string[] {
+  switch (start.kind) {
+    case 'first':
+      return ['first'];
+    case 'offset':
+      return ['From', String(start.offset)];
+    case 'durable':
+      return ['DURABLE', start.consumer];
   }
 }
 

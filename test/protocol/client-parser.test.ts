@@ -340,3 +340,50 @@ describe('ClientParser: limits', () => {
     expect(() => new ClientParser({ headerBytesMax: 1.5 })).toThrow();
   });
 });
+
+describe('ClientParser: the chorus extensions (docs/protocol.md)', () => {
+  it('parses XSUB in its three forms, keywords in any case', () => {
+    expect(parse('XSUB orders.* 1 FIRST\r\nxsub orders 2 from 5\r\nXSUB > 3 Durable billing-1\r\n')).toEqual([
+      { type: 'XSub', subject: 'orders.*', sid: '1', start: { kind: 'first' } },
+      { type: 'XSub', subject: 'orders', sid: '2', start: { kind: 'offset', offset: 5 } },
+      { type: 'XSub', subject: '>', sid: '3', start: { kind: 'durable', consumer: 'billing-1' } },
+    ]);
+  });
+
+  it('parses ACK, STATUS and HISTORY', () => {
+    expect(parse('ACK billing orders 7\r\nSTATUS\r\nHISTORY orders 1 100\n')).toEqual([
+      { type: 'Ack', consumer: 'billing', topic: 'orders', offset: 7 },
+      { type: 'Status' },
+      { type: 'History', topic: 'orders', fromOffset: 1, limit: 100 },
+    ]);
+  });
+
+  it('refuses bad extension arguments with a usage line, and keeps the connection open', () => {
+    const cases = [
+      'XSUB orders 1\r\n',
+      'XSUB orders 1 LATEST\r\n',
+      'XSUB orders 1 FROM 0\r\n',
+      'XSUB orders 1 FROM x\r\n',
+      'XSUB orders 1 FIRST 5\r\n',
+      'XSUB orders 1 DURABLE bad.name\r\n',
+      'ACK billing orders\r\n',
+      'ACK billing orders -1\r\n',
+      'STATUS now\r\n',
+      'HISTORY orders 0 10\r\n',
+      'HISTORY orders 1 ten\r\n',
+    ];
+    for (const input of cases) {
+      const outputs = parse(`${input}PING\r\n`);
+      expect(outputs, input).toHaveLength(2);
+      expect(outputs[0], input).toMatchObject({ type: 'ProtocolError', closeConnection: false });
+      expect((outputs[0] as { message: string }).message, input).toMatch(/^Invalid Arguments: [A-Z]+ /);
+      expect(outputs[1], input).toEqual({ type: 'Ping' });
+    }
+  });
+
+  it('refuses a wildcard where a topic is needed, and a bad subscription subject', () => {
+    expect(errorOf('ACK c orders.* 1\r\n')).toEqual({ message: ERROR_TEXT.invalidPublishSubject, close: false });
+    expect(errorOf('HISTORY > 1 1\r\n')).toEqual({ message: ERROR_TEXT.invalidPublishSubject, close: false });
+    expect(errorOf('XSUB a..b 1 FIRST\r\n')).toEqual({ message: ERROR_TEXT.invalidSubject, close: false });
+  });
+});
