@@ -1,94 +1,191 @@
-// One node's broker core: the Raft core and the broker's state machine, joined
-// by the rule that a publish is acknowledged only AFTER its entry is committed
-// and applied. Pure and sans-IO like both of its parts: the driver feeds it
-// ticks, peer messages and client publishes with the leader's wall time as an
-// explicit timestamp, performs each Ready, and hands the outcomes to clients.
+// One node's whole core: the Raft core, the broker's state machine and the
+// node's client sessions, joined by two rules.
+//   - A publish is acknowledged only AFTER its entry is committed and applied.
+//   - A subscriber receives only applied (so committed) messages, through the
+//     cursors of subscriptions.ts: in offset order, with no gap, never twice.
 //
-// This first slice covers publishes made on the leader. Forwarding from
-// followers, client sessions and subscriptions come next (issue 3).
+// Pure and sans-IO like its parts. Inputs: tick(nowMs), step(message, nowMs),
+// openSession / receive / closeSession for client bytes. Outputs: ready() and
+// advance(ready) as in the Raft core (the driver makes the Ready durable, sends
+// its messages, then calls advance, which applies committed entries and
+// settles publishes), takePeerMessages() for messages that may go at once, and
+// takeClientOutput() for bytes to write to clients. `nowMs` is the node's wall
+// clock; only a leader reads it, to stamp the publishes it proposes.
+//
+// A client may use any node. A publish on a follower is forwarded to the
+// leader it knows (ForwardPublish); the leader answers once the entry is
+// applied (ForwardResult), and the follower answers its client. With no known
+// leader, or no answer within forwardTimeoutTicks, the client gets a retryable
+// error; retrying with the same Nats-Msg-Id cannot store the message twice.
 
 import type { RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
-import type { DurableState, NodeId, RaftMessage, Ready } from '../raft/types.js';
-import { encodeBrokerCommand, type MessageHeaders, type PublishCommand } from '../broker/commands.js';
+import type { DurableState, Entry, NodeId, Ready } from '../raft/types.js';
+import { NO_NODE } from '../raft/types.js';
+import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
-import { BrokerStateMachine, type ApplyResult } from '../broker/state-machine.js';
-import { publishProblem } from '../broker/validation.js';
+import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
+import { consumerAckProblem, publishProblem } from '../broker/validation.js';
+import type { ClientCommand, HeaderBlock } from '../protocol/client-commands.js';
+import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
+import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
+import { encodeHeaderBlock } from '../protocol/client-headers.js';
+import type { ProtocolError } from '../protocol/client-errors.js';
+import type { ForwardPublish, PeerMessage, PublishResult } from './peer-messages.js';
+import { isBrokerPeerMessage } from './peer-messages.js';
+import {
+  deliveryReplySubject,
+  encodeEntry,
+  encodeHistoryHead,
+  encodeStatus,
+  INBOX_PREFIX,
+  isMsgMetadataSubject,
+  parseAckSubject,
+  pubAckJson,
+  RESERVED_PREFIX,
+} from './replies.js';
+import { ClientSession } from './session.js';
+import { SubscriptionTable, type Member, type StartRule } from './subscriptions.js';
 
-export interface PublishRequest {
+export interface BrokerNodeOptions {
+  readonly broker: BrokerOptions;
+  /** The name INFO gives clients. */
+  readonly serverName: string;
+  readonly version: string;
+  /** Extra INFO fields a driver knows and the core does not (host, port). */
+  readonly infoExtra: Readonly<Record<string, unknown>>;
+  /** A forwarded publish unanswered after this many ticks fails as retryable. */
+  readonly forwardTimeoutTicks: number;
+  /** Forwarded publishes awaiting an answer; beyond this a publish fails as overloaded. */
+  readonly pendingForwardsMax: number;
+  /** Output bytes queued for one client before its subscriptions pause and catch up later. */
+  readonly sessionOutputBytesMax: number;
+  /** Messages delivered from the log to catching-up subscriptions per input, over all of them. */
+  readonly catchUpMessagesPerRound: number;
+  readonly sessionsMax: number;
+  readonly subscriptionsPerSessionMax: number;
+  readonly controlLineBytesMax: number;
+}
+
+export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
+  broker: DEFAULT_BROKER_OPTIONS,
+  serverName: 'chorus',
+  version: '0.1.0',
+  infoExtra: {},
+  forwardTimeoutTicks: 200,
+  pendingForwardsMax: 10_000,
+  sessionOutputBytesMax: 4 * 1024 * 1024,
+  catchUpMessagesPerRound: 1024,
+  sessionsMax: 10_000,
+  subscriptionsPerSessionMax: 10_000,
+  controlLineBytesMax: 4096,
+};
+
+export interface ClientOutput {
+  readonly session: number;
+  readonly bytes: readonly Uint8Array[];
+  /** The driver writes `bytes`, then closes the connection; the core has already forgotten the session. */
+  readonly close: boolean;
+}
+
+/** Who waits for a publish: a client of this node, or a follower that forwarded it. */
+type Origin =
+  | { readonly kind: 'local'; readonly session: number; readonly replyTo: string | undefined }
+  | { readonly kind: 'remote'; readonly node: NodeId; readonly token: number };
+
+interface PendingPublish {
+  readonly origin: Origin;
+  /** The term the entry was proposed in; an entry of another term at its index means it was lost. */
+  readonly term: number;
+}
+
+interface PendingForward {
+  readonly session: number;
+  readonly replyTo: string | undefined;
+  readonly deadlineTick: number;
+}
+
+interface PublishRequest {
   readonly topic: string;
   readonly headers: MessageHeaders;
   readonly payload: Uint8Array;
   readonly msgId?: string;
 }
 
-export type PublishFailure = 'not-leader' | 'too-large' | 'overloaded' | 'rejected' | 'superseded';
-
-export type PublishOutcome =
-  | {
-      readonly kind: 'acked';
-      readonly requestId: number;
-      readonly topic: string;
-      readonly offset: number;
-      readonly duplicate: boolean;
-    }
-  | {
-      readonly kind: 'failed';
-      readonly requestId: number;
-      readonly reason: PublishFailure;
-      readonly message: string;
-      /** Whether the same publish (same message id) may be sent again, here or to leaderHint. */
-      readonly retryable: boolean;
-      readonly leaderHint: NodeId;
-    };
-
-/** A publish waiting for its entry to be applied. */
-interface PendingPublish {
-  readonly requestId: number;
-  /** The term the entry was proposed in; an entry of another term at its index means it was lost. */
-  readonly term: number;
-}
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+const PROTOCOL_VERSION = 1;
 
 export class BrokerNode {
   readonly raft: RaftNode;
   readonly state: BrokerStateMachine;
+  readonly options: BrokerNodeOptions;
+  private readonly sessions = new Map<number, ClientSession>();
+  private readonly subscriptions = new SubscriptionTable();
   /** Keyed by log index. Invariant: every key is above the last applied index. */
   private readonly pending = new Map<number, PendingPublish>();
+  private readonly forwards = new Map<number, PendingForward>();
+  private nextToken = 1;
+  private ticks = 0;
+  private peerOutbox: PeerMessage[] = [];
+  /** Sessions closed by the core whose last bytes the driver has not taken yet. */
+  private readonly closed = new Map<number, ClientSession>();
 
-  constructor(
-    config: RaftConfig,
-    restored: DurableState,
-    private readonly brokerOptions: BrokerOptions = DEFAULT_BROKER_OPTIONS,
-  ) {
+  constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}) {
+    this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
     this.raft = new RaftNode(config, restored);
-    this.state = new BrokerStateMachine(brokerOptions);
+    this.state = new BrokerStateMachine(this.options.broker);
   }
 
-  tick(): void {
+  get id(): NodeId {
+    return this.raft.id;
+  }
+
+  // ---- Time and peers.
+
+  tick(_nowMs: number): void {
     this.raft.tick();
+    this.ticks++;
+    for (const [token, forward] of this.forwards) {
+      if (forward.deadlineTick > this.ticks) continue;
+      this.forwards.delete(token);
+      const message = 'the leader did not answer in time; the publish may or may not be stored: retry with the same message id';
+      this.answer(forward.session, forward.replyTo, this.failed('timeout', message, true));
+    }
+    this.pump();
   }
 
-  step(message: RaftMessage): void {
-    this.raft.step(message);
+  step(message: PeerMessage, nowMs: number): void {
+    if (!isBrokerPeerMessage(message)) {
+      this.raft.step(message);
+      return;
+    }
+    switch (message.type) {
+      case 'ForwardPublish':
+        this.onForwardPublish(message, nowMs);
+        break;
+      case 'ForwardResult': {
+        const forward = this.forwards.get(message.token);
+        if (forward === undefined) break; // It timed out, or it is a duplicate.
+        this.forwards.delete(message.token);
+        this.answer(forward.session, forward.replyTo, message.result);
+        break;
+      }
+      case 'ForwardAck':
+        if (this.raft.role() === 'leader') this.proposeAck(message.consumer, message.topic, message.offset);
+        break;
+      case 'Relay':
+        this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined);
+        break;
+    }
   }
 
-  /**
-   * Proposes a publish with the leader's wall time as its timestamp. Returns a
-   * failure at once when it cannot be proposed; otherwise the outcome comes
-   * from advance() once the entry is applied.
-   */
-  publish(requestId: number, request: PublishRequest, nowMs: number): PublishOutcome | undefined {
-    const command: PublishCommand = { type: 'Publish', ...request, timestampMs: nowMs };
-    const problem = publishProblem(command, this.brokerOptions);
-    if (problem !== undefined) return this.failure(requestId, 'rejected', problem.reason, false);
-    const result = this.raft.propose(encodeBrokerCommand(command));
-    if (!result.ok) return this.failure(requestId, result.reason, result.message, result.reason !== 'too-large');
-    this.pending.set(result.index, { requestId, term: result.term });
-    return undefined;
-  }
-
-  takeImmediateMessages(): readonly RaftMessage[] {
-    return this.raft.takeImmediateMessages();
+  /** Messages that depend on nothing unwritten: Raft's immediate ones and the broker's own. */
+  takePeerMessages(): PeerMessage[] {
+    const raftMessages = this.raft.takeImmediateMessages();
+    if (this.peerOutbox.length === 0) return raftMessages as PeerMessage[];
+    const all: PeerMessage[] = [...raftMessages, ...this.peerOutbox];
+    this.peerOutbox = [];
+    return all;
   }
 
   hasReady(): boolean {
@@ -101,36 +198,345 @@ export class BrokerNode {
 
   /**
    * Called AFTER the Ready's writes are durable and its messages sent: applies
-   * its committed entries to the state machine, in order, and returns the
-   * outcomes of the publishes they settle.
+   * its committed entries in order, delivers what they store to subscribers,
+   * and answers the publishes they settle.
    */
-  advance(ready: Ready): PublishOutcome[] {
-    const outcomes: PublishOutcome[] = [];
-    for (const entry of ready.committedEntries) {
-      const result = this.state.applyEntry(entry);
-      const waiting = this.pending.get(entry.index);
-      if (waiting === undefined) continue;
-      this.pending.delete(entry.index);
-      outcomes.push(this.settle(waiting, entry.term, result));
-    }
+  advance(ready: Ready): void {
+    for (const entry of ready.committedEntries) this.apply(entry);
     this.raft.advance();
-    return outcomes;
+    this.pump();
   }
 
-  private settle(waiting: PendingPublish, appliedTerm: number, result: ApplyResult): PublishOutcome {
+  // ---- Client sessions.
+
+  /** A client connected: the core greets it with INFO. The driver picks a session id not in use. */
+  openSession(session: number): void {
+    if (this.sessions.has(session) || this.closed.has(session)) throw new Error(`session ${session} is already open`);
+    const client = new ClientSession(session, {
+      controlLineBytesMax: this.options.controlLineBytesMax,
+      payloadBytesMax: this.options.broker.payloadBytesMax,
+      headerBytesMax: this.options.broker.headerBytesMax,
+    });
+    this.sessions.set(session, client);
+    client.write(encodeInfo(this.info(session)));
+    if (this.sessions.size > this.options.sessionsMax) {
+      this.closeWithError(client, 'maximum connections exceeded');
+    }
+  }
+
+  /** Bytes from a client, in any split. */
+  receive(session: number, bytes: Uint8Array, nowMs: number): void {
+    const client = this.sessions.get(session);
+    if (client === undefined) return;
+    for (const output of client.parser.feed(bytes)) {
+      if (client.closing) break;
+      if (output.type === 'ProtocolError') this.onProtocolError(client, output);
+      else this.onCommand(client, output, nowMs);
+    }
+    this.pump();
+  }
+
+  /** The driver saw the connection end: forget the session and its subscriptions. */
+  closeSession(session: number): void {
+    this.sessions.delete(session);
+    this.closed.delete(session);
+    this.subscriptions.removeSession(session);
+  }
+
+  takeClientOutput(): ClientOutput[] {
+    const outputs: ClientOutput[] = [];
+    for (const client of this.sessions.values()) {
+      if (client.hasOutput()) outputs.push({ session: client.id, bytes: client.takeOutput(), close: false });
+    }
+    for (const client of this.closed.values()) outputs.push({ session: client.id, bytes: client.takeOutput(), close: true });
+    this.closed.clear();
+    // Taking output makes room: subscriptions paused on a full client may go on.
+    if (outputs.length > 0) this.pump();
+    return outputs;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      node: this.id,
+      role: this.raft.role(),
+      term: this.raft.term(),
+      leader: this.raft.leader(),
+      commitIndex: this.raft.commitIndex(),
+      appliedIndex: this.state.appliedIndex,
+      lastIndex: this.raft.lastIndex(),
+      topics: this.state.topics(),
+    };
+  }
+
+  // ---- Commands.
+
+  private onCommand(client: ClientSession, command: ClientCommand, nowMs: number): void {
+    switch (command.type) {
+      case 'Connect':
+        client.connect(command.options);
+        return this.ok(client);
+      case 'Ping':
+        return client.write(encodePong());
+      case 'Pong':
+        return;
+      case 'Pub':
+        return this.onPublish(client, command.subject, command.replyTo, EMPTY_HEADER_BLOCK, new Uint8Array(0), command.payload, nowMs);
+      case 'HPub':
+        return this.onPublish(client, command.subject, command.replyTo, command.headers, command.headerBytes, command.payload, nowMs);
+      case 'Sub':
+        return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
+      case 'XSub':
+        return this.subscribe(client, command.sid, command.subject, undefined, command.start);
+      case 'Unsub': {
+        const member = this.subscriptions.member(client.id, command.sid);
+        if (member !== undefined) {
+          if (command.max === undefined || command.max === 0 || member.delivered >= command.max) this.subscriptions.remove(member);
+          else member.max = command.max;
+        }
+        return this.ok(client);
+      }
+      case 'Ack':
+        if (!this.acknowledge(command.consumer, command.topic, command.offset)) {
+          return client.write(encodeErr('no leader: the acknowledgement was not recorded, send it again'));
+        }
+        return this.ok(client);
+      case 'Status':
+        return client.write(encodeStatus(this.status()));
+      case 'History':
+        return this.history(client, command.topic, command.fromOffset, command.limit);
+    }
+  }
+
+  private onProtocolError(client: ClientSession, error: ProtocolError): void {
+    if (error.closeConnection) this.closeWithError(client, error.message);
+    else client.write(encodeErr(error.message));
+  }
+
+  private closeWithError(client: ClientSession, message: string): void {
+    client.write(encodeErr(message));
+    client.close();
+    this.sessions.delete(client.id);
+    this.subscriptions.removeSession(client.id);
+    this.closed.set(client.id, client);
+  }
+
+  private ok(client: ClientSession): void {
+    if (client.verbose) client.write(encodeOk());
+  }
+
+  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule): void {
+    if (this.subscriptions.member(client.id, sid) !== undefined) {
+      return client.write(encodeErr(`Invalid Subject: sid ${sid} is already in use on this connection`));
+    }
+    if (this.subscriptions.membersOfSession(client.id) >= this.options.subscriptionsPerSessionMax) {
+      return client.write(encodeErr('Maximum Subscriptions Exceeded'));
+    }
+    this.subscriptions.add(client.id, sid, subject, queue, start, this.state);
+    this.ok(client);
+  }
+
+  private onPublish(
+    client: ClientSession,
+    subject: string,
+    replyTo: string | undefined,
+    headers: HeaderBlock,
+    headerBytes: Uint8Array,
+    payload: Uint8Array,
+    nowMs: number,
+  ): void {
+    if (subject.startsWith(INBOX_PREFIX)) {
+      this.deliverUnstored(subject, replyTo, headerBytes, payload, client.echo ? undefined : client.id);
+      this.relay(subject, replyTo, headerBytes, payload);
+      return this.ok(client);
+    }
+    if (subject.startsWith(RESERVED_PREFIX)) {
+      const ack = parseAckSubject(subject);
+      if (ack !== undefined) this.acknowledge(ack.consumer, ack.topic, ack.offset);
+      else if (!isMsgMetadataSubject(subject)) return client.write(encodeErr(`Permissions Violation for Publish to ${subject}`));
+      return this.ok(client);
+    }
+    const msgId = headers.fields.get(MSG_ID_HEADER)?.[0];
+    const request: PublishRequest = { topic: subject, headers: headers.fields, payload, ...(msgId === undefined ? {} : { msgId }) };
+    this.ok(client);
+    const immediate = this.submit(request, { kind: 'local', session: client.id, replyTo }, nowMs);
+    if (immediate !== undefined) this.answer(client.id, replyTo, immediate);
+  }
+
+  /**
+   * Proposes a publish on the leader, or forwards it to the leader. Returns a
+   * failure when it cannot go on at all; otherwise the origin is answered later.
+   */
+  private submit(request: PublishRequest, origin: Origin, nowMs: number): PublishResult | undefined {
+    if (this.raft.role() === 'leader') {
+      const command: BrokerCommand = { type: 'Publish', ...request, timestampMs: nowMs };
+      const problem = publishProblem(command, this.options.broker);
+      if (problem !== undefined) return this.failed('rejected', problem.reason, false);
+      const proposed = this.raft.propose(encodeBrokerCommand(command));
+      if (!proposed.ok) return this.failed(proposed.reason, proposed.message, proposed.reason !== 'too-large');
+      this.pending.set(proposed.index, { origin, term: proposed.term });
+      return undefined;
+    }
+    const leader = this.raft.leader();
+    if (leader === NO_NODE) return this.failed('no-leader', 'no leader is known: an election is under way, retry shortly', true);
+    if (origin.kind === 'remote') return this.failed('not-leader', `node ${this.id} is not the leader`, true);
+    if (this.forwards.size >= this.options.pendingForwardsMax) {
+      return this.failed('overloaded', `${this.forwards.size} publishes are already waiting for the leader`, true);
+    }
+    const token = this.nextToken++;
+    this.forwards.set(token, { session: origin.session, replyTo: origin.replyTo, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
+    this.peerOutbox.push({ type: 'ForwardPublish', group: this.raft.group, from: this.id, to: leader, token, ...request });
+    return undefined;
+  }
+
+  private onForwardPublish(message: ForwardPublish, nowMs: number): void {
+    const request: PublishRequest = {
+      topic: message.topic,
+      headers: message.headers,
+      payload: message.payload,
+      ...(message.msgId === undefined ? {} : { msgId: message.msgId }),
+    };
+    const origin: Origin = { kind: 'remote', node: message.from, token: message.token };
+    const immediate = this.submit(request, origin, nowMs);
+    if (immediate !== undefined) this.settle(origin, immediate);
+  }
+
+  /** Records a durable consumer's acknowledgement through the log; false when no leader is known. */
+  private acknowledge(consumer: string, topic: string, offset: number): boolean {
+    if (this.raft.role() === 'leader') {
+      this.proposeAck(consumer, topic, offset);
+      return true;
+    }
+    const leader = this.raft.leader();
+    if (leader === NO_NODE) return false;
+    this.peerOutbox.push({ type: 'ForwardAck', group: this.raft.group, from: this.id, to: leader, consumer, topic, offset });
+    return true;
+  }
+
+  /** An acknowledgement that cannot be proposed is dropped: the consumer gets the messages again, as at-least-once allows. */
+  private proposeAck(consumer: string, topic: string, offset: number): void {
+    const command: BrokerCommand = { type: 'ConsumerAck', consumer, topic, offset };
+    if (consumerAckProblem(command, this.options.broker) !== undefined) return;
+    this.raft.propose(encodeBrokerCommand(command));
+  }
+
+  private history(client: ClientSession, topic: string, fromOffset: number, limit: number): void {
+    const read = this.state.history(topic, fromOffset, limit);
+    if (!read.ok) return client.write(encodeErr(`Invalid Arguments: ${read.reason}`));
+    client.write(encodeHistoryHead(topic, read.messages.length, read.lastOffset));
+    for (const message of read.messages) client.write(encodeEntry(message));
+  }
+
+  // ---- Applying and answering.
+
+  private apply(entry: Entry): void {
+    const result = this.state.applyEntry(entry);
+    if (result.kind === 'published' && !result.duplicate) {
+      const stored = this.state.history(result.topic, result.offset, 1);
+      if (stored.ok && stored.messages[0] !== undefined) {
+        this.subscriptions.onStored(stored.messages[0], this.state, this.deliverStored, this.canTake);
+      }
+    }
+    const waiting = this.pending.get(entry.index);
+    if (waiting === undefined) return;
+    this.pending.delete(entry.index);
+    this.settle(waiting.origin, this.outcome(waiting, entry.term, result));
+  }
+
+  private outcome(waiting: PendingPublish, appliedTerm: number, result: ApplyResult): PublishResult {
     if (appliedTerm !== waiting.term) {
       // Another leader's entry took the index: this publish was never committed.
-      const message = 'leadership changed before the publish was committed; retry with the same message id';
-      return this.failure(waiting.requestId, 'superseded', message, true);
+      return this.failed('superseded', 'leadership changed before the publish was committed; retry with the same message id', true);
     }
     if (result.kind === 'published') {
-      return { kind: 'acked', requestId: waiting.requestId, topic: result.topic, offset: result.offset, duplicate: result.duplicate };
+      return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, duplicate: result.duplicate };
     }
     const reason = result.kind === 'rejected' ? result.reason : `unexpected apply result ${result.kind}`;
-    return this.failure(waiting.requestId, 'rejected', reason, false);
+    return this.failed('rejected', reason, false);
   }
 
-  private failure(requestId: number, reason: PublishFailure, message: string, retryable: boolean): PublishOutcome {
-    return { kind: 'failed', requestId, reason, message, retryable, leaderHint: this.raft.leader() };
+  private settle(origin: Origin, result: PublishResult): void {
+    if (origin.kind === 'local') {
+      this.answer(origin.session, origin.replyTo, result);
+      return;
+    }
+    this.peerOutbox.push({ type: 'ForwardResult', group: this.raft.group, from: this.id, to: origin.node, token: origin.token, result });
+  }
+
+  /**
+   * Sends the PubAck to the publisher's reply subject, on this node only: the
+   * reply subject is the publisher's own inbox. A publish without a reply
+   * subject is fire-and-forget, as in NATS, and hears nothing.
+   */
+  private answer(session: number, replyTo: string | undefined, result: PublishResult): void {
+    if (replyTo === undefined || !this.sessions.has(session)) return;
+    this.deliverUnstored(replyTo, undefined, new Uint8Array(0), pubAckJson(result), undefined);
+  }
+
+  private failed(reason: Exclude<PublishResult, { kind: 'acked' }>['reason'], message: string, retryable: boolean): PublishResult {
+    return { kind: 'failed', reason, message, retryable, leaderHint: this.raft.leader() };
+  }
+
+  // ---- Delivering.
+
+  private readonly canTake = (member: Member): boolean => {
+    const client = this.sessions.get(member.session);
+    return client !== undefined && client.outputBytes < this.options.sessionOutputBytesMax;
+  };
+
+  private readonly deliverStored = (member: Member, message: StoredMessage): boolean => {
+    const client = this.sessions.get(member.session);
+    if (client === undefined || client.outputBytes >= this.options.sessionOutputBytesMax) return false;
+    const replyTo = member.subscription.start.kind === 'live' ? undefined : deliveryReplySubject(message, member.subscription.consumer);
+    const frame = { subject: message.topic, sid: member.sid, payload: message.payload, ...(replyTo === undefined ? {} : { replyTo }) };
+    if (message.headers.size > 0 && client.headers) {
+      client.write(encodeHMsg({ ...frame, headers: encodeHeaderBlock({ statusDescription: '', fields: message.headers }) }));
+    } else {
+      client.write(encodeMsg(frame));
+    }
+    return true;
+  };
+
+  /**
+   * Request/reply traffic is not stored and not ordered: it goes at most once to
+   * each matching live subscription that can take it now, like NATS core.
+   */
+  private deliverUnstored(subject: string, replyTo: string | undefined, headerBytes: Uint8Array, payload: Uint8Array, skipSession: number | undefined): void {
+    for (const subscription of this.subscriptions.liveMatching(subject)) {
+      const member = subscription.nextMember((candidate) => candidate.session !== skipSession && this.canTake(candidate));
+      if (member === undefined) continue;
+      const client = this.sessions.get(member.session)!;
+      const frame = { subject, sid: member.sid, payload, ...(replyTo === undefined ? {} : { replyTo }) };
+      if (headerBytes.length > 0 && client.headers) client.write(encodeHMsg({ ...frame, headers: headerBytes }));
+      else client.write(encodeMsg(frame));
+      member.delivered++;
+      if (member.max !== undefined && member.delivered >= member.max) this.subscriptions.remove(member);
+    }
+  }
+
+  private relay(subject: string, replyTo: string | undefined, headerBytes: Uint8Array, payload: Uint8Array): void {
+    for (const peer of this.raft.others) {
+      this.peerOutbox.push({ type: 'Relay', group: this.raft.group, from: this.id, to: peer, subject, headerBytes, payload, ...(replyTo === undefined ? {} : { replyTo }) });
+    }
+  }
+
+  private pump(): void {
+    this.subscriptions.pump(this.state, this.options.catchUpMessagesPerRound, this.deliverStored, this.canTake);
+  }
+
+  private info(session: number): Record<string, unknown> {
+    return {
+      server_id: `chorus-${this.id}`,
+      server_name: this.options.serverName,
+      version: this.options.version,
+      proto: PROTOCOL_VERSION,
+      headers: true,
+      max_payload: this.options.broker.payloadBytesMax,
+      client_id: session,
+      ...this.options.infoExtra,
+    };
   }
 }

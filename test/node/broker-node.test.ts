@@ -1,153 +1,122 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RAFT_OPTIONS } from '../../src/raft/config.js';
-import type { DurableState, NodeId, RaftMessage } from '../../src/raft/types.js';
-import { BrokerNode, type PublishOutcome, type PublishRequest } from '../../src/node/broker-node.js';
+import type { PeerMessage } from '../../src/node/peer-messages.js';
+import { MiniCluster, type TestClient } from './mini-cluster.js';
 
-/** Each node always draws the same number, a different one per node, so election timeouts are exact and never tie. */
-function fixedRandom(id: NodeId): { nextFloat: () => number } {
-  return { nextFloat: () => (id - 1) * 0.3 };
+const decoder = new TextDecoder();
+
+function pub(subject: string, payload: string, replyTo?: string): string {
+  return `PUB ${subject}${replyTo === undefined ? '' : ` ${replyTo}`} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`;
 }
 
-/**
- * Three broker nodes on an in-memory network that delivers in order, with disks
- * that write at once: enough to drive the Ready contract by hand.
- */
-class MiniCluster {
-  readonly ids: readonly NodeId[] = [1, 2, 3];
-  readonly nodes = new Map<NodeId, BrokerNode>();
-  readonly outcomes = new Map<NodeId, PublishOutcome[]>();
-  network: RaftMessage[] = [];
-
-  constructor() {
-    const empty: DurableState = { hardState: { term: 0, vote: 0 }, entries: [] };
-    for (const id of this.ids) {
-      const config = { id, group: 1, peers: this.ids, options: DEFAULT_RAFT_OPTIONS, random: fixedRandom(id) };
-      this.nodes.set(id, new BrokerNode(config, empty));
-      this.outcomes.set(id, []);
-    }
-  }
-
-  node(id: NodeId): BrokerNode {
-    return this.nodes.get(id)!;
-  }
-
-  /** Performs every Ready of a node: its writes are durable at once, then messages go and entries apply. */
-  flush(id: NodeId): void {
-    const node = this.node(id);
-    this.network.push(...node.takeImmediateMessages());
-    while (node.hasReady()) {
-      const ready = node.ready();
-      this.network.push(...ready.messages);
-      this.outcomes.get(id)!.push(...node.advance(ready));
-      this.network.push(...node.takeImmediateMessages());
-    }
-  }
-
-  /** Delivers until the network is quiet, dropping what `drop` selects. */
-  settle(drop: (message: RaftMessage) => boolean = () => false): void {
-    for (let round = 0; round < 100 && this.network.length > 0; round++) {
-      const batch = this.network;
-      this.network = [];
-      for (const message of batch) {
-        if (drop(message)) continue;
-        this.node(message.to).step(message);
-        this.flush(message.to);
-      }
-    }
-  }
-
-  tick(id: NodeId, count = 1): void {
-    for (let i = 0; i < count; i++) {
-      this.node(id).tick();
-      this.flush(id);
-    }
-  }
-
-  electLeader(id: NodeId): void {
-    for (let round = 0; round < 200 && this.node(id).raft.role() !== 'leader'; round++) {
-      this.tick(id);
-      this.settle();
-    }
-    if (this.node(id).raft.role() !== 'leader') throw new Error(`node ${id} was not elected`);
-    this.settle();
-  }
-
-  publish(id: NodeId, requestId: number, request: PublishRequest): PublishOutcome | undefined {
-    const outcome = this.node(id).publish(requestId, request, 1_000_000 + requestId);
-    this.flush(id);
-    return outcome;
-  }
+function hpubWithId(subject: string, payload: string, msgId: string, replyTo: string): string {
+  const headers = `NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`;
+  const total = Buffer.byteLength(headers) + Buffer.byteLength(payload);
+  return `HPUB ${subject} ${replyTo} ${Buffer.byteLength(headers)} ${total}\r\n${headers}${payload}\r\n`;
 }
 
-const encoder = new TextEncoder();
-
-function message(topic: string, text: string, msgId?: string): PublishRequest {
-  return { topic, headers: new Map(), payload: encoder.encode(text), ...(msgId === undefined ? {} : { msgId }) };
+/** The PubAcks a client's inbox subscription received, parsed. */
+function acks(client: TestClient): Record<string, unknown>[] {
+  return client.take('Msg').map((frame) => JSON.parse(decoder.decode(frame.payload)) as Record<string, unknown>);
 }
 
-describe('BrokerNode: publishes on the leader', () => {
-  it('acknowledges a publish only after its entry is committed and applied', () => {
-    const cluster = new MiniCluster();
-    cluster.electLeader(1);
-    expect(cluster.publish(1, 7, message('orders', 'first'))).toBeUndefined();
+function clusterWithLeader(): MiniCluster {
+  const cluster = new MiniCluster();
+  cluster.electLeader(1);
+  return cluster;
+}
+
+describe('BrokerNode: publishing', () => {
+  it('greets a client with INFO naming the protocol, headers and max_payload', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(2);
+    const [info] = client.take('Info');
+    expect(info?.info).toMatchObject({ proto: 1, headers: true, max_payload: cluster.node(2).options.broker.payloadBytesMax });
+    expect(typeof info?.info.version).toBe('string');
+  });
+
+  it('acknowledges a publish with a PubAck only after its entry is committed and applied', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'first', '_INBOX.me.1'));
     // The followers have not answered yet: nothing is acknowledged.
-    expect(cluster.outcomes.get(1)).toEqual([]);
+    expect(acks(client)).toEqual([]);
     cluster.settle();
-    expect(cluster.outcomes.get(1)).toEqual([{ kind: 'acked', requestId: 7, topic: 'orders', offset: 1, duplicate: false }]);
+    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs }]);
   });
 
-  it('gives successive offsets, and the original offset with duplicate: true for a repeated message id', () => {
-    const cluster = new MiniCluster();
-    cluster.electLeader(1);
-    cluster.publish(1, 1, message('orders', 'a', 'id-a'));
-    cluster.publish(1, 2, message('orders', 'b', 'id-b'));
-    cluster.publish(1, 3, message('orders', 'a again', 'id-a'));
+  it('stores a repeated message id once and acknowledges it with the original offset and duplicate: true', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(hpubWithId('orders', 'a', 'id-a', '_INBOX.me.1'));
+    client.send(hpubWithId('orders', 'b', 'id-b', '_INBOX.me.2'));
+    client.send(hpubWithId('orders', 'a again', 'id-a', '_INBOX.me.3'));
     cluster.settle();
-    const acked = cluster.outcomes.get(1)!.map((o) => (o.kind === 'acked' ? [o.requestId, o.offset, o.duplicate] : o));
-    expect(acked).toEqual([
-      [1, 1, false],
-      [2, 2, false],
-      [3, 1, true],
+    expect(acks(client).map((ack) => [ack.seq, ack.duplicate])).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [1, true],
     ]);
-    expect(cluster.node(1).state.history('orders', 1, 10)).toMatchObject({ messages: [{ offset: 1 }, { offset: 2 }] });
+    expect(cluster.node(1).state.lastOffset('orders')).toBe(2);
   });
 
-  it('every node applies the same messages and reaches the same state', () => {
-    const cluster = new MiniCluster();
-    cluster.electLeader(1);
-    for (let i = 0; i < 20; i++) cluster.publish(1, i, message(i % 2 === 0 ? 'even' : 'odd', `m${i}`, `id${i}`));
+  it('forwards a publish made on a follower to the leader and acknowledges it through the follower', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(3);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'via follower', '_INBOX.me.1'));
+    expect(cluster.network.some((message) => message.type === 'ForwardPublish' && message.to === 1)).toBe(true);
     cluster.settle();
-    // Followers learn the last commit index from the next heartbeat.
-    cluster.tick(1);
-    cluster.settle();
-    const digests = cluster.ids.map((id) => cluster.node(id).state.digest());
-    expect(new Set(digests).size).toBe(1);
-    expect(cluster.node(2).state.history('odd', 1, 100)).toMatchObject({ messages: { length: 10 } });
+    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'orders', seq: 1 })]);
+    expect(cluster.node(1).state.lastOffset('orders')).toBe(1);
   });
 
-  it('refuses a publish on a follower at once, naming the leader', () => {
+  it('gives a clear, retryable error at once when no leader is known', () => {
     const cluster = new MiniCluster();
-    cluster.electLeader(1);
-    const outcome = cluster.publish(2, 9, message('orders', 'x'));
-    expect(outcome).toMatchObject({ kind: 'failed', requestId: 9, reason: 'not-leader', retryable: true, leaderHint: 1 });
+    const client = cluster.connect(2);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'x', '_INBOX.me.1'));
+    const [ack] = acks(client);
+    expect(ack).toEqual({ error: expect.objectContaining({ code: 503, reason: 'no-leader', retryable: true }) });
   });
 
-  it('rejects an invalid publish before proposing it', () => {
-    const cluster = new MiniCluster();
+  it('fails a forwarded publish as retryable when the leader does not answer in time', () => {
+    const cluster = new MiniCluster({ forwardTimeoutTicks: 5 });
     cluster.electLeader(1);
-    const lastIndex = cluster.node(1).raft.lastIndex();
-    const outcome = cluster.publish(1, 4, message('bad..topic', 'x'));
-    expect(outcome).toMatchObject({ kind: 'failed', reason: 'rejected', retryable: false });
-    expect(cluster.node(1).raft.lastIndex()).toBe(lastIndex);
+    const client = cluster.connect(2);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'lost', '_INBOX.me.1'));
+    cluster.network = cluster.network.filter((message) => message.type !== 'ForwardPublish');
+    cluster.tick(2, 5);
+    expect(acks(client)).toEqual([{ error: expect.objectContaining({ reason: 'timeout', retryable: true }) }]);
+  });
+
+  it('refuses an invalid publish with an error object, and stores nothing', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('x'.repeat(300), 'long topic', '_INBOX.me.1'));
+    expect(acks(client)).toEqual([{ error: expect.objectContaining({ code: 400, reason: 'rejected', retryable: false }) }]);
+    expect(cluster.node(1).state.topics()).toEqual([]);
+  });
+
+  it('refuses publishes to reserved subjects without closing', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send(pub('$CHORUS.ADMIN', 'x'));
+    expect(client.take('Err')).toEqual([{ type: 'Err', message: 'Permissions Violation for Publish to $CHORUS.ADMIN' }]);
+    expect(client.closed).toBe(false);
   });
 
   it('fails a publish as superseded when a new leader overwrites its entry', () => {
-    const cluster = new MiniCluster();
-    cluster.electLeader(1);
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
     // Node 1 proposes, but its appends never leave; then nodes 2 and 3 elect node 2.
-    cluster.publish(1, 5, message('orders', 'lost', 'id-lost'));
+    client.send(pub('orders', 'lost', '_INBOX.me.1'));
     cluster.network = [];
-    const isolated = (m: RaftMessage): boolean => m.from === 1 || m.to === 1;
+    const isolated = (m: PeerMessage): boolean => m.from === 1 || m.to === 1;
     // Node 3 must tick too: until its leader lease runs out it ignores candidates.
     for (let round = 0; round < 200 && cluster.node(2).raft.role() !== 'leader'; round++) {
       cluster.tick(3);
@@ -155,17 +124,218 @@ describe('BrokerNode: publishes on the leader', () => {
       cluster.settle(isolated);
     }
     expect(cluster.node(2).raft.role()).toBe('leader');
-    cluster.publish(2, 6, message('orders', 'kept', 'id-kept'));
+    const other = cluster.connect(2);
+    other.send(pub('orders', 'kept'));
     cluster.settle(isolated);
     // Node 1 rejoins, learns the new leader's log, and applies node 2's entry at its index.
     for (let i = 0; i < 3; i++) {
       cluster.tick(2);
       cluster.settle();
     }
-    expect(cluster.outcomes.get(1)).toContainEqual(
-      expect.objectContaining({ kind: 'failed', requestId: 5, reason: 'superseded', retryable: true }),
-    );
-    expect(cluster.outcomes.get(2)).toContainEqual({ kind: 'acked', requestId: 6, topic: 'orders', offset: 1, duplicate: false });
+    expect(acks(client)).toEqual([{ error: expect.objectContaining({ reason: 'superseded', retryable: true }) }]);
     expect(cluster.node(1).state.digest()).toBe(cluster.node(2).state.digest());
+  });
+
+  it('sends +OK after each command to a verbose client', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1, '{"verbose":true}');
+    client.send('SUB orders 1\r\n');
+    client.send(pub('orders', 'x'));
+    client.send('UNSUB 1\r\n');
+    expect(client.take('Ok')).toHaveLength(4);
+  });
+});
+
+describe('BrokerNode: subscriptions', () => {
+  it('delivers only committed messages, in offset order, on every node', () => {
+    const cluster = clusterWithLeader();
+    const subscribers = cluster.ids.map((id) => cluster.connect(id));
+    for (const subscriber of subscribers) subscriber.send('SUB orders 1\r\n');
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 5; i++) publisher.send(pub('orders', `m${i}`));
+    // Nothing is committed yet, so nothing is delivered anywhere.
+    for (const subscriber of subscribers) expect(subscriber.messages()).toEqual([]);
+    cluster.settle();
+    cluster.heartbeat();
+    for (const subscriber of subscribers) expect(subscriber.messages()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+  });
+
+  it('a live SUB starts after the messages stored before it', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    publisher.send(pub('orders', 'before'));
+    cluster.settle();
+    const subscriber = cluster.connect(1);
+    subscriber.send('SUB orders 1\r\n');
+    publisher.send(pub('orders', 'after'));
+    cluster.settle();
+    expect(subscriber.messages()).toEqual(['after']);
+  });
+
+  it('XSUB FIRST and FROM replay the log, then continue live, with no gap and nothing twice', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 4; i++) publisher.send(pub('orders', `m${i}`));
+    cluster.settle();
+    cluster.heartbeat();
+    const fromFirst = cluster.connect(2);
+    const fromThird = cluster.connect(3);
+    fromFirst.send('XSUB orders 1 FIRST\r\n');
+    fromThird.send('XSUB orders 7 FROM 3\r\n');
+    publisher.send(pub('orders', 'm5'));
+    cluster.settle();
+    cluster.heartbeat();
+    expect(fromFirst.messages()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(fromThird.messages()).toEqual(['m3', 'm4', 'm5']);
+  });
+
+  it('an XSUB delivery names its offset and time in the reply subject', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    publisher.send(pub('orders.eu', 'x'));
+    cluster.settle();
+    const subscriber = cluster.connect(1);
+    subscriber.send('XSUB orders.* 1 FIRST\r\n');
+    const [frame] = subscriber.take('Msg');
+    expect(frame).toMatchObject({ subject: 'orders.eu', sid: '1' });
+    expect(frame?.replyTo).toMatch(/^\$CHORUS\.MSG\.1\.[0-9]+\.orders\.eu$/);
+  });
+
+  it('matches wildcards with NATS semantics: * one token, > one or more', () => {
+    const cluster = clusterWithLeader();
+    const star = cluster.connect(1);
+    const tail = cluster.connect(1);
+    star.send('SUB orders.* 1\r\n');
+    tail.send('SUB orders.> 1\r\n');
+    const publisher = cluster.connect(1);
+    for (const subject of ['orders', 'orders.eu', 'orders.eu.paris', 'other.eu']) publisher.send(pub(subject, subject));
+    cluster.settle();
+    expect(star.messages()).toEqual(['orders.eu']);
+    expect(tail.messages()).toEqual(['orders.eu', 'orders.eu.paris']);
+  });
+
+  it('a durable consumer resumes after its last acknowledged offset, on any node', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 5; i++) publisher.send(pub('orders', `m${i}`));
+    cluster.settle();
+    cluster.heartbeat();
+    const first = cluster.connect(2);
+    first.send('XSUB orders 1 DURABLE billing\r\n');
+    const frames = first.take('Msg');
+    expect(frames.map((frame) => decoder.decode(frame.payload))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    // Acknowledge the third by publishing to its reply subject, as a nats client's msg.respond() would.
+    expect(frames[2]?.replyTo).toMatch(/^\$CHORUS\.ACK\.billing\.3\./);
+    first.send(pub(frames[2]!.replyTo!, ''));
+    cluster.settle();
+    cluster.heartbeat();
+    expect(cluster.node(3).state.consumerOffset('billing', 'orders')).toBe(3);
+    const again = cluster.connect(3);
+    again.send('XSUB orders 1 DURABLE billing\r\n');
+    expect(again.messages()).toEqual(['m4', 'm5']);
+    // The ACK verb does the same by hand.
+    again.send('ACK billing orders 5\r\n');
+    cluster.settle();
+    cluster.heartbeat();
+    expect(cluster.node(1).state.consumerOffset('billing', 'orders')).toBe(5);
+  });
+
+  it('a queue group gives each message to one member', () => {
+    const cluster = clusterWithLeader();
+    const a = cluster.connect(1);
+    const b = cluster.connect(1);
+    a.send('SUB work workers 1\r\n');
+    b.send('SUB work workers 1\r\n');
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 6; i++) publisher.send(pub('work', `job${i}`));
+    cluster.settle();
+    const got = [...a.messages(), ...b.messages()].sort();
+    expect(got).toEqual(['job1', 'job2', 'job3', 'job4', 'job5', 'job6']);
+  });
+
+  it('UNSUB with a max stops after that many messages', () => {
+    const cluster = clusterWithLeader();
+    const subscriber = cluster.connect(1);
+    subscriber.send('SUB orders 1\r\nUNSUB 1 2\r\n');
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 4; i++) publisher.send(pub('orders', `m${i}`));
+    cluster.settle();
+    expect(subscriber.messages()).toEqual(['m1', 'm2']);
+  });
+
+  it('a client too slow to take its output falls behind and catches up, losing nothing', () => {
+    const cluster = new MiniCluster({ sessionOutputBytesMax: 100, catchUpMessagesPerRound: 3 });
+    cluster.electLeader(1);
+    const subscriber = cluster.connect(2);
+    subscriber.send('SUB orders 1\r\n');
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 30; i++) publisher.send(pub('orders', `message-${i}`));
+    cluster.settle();
+    cluster.heartbeat();
+    for (let round = 0; round < 30; round++) cluster.tick(2);
+    expect(subscriber.messages()).toEqual(Array.from({ length: 30 }, (_, i) => `message-${i + 1}`));
+  });
+
+  it('request/reply on _INBOX subjects crosses nodes and is never stored', () => {
+    const cluster = clusterWithLeader();
+    const responder = cluster.connect(3);
+    responder.send('SUB _INBOX.service.> 1\r\n');
+    const requester = cluster.connect(2);
+    requester.send(pub('_INBOX.service.ping', 'hello'));
+    cluster.settle();
+    expect(responder.messages()).toEqual(['hello']);
+    expect(cluster.node(1).state.topics()).toEqual([]);
+  });
+});
+
+describe('BrokerNode: extensions and bad input', () => {
+  it('STATUS reports role, term, leader, commit index and topics', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    publisher.send(pub('orders', 'x'));
+    cluster.settle();
+    publisher.send('STATUS\r\n');
+    const [status] = publisher.take('Status');
+    expect(status?.status).toMatchObject({ node: 1, role: 'leader', leader: 1, topics: [{ name: 'orders', lastOffset: 1 }] });
+    expect(status?.status.commitIndex).toBe(cluster.node(1).raft.commitIndex());
+  });
+
+  it('HISTORY returns the committed messages from an offset, up to a limit', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    for (let i = 1; i <= 5; i++) client.send(pub('orders', `m${i}`));
+    cluster.settle();
+    client.send('HISTORY orders 2 2\r\nHISTORY nothing 1 10\r\n');
+    expect(client.take('HistoryHead')).toEqual([
+      { type: 'HistoryHead', topic: 'orders', count: 2, lastOffset: 5 },
+      { type: 'HistoryHead', topic: 'nothing', count: 0, lastOffset: 0 },
+    ]);
+    expect(client.take('Entry').map((entry) => [entry.offset, decoder.decode(entry.payload)])).toEqual([
+      [2, 'm2'],
+      [3, 'm3'],
+    ]);
+  });
+
+  it('closes a client that sends garbage, with -ERR, and the others carry on', () => {
+    const cluster = clusterWithLeader();
+    const bad = cluster.connect(1);
+    const good = cluster.connect(1);
+    good.send('SUB orders 1\r\n');
+    bad.send('GET / HTTP/1.1\r\n');
+    expect(bad.take('Err')).toEqual([{ type: 'Err', message: 'Unknown Protocol Operation' }]);
+    expect(bad.closed).toBe(true);
+    const publisher = cluster.connect(1);
+    publisher.send(pub('orders', 'still here'));
+    cluster.settle();
+    expect(good.messages()).toEqual(['still here']);
+    expect(cluster.node(1).sessionCount()).toBe(2);
+  });
+
+  it('refuses a second SUB with a sid already in use', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB a 1\r\nSUB b 1\r\n');
+    expect(client.take('Err')).toHaveLength(1);
+    expect(client.closed).toBe(false);
   });
 });

@@ -1,0 +1,90 @@
+// What the node core writes back to clients beyond the plain NATS frames: the
+// JetStream-style PubAck a publish with a reply subject gets, the reply subject
+// that carries a stored message's offset to an XSUB subscriber, and the frames
+// of STATUS and HISTORY. docs/protocol.md documents each of them.
+
+import type { StoredMessage } from '../broker/state-machine.js';
+import { encodeHeaderBlock } from '../protocol/client-headers.js';
+import { encodeFrame, argument } from '../protocol/client-encoder.js';
+import type { PublishFailure, PublishResult } from './peer-messages.js';
+
+const encoder = new TextEncoder();
+
+/** HTTP-like codes, as JetStream's API errors carry them: 503 retry later, 400 bad request, 413 too large. */
+const FAILURE_CODES: Readonly<Record<PublishFailure, number>> = {
+  'no-leader': 503,
+  'not-leader': 503,
+  overloaded: 503,
+  superseded: 503,
+  timeout: 503,
+  rejected: 400,
+  'too-large': 413,
+};
+
+/** `{"stream":"<topic>","seq":N[,"duplicate":true]}`, or `{"error":{...}}` naming what went wrong. */
+export function pubAckJson(result: PublishResult): Uint8Array {
+  if (result.kind === 'acked') {
+    const ack: Record<string, unknown> = { stream: result.topic, seq: result.offset, ts: result.timestampMs };
+    if (result.duplicate) ack.duplicate = true;
+    return encoder.encode(JSON.stringify(ack));
+  }
+  const error: Record<string, unknown> = {
+    code: FAILURE_CODES[result.reason],
+    reason: result.reason,
+    description: result.message,
+    retryable: result.retryable,
+  };
+  if (result.leaderHint !== 0) error.leader = result.leaderHint;
+  return encoder.encode(JSON.stringify({ error }));
+}
+
+/**
+ * Reserved subjects. Nothing under them is stored. `$CHORUS.ACK.<consumer>.<offset>.<ms>.<topic>`
+ * is the reply subject of a message delivered to a durable consumer, and publishing
+ * to it acknowledges; `$CHORUS.MSG.<offset>.<ms>.<topic>` is the reply subject of
+ * any other XSUB delivery, and publishing to it does nothing.
+ */
+export const RESERVED_PREFIX = '$CHORUS.';
+const ACK_PREFIX = '$CHORUS.ACK.';
+const MSG_PREFIX = '$CHORUS.MSG.';
+/** Request/reply subjects: delivered to subscribers on every node, never stored. */
+export const INBOX_PREFIX = '_INBOX.';
+
+export function deliveryReplySubject(message: StoredMessage, consumer: string | undefined): string {
+  const meta = `${message.offset}.${message.timestampMs}.${message.topic}`;
+  return consumer === undefined ? MSG_PREFIX + meta : `${ACK_PREFIX}${consumer}.${meta}`;
+}
+
+/** Reads an acknowledgement subject; undefined when the subject is not one. */
+export function parseAckSubject(subject: string): { consumer: string; offset: number; topic: string } | undefined {
+  if (!subject.startsWith(ACK_PREFIX)) return undefined;
+  const tokens = subject.slice(ACK_PREFIX.length).split('.');
+  if (tokens.length < 4) return undefined;
+  const [consumer, offsetText, timestampText] = tokens as [string, string, string];
+  const offset = Number(offsetText);
+  if (!/^[0-9]+$/.test(offsetText) || !Number.isSafeInteger(offset) || offset < 1) return undefined;
+  if (!/^[0-9]+$/.test(timestampText)) return undefined;
+  return { consumer, offset, topic: tokens.slice(3).join('.') };
+}
+
+export function isMsgMetadataSubject(subject: string): boolean {
+  return subject.startsWith(MSG_PREFIX);
+}
+
+/** `STATUS {json}` */
+export function encodeStatus(status: object): Uint8Array {
+  return encodeFrame(`STATUS ${JSON.stringify(status)}`, undefined);
+}
+
+/** `HISTORY <topic> <count> <last offset>`, announcing `count` ENTRY frames. */
+export function encodeHistoryHead(topic: string, count: number, lastOffset: number): Uint8Array {
+  return encodeFrame(`HISTORY ${argument('topic', topic)} ${count} ${lastOffset}`, undefined);
+}
+
+/** `ENTRY <topic> <offset> <timestamp ms> <#header bytes> <#total bytes>`, the header block and the payload. */
+export function encodeEntry(message: StoredMessage): Uint8Array {
+  const headerBytes = message.headers.size === 0 ? new Uint8Array(0) : encodeHeaderBlock({ statusDescription: '', fields: message.headers });
+  const total = headerBytes.length + message.payload.length;
+  const line = `ENTRY ${argument('topic', message.topic)} ${message.offset} ${message.timestampMs} ${headerBytes.length} ${total}`;
+  return encodeFrame(line, [headerBytes, message.payload]);
+}

@@ -1,0 +1,67 @@
+// One client connection as the node core sees it: the incremental parser for
+// its bytes, what it said in CONNECT, and the bytes waiting to be written to it.
+// The driver owns the socket; the core only queues output and says when the
+// connection must close.
+
+import type { ConnectOptions } from '../protocol/client-commands.js';
+import { ClientParser, type ClientParserOptions } from '../protocol/client-parser.js';
+
+export class ClientSession {
+  readonly parser: ClientParser;
+  /** CONNECT's verbose: a +OK after every command that succeeds. */
+  verbose = false;
+  /** CONNECT's headers: the client understands HMSG. */
+  headers = false;
+  /** CONNECT's echo: the client receives its own unstored publishes. Stored messages ignore it. */
+  echo = true;
+  name = '';
+  private output: Uint8Array[] = [];
+  /** Invariant: the sum of the lengths of `output`. */
+  private outputBytesValue = 0;
+  private closingValue = false;
+
+  constructor(
+    readonly id: number,
+    parserOptions: ClientParserOptions,
+  ) {
+    this.parser = new ClientParser(parserOptions);
+  }
+
+  get outputBytes(): number {
+    return this.outputBytesValue;
+  }
+
+  /** True once the core decided to close: nothing more is read or queued. */
+  get closing(): boolean {
+    return this.closingValue;
+  }
+
+  connect(options: ConnectOptions): void {
+    this.verbose = options.verbose ?? false;
+    this.headers = options.headers ?? false;
+    this.echo = options.echo ?? true;
+    this.name = options.name ?? '';
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closingValue) return;
+    this.output.push(bytes);
+    this.outputBytesValue += bytes.length;
+  }
+
+  /** Queues nothing more after this: the driver writes what is queued, then closes. */
+  close(): void {
+    this.closingValue = true;
+  }
+
+  takeOutput(): Uint8Array[] {
+    const taken = this.output;
+    this.output = [];
+    this.outputBytesValue = 0;
+    return taken;
+  }
+
+  hasOutput(): boolean {
+    return this.output.length > 0;
+  }
+}

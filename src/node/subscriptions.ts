@@ -1,0 +1,241 @@
+// Subscriptions of one node's clients, served from the node's own applied log.
+//
+// Every subscription reads each topic it matches through a cursor: the next
+// offset it will deliver there. A message is delivered only when its offset
+// equals the cursor, which then moves one on, so a subscription sees every
+// topic it matches in offset order, with no gap and nothing twice, whatever
+// happens to its client's output. Where the cursor starts is the only
+// difference between the kinds of subscription:
+//   - SUB (live): after the last message of every topic that exists when it
+//     subscribes; at offset 1 of topics created later.
+//   - XSUB FIRST: offset 1; XSUB FROM n: offset n of every matching topic.
+//   - XSUB DURABLE c: one past c's acknowledged offset on each topic, read
+//     from the replicated state when the topic is first touched.
+//
+// A subscription whose cursors are all at the end is live: each newly applied
+// message is delivered as it is applied. One that is behind (it started in the
+// past, or its client could not take more output) is catching up: pump()
+// delivers from the applied log in bounded rounds until it reaches the end.
+// A slow client therefore falls behind and catches up; it never loses a
+// message and is never cut off for it.
+//
+// A queue group (SUB with a queue name) is one subscription with several
+// members; each message goes to one member, taken in turn. Groups are per
+// node: members connected to different nodes each get every message.
+
+import { assert } from '../raft/assert.js';
+import type { SubscriptionStart } from '../protocol/client-commands.js';
+import type { BrokerStateMachine, StoredMessage } from '../broker/state-machine.js';
+import { SubjectIndex, subjectMatches } from '../broker/subjects.js';
+
+/** One client's SUB or XSUB, by session and sid. */
+export interface Member {
+  readonly session: number;
+  readonly sid: string;
+  /** Messages delivered to this member so far. */
+  delivered: number;
+  /** UNSUB's max: the member leaves after this many deliveries. */
+  max: number | undefined;
+  readonly subscription: Subscription;
+}
+
+export type StartRule = { readonly kind: 'live' } | SubscriptionStart;
+
+export class Subscription {
+  readonly members: Member[] = [];
+  /** topic -> the next offset to deliver there. */
+  readonly cursors = new Map<string, number>();
+  catchingUp: boolean;
+  private turn = 0;
+
+  constructor(
+    /** Creation order; catching-up subscriptions are served in this order, so delivery is deterministic. */
+    readonly order: number,
+    readonly subject: string,
+    readonly queue: string | undefined,
+    readonly start: StartRule,
+  ) {
+    this.catchingUp = start.kind !== 'live';
+  }
+
+  get consumer(): string | undefined {
+    return this.start.kind === 'durable' ? this.start.consumer : undefined;
+  }
+
+  cursorFor(topic: string, state: BrokerStateMachine): number {
+    let cursor = this.cursors.get(topic);
+    if (cursor === undefined) {
+      cursor = this.initialCursor(topic, state);
+      this.cursors.set(topic, cursor);
+    }
+    return cursor;
+  }
+
+  /** The member that gets the next message, among those `canTake` allows; turns rotate in a queue group. */
+  nextMember(canTake: (member: Member) => boolean): Member | undefined {
+    for (let tried = 0; tried < this.members.length; tried++) {
+      const member = this.members[(this.turn + tried) % this.members.length]!;
+      if (canTake(member)) {
+        this.turn = (this.turn + tried + 1) % this.members.length;
+        return member;
+      }
+    }
+    return undefined;
+  }
+
+  private initialCursor(topic: string, state: BrokerStateMachine): number {
+    switch (this.start.kind) {
+      case 'live':
+      case 'first':
+        return 1;
+      case 'offset':
+        return this.start.offset;
+      case 'durable':
+        return state.consumerOffset(this.start.consumer, topic) + 1;
+    }
+  }
+}
+
+/** Hands a message to a member's client; false when its output is full, in which case nothing was written. */
+export type Deliver = (member: Member, message: StoredMessage) => boolean;
+export type CanTake = (member: Member) => boolean;
+
+export class SubscriptionTable {
+  private readonly index = new SubjectIndex<Subscription>();
+  private readonly queueGroups = new Map<string, Subscription>();
+  private readonly members = new Map<string, Member>();
+  private readonly catchingUp = new Set<Subscription>();
+  /** session -> its members. Invariant: counts exactly the members of each session. */
+  private readonly perSession = new Map<number, number>();
+  private created = 0;
+
+  get memberCount(): number {
+    return this.members.size;
+  }
+
+  membersOfSession(session: number): number {
+    return this.perSession.get(session) ?? 0;
+  }
+
+  member(session: number, sid: string): Member | undefined {
+    return this.members.get(memberKey(session, sid));
+  }
+
+  /** Adds a member; the caller has checked that (session, sid) is free. */
+  add(session: number, sid: string, subject: string, queue: string | undefined, start: StartRule, state: BrokerStateMachine): Member {
+    assert(!this.members.has(memberKey(session, sid)), `sid ${sid} already in use on session ${session}`);
+    assert(queue === undefined || start.kind === 'live', 'only live subscriptions form queue groups');
+    const groupKey = queue === undefined ? undefined : `${queue} ${subject}`;
+    let subscription = groupKey === undefined ? undefined : this.queueGroups.get(groupKey);
+    if (subscription === undefined) {
+      subscription = new Subscription(this.created++, subject, queue, start);
+      if (start.kind === 'live') {
+        for (const topic of state.topics()) {
+          if (subjectMatches(subject, topic.name)) subscription.cursors.set(topic.name, topic.lastOffset + 1);
+        }
+      } else {
+        this.catchingUp.add(subscription);
+      }
+      this.index.add(subject, subscription);
+      if (groupKey !== undefined) this.queueGroups.set(groupKey, subscription);
+    }
+    const member: Member = { session, sid, delivered: 0, max: undefined, subscription };
+    subscription.members.push(member);
+    this.members.set(memberKey(session, sid), member);
+    this.perSession.set(session, this.membersOfSession(session) + 1);
+    return member;
+  }
+
+  remove(member: Member): void {
+    if (!this.members.delete(memberKey(member.session, member.sid))) return;
+    const left = this.membersOfSession(member.session) - 1;
+    if (left === 0) this.perSession.delete(member.session);
+    else this.perSession.set(member.session, left);
+    const subscription = member.subscription;
+    subscription.members.splice(subscription.members.indexOf(member), 1);
+    if (subscription.members.length > 0) return;
+    this.index.remove(subscription.subject, subscription);
+    this.catchingUp.delete(subscription);
+    if (subscription.queue !== undefined) this.queueGroups.delete(`${subscription.queue} ${subscription.subject}`);
+  }
+
+  removeSession(session: number): void {
+    for (const member of [...this.members.values()]) if (member.session === session) this.remove(member);
+  }
+
+  /** Live subscriptions (SUB) matching an unstored subject: request/reply traffic. */
+  liveMatching(subject: string): Subscription[] {
+    return this.index.match(subject).filter((subscription) => subscription.start.kind === 'live');
+  }
+
+  /** Called after `message` is applied: delivers it to every caught-up subscription whose cursor is at it. */
+  onStored(message: StoredMessage, state: BrokerStateMachine, deliver: Deliver, canTake: CanTake): void {
+    for (const subscription of this.index.match(message.topic)) {
+      if (subscription.catchingUp) continue;
+      const cursor = subscription.cursorFor(message.topic, state);
+      if (cursor > message.offset) continue;
+      if (cursor < message.offset || !this.deliverOne(subscription, message, deliver, canTake)) {
+        subscription.catchingUp = true;
+        this.catchingUp.add(subscription);
+      }
+    }
+  }
+
+  /**
+   * Delivers up to `budget` messages from the applied log to catching-up
+   * subscriptions, oldest subscription first. Returns how many it delivered.
+   */
+  pump(state: BrokerStateMachine, budget: number, deliver: Deliver, canTake: CanTake): number {
+    let delivered = 0;
+    const behind = [...this.catchingUp].sort((a, b) => a.order - b.order);
+    for (const subscription of behind) {
+      if (delivered >= budget) break;
+      const result = this.catchUp(subscription, state, budget - delivered, deliver, canTake);
+      delivered += result.delivered;
+      if (result.caughtUp) {
+        subscription.catchingUp = false;
+        this.catchingUp.delete(subscription);
+      }
+    }
+    return delivered;
+  }
+
+  private catchUp(
+    subscription: Subscription,
+    state: BrokerStateMachine,
+    budget: number,
+    deliver: Deliver,
+    canTake: CanTake,
+  ): { delivered: number; caughtUp: boolean } {
+    let delivered = 0;
+    for (const topic of state.topics()) {
+      if (!subjectMatches(subscription.subject, topic.name)) continue;
+      let cursor = subscription.cursorFor(topic.name, state);
+      while (cursor <= topic.lastOffset) {
+        if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
+        const read = state.history(topic.name, cursor, budget - delivered);
+        assert(read.ok && read.messages.length > 0, `history of ${topic.name} from ${cursor} is empty`);
+        for (const message of read.messages) {
+          if (!this.deliverOne(subscription, message, deliver, canTake)) return { delivered, caughtUp: false };
+          delivered++;
+        }
+        cursor = subscription.cursorFor(topic.name, state);
+      }
+    }
+    return { delivered, caughtUp: true };
+  }
+
+  /** Delivers one message at the subscription's cursor and moves the cursor on; false when no member could take it. */
+  private deliverOne(subscription: Subscription, message: StoredMessage, deliver: Deliver, canTake: CanTake): boolean {
+    const member = subscription.nextMember(canTake);
+    if (member === undefined || !deliver(member, message)) return false;
+    subscription.cursors.set(message.topic, message.offset + 1);
+    member.delivered++;
+    if (member.max !== undefined && member.delivered >= member.max) this.remove(member);
+    return true;
+  }
+}
+
+function memberKey(session: number, sid: string): string {
+  return `${session} ${sid}`;
+}
