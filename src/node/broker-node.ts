@@ -17,12 +17,20 @@
 // applied (ForwardResult), and the follower answers its client. With no known
 // leader, or no answer within forwardTimeoutTicks, the client gets a retryable
 // error; retrying with the same Nats-Msg-Id cannot store the message twice.
+// Acknowledgements of durable consumers travel the same way.
+//
+// Read barrier. A durable consumer must resume right after its last
+// acknowledged offset, but a follower's applied state may lag the leader's. So
+// a durable XSUB first sends a DedupExpire command through the log (a command
+// with no visible effect but freeing expired message ids) and starts only once
+// this node has applied it: every acknowledgement committed before the XSUB
+// is then applied here too.
 
 import type { RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { DurableState, Entry, NodeId, Ready } from '../raft/types.js';
 import { NO_NODE } from '../raft/types.js';
-import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders } from '../broker/commands.js';
+import { encodeBrokerCommand, type BrokerCommand } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
 import { consumerAckProblem, publishProblem } from '../broker/validation.js';
@@ -31,9 +39,10 @@ import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
-import type { ForwardPublish, PeerMessage, PublishResult } from './peer-messages.js';
+import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
 import {
+  ackJson,
   deliveryReplySubject,
   encodeEntry,
   encodeHistoryHead,
@@ -88,28 +97,32 @@ export interface ClientOutput {
   readonly close: boolean;
 }
 
-/** Who waits for a publish: a client of this node, or a follower that forwarded it. */
-type Origin =
-  | { readonly kind: 'local'; readonly session: number; readonly replyTo: string | undefined }
+/** Who waits for a command's outcome: a client of this node, or a follower that forwarded it. */
+type Waiter =
+  | { readonly kind: 'publish'; readonly session: number; readonly replyTo: string | undefined }
+  | { readonly kind: 'ack'; readonly session: number; readonly replyTo: string | undefined }
+  | DurableWaiter
   | { readonly kind: 'remote'; readonly node: NodeId; readonly token: number };
 
-interface PendingPublish {
-  readonly origin: Origin;
+interface DurableWaiter {
+  readonly kind: 'durable';
+  readonly session: number;
+  readonly sid: string;
+  readonly subject: string;
+  readonly consumer: string;
+}
+
+type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
+
+interface PendingEntry {
+  readonly waiter: Waiter;
   /** The term the entry was proposed in; an entry of another term at its index means it was lost. */
   readonly term: number;
 }
 
 interface PendingForward {
-  readonly session: number;
-  readonly replyTo: string | undefined;
+  readonly waiter: LocalWaiter;
   readonly deadlineTick: number;
-}
-
-interface PublishRequest {
-  readonly topic: string;
-  readonly headers: MessageHeaders;
-  readonly payload: Uint8Array;
-  readonly msgId?: string;
 }
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
@@ -122,8 +135,12 @@ export class BrokerNode {
   private readonly sessions = new Map<number, ClientSession>();
   private readonly subscriptions = new SubscriptionTable();
   /** Keyed by log index. Invariant: every key is above the last applied index. */
-  private readonly pending = new Map<number, PendingPublish>();
+  private readonly pending = new Map<number, PendingEntry>();
   private readonly forwards = new Map<number, PendingForward>();
+  /** Durable XSUBs whose barrier passed at an index this node has not applied yet. */
+  private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter }[] = [];
+  /** "session sid" of durable XSUBs waiting for their barrier: the sid is taken. */
+  private readonly startingDurables = new Set<string>();
   private nextToken = 1;
   private ticks = 0;
   private peerOutbox: PeerMessage[] = [];
@@ -148,8 +165,8 @@ export class BrokerNode {
     for (const [token, forward] of this.forwards) {
       if (forward.deadlineTick > this.ticks) continue;
       this.forwards.delete(token);
-      const message = 'the leader did not answer in time; the publish may or may not be stored: retry with the same message id';
-      this.answer(forward.session, forward.replyTo, this.failed('timeout', message, true));
+      const message = 'the leader did not answer in time; the command may or may not have taken effect: send it again (a publish with the same message id)';
+      this.settle(forward.waiter, this.failed('timeout', message, true));
     }
     this.pump();
   }
@@ -160,19 +177,16 @@ export class BrokerNode {
       return;
     }
     switch (message.type) {
-      case 'ForwardPublish':
-        this.onForwardPublish(message, nowMs);
+      case 'Forward':
+        this.onForward(message, nowMs);
         break;
       case 'ForwardResult': {
         const forward = this.forwards.get(message.token);
         if (forward === undefined) break; // It timed out, or it is a duplicate.
         this.forwards.delete(message.token);
-        this.answer(forward.session, forward.replyTo, message.result);
+        this.settle(forward.waiter, message.outcome);
         break;
       }
-      case 'ForwardAck':
-        if (this.raft.role() === 'leader') this.proposeAck(message.consumer, message.topic, message.offset);
-        break;
       case 'Relay':
         this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined);
         break;
@@ -204,6 +218,12 @@ export class BrokerNode {
   advance(ready: Ready): void {
     for (const entry of ready.committedEntries) this.apply(entry);
     this.raft.advance();
+    if (this.barrierWaits.length > 0) {
+      const applied = this.state.appliedIndex;
+      const due = this.barrierWaits.filter((wait) => wait.index <= applied);
+      this.barrierWaits = this.barrierWaits.filter((wait) => wait.index > applied);
+      for (const wait of due) this.startDurable(wait.waiter);
+    }
     this.pump();
   }
 
@@ -290,6 +310,7 @@ export class BrokerNode {
       case 'Sub':
         return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
       case 'XSub':
+        if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, nowMs);
         return this.subscribe(client, command.sid, command.subject, undefined, command.start);
       case 'Unsub': {
         const member = this.subscriptions.member(client.id, command.sid);
@@ -299,11 +320,12 @@ export class BrokerNode {
         }
         return this.ok(client);
       }
-      case 'Ack':
-        if (!this.acknowledge(command.consumer, command.topic, command.offset)) {
-          return client.write(encodeErr('no leader: the acknowledgement was not recorded, send it again'));
-        }
+      case 'Ack': {
+        const request: ForwardedCommand = { kind: 'ack', consumer: command.consumer, topic: command.topic, offset: command.offset };
+        const failure = this.submit(request, { kind: 'ack', session: client.id, replyTo: undefined }, nowMs);
+        if (failure !== undefined) return client.write(encodeErr(`acknowledgement not recorded: ${failure.message}`));
         return this.ok(client);
+      }
       case 'Status':
         return client.write(encodeStatus(this.status()));
       case 'History':
@@ -329,13 +351,38 @@ export class BrokerNode {
   }
 
   private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule): void {
-    if (this.subscriptions.member(client.id, sid) !== undefined) {
-      return client.write(encodeErr(`Invalid Subject: sid ${sid} is already in use on this connection`));
+    if (!this.sidFree(client, sid)) return;
+    this.subscriptions.add(client.id, sid, subject, queue, start, this.state);
+    this.ok(client);
+  }
+
+  /** Checks that a sid is free and the session may subscribe once more; answers -ERR if not. */
+  private sidFree(client: ClientSession, sid: string): boolean {
+    if (this.subscriptions.member(client.id, sid) !== undefined || this.startingDurables.has(`${client.id} ${sid}`)) {
+      client.write(encodeErr(`Invalid Subject: sid ${sid} is already in use on this connection`));
+      return false;
     }
     if (this.subscriptions.membersOfSession(client.id) >= this.options.subscriptionsPerSessionMax) {
-      return client.write(encodeErr('Maximum Subscriptions Exceeded'));
+      client.write(encodeErr('Maximum Subscriptions Exceeded'));
+      return false;
     }
-    this.subscriptions.add(client.id, sid, subject, queue, start, this.state);
+    return true;
+  }
+
+  /** A durable XSUB starts once a read barrier it sent through the log is applied here. */
+  private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, nowMs: number): void {
+    if (!this.sidFree(client, sid)) return;
+    const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer };
+    this.startingDurables.add(`${client.id} ${sid}`);
+    const failure = this.submit({ kind: 'barrier' }, waiter, nowMs);
+    if (failure !== undefined) this.settle(waiter, failure);
+  }
+
+  private startDurable(waiter: DurableWaiter): void {
+    if (!this.startingDurables.delete(`${waiter.session} ${waiter.sid}`)) return;
+    const client = this.sessions.get(waiter.session);
+    if (client === undefined) return;
+    this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state);
     this.ok(client);
   }
 
@@ -355,72 +402,73 @@ export class BrokerNode {
     }
     if (subject.startsWith(RESERVED_PREFIX)) {
       const ack = parseAckSubject(subject);
-      if (ack !== undefined) this.acknowledge(ack.consumer, ack.topic, ack.offset);
-      else if (!isMsgMetadataSubject(subject)) return client.write(encodeErr(`Permissions Violation for Publish to ${subject}`));
-      return this.ok(client);
+      if (ack === undefined) {
+        if (!isMsgMetadataSubject(subject)) return client.write(encodeErr(`Permissions Violation for Publish to ${subject}`));
+        return this.ok(client);
+      }
+      this.ok(client);
+      const waiter: LocalWaiter = { kind: 'ack', session: client.id, replyTo };
+      const failure = this.submit({ kind: 'ack', ...ack }, waiter, nowMs);
+      if (failure !== undefined) this.settle(waiter, failure);
+      return;
     }
     const msgId = headers.fields.get(MSG_ID_HEADER)?.[0];
-    const request: PublishRequest = { topic: subject, headers: headers.fields, payload, ...(msgId === undefined ? {} : { msgId }) };
+    const request: ForwardedCommand = { kind: 'publish', topic: subject, headers: headers.fields, payload, ...(msgId === undefined ? {} : { msgId }) };
     this.ok(client);
-    const immediate = this.submit(request, { kind: 'local', session: client.id, replyTo }, nowMs);
-    if (immediate !== undefined) this.answer(client.id, replyTo, immediate);
+    const waiter: LocalWaiter = { kind: 'publish', session: client.id, replyTo };
+    const failure = this.submit(request, waiter, nowMs);
+    if (failure !== undefined) this.settle(waiter, failure);
   }
 
   /**
-   * Proposes a publish on the leader, or forwards it to the leader. Returns a
-   * failure when it cannot go on at all; otherwise the origin is answered later.
+   * Proposes a command on the leader, or forwards it to the leader. Returns a
+   * failure when it cannot go on at all; otherwise the waiter is settled later.
    */
-  private submit(request: PublishRequest, origin: Origin, nowMs: number): PublishResult | undefined {
+  private submit(request: ForwardedCommand, waiter: Waiter, nowMs: number): CommandFailed | undefined {
     if (this.raft.role() === 'leader') {
-      const command: BrokerCommand = { type: 'Publish', ...request, timestampMs: nowMs };
-      const problem = publishProblem(command, this.options.broker);
+      const command = this.commandFor(request, nowMs);
+      const problem =
+        command.type === 'Publish'
+          ? publishProblem(command, this.options.broker)
+          : command.type === 'ConsumerAck'
+            ? consumerAckProblem(command, this.options.broker)
+            : undefined;
       if (problem !== undefined) return this.failed('rejected', problem.reason, false);
       const proposed = this.raft.propose(encodeBrokerCommand(command));
       if (!proposed.ok) return this.failed(proposed.reason, proposed.message, proposed.reason !== 'too-large');
-      this.pending.set(proposed.index, { origin, term: proposed.term });
+      this.pending.set(proposed.index, { waiter, term: proposed.term });
       return undefined;
     }
     const leader = this.raft.leader();
     if (leader === NO_NODE) return this.failed('no-leader', 'no leader is known: an election is under way, retry shortly', true);
-    if (origin.kind === 'remote') return this.failed('not-leader', `node ${this.id} is not the leader`, true);
+    if (waiter.kind === 'remote') return this.failed('not-leader', `node ${this.id} is not the leader`, true);
     if (this.forwards.size >= this.options.pendingForwardsMax) {
-      return this.failed('overloaded', `${this.forwards.size} publishes are already waiting for the leader`, true);
+      return this.failed('overloaded', `${this.forwards.size} commands are already waiting for the leader`, true);
     }
     const token = this.nextToken++;
-    this.forwards.set(token, { session: origin.session, replyTo: origin.replyTo, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
-    this.peerOutbox.push({ type: 'ForwardPublish', group: this.raft.group, from: this.id, to: leader, token, ...request });
+    this.forwards.set(token, { waiter, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
+    this.peerOutbox.push({ type: 'Forward', group: this.raft.group, from: this.id, to: leader, token, command: request });
     return undefined;
   }
 
-  private onForwardPublish(message: ForwardPublish, nowMs: number): void {
-    const request: PublishRequest = {
-      topic: message.topic,
-      headers: message.headers,
-      payload: message.payload,
-      ...(message.msgId === undefined ? {} : { msgId: message.msgId }),
-    };
-    const origin: Origin = { kind: 'remote', node: message.from, token: message.token };
-    const immediate = this.submit(request, origin, nowMs);
-    if (immediate !== undefined) this.settle(origin, immediate);
-  }
-
-  /** Records a durable consumer's acknowledgement through the log; false when no leader is known. */
-  private acknowledge(consumer: string, topic: string, offset: number): boolean {
-    if (this.raft.role() === 'leader') {
-      this.proposeAck(consumer, topic, offset);
-      return true;
+  /** The leader stamps publishes and barriers with its wall time. */
+  private commandFor(request: ForwardedCommand, nowMs: number): BrokerCommand {
+    switch (request.kind) {
+      case 'publish': {
+        const { kind: _kind, ...publish } = request;
+        return { type: 'Publish', ...publish, timestampMs: nowMs };
+      }
+      case 'ack':
+        return { type: 'ConsumerAck', consumer: request.consumer, topic: request.topic, offset: request.offset };
+      case 'barrier':
+        return { type: 'DedupExpire', nowMs };
     }
-    const leader = this.raft.leader();
-    if (leader === NO_NODE) return false;
-    this.peerOutbox.push({ type: 'ForwardAck', group: this.raft.group, from: this.id, to: leader, consumer, topic, offset });
-    return true;
   }
 
-  /** An acknowledgement that cannot be proposed is dropped: the consumer gets the messages again, as at-least-once allows. */
-  private proposeAck(consumer: string, topic: string, offset: number): void {
-    const command: BrokerCommand = { type: 'ConsumerAck', consumer, topic, offset };
-    if (consumerAckProblem(command, this.options.broker) !== undefined) return;
-    this.raft.propose(encodeBrokerCommand(command));
+  private onForward(message: Forward, nowMs: number): void {
+    const waiter: Waiter = { kind: 'remote', node: message.from, token: message.token };
+    const failure = this.submit(message.command, waiter, nowMs);
+    if (failure !== undefined) this.settle(waiter, failure);
   }
 
   private history(client: ClientSession, topic: string, fromOffset: number, limit: number): void {
@@ -443,40 +491,62 @@ export class BrokerNode {
     const waiting = this.pending.get(entry.index);
     if (waiting === undefined) return;
     this.pending.delete(entry.index);
-    this.settle(waiting.origin, this.outcome(waiting, entry.term, result));
+    this.settle(waiting.waiter, this.outcome(waiting, entry, result));
   }
 
-  private outcome(waiting: PendingPublish, appliedTerm: number, result: ApplyResult): PublishResult {
-    if (appliedTerm !== waiting.term) {
-      // Another leader's entry took the index: this publish was never committed.
-      return this.failed('superseded', 'leadership changed before the publish was committed; retry with the same message id', true);
+  private outcome(waiting: PendingEntry, entry: Entry, result: ApplyResult): CommandOutcome {
+    if (entry.term !== waiting.term) {
+      // Another leader's entry took the index: this command was never committed.
+      return this.failed('superseded', 'leadership changed before the command was committed; send it again (a publish with the same message id)', true);
     }
-    if (result.kind === 'published') {
-      return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, duplicate: result.duplicate };
+    switch (result.kind) {
+      case 'published':
+        return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, duplicate: result.duplicate };
+      case 'acked':
+        return { kind: 'ack-recorded', consumer: result.consumer, topic: result.topic, offset: result.offset };
+      case 'expired':
+        return { kind: 'barrier', index: entry.index };
+      case 'rejected':
+        return this.failed('rejected', result.reason, false);
+      case 'noop':
+        return this.failed('rejected', `entry ${entry.index} is not the command that was proposed`, false);
     }
-    const reason = result.kind === 'rejected' ? result.reason : `unexpected apply result ${result.kind}`;
-    return this.failed('rejected', reason, false);
   }
 
-  private settle(origin: Origin, result: PublishResult): void {
-    if (origin.kind === 'local') {
-      this.answer(origin.session, origin.replyTo, result);
-      return;
+  private settle(waiter: Waiter, outcome: CommandOutcome): void {
+    switch (waiter.kind) {
+      case 'remote':
+        this.peerOutbox.push({ type: 'ForwardResult', group: this.raft.group, from: this.id, to: waiter.node, token: waiter.token, outcome });
+        return;
+      case 'publish':
+        if (outcome.kind === 'acked' || outcome.kind === 'failed') this.answer(waiter.session, waiter.replyTo, pubAckJson(outcome));
+        return;
+      case 'ack':
+        if (outcome.kind === 'ack-recorded' || outcome.kind === 'failed') this.answer(waiter.session, waiter.replyTo, ackJson(outcome));
+        return;
+      case 'durable':
+        if (outcome.kind === 'barrier') {
+          if (outcome.index <= this.state.appliedIndex) this.startDurable(waiter);
+          else this.barrierWaits.push({ index: outcome.index, waiter });
+        } else if (outcome.kind === 'failed') {
+          this.startingDurables.delete(`${waiter.session} ${waiter.sid}`);
+          this.sessions.get(waiter.session)?.write(encodeErr(`durable subscription ${waiter.sid} not started: ${outcome.message}`));
+        }
+        return;
     }
-    this.peerOutbox.push({ type: 'ForwardResult', group: this.raft.group, from: this.id, to: origin.node, token: origin.token, result });
   }
 
   /**
-   * Sends the PubAck to the publisher's reply subject, on this node only: the
-   * reply subject is the publisher's own inbox. A publish without a reply
-   * subject is fire-and-forget, as in NATS, and hears nothing.
+   * Sends a reply to the client's reply subject, on this node only: the reply
+   * subject is the client's own inbox. A publish without a reply subject is
+   * fire-and-forget, as in NATS, and hears nothing.
    */
-  private answer(session: number, replyTo: string | undefined, result: PublishResult): void {
+  private answer(session: number, replyTo: string | undefined, body: Uint8Array): void {
     if (replyTo === undefined || !this.sessions.has(session)) return;
-    this.deliverUnstored(replyTo, undefined, new Uint8Array(0), pubAckJson(result), undefined);
+    this.deliverUnstored(replyTo, undefined, new Uint8Array(0), body, undefined);
   }
 
-  private failed(reason: Exclude<PublishResult, { kind: 'acked' }>['reason'], message: string, retryable: boolean): PublishResult {
+  private failed(reason: PublishFailure, message: string, retryable: boolean): CommandFailed {
     return { kind: 'failed', reason, message, retryable, leaderHint: this.raft.leader() };
   }
 

@@ -1,8 +1,8 @@
 // The messages broker nodes send each other beside Raft's: forwarding a client's
-// publish or acknowledgement from a follower to the leader, the leader's answer,
-// and the relay of unstored request/reply traffic. Like Raft messages they name
-// their group. None of them promises anything about the sender's disk, so a
-// driver sends them at once, with no persistence ordering.
+// publish, acknowledgement or read barrier from a follower to the leader, the
+// leader's answer, and the relay of unstored request/reply traffic. Like Raft
+// messages they name their group. None of them promises anything about the
+// sender's disk, so a driver sends them at once, with no persistence ordering.
 
 import type { MessageHeaders } from '../broker/commands.js';
 import type { GroupId, NodeId, RaftMessage } from '../raft/types.js';
@@ -13,30 +13,32 @@ interface BrokerMessageHeader {
   readonly to: NodeId;
 }
 
-/** A publish a client made on a follower, for the leader to propose. */
-export interface ForwardPublish extends BrokerMessageHeader {
-  readonly type: 'ForwardPublish';
+/** What a follower asks the leader to propose for one of its clients. */
+export type ForwardedCommand =
+  | {
+      readonly kind: 'publish';
+      readonly topic: string;
+      readonly headers: MessageHeaders;
+      readonly payload: Uint8Array;
+      readonly msgId?: string;
+    }
+  | { readonly kind: 'ack'; readonly consumer: string; readonly topic: string; readonly offset: number }
+  /** A read barrier: an entry whose application means everything committed before it is applied. */
+  | { readonly kind: 'barrier' };
+
+/** A client's command made on a follower, for the leader to propose. */
+export interface Forward extends BrokerMessageHeader {
+  readonly type: 'Forward';
   /** Chosen by the follower to match the answer to its client; unique per follower incarnation. */
   readonly token: number;
-  readonly topic: string;
-  readonly headers: MessageHeaders;
-  readonly payload: Uint8Array;
-  readonly msgId?: string;
+  readonly command: ForwardedCommand;
 }
 
-/** A durable consumer's acknowledgement made on a follower. Nobody waits for its result. */
-export interface ForwardAck extends BrokerMessageHeader {
-  readonly type: 'ForwardAck';
-  readonly consumer: string;
-  readonly topic: string;
-  readonly offset: number;
-}
-
-/** The leader's answer to a ForwardPublish, sent once its entry is applied or refused. */
+/** The leader's answer to a Forward, sent once its entry is applied or refused. */
 export interface ForwardResult extends BrokerMessageHeader {
   readonly type: 'ForwardResult';
   readonly token: number;
-  readonly result: PublishResult;
+  readonly outcome: CommandOutcome;
 }
 
 /** An unstored message (a request/reply subject) for the receiver's local subscribers. */
@@ -49,10 +51,10 @@ export interface Relay extends BrokerMessageHeader {
   readonly payload: Uint8Array;
 }
 
-export type BrokerPeerMessage = ForwardPublish | ForwardAck | ForwardResult | Relay;
+export type BrokerPeerMessage = Forward | ForwardResult | Relay;
 export type PeerMessage = RaftMessage | BrokerPeerMessage;
 
-const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['ForwardPublish', 'ForwardAck', 'ForwardResult', 'Relay']);
+const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay']);
 
 export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeerMessage {
   return BROKER_MESSAGE_TYPES.has(message.type);
@@ -60,21 +62,39 @@ export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeer
 
 export type PublishFailure = 'no-leader' | 'not-leader' | 'too-large' | 'overloaded' | 'rejected' | 'superseded' | 'timeout';
 
+export interface PublishAcked {
+  readonly kind: 'acked';
+  readonly topic: string;
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly duplicate: boolean;
+}
+
+/** A durable consumer's acknowledgement is applied; `offset` is its acknowledged offset after it. */
+export interface AckRecorded {
+  readonly kind: 'ack-recorded';
+  readonly consumer: string;
+  readonly topic: string;
+  readonly offset: number;
+}
+
+/** A read barrier was applied at `index`. */
+export interface BarrierPassed {
+  readonly kind: 'barrier';
+  readonly index: number;
+}
+
+export interface CommandFailed {
+  readonly kind: 'failed';
+  readonly reason: PublishFailure;
+  readonly message: string;
+  /** Whether the same command (a publish with the same message id) may be sent again. */
+  readonly retryable: boolean;
+  /** The leader the answering node knows of, or 0. */
+  readonly leaderHint: NodeId;
+}
+
 /** How a publish ended, as a client is told. */
-export type PublishResult =
-  | {
-      readonly kind: 'acked';
-      readonly topic: string;
-      readonly offset: number;
-      readonly timestampMs: number;
-      readonly duplicate: boolean;
-    }
-  | {
-      readonly kind: 'failed';
-      readonly reason: PublishFailure;
-      readonly message: string;
-      /** Whether the same publish (with the same message id) may be sent again. */
-      readonly retryable: boolean;
-      /** The leader the answering node knows of, or 0. */
-      readonly leaderHint: NodeId;
-    };
+export type PublishResult = PublishAcked | CommandFailed;
+/** How any forwarded command ended. */
+export type CommandOutcome = PublishAcked | AckRecorded | BarrierPassed | CommandFailed;

@@ -6,7 +6,7 @@
 import type { StoredMessage } from '../broker/state-machine.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import { encodeFrame, argument } from '../protocol/client-encoder.js';
-import type { PublishFailure, PublishResult } from './peer-messages.js';
+import type { AckRecorded, CommandFailed, PublishFailure, PublishResult } from './peer-messages.js';
 
 const encoder = new TextEncoder();
 
@@ -28,13 +28,23 @@ export function pubAckJson(result: PublishResult): Uint8Array {
     if (result.duplicate) ack.duplicate = true;
     return encoder.encode(JSON.stringify(ack));
   }
+  return errorJson(result);
+}
+
+/** `{"consumer":"<name>","stream":"<topic>","ack":N}`: the consumer's acknowledged offset once the ack is applied. */
+export function ackJson(result: AckRecorded | CommandFailed): Uint8Array {
+  if (result.kind === 'failed') return errorJson(result);
+  return encoder.encode(JSON.stringify({ consumer: result.consumer, stream: result.topic, ack: result.offset }));
+}
+
+function errorJson(failure: CommandFailed): Uint8Array {
   const error: Record<string, unknown> = {
-    code: FAILURE_CODES[result.reason],
-    reason: result.reason,
-    description: result.message,
-    retryable: result.retryable,
+    code: FAILURE_CODES[failure.reason],
+    reason: failure.reason,
+    description: failure.message,
+    retryable: failure.retryable,
   };
-  if (result.leaderHint !== 0) error.leader = result.leaderHint;
+  if (failure.leaderHint !== 0) error.leader = failure.leaderHint;
   return encoder.encode(JSON.stringify({ error }));
 }
 

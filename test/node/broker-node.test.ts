@@ -66,7 +66,7 @@ describe('BrokerNode: publishing', () => {
     const client = cluster.connect(3);
     client.send('SUB _INBOX.me.* 1\r\n');
     client.send(pub('orders', 'via follower', '_INBOX.me.1'));
-    expect(cluster.network.some((message) => message.type === 'ForwardPublish' && message.to === 1)).toBe(true);
+    expect(cluster.network.some((message) => message.type === 'Forward' && message.command.kind === 'publish' && message.to === 1)).toBe(true);
     cluster.settle();
     expect(acks(client)).toEqual([expect.objectContaining({ stream: 'orders', seq: 1 })]);
     expect(cluster.node(1).state.lastOffset('orders')).toBe(1);
@@ -87,7 +87,7 @@ describe('BrokerNode: publishing', () => {
     const client = cluster.connect(2);
     client.send('SUB _INBOX.me.* 1\r\n');
     client.send(pub('orders', 'lost', '_INBOX.me.1'));
-    cluster.network = cluster.network.filter((message) => message.type !== 'ForwardPublish');
+    cluster.network = cluster.network.filter((message) => message.type !== 'Forward');
     cluster.tick(2, 5);
     expect(acks(client)).toEqual([{ error: expect.objectContaining({ reason: 'timeout', retryable: true }) }]);
   });
@@ -221,23 +221,39 @@ describe('BrokerNode: subscriptions', () => {
     cluster.settle();
     cluster.heartbeat();
     const first = cluster.connect(2);
+    first.send('SUB _INBOX.acks 9\r\n');
     first.send('XSUB orders 1 DURABLE billing\r\n');
-    const frames = first.take('Msg');
-    expect(frames.map((frame) => decoder.decode(frame.payload))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
-    // Acknowledge the third by publishing to its reply subject, as a nats client's msg.respond() would.
-    expect(frames[2]?.replyTo).toMatch(/^\$CHORUS\.ACK\.billing\.3\./);
-    first.send(pub(frames[2]!.replyTo!, ''));
     cluster.settle();
     cluster.heartbeat();
-    expect(cluster.node(3).state.consumerOffset('billing', 'orders')).toBe(3);
+    const frames = first.take('Msg');
+    expect(frames.map((frame) => decoder.decode(frame.payload))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    // Acknowledge the third by a request to its reply subject, as a nats client's msg.respond() would;
+    // the answer comes once the acknowledgement is applied.
+    expect(frames[2]?.replyTo).toMatch(/^\$CHORUS\.ACK\.billing\.3\./);
+    first.send(pub(frames[2]!.replyTo!, '', '_INBOX.acks'));
+    cluster.settle();
+    expect(acks(first)).toEqual([{ consumer: 'billing', stream: 'orders', ack: 3 }]);
+    // Node 3 has not heard that the acknowledgement committed, yet a durable
+    // subscription there starts after it: it waits for its read barrier.
+    expect(cluster.node(3).state.consumerOffset('billing', 'orders')).toBe(0);
     const again = cluster.connect(3);
     again.send('XSUB orders 1 DURABLE billing\r\n');
+    expect(again.messages()).toEqual([]);
+    cluster.settle();
+    cluster.heartbeat();
     expect(again.messages()).toEqual(['m4', 'm5']);
     // The ACK verb does the same by hand.
     again.send('ACK billing orders 5\r\n');
     cluster.settle();
     cluster.heartbeat();
     expect(cluster.node(1).state.consumerOffset('billing', 'orders')).toBe(5);
+  });
+
+  it('a durable subscription cannot start without a leader, and says so', () => {
+    const cluster = new MiniCluster();
+    const client = cluster.connect(2);
+    client.send('XSUB orders 1 DURABLE billing\r\n');
+    expect(client.take('Err')).toEqual([{ type: 'Err', message: expect.stringMatching(/^durable subscription 1 not started: no leader/) }]);
   });
 
   it('a queue group gives each message to one member', () => {
