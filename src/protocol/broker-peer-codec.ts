@@ -1,0 +1,280 @@
+// The binary codec for the broker's own node-to-node messages (src/node/
+// peer-messages.ts), and the entry points that encode and decode any peer
+// message: Raft's go through peer-codec.ts, the broker's through this file.
+// Both share the first byte, the type, so one stream carries both.
+//
+// Layout (big-endian; strings are a length then strict UTF-8; u64 as in peer-codec.ts):
+//
+//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay (1-6 are Raft's)
+//   1   4   group (u32)
+//   5   4   from (u32)
+//   9   4   to (u32)
+//   13  ... the body. Broker messages carry no term: they are not Raft's business.
+//     Forward        token u64, kind u8, then per kind:
+//                      1 publish: the Publish command as encodeBrokerCommand writes it
+//                        (timestampMs 0; the leader stamps it), as u32 length + bytes
+//                      2 ack:     consumer (u16 length), topic (u16 length), offset u64
+//                      3 barrier: nothing
+//     ForwardResult  token u64, kind u8, then per kind:
+//                      1 acked:        topic (u16), offset u64, timestampMs u64, duplicate u8
+//                      2 ack-recorded: consumer (u16), topic (u16), offset u64
+//                      3 barrier:      index u64
+//                      4 failed:       reason u8 (FAILURE_REASONS), retryable u8,
+//                                      leaderHint u32, message (u32 length)
+//     Relay          flags u8 (bit 0: reply subject present), subject (u16),
+//                    replyTo (u16, only with bit 0), header block (u32 length), payload (u32 length)
+//
+// Trust boundary as in peer-codec.ts: decoding never throws and names what is
+// wrong with the byte offset; encoding a message no correct core builds throws.
+
+import { assert, unreachable } from '../raft/assert.js';
+import { decodeBrokerCommand, encodeBrokerCommand } from '../broker/commands.js';
+import type { BrokerPeerMessage, CommandOutcome, ForwardedCommand, PeerMessage, PublishFailure } from '../node/peer-messages.js';
+import { isBrokerPeerMessage } from '../node/peer-messages.js';
+import { ByteReader, ByteWriter, utf8 } from './bytes.js';
+import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type PeerCodecLimits } from './peer-codec.js';
+
+const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9 } as const;
+const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;
+const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed'] as const;
+const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout'];
+const FLAG_REPLY = 0b1;
+
+export type AnyPeerDecodeResult = { readonly ok: true; readonly message: PeerMessage } | { readonly ok: false; readonly error: string };
+
+/** Encodes any peer message: Raft's or the broker's. */
+export function encodeAnyPeerMessage(message: PeerMessage): Uint8Array {
+  return isBrokerPeerMessage(message) ? encodeBrokerPeerMessage(message) : encodePeerMessage(message);
+}
+
+/** Decodes any peer message from exactly `bytes`. Never throws. */
+export function decodeAnyPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits = DEFAULT_PEER_CODEC_LIMITS): AnyPeerDecodeResult {
+  const type = bytes[0];
+  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.Relay) return decodePeerMessage(bytes, limits);
+  if (bytes.length > limits.frameBytesMax) {
+    return { ok: false, error: `message of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}` };
+  }
+  return decodeBrokerPeerMessage(bytes);
+}
+
+// ---- Encoding. Each message is laid out as a list of parts, so its size is known before writing.
+
+type Part =
+  | { readonly kind: 'u8'; readonly value: number }
+  | { readonly kind: 'u32'; readonly value: number; readonly what: string }
+  | { readonly kind: 'u64'; readonly value: number; readonly what: string }
+  | { readonly kind: 'short'; readonly bytes: Uint8Array; readonly what: string }
+  | { readonly kind: 'long'; readonly bytes: Uint8Array; readonly what: string };
+
+const PART_BYTES = { u8: 1, u32: 4, u64: 8 } as const;
+
+function partSize(part: Part): number {
+  switch (part.kind) {
+    case 'u8':
+    case 'u32':
+    case 'u64':
+      return PART_BYTES[part.kind];
+    case 'short':
+      return 2 + part.bytes.length;
+    case 'long':
+      return 4 + part.bytes.length;
+  }
+}
+
+export function encodeBrokerPeerMessage(message: BrokerPeerMessage): Uint8Array {
+  const parts: Part[] = [
+    { kind: 'u8', value: TYPE_BYTES[message.type] },
+    { kind: 'u32', value: message.group, what: 'group' },
+    { kind: 'u32', value: message.from, what: 'from' },
+    { kind: 'u32', value: message.to, what: 'to' },
+  ];
+  switch (message.type) {
+    case 'Forward':
+      parts.push({ kind: 'u64', value: message.token, what: 'token' }, ...commandParts(message.command));
+      break;
+    case 'ForwardResult':
+      parts.push({ kind: 'u64', value: message.token, what: 'token' }, ...outcomeParts(message.outcome));
+      break;
+    case 'Relay':
+      parts.push({ kind: 'u8', value: message.replyTo === undefined ? 0 : FLAG_REPLY }, short(message.subject, 'subject'));
+      if (message.replyTo !== undefined) parts.push(short(message.replyTo, 'replyTo'));
+      parts.push({ kind: 'long', bytes: message.headerBytes, what: 'header block' }, { kind: 'long', bytes: message.payload, what: 'payload' });
+      break;
+    default:
+      unreachable(message);
+  }
+  const size = parts.reduce((sum, part) => sum + partSize(part), 0);
+  const writer = new ByteWriter(new Uint8Array(size));
+  for (const part of parts) writePart(writer, part);
+  assert(writer.offset === size, `${message.type} encoded to ${writer.offset} bytes, expected ${size}`);
+  return writer.bytes;
+}
+
+function short(text: string, what: string): Part {
+  return { kind: 'short', bytes: utf8(text, what), what };
+}
+
+function commandParts(command: ForwardedCommand): Part[] {
+  const kind: Part = { kind: 'u8', value: COMMAND_KINDS.indexOf(command.kind) + 1 };
+  switch (command.kind) {
+    case 'publish': {
+      const { kind: _kind, ...publish } = command;
+      return [kind, { kind: 'long', bytes: encodeBrokerCommand({ type: 'Publish', ...publish, timestampMs: 0 }), what: 'publish' }];
+    }
+    case 'ack':
+      return [kind, short(command.consumer, 'consumer'), short(command.topic, 'topic'), { kind: 'u64', value: command.offset, what: 'offset' }];
+    case 'barrier':
+      return [kind];
+  }
+}
+
+function outcomeParts(outcome: CommandOutcome): Part[] {
+  const kind: Part = { kind: 'u8', value: OUTCOME_KINDS.indexOf(outcome.kind) + 1 };
+  switch (outcome.kind) {
+    case 'acked':
+      return [
+        kind,
+        short(outcome.topic, 'topic'),
+        { kind: 'u64', value: outcome.offset, what: 'offset' },
+        { kind: 'u64', value: outcome.timestampMs, what: 'timestampMs' },
+        { kind: 'u8', value: outcome.duplicate ? 1 : 0 },
+      ];
+    case 'ack-recorded':
+      return [kind, short(outcome.consumer, 'consumer'), short(outcome.topic, 'topic'), { kind: 'u64', value: outcome.offset, what: 'offset' }];
+    case 'barrier':
+      return [kind, { kind: 'u64', value: outcome.index, what: 'index' }];
+    case 'failed':
+      return [
+        kind,
+        { kind: 'u8', value: FAILURE_REASONS.indexOf(outcome.reason) },
+        { kind: 'u8', value: outcome.retryable ? 1 : 0 },
+        { kind: 'u32', value: outcome.leaderHint, what: 'leaderHint' },
+        { kind: 'long', bytes: utf8(outcome.message, 'message'), what: 'message' },
+      ];
+  }
+}
+
+function writePart(writer: ByteWriter, part: Part): void {
+  switch (part.kind) {
+    case 'u8':
+      return writer.u8(part.value);
+    case 'u32':
+      return writer.u32(part.value, part.what);
+    case 'u64':
+      return writer.u64(part.value, part.what);
+    case 'short':
+      writer.u16(part.bytes.length, `${part.what} length`);
+      return writer.raw(part.bytes);
+    case 'long':
+      writer.u32(part.bytes.length, `${part.what} length`);
+      return writer.raw(part.bytes);
+  }
+}
+
+// ---- Decoding.
+
+export function decodeBrokerPeerMessage(bytes: Uint8Array): AnyPeerDecodeResult {
+  const reader = new ByteReader(bytes);
+  const typeByte = reader.u8('type');
+  const header = { group: reader.u32('group'), from: reader.u32('from'), to: reader.u32('to') };
+  if (reader.failed) return { ok: false, error: reader.error! };
+  let message: BrokerPeerMessage | undefined;
+  switch (typeByte) {
+    case TYPE_BYTES.Forward: {
+      const token = reader.u64('token');
+      const command = readCommand(reader);
+      if (command !== undefined) message = { type: 'Forward', ...header, token, command };
+      break;
+    }
+    case TYPE_BYTES.ForwardResult: {
+      const token = reader.u64('token');
+      const outcome = readOutcome(reader);
+      if (outcome !== undefined) message = { type: 'ForwardResult', ...header, token, outcome };
+      break;
+    }
+    case TYPE_BYTES.Relay:
+      message = readRelay(reader, header);
+      break;
+    default:
+      return { ok: false, error: `unknown broker message type byte 0x${typeByte.toString(16)} at byte 0` };
+  }
+  if (reader.failed || message === undefined) return { ok: false, error: reader.error ?? 'undecodable message' };
+  if (reader.offset !== bytes.length) {
+    return { ok: false, error: `${message.type}: ${bytes.length - reader.offset} trailing bytes at byte ${reader.offset}` };
+  }
+  return { ok: true, message };
+}
+
+function readShort(reader: ByteReader, what: string): string {
+  return reader.text(reader.u16(`${what} length`), what);
+}
+
+function readCommand(reader: ByteReader): ForwardedCommand | undefined {
+  const kindOffset = reader.offset;
+  const kind = COMMAND_KINDS[reader.u8('command kind') - 1];
+  if (reader.failed) return undefined;
+  switch (kind) {
+    case 'publish': {
+      const bytes = reader.copy(reader.u32('publish length'), 'publish');
+      if (reader.failed) return undefined;
+      const decoded = decodeBrokerCommand(bytes);
+      if (!decoded.ok || decoded.command.type !== 'Publish') {
+        reader.fail(`publish at byte ${kindOffset + 1}: ${decoded.ok ? 'not a Publish command' : decoded.error}`);
+        return undefined;
+      }
+      const { type: _type, timestampMs: _timestamp, requestId: _requestId, ...publish } = decoded.command;
+      return { kind: 'publish', ...publish };
+    }
+    case 'ack':
+      return { kind: 'ack', consumer: readShort(reader, 'consumer'), topic: readShort(reader, 'topic'), offset: reader.u64('offset') };
+    case 'barrier':
+      return { kind: 'barrier' };
+    default:
+      reader.fail(`command kind at byte ${kindOffset} is not 1, 2 or 3`);
+      return undefined;
+  }
+}
+
+function readOutcome(reader: ByteReader): CommandOutcome | undefined {
+  const kindOffset = reader.offset;
+  const kind = OUTCOME_KINDS[reader.u8('outcome kind') - 1];
+  if (reader.failed) return undefined;
+  switch (kind) {
+    case 'acked':
+      return {
+        kind,
+        topic: readShort(reader, 'topic'),
+        offset: reader.u64('offset'),
+        timestampMs: reader.u64('timestampMs'),
+        duplicate: reader.bool('duplicate'),
+      };
+    case 'ack-recorded':
+      return { kind, consumer: readShort(reader, 'consumer'), topic: readShort(reader, 'topic'), offset: reader.u64('offset') };
+    case 'barrier':
+      return { kind, index: reader.u64('index') };
+    case 'failed': {
+      const reasonOffset = reader.offset;
+      const reason = FAILURE_REASONS[reader.u8('reason')];
+      if (reason === undefined && !reader.failed) reader.fail(`reason at byte ${reasonOffset} is not a known failure`);
+      const retryable = reader.bool('retryable');
+      const leaderHint = reader.u32('leaderHint');
+      const message = reader.text(reader.u32('message length'), 'message');
+      return reason === undefined ? undefined : { kind, reason, retryable, leaderHint, message };
+    }
+    default:
+      reader.fail(`outcome kind at byte ${kindOffset} is not 1 to 4`);
+      return undefined;
+  }
+}
+
+function readRelay(reader: ByteReader, header: { group: number; from: number; to: number }): BrokerPeerMessage | undefined {
+  const flagsOffset = reader.offset;
+  const flags = reader.u8('flags');
+  if ((flags & ~FLAG_REPLY) !== 0) reader.fail(`flags at byte ${flagsOffset} has unknown bits 0x${flags.toString(16)}`);
+  const subject = readShort(reader, 'subject');
+  const replyTo = (flags & FLAG_REPLY) !== 0 ? readShort(reader, 'replyTo') : undefined;
+  const headerBytes = reader.copy(reader.u32('header block length'), 'header block');
+  const payload = reader.copy(reader.u32('payload length'), 'payload');
+  if (reader.failed) return undefined;
+  return { type: 'Relay', ...header, subject, headerBytes, payload, ...(replyTo === undefined ? {} : { replyTo }) };
+}
