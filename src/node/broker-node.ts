@@ -560,8 +560,9 @@ export class BrokerNode {
   private readonly deliverStored = (member: Member, message: StoredMessage): boolean => {
     const client = this.sessions.get(member.session);
     if (client === undefined || client.outputBytes >= this.options.sessionOutputBytesMax) return false;
-    const replyTo = member.subscription.start.kind === 'live' ? undefined : deliveryReplySubject(message, member.subscription.consumer);
-    const frame = { subject: message.topic, sid: member.sid, payload: message.payload, ...(replyTo === undefined ? {} : { replyTo }) };
+    // The reply subject carries the offset and time, so any client can tell where it is in the topic.
+    const replyTo = deliveryReplySubject(message, member.subscription.consumer);
+    const frame = { subject: message.topic, sid: member.sid, payload: message.payload, replyTo };
     if (message.headers.size > 0 && client.headers) {
       client.write(encodeHMsg({ ...frame, headers: encodeHeaderBlock({ statusDescription: '', fields: message.headers }) }));
     } else {

@@ -189,16 +189,22 @@ describe('BrokerNode: subscriptions', () => {
     expect(fromThird.messages()).toEqual(['m3', 'm4', 'm5']);
   });
 
-  it('an XSUB delivery names its offset and time in the reply subject', () => {
+  it('every delivery of a stored message names its offset and time in the reply subject', () => {
     const cluster = clusterWithLeader();
     const publisher = cluster.connect(1);
     publisher.send(pub('orders.eu', 'x'));
     cluster.settle();
-    const subscriber = cluster.connect(1);
-    subscriber.send('XSUB orders.* 1 FIRST\r\n');
-    const [frame] = subscriber.take('Msg');
-    expect(frame).toMatchObject({ subject: 'orders.eu', sid: '1' });
-    expect(frame?.replyTo).toMatch(/^\$CHORUS\.MSG\.1\.[0-9]+\.orders\.eu$/);
+    const replaying = cluster.connect(1);
+    const live = cluster.connect(1);
+    replaying.send('XSUB orders.* 1 FIRST\r\n');
+    live.send('SUB orders.* 1\r\n');
+    publisher.send(pub('orders.eu', 'y'));
+    cluster.settle();
+    const [first, second] = replaying.take('Msg');
+    expect(first).toMatchObject({ subject: 'orders.eu', sid: '1' });
+    expect(first?.replyTo).toMatch(/^\$CHORUS\.MSG\.1\.[0-9]+\.orders\.eu$/);
+    expect(second?.replyTo).toMatch(/^\$CHORUS\.MSG\.2\.[0-9]+\.orders\.eu$/);
+    expect(live.take('Msg').map((frame) => frame.replyTo)).toEqual([second?.replyTo]);
   });
 
   it('matches wildcards with NATS semantics: * one token, > one or more', () => {
