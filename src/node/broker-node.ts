@@ -39,7 +39,7 @@ import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
-import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishFailure } from './peer-messages.js';
+import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
 import {
   ackJson,
@@ -436,7 +436,9 @@ export class BrokerNode {
       if (problem !== undefined) return this.failed('rejected', problem.reason, false);
       const proposed = this.raft.propose(encodeBrokerCommand(command));
       if (!proposed.ok) return this.failed(proposed.reason, proposed.message, proposed.reason !== 'too-large');
-      this.pending.set(proposed.index, { waiter, term: proposed.term });
+      const early = command.type === 'Publish' ? this.acknowledgeOnPropose(command.topic) : undefined;
+      if (early !== undefined) this.settle(waiter, early);
+      else this.pending.set(proposed.index, { waiter, term: proposed.term });
       return undefined;
     }
     const leader = this.raft.leader();
@@ -476,6 +478,16 @@ export class BrokerNode {
     if (!read.ok) return client.write(encodeErr(`Invalid Arguments: ${read.reason}`));
     client.write(encodeHistoryHead(topic, read.messages.length, read.lastOffset));
     for (const message of read.messages) client.write(encodeEntry(message));
+  }
+
+  /**
+   * The rule of this node: a publish is acknowledged only AFTER it is applied,
+   * so nothing is acknowledged when it is proposed. A planted-bug variant in the
+   * tests overrides this to acknowledge at once, and the history checker must
+   * catch it; nothing in production does.
+   */
+  protected acknowledgeOnPropose(_topic: string): PublishAcked | undefined {
+    return undefined;
   }
 
   // ---- Applying and answering.

@@ -1,0 +1,472 @@
+// Simulated clients of the broker: publishers, subscribers and history readers
+// that speak the wire protocol to the nodes of a simulated cluster and record
+// what they ask and what they are told into a HistoryRecorder, in simulated
+// time. The history checker then judges the run from that record alone.
+//
+// They behave as careful real clients do. A publisher gives every message an
+// id (Nats-Msg-Id), waits for the PubAck with a timeout, and retries a
+// retryable failure or a timeout with the same id, on another node if its node
+// seems gone. A subscriber that loses its node reconnects elsewhere and
+// subscribes again: a live one from now, a replaying one from the offset after
+// its last delivery, a durable one by name. Durable consumers acknowledge as
+// they go and now and then leave and come back, to exercise resuming.
+//
+// Everything they do is scheduled through the ClientLink, so a run stays a
+// function of its seed.
+
+import { SimRandom } from './random.js';
+import type { HistoryRecorder, SubscriptionMode } from './history.js';
+import type { NodeId } from '../src/raft/types.js';
+import { ServerParser, type ServerFrame } from '../src/protocol/server-parser.js';
+
+/** What the simulated clients need from the simulator. */
+export interface ClientLink {
+  readonly nodeIds: readonly NodeId[];
+  nowMs(): number;
+  after(delayMs: number, label: string, action: () => void): void;
+  /** Opens a connection; undefined when the node is down. */
+  connect(node: NodeId, handlers: ConnectionHandlers): number | undefined;
+  send(session: number, bytes: Uint8Array): void;
+  close(session: number): void;
+}
+
+export interface ConnectionHandlers {
+  onBytes(bytes: Uint8Array): void;
+  /** The connection ended: the node crashed, or closed it. */
+  onClose(): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+const DELIVERY_META = /^\$CHORUS\.(?:MSG|ACK\.[A-Za-z0-9_-]+)\.([0-9]+)\.([0-9]+)\.(.+)$/;
+
+/** One client's connection to one node: frames in, bytes out. */
+class Connection {
+  private readonly parser = new ServerParser();
+  closed = false;
+
+  private constructor(
+    private readonly link: ClientLink,
+    readonly node: NodeId,
+    readonly session: number,
+  ) {}
+
+  /** Connects and sends CONNECT; undefined when the node is down. */
+  static open(link: ClientLink, node: NodeId, onFrame: (frame: ServerFrame) => void, onClose: () => void): Connection | undefined {
+    let connection: Connection | undefined;
+    const session = link.connect(node, {
+      onBytes: (bytes) => {
+        if (connection === undefined || connection.closed) return;
+        for (const frame of connection.parser.feed(bytes)) onFrame(frame);
+      },
+      onClose: () => {
+        if (connection === undefined || connection.closed) return;
+        connection.closed = true;
+        onClose();
+      },
+    });
+    if (session === undefined) return undefined;
+    connection = new Connection(link, node, session);
+    connection.write('CONNECT {"verbose":false,"headers":true,"echo":true}\r\n');
+    return connection;
+  }
+
+  write(text: string | Uint8Array): void {
+    if (this.closed) return;
+    this.link.send(this.session, typeof text === 'string' ? encoder.encode(text) : text);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.link.close(this.session);
+  }
+}
+
+function hpub(subject: string, replyTo: string, headers: string, payload: string): Uint8Array {
+  const headerBytes = encoder.encode(headers);
+  const payloadBytes = encoder.encode(payload);
+  const line = encoder.encode(`HPUB ${subject} ${replyTo} ${headerBytes.length} ${headerBytes.length + payloadBytes.length}\r\n`);
+  const out = new Uint8Array(line.length + headerBytes.length + payloadBytes.length + 2);
+  out.set(line, 0);
+  out.set(headerBytes, line.length);
+  out.set(payloadBytes, line.length + headerBytes.length);
+  out.set([0x0d, 0x0a], out.length - 2);
+  return out;
+}
+
+function parseJson(payload: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(decoder.decode(payload));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The description and retryability of an `{"error":{...}}` reply. */
+function errorOf(reply: Record<string, unknown>): { error: string; retryable: boolean } | undefined {
+  const error = reply.error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const fields = error as Record<string, unknown>;
+  return { error: `${String(fields.reason)}: ${String(fields.description)}`, retryable: fields.retryable === true };
+}
+
+/** Picks a node other than `avoid` when there is one. */
+function otherNode(random: SimRandom, nodes: readonly NodeId[], avoid: NodeId | undefined): NodeId {
+  const others = nodes.filter((node) => node !== avoid);
+  return random.pick(others.length > 0 ? others : nodes);
+}
+
+export interface PublisherOptions {
+  readonly id: string;
+  readonly topics: readonly string[];
+  /** Mean simulated milliseconds between one message's final answer and the next message. */
+  readonly meanIntervalMs: number;
+  readonly timeoutMs: number;
+  /** Tries of one message before the publisher gives up on it. */
+  readonly attemptsMax: number;
+  readonly startMs: number;
+  readonly stopMs: number;
+}
+
+/** Publishes one message at a time, each with its own id, retrying it until acknowledged or out of attempts. */
+export class SimPublisher {
+  acknowledged = 0;
+  gaveUp = 0;
+  private connection: Connection | undefined;
+  private sequence = 0;
+  /** The op waiting for its PubAck, if any. */
+  private waiting: { op: number; message: { topic: string; msgId: string; payload: string }; attempt: number } | undefined;
+
+  constructor(
+    private readonly link: ClientLink,
+    private readonly history: HistoryRecorder,
+    private readonly random: SimRandom,
+    private readonly options: PublisherOptions,
+  ) {}
+
+  start(): void {
+    this.link.after(this.options.startMs, 'publisher', () => this.next());
+  }
+
+  private next(): void {
+    if (this.link.nowMs() >= this.options.stopMs) return;
+    this.sequence++;
+    const msgId = `${this.options.id}-${this.sequence}`;
+    const message = { topic: this.random.pick(this.options.topics), msgId, payload: `${msgId} at ${this.link.nowMs().toFixed(3)}` };
+    this.attempt(message, 1);
+  }
+
+  private attempt(message: { topic: string; msgId: string; payload: string }, attempt: number): void {
+    const connection = this.ensureConnection(undefined);
+    if (connection === undefined) {
+      // Every node this client tried is down; try again a little later, same message.
+      this.link.after(50, 'publisher', () => this.attempt(message, attempt));
+      return;
+    }
+    const op = this.history.publishInvoke({
+      timeMs: this.link.nowMs(),
+      client: this.options.id,
+      node: connection.node,
+      topic: message.topic,
+      msgId: message.msgId,
+      attempt,
+      payload: message.payload,
+    });
+    this.waiting = { op, message, attempt };
+    const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n\r\n`;
+    connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${op}`, headers, message.payload));
+    this.link.after(this.options.timeoutMs, 'publish-timeout', () => {
+      if (this.waiting?.op !== op) return;
+      this.history.publishTimeout({ timeMs: this.link.nowMs(), op });
+      // The node may be gone or cut off: try the same message elsewhere.
+      this.dropConnection();
+      this.retry();
+    });
+  }
+
+  private ensureConnection(avoid: NodeId | undefined): Connection | undefined {
+    if (this.connection !== undefined && !this.connection.closed) return this.connection;
+    const node = otherNode(this.random, this.link.nodeIds, avoid);
+    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+    if (connection === undefined) return undefined;
+    connection.write(`SUB _INBOX.${this.options.id}.* inbox\r\n`);
+    this.connection = connection;
+    return connection;
+  }
+
+  private dropConnection(): void {
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    if (frame.type !== 'Msg' || this.waiting === undefined) return;
+    if (frame.subject !== `_INBOX.${this.options.id}.${this.waiting.op}`) return; // A late answer to an op given up on.
+    const reply = parseJson(frame.payload);
+    const op = this.waiting.op;
+    const timeMs = this.link.nowMs();
+    if (reply !== undefined && typeof reply.seq === 'number') {
+      this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true });
+      this.waiting = undefined;
+      this.acknowledged++;
+      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+      return;
+    }
+    const failure = (reply === undefined ? undefined : errorOf(reply)) ?? { error: 'unreadable PubAck', retryable: false };
+    this.history.publishFail({ timeMs, op, error: failure.error, retryable: failure.retryable });
+    if (failure.retryable) {
+      // No leader, or leadership moving: give the cluster a moment, then try another node.
+      this.dropConnection();
+      this.link.after(20 + this.random.exponential(30), 'publisher', () => this.retry());
+    } else {
+      this.waiting = undefined;
+      this.gaveUp++;
+      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+    }
+  }
+
+  private onClose(): void {
+    this.connection = undefined;
+    if (this.waiting === undefined) return;
+    // The connection died with the answer outstanding: the client cannot know the outcome.
+    this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.waiting.op });
+    this.link.after(10, 'publisher', () => this.retry());
+  }
+
+  private retry(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    this.waiting = undefined;
+    if (waiting.attempt >= this.options.attemptsMax || this.link.nowMs() >= this.options.stopMs) {
+      this.gaveUp++;
+      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+      return;
+    }
+    this.attempt(waiting.message, waiting.attempt + 1);
+  }
+}
+
+export type SubscriberKind = 'live' | 'replay' | 'durable';
+
+export interface SubscriberOptions {
+  readonly id: string;
+  readonly kind: SubscriberKind;
+  /** A wildcard pattern for live subscribers; one topic for replaying and durable ones, which resume per topic. */
+  readonly subject: string;
+  readonly startMs: number;
+  readonly stopMs: number;
+  /** Durable only: acknowledge after this many deliveries. */
+  readonly ackEvery: number;
+  /** Durable only: mean simulated milliseconds between voluntary disconnects, to exercise resuming. */
+  readonly meanReconnectMs: number;
+}
+
+/** Subscribes, records every delivery, and subscribes again after losing its node. */
+export class SimSubscriber {
+  delivered = 0;
+  private connection: Connection | undefined;
+  private subscriptions = 0;
+  private currentSub: string | undefined;
+  /** Replay and durable: the last offset delivered of the subject's topic. */
+  private lastOffset = 0;
+  private sinceAck = 0;
+  private readonly acksWaiting = new Map<string, number>();
+  private node: NodeId | undefined;
+
+  constructor(
+    private readonly link: ClientLink,
+    private readonly history: HistoryRecorder,
+    private readonly random: SimRandom,
+    private readonly options: SubscriberOptions,
+  ) {}
+
+  start(): void {
+    this.link.after(this.options.startMs, 'subscriber', () => this.subscribe());
+    if (this.options.kind === 'durable') this.scheduleReconnect();
+  }
+
+  private subscribe(): void {
+    if (this.link.nowMs() >= this.options.stopMs) return;
+    const node = otherNode(this.random, this.link.nodeIds, this.node);
+    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+    if (connection === undefined) {
+      this.link.after(50, 'subscriber', () => this.subscribe());
+      return;
+    }
+    this.connection = connection;
+    this.node = node;
+    const sub = `${this.options.id}-${++this.subscriptions}`;
+    this.currentSub = sub;
+    const mode = this.mode();
+    this.history.subscribe({ timeMs: this.link.nowMs(), client: this.options.id, node, sub, pattern: this.options.subject, mode });
+    connection.write(`SUB _INBOX.${this.options.id}.* inbox\r\n`);
+    connection.write(`${this.command(mode)}\r\n`);
+  }
+
+  private mode(): SubscriptionMode {
+    switch (this.options.kind) {
+      case 'live':
+        return { type: 'live' };
+      case 'replay':
+        return { type: 'from-offset', offset: this.lastOffset + 1 };
+      case 'durable':
+        return { type: 'durable', consumer: this.options.id };
+    }
+  }
+
+  private command(mode: SubscriptionMode): string {
+    switch (mode.type) {
+      case 'live':
+        return `SUB ${this.options.subject} s`;
+      case 'from-offset':
+        return `XSUB ${this.options.subject} s FROM ${mode.offset}`;
+      case 'durable':
+        return `XSUB ${this.options.subject} s DURABLE ${mode.consumer}`;
+    }
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    if (frame.type === 'Err' && frame.message.startsWith('durable subscription')) {
+      // No leader to pass the read barrier: try again, elsewhere.
+      this.resubscribeLater();
+      return;
+    }
+    if (frame.type !== 'Msg') return;
+    if (frame.sid === 'inbox') return this.onAckReply(frame.subject, frame.payload);
+    const meta = frame.replyTo === undefined ? null : DELIVERY_META.exec(frame.replyTo);
+    if (meta === null || this.currentSub === undefined) return;
+    const offset = Number(meta[1]);
+    const msgId = frame.headers.fields.get(MSG_ID_HEADER)?.[0];
+    this.history.deliver({
+      timeMs: this.link.nowMs(),
+      sub: this.currentSub,
+      topic: frame.subject,
+      offset,
+      ...(msgId === undefined ? {} : { msgId }),
+      payload: frame.payload,
+    });
+    this.delivered++;
+    this.lastOffset = offset;
+    if (this.options.kind === 'durable' && ++this.sinceAck >= this.options.ackEvery) {
+      this.sinceAck = 0;
+      this.acknowledge(frame.replyTo!, frame.subject, offset);
+    }
+  }
+
+  private acknowledge(ackSubject: string, topic: string, offset: number): void {
+    if (this.connection === undefined || this.node === undefined) return;
+    const op = this.history.ackInvoke({ timeMs: this.link.nowMs(), client: this.options.id, node: this.node, consumer: this.options.id, topic, offset });
+    const inbox = `_INBOX.${this.options.id}.ack${op}`;
+    this.acksWaiting.set(inbox, op);
+    this.connection.write(`PUB ${ackSubject} ${inbox} 0\r\n\r\n`);
+  }
+
+  private onAckReply(subject: string, payload: Uint8Array): void {
+    const op = this.acksWaiting.get(subject);
+    if (op === undefined) return;
+    this.acksWaiting.delete(subject);
+    const reply = parseJson(payload);
+    if (reply !== undefined && typeof reply.ack === 'number') {
+      this.history.ackOk({ timeMs: this.link.nowMs(), op, offset: reply.ack });
+      return;
+    }
+    const failure = (reply === undefined ? undefined : errorOf(reply)) ?? { error: 'unreadable ack reply', retryable: false };
+    this.history.ackFail({ timeMs: this.link.nowMs(), op, ...failure });
+  }
+
+  private onClose(): void {
+    this.connection = undefined;
+    this.currentSub = undefined;
+    // Acks without an answer stay without one: their outcome is unknown.
+    this.acksWaiting.clear();
+    this.link.after(20 + this.random.exponential(30), 'subscriber', () => this.subscribe());
+  }
+
+  private resubscribeLater(): void {
+    this.connection?.close();
+    this.onClose();
+  }
+
+  private scheduleReconnect(): void {
+    this.link.after(this.random.exponential(this.options.meanReconnectMs), 'subscriber-leaves', () => {
+      if (this.link.nowMs() >= this.options.stopMs) return;
+      if (this.connection !== undefined) this.resubscribeLater();
+      this.scheduleReconnect();
+    });
+  }
+}
+
+export interface ReaderOptions {
+  readonly id: string;
+  readonly topics: readonly string[];
+  readonly meanIntervalMs: number;
+  readonly limit: number;
+  readonly startMs: number;
+  readonly stopMs: number;
+}
+
+/** Reads topic history now and then, from a random offset. */
+export class SimHistoryReader {
+  reads = 0;
+  private connection: Connection | undefined;
+  private waiting: { op: number; topic: string; count: number; lastOffset: number; messages: { offset: number; msgId?: string; payload: Uint8Array }[] } | undefined;
+  private node: NodeId | undefined;
+
+  constructor(
+    private readonly link: ClientLink,
+    private readonly history: HistoryRecorder,
+    private readonly random: SimRandom,
+    private readonly options: ReaderOptions,
+  ) {}
+
+  start(): void {
+    this.link.after(this.options.startMs, 'reader', () => this.read());
+  }
+
+  private read(): void {
+    if (this.link.nowMs() >= this.options.stopMs) return;
+    this.link.after(this.random.exponential(this.options.meanIntervalMs), 'reader', () => this.read());
+    if (this.waiting !== undefined) return;
+    if (this.connection === undefined) {
+      const node = otherNode(this.random, this.link.nodeIds, this.node);
+      this.connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+      if (this.connection === undefined) return;
+      this.node = node;
+    }
+    const topic = this.random.pick(this.options.topics);
+    const from = this.random.int(1, 20);
+    const op = this.history.historyReadInvoke({ timeMs: this.link.nowMs(), client: this.options.id, node: this.node!, topic, from, limit: this.options.limit });
+    this.waiting = { op, topic, count: -1, lastOffset: 0, messages: [] };
+    this.connection.write(`HISTORY ${topic} ${from} ${this.options.limit}\r\n`);
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    if (frame.type === 'HistoryHead') {
+      waiting.count = frame.count;
+      waiting.lastOffset = frame.lastOffset;
+    } else if (frame.type === 'Entry') {
+      const msgId = frame.headers.fields.get(MSG_ID_HEADER)?.[0];
+      waiting.messages.push({ offset: frame.offset, payload: frame.payload, ...(msgId === undefined ? {} : { msgId }) });
+    } else if (frame.type === 'Err') {
+      this.history.historyReadFail({ timeMs: this.link.nowMs(), op: waiting.op, error: frame.message });
+      this.waiting = undefined;
+      return;
+    }
+    if (waiting.count >= 0 && waiting.messages.length === waiting.count) {
+      this.history.historyReadOk({ timeMs: this.link.nowMs(), op: waiting.op, lastOffset: waiting.lastOffset, messages: waiting.messages });
+      this.reads++;
+      this.waiting = undefined;
+    }
+  }
+
+  private onClose(): void {
+    this.connection = undefined;
+    // A read cut short has no completion: the client never learned its result.
+    this.waiting = undefined;
+  }
+}

@@ -1,0 +1,35 @@
+// Deliberately broken broker cores, for tests only: the simulator runs them
+// with its clients, and the history checker must catch each.
+
+import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.js';
+import type { PublishAcked } from '../../src/node/peer-messages.js';
+import type { RaftConfig } from '../../src/raft/config.js';
+import type { DurableState } from '../../src/raft/types.js';
+
+/**
+ * Acknowledges a publish as soon as the leader appends it, before any quorum
+ * has it: a leader that crashes or is deposed then loses acknowledged messages.
+ * It guesses the offset the message will get, as such a broker would have to.
+ */
+class AcknowledgesBeforeCommit extends BrokerNode {
+  private readonly promised = new Map<string, number>();
+
+  protected override acknowledgeOnPropose(topic: string): PublishAcked {
+    const offset = Math.max(this.state.lastOffset(topic), this.promised.get(topic) ?? 0) + 1;
+    this.promised.set(topic, offset);
+    return { kind: 'acked', topic, offset, timestampMs: this.state.nowMs, duplicate: false };
+  }
+}
+
+export const PLANTED_BROKER_BUGS = {
+  'ack-before-commit': AcknowledgesBeforeCommit,
+} as const;
+
+export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;
+
+export function plantedBrokerFactory(
+  bug: PlantedBrokerBugName,
+): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>) => BrokerNode {
+  const Variant = PLANTED_BROKER_BUGS[bug];
+  return (config, restored, options) => new Variant(config, restored, options);
+}
