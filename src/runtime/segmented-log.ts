@@ -1,0 +1,302 @@
+// The Raft log on disk: append-only segment files of CRC-guarded records.
+//
+// A segment is `log/segment-<first index, 20 digits>.log`: a 16-byte header
+// (the magic "CHRSLOG1" and the first index, u64) and then records. A record
+// is `[u32 payload length][u32 CRC-32 of the payload][payload]`, and a payload
+// is one entry: index u64, term u64, kind u8 (0 noop, 1 command), then the
+// command's bytes. All integers are big-endian. A new segment starts once the
+// current one passes segmentBytesMax.
+//
+// Writes are plain appends; durability comes from sync(), which fdatasyncs
+// every segment written since the last sync and fsyncs the directory when a
+// segment was created or removed. Truncation (a follower dropping a
+// conflicting suffix) cuts the file at the record's offset and removes later
+// segments.
+//
+// Recovery (open). Records are read in order and every CRC is checked. A
+// record at the very end of the last segment that is incomplete or fails its
+// CRC is a torn write (the process died mid-append): it is cut off, with a
+// log line. Anything wrong before that (a bad CRC, a gap in the indices, a
+// header that does not match its file name) is corruption of data that was
+// acknowledged, and open() refuses with an error naming the file and byte
+// offset, never dropping it silently.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Entry } from '../raft/types.js';
+import { crc32 } from './crc32.js';
+
+const MAGIC = 'CHRSLOG1';
+const SEGMENT_HEADER_BYTES = 16;
+const RECORD_HEADER_BYTES = 8;
+const ENTRY_FIXED_BYTES = 8 + 8 + 1;
+const SEGMENT_NAME = /^segment-(\d{20})\.log$/;
+/** A record longer than this cannot be ours: the core refuses commands over its commandBytesMax, far below. */
+const RECORD_BYTES_MAX = 256 * 1024 * 1024;
+
+export class StorageCorruptionError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    problem: string,
+  ) {
+    super(`${file}: byte ${offset}: ${problem}; refusing to start rather than drop acknowledged data`);
+    this.name = 'StorageCorruptionError';
+  }
+}
+
+interface Segment {
+  readonly firstIndex: number;
+  readonly file: string;
+  fd: number;
+  size: number;
+  /** recordOffsets[k] is the byte offset of entry firstIndex + k. */
+  readonly recordOffsets: number[];
+}
+
+export interface SegmentedLogOptions {
+  readonly segmentBytesMax: number;
+  /** Where recovery notes go (a torn tail cut off). */
+  readonly note: (line: string) => void;
+}
+
+export class SegmentedLog {
+  private readonly segments: Segment[] = [];
+  private readonly dirty = new Set<Segment>();
+  private directoryDirty = false;
+  private lastIndexValue = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly options: SegmentedLogOptions,
+  ) {}
+
+  /** Opens (creating if needed) the log in `dir` and returns it with every entry it holds. */
+  static open(dir: string, options: SegmentedLogOptions): { log: SegmentedLog; entries: Entry[] } {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new SegmentedLog(dir, options);
+    const names = fs
+      .readdirSync(dir)
+      .filter((name) => SEGMENT_NAME.test(name))
+      .sort();
+    const entries: Entry[] = [];
+    names.forEach((name, position) => {
+      const isLast = position === names.length - 1;
+      log.segments.push(log.recover(name, isLast, entries));
+    });
+    log.lastIndexValue = entries.length;
+    return { log, entries };
+  }
+
+  get lastIndex(): number {
+    return this.lastIndexValue;
+  }
+
+  /** Appends entries that continue the log. Durable only after sync(). */
+  append(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.index !== this.lastIndexValue + 1) {
+        throw new Error(`append of index ${entry.index} after last index ${this.lastIndexValue}`);
+      }
+      let segment = this.segments[this.segments.length - 1];
+      if (segment === undefined || segment.size >= this.options.segmentBytesMax) segment = this.createSegment(entry.index);
+      const record = encodeRecord(entry);
+      fs.writeSync(segment.fd, record, 0, record.length, segment.size);
+      segment.recordOffsets.push(segment.size);
+      segment.size += record.length;
+      this.dirty.add(segment);
+      this.lastIndexValue = entry.index;
+    }
+  }
+
+  /** Removes every entry with index >= `index`. Durable only after sync(). */
+  truncateFrom(index: number): void {
+    if (index > this.lastIndexValue) return;
+    while (this.segments.length > 0) {
+      const segment = this.segments[this.segments.length - 1]!;
+      if (segment.firstIndex >= index) {
+        fs.closeSync(segment.fd);
+        fs.unlinkSync(segment.file);
+        this.segments.pop();
+        this.dirty.delete(segment);
+        this.directoryDirty = true;
+        continue;
+      }
+      const keep = index - segment.firstIndex;
+      const cutAt = segment.recordOffsets[keep]!;
+      fs.ftruncateSync(segment.fd, cutAt);
+      segment.recordOffsets.length = keep;
+      segment.size = cutAt;
+      this.dirty.add(segment);
+      break;
+    }
+    this.lastIndexValue = index - 1;
+  }
+
+  /** Makes every append and truncation so far durable. */
+  async sync(): Promise<void> {
+    const segments = [...this.dirty];
+    this.dirty.clear();
+    await Promise.all(segments.map((segment) => fdatasync(segment.fd)));
+    if (this.directoryDirty) {
+      this.directoryDirty = false;
+      await syncDirectory(this.dir);
+    }
+  }
+
+  close(): void {
+    for (const segment of this.segments) fs.closeSync(segment.fd);
+    this.segments.length = 0;
+  }
+
+  private createSegment(firstIndex: number): Segment {
+    const file = path.join(this.dir, `segment-${String(firstIndex).padStart(20, '0')}.log`);
+    const fd = fs.openSync(file, 'w+');
+    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+    header.set(new TextEncoder().encode(MAGIC), 0);
+    writeU64(new DataView(header.buffer), 8, firstIndex);
+    fs.writeSync(fd, header, 0, header.length, 0);
+    const segment: Segment = { firstIndex, file, fd, size: SEGMENT_HEADER_BYTES, recordOffsets: [] };
+    this.segments.push(segment);
+    this.dirty.add(segment);
+    this.directoryDirty = true;
+    return segment;
+  }
+
+  /** Reads one segment into `entries`, cutting a torn tail off the last one. */
+  private recover(name: string, isLast: boolean, entries: Entry[]): Segment {
+    const file = path.join(this.dir, name);
+    const firstIndex = Number(SEGMENT_NAME.exec(name)![1]);
+    const buffer = fs.readFileSync(file);
+    // A plain Uint8Array view, so the entries sliced from it are plain Uint8Arrays, not Buffers.
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length < SEGMENT_HEADER_BYTES) {
+      // A segment created just before a crash may lack even its header.
+      if (!isLast) throw new StorageCorruptionError(file, 0, `segment header is ${bytes.length} bytes, expected ${SEGMENT_HEADER_BYTES}`);
+    } else {
+      const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+      if (magic !== MAGIC) throw new StorageCorruptionError(file, 0, `not a chorus log segment (magic ${JSON.stringify(magic)})`);
+      const headerIndex = readU64(view, 8);
+      if (headerIndex !== firstIndex) throw new StorageCorruptionError(file, 8, `header says first index ${headerIndex}, the name says ${firstIndex}`);
+    }
+    if (firstIndex !== entries.length + 1) {
+      throw new StorageCorruptionError(file, 0, `segment starts at index ${firstIndex}, but the log before it ends at ${entries.length}`);
+    }
+    const recordOffsets: number[] = [];
+    let offset = SEGMENT_HEADER_BYTES;
+    let tornAt: number | undefined;
+    if (bytes.length < SEGMENT_HEADER_BYTES) tornAt = 0;
+    while (tornAt === undefined && offset < bytes.length) {
+      const problem = recordProblem(bytes, view, offset, entries.length + 1);
+      if (problem !== undefined) {
+        // A torn write can only leave the final record bad: if a good record of a
+        // later index follows (a damaged length field can hide it), this is corruption.
+        const atTail = problem.recordEnd >= bytes.length && !goodRecordFollows(bytes, view, offset + 1, entries.length + 2);
+        if (!(isLast && atTail)) throw new StorageCorruptionError(file, offset, problem.reason);
+        tornAt = offset;
+        break;
+      }
+      const payloadLength = view.getUint32(offset);
+      entries.push(decodeEntry(bytes, offset + RECORD_HEADER_BYTES, payloadLength));
+      recordOffsets.push(offset);
+      offset += RECORD_HEADER_BYTES + payloadLength;
+    }
+    const fd = fs.openSync(file, 'r+');
+    if (tornAt !== undefined) {
+      this.options.note(`${file}: cut a torn record at byte ${tornAt} (${bytes.length - tornAt} bytes) left by an interrupted write`);
+      if (tornAt === 0) {
+        fs.ftruncateSync(fd, 0);
+        const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+        header.set(new TextEncoder().encode(MAGIC), 0);
+        writeU64(new DataView(header.buffer), 8, firstIndex);
+        fs.writeSync(fd, header, 0, header.length, 0);
+        tornAt = SEGMENT_HEADER_BYTES;
+      } else {
+        fs.ftruncateSync(fd, tornAt);
+      }
+      fs.fsyncSync(fd);
+    }
+    return { firstIndex, file, fd, size: tornAt ?? offset, recordOffsets };
+  }
+}
+
+/** Why the record at `offset` is not a good entry `expectedIndex`, and where it would end. */
+function recordProblem(bytes: Uint8Array, view: DataView, offset: number, expectedIndex: number): { reason: string; recordEnd: number } | undefined {
+  if (offset + RECORD_HEADER_BYTES > bytes.length) {
+    return { reason: `record header is cut short (${bytes.length - offset} of ${RECORD_HEADER_BYTES} bytes)`, recordEnd: bytes.length };
+  }
+  const payloadLength = view.getUint32(offset);
+  const recordEnd = offset + RECORD_HEADER_BYTES + payloadLength;
+  if (payloadLength < ENTRY_FIXED_BYTES || payloadLength > RECORD_BYTES_MAX) {
+    return { reason: `record length ${payloadLength} is impossible`, recordEnd: Math.max(recordEnd, bytes.length) };
+  }
+  if (recordEnd > bytes.length) return { reason: `record of ${payloadLength} bytes is cut short`, recordEnd };
+  const stored = view.getUint32(offset + 4);
+  const actual = crc32(bytes, offset + RECORD_HEADER_BYTES, recordEnd);
+  if (stored !== actual) return { reason: `CRC mismatch (stored ${hex(stored)}, computed ${hex(actual)})`, recordEnd };
+  const payload = offset + RECORD_HEADER_BYTES;
+  const index = readU64(view, payload);
+  if (index !== expectedIndex) return { reason: `record holds index ${index}, expected ${expectedIndex}`, recordEnd };
+  const kind = bytes[payload + 16]!;
+  if (kind > 1) return { reason: `record has entry kind ${kind}`, recordEnd };
+  return undefined;
+}
+
+/** Whether a well-formed record of entry `index` starts anywhere from `from` on. */
+function goodRecordFollows(bytes: Uint8Array, view: DataView, from: number, index: number): boolean {
+  for (let offset = from; offset + RECORD_HEADER_BYTES + ENTRY_FIXED_BYTES <= bytes.length; offset++) {
+    if (readU64(view, offset + RECORD_HEADER_BYTES) !== index) continue;
+    if (recordProblem(bytes, view, offset, index) === undefined) return true;
+  }
+  return false;
+}
+
+function encodeRecord(entry: Entry): Uint8Array {
+  const payloadLength = ENTRY_FIXED_BYTES + entry.data.length;
+  const record = new Uint8Array(RECORD_HEADER_BYTES + payloadLength);
+  const view = new DataView(record.buffer);
+  view.setUint32(0, payloadLength);
+  writeU64(view, 8, entry.index);
+  writeU64(view, 16, entry.term);
+  record[24] = entry.kind === 'noop' ? 0 : 1;
+  record.set(entry.data, 25);
+  view.setUint32(4, crc32(record, RECORD_HEADER_BYTES));
+  return record;
+}
+
+function decodeEntry(bytes: Uint8Array, payload: number, payloadLength: number): Entry {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const index = readU64(view, payload);
+  const term = readU64(view, payload + 8);
+  const kind = bytes[payload + 16] === 0 ? 'noop' : 'command';
+  const data = bytes.slice(payload + ENTRY_FIXED_BYTES, payload + payloadLength);
+  return { index, term, kind, data };
+}
+
+function writeU64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, Math.floor(value / 2 ** 32));
+  view.setUint32(offset + 4, value >>> 0);
+}
+
+function readU64(view: DataView, offset: number): number {
+  return view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4);
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+/** Makes a directory's entries (files created, renamed or removed) durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { crc32 } from '../../src/runtime/crc32.js';
+import { StorageCorruptionError } from '../../src/runtime/segmented-log.js';
+import { NodeStorage } from '../../src/runtime/storage.js';
+import type { Entry } from '../../src/raft/types.js';
+
+// The on-disk format survives restarts, cuts a torn tail with a note, and
+// refuses corrupted data before the tail with the file and byte offset.
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const dir of directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-storage-'));
+  directories.push(dir);
+  return dir;
+}
+
+function entry(index: number, term: number, text = `command ${index}`): Entry {
+  return { index, term, kind: 'command', data: new TextEncoder().encode(text) };
+}
+
+function open(dir: string, segmentBytesMax = 1 << 20): { storage: NodeStorage; notes: string[]; entries: readonly Entry[]; term: number; vote: number } {
+  const notes: string[] = [];
+  const { storage, durable } = NodeStorage.open(dir, { segmentBytesMax, note: (line) => notes.push(line) });
+  return { storage, notes, entries: durable.entries, term: durable.hardState.term, vote: durable.hardState.vote };
+}
+
+function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(dir, 'log')).sort().map((name) => path.join(dir, 'log', name));
+}
+
+describe('crc32', () => {
+  it('agrees with zlib', () => {
+    const bytes = new TextEncoder().encode('The quick brown fox jumps over the lazy dog');
+    expect(crc32(bytes)).toBe(zlib.crc32(bytes));
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+});
+
+describe('NodeStorage', () => {
+  it('restarts from exactly what was persisted: hard state, entries, truncations', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    expect(first.entries).toEqual([]);
+    expect([first.term, first.vote]).toEqual([0, 0]);
+    await first.storage.persist([{ hardState: { term: 2, vote: 3 }, truncateFrom: undefined, entries: [entry(1, 1), entry(2, 2), entry(3, 2)] }]);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: 3, entries: [entry(3, 2, 'replaced'), { index: 4, term: 2, kind: 'noop', data: new Uint8Array(0) }] }]);
+    first.storage.close();
+    const second = open(dir);
+    expect([second.term, second.vote]).toEqual([2, 3]);
+    expect(second.entries).toEqual([entry(1, 1), entry(2, 2), entry(3, 2, 'replaced'), { index: 4, term: 2, kind: 'noop', data: new Uint8Array(0) }]);
+    expect(second.notes).toEqual([]);
+    second.storage.close();
+  });
+
+  it('rolls over to new segments and truncates across them', async () => {
+    const dir = tempDir();
+    const first = open(dir, 200);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: Array.from({ length: 30 }, (_, i) => entry(i + 1, 1)) }]);
+    expect(segmentFiles(dir).length).toBeGreaterThan(3);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: 5, entries: [entry(5, 2)] }]);
+    first.storage.close();
+    const second = open(dir, 200);
+    expect(second.entries.map((e) => [e.index, e.term])).toEqual([[1, 1], [2, 1], [3, 1], [4, 1], [5, 2]]);
+    await second.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: [entry(6, 2)] }]);
+    second.storage.close();
+    expect(open(dir, 200).entries).toHaveLength(6);
+  });
+
+  it('cuts a torn tail record with a note and keeps everything before it', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }]);
+    first.storage.close();
+    const [segment] = segmentFiles(dir);
+    const size = fs.statSync(segment!).size;
+    fs.truncateSync(segment!, size - 5);
+    const second = open(dir);
+    expect(second.entries.map((e) => e.index)).toEqual([1, 2]);
+    expect(second.notes).toEqual([expect.stringMatching(/cut a torn record at byte \d+/)]);
+    // The log goes on from there.
+    await second.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: [entry(3, 2)] }]);
+    second.storage.close();
+    expect(open(dir).entries.map((e) => [e.index, e.term])).toEqual([[1, 1], [2, 1], [3, 2]]);
+  });
+
+  it('refuses a corrupted record before the tail, naming the file and byte offset', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }]);
+    first.storage.close();
+    const [segment] = segmentFiles(dir);
+    const bytes = fs.readFileSync(segment!);
+    // The second record starts after the 16-byte header and the first record.
+    const secondRecord = 16 + 8 + 17 + 'command 1'.length;
+    bytes[secondRecord + 8 + 20] = bytes[secondRecord + 8 + 20]! ^ 0xff;
+    fs.writeFileSync(segment!, bytes);
+    expect(() => open(dir)).toThrow(StorageCorruptionError);
+    expect(() => open(dir)).toThrow(new RegExp(`segment-0+1\\.log: byte ${secondRecord}: CRC mismatch`));
+  });
+
+  it('refuses a damaged length field even in the last segment, when good records follow it', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    await first.storage.persist([{ hardState: undefined, truncateFrom: undefined, entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }]);
+    first.storage.close();
+    const [segment] = segmentFiles(dir);
+    const bytes = fs.readFileSync(segment!);
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(16, 0x7fffffff);
+    fs.writeFileSync(segment!, bytes);
+    expect(() => open(dir)).toThrow(/byte 16: record length/);
+  });
+
+  it('refuses a corrupted hard state', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    await first.storage.persist([{ hardState: { term: 5, vote: 1 }, truncateFrom: undefined, entries: [] }]);
+    first.storage.close();
+    const file = path.join(dir, 'hardstate');
+    const bytes = fs.readFileSync(file);
+    bytes[9] = bytes[9]! ^ 1;
+    fs.writeFileSync(file, bytes);
+    expect(() => open(dir)).toThrow(/hardstate: byte 20: hard state CRC mismatch/);
+  });
+});
