@@ -1,0 +1,258 @@
+// The cluster configuration of real mode: cluster.yaml, or a built-in 3-node
+// loopback cluster when there is no file.
+//
+//   secret: change-me       # every node shares it; a peer without it is refused
+//   tickMs: 100             # wall-clock milliseconds per Raft tick
+//   raft:   { electionTicksMin: 10, heartbeatTicks: 1, ... }   # src/raft/config.ts
+//   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
+//   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
+//   storage: { segmentBytesMax: 67108864 }
+//   nodes:
+//     - { id: 1, host: 127.0.0.1, clientPort: 4222, peerPort: 6222, adminPort: 8222, dataDir: ./data/n1 }
+//
+// Every option but `nodes` has a default. A relative dataDir is relative to
+// the file's folder. A bad file is refused with every problem found, each
+// naming the file, the line and the field, e.g.
+// `cluster.yaml:9: nodes[1].clientPort: must be an integer from 1 to 65535, got 0`.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from '../broker/options.js';
+import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
+import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
+
+export interface NodeAddress {
+  readonly id: number;
+  readonly host: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly adminPort: number;
+  /** Absolute. */
+  readonly dataDir: string;
+}
+
+/** The node-core options a file may set; the rest come from the cluster (names, limits). */
+export type NodeTuning = Pick<BrokerNodeOptions, 'forwardTimeoutTicks' | 'pendingForwardsMax' | 'sessionOutputBytesMax' | 'catchUpMessagesPerRound' | 'sessionsMax' | 'subscriptionsPerSessionMax'>;
+
+export interface ClusterConfig {
+  /** The file it came from, or '<built-in>'. */
+  readonly source: string;
+  readonly secret: string;
+  readonly tickMs: number;
+  readonly raft: RaftOptions;
+  readonly broker: BrokerOptions;
+  readonly node: NodeTuning;
+  readonly segmentBytesMax: number;
+  readonly nodes: readonly NodeAddress[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const BUILT_IN_SECRET = 'chorus-loopback-development-secret';
+const DEFAULT_TICK_MS = 100;
+const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+const NODE_TUNING_KEYS: readonly (keyof NodeTuning)[] = [
+  'forwardTimeoutTicks',
+  'pendingForwardsMax',
+  'sessionOutputBytesMax',
+  'catchUpMessagesPerRound',
+  'sessionsMax',
+  'subscriptionsPerSessionMax',
+];
+
+/** The built-in cluster: three nodes on loopback, clients on 4222-4224 (NATS's port and the two after it). */
+export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
+  const nodes = [1, 2, 3].map((id) => ({
+    id,
+    host: '127.0.0.1',
+    clientPort: 4221 + id,
+    peerPort: 6221 + id,
+    adminPort: 8221 + id,
+    dataDir: path.resolve(baseDir, 'data', `n${id}`),
+  }));
+  return {
+    source: '<built-in>',
+    secret: BUILT_IN_SECRET,
+    tickMs: DEFAULT_TICK_MS,
+    raft: DEFAULT_RAFT_OPTIONS,
+    broker: DEFAULT_BROKER_OPTIONS,
+    node: pickTuning(DEFAULT_BROKER_NODE_OPTIONS),
+    segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX,
+    nodes,
+  };
+}
+
+export function loadClusterConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${file}: cannot read: ${(error as Error).message}`]);
+  }
+  return parseClusterConfig(text, file);
+}
+
+/** Parses and checks a configuration; `file` names it in errors and anchors relative data directories. */
+export function parseClusterConfig(text: string, file: string): ClusterConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => `${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`));
+  }
+  const reader = new FieldReader(file, document, lineCounter);
+  const root: unknown = document.toJS();
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+    throw new ConfigError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
+  }
+  const top = root as Record<string, unknown>;
+  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'nodes']);
+  const secret = reader.string(['secret'], top.secret ?? BUILT_IN_SECRET);
+  const tickMs = reader.integer(['tickMs'], top.tickMs ?? DEFAULT_TICK_MS, 1, 60_000);
+  const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
+  const broker = reader.section(['broker'], top.broker, DEFAULT_BROKER_OPTIONS);
+  const node = reader.section(['node'], top.node, pickTuning(DEFAULT_BROKER_NODE_OPTIONS));
+  const storage = reader.section(['storage'], top.storage, { segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX });
+  const segmentBytesMax = reader.integer(['storage', 'segmentBytesMax'], storage.segmentBytesMax, 4096, 2 ** 31);
+  for (const problem of validateRaftOptions(raft)) reader.problem(['raft', problem.split(' ')[0]!], problem);
+  for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
+  for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], 1, Number.MAX_SAFE_INTEGER);
+  if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
+  const nodes = reader.nodes(top.nodes, path.dirname(path.resolve(file)));
+  reader.throwIfProblems();
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, nodes };
+}
+
+function pickTuning(options: BrokerNodeOptions): NodeTuning {
+  return Object.fromEntries(NODE_TUNING_KEYS.map((key) => [key, options[key]])) as unknown as NodeTuning;
+}
+
+type FieldPath = readonly (string | number)[];
+
+/** Reads fields, collecting every problem with the line it is on. */
+class FieldReader {
+  private readonly problems: string[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly document: Document,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  problem(at: FieldPath, message: string): void {
+    this.problems.push(`${this.file}:${this.lineOf(at)}: ${formatPath(at)}: ${message}`);
+  }
+
+  throwIfProblems(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+
+  unknownKeys(at: FieldPath, value: Record<string, unknown>, known: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.problem([...at, key], `unknown field (known: ${known.join(', ')})`);
+    }
+  }
+
+  string(at: FieldPath, value: unknown): string {
+    if (typeof value === 'string' && value.length > 0) return value;
+    this.problem(at, `must be a non-empty string, got ${describe(value)}`);
+    return '';
+  }
+
+  integer(at: FieldPath, value: unknown, min: number, max: number): number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+    this.problem(at, `must be an integer from ${min} to ${max}, got ${describe(value)}`);
+    return min;
+  }
+
+  /** A mapping over defaults: every key must be a known one, of the default's type. */
+  section<T extends object>(at: FieldPath, value: unknown, defaults: T): T {
+    if (value === undefined || value === null) return { ...defaults };
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      this.problem(at, `must be a mapping, got ${describe(value)}`);
+      return { ...defaults };
+    }
+    const fields = value as Record<string, unknown>;
+    this.unknownKeys(at, fields, Object.keys(defaults));
+    const merged: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+    for (const [key, field] of Object.entries(fields)) {
+      const expected = typeof (defaults as Record<string, unknown>)[key];
+      if (expected === 'undefined') continue;
+      if (typeof field !== expected) this.problem([...at, key], `must be a ${expected}, got ${describe(field)}`);
+      else merged[key] = field;
+    }
+    return merged as T;
+  }
+
+  nodes(value: unknown, baseDir: string): NodeAddress[] {
+    if (!Array.isArray(value) || value.length === 0) {
+      this.problem(['nodes'], `must be a list of at least one node, got ${describe(value)}`);
+      return [];
+    }
+    const nodes: NodeAddress[] = [];
+    value.forEach((item: unknown, index) => {
+      const at = ['nodes', index];
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        this.problem(at, `must be a mapping with id, host, clientPort, peerPort, adminPort and dataDir, got ${describe(item)}`);
+        return;
+      }
+      const fields = item as Record<string, unknown>;
+      this.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'dataDir']);
+      const id = this.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
+      nodes.push({
+        id,
+        host: this.string([...at, 'host'], fields.host),
+        clientPort: this.integer([...at, 'clientPort'], fields.clientPort, 1, 65535),
+        peerPort: this.integer([...at, 'peerPort'], fields.peerPort, 1, 65535),
+        adminPort: this.integer([...at, 'adminPort'], fields.adminPort, 1, 65535),
+        dataDir: path.resolve(baseDir, this.string([...at, 'dataDir'], fields.dataDir ?? `data/n${id}`)),
+      });
+    });
+    this.checkUnique(nodes);
+    return nodes;
+  }
+
+  private checkUnique(nodes: readonly NodeAddress[]): void {
+    const ids = new Map<number, number>();
+    const endpoints = new Map<string, string>();
+    const dirs = new Map<string, number>();
+    nodes.forEach((node, index) => {
+      const sameId = ids.get(node.id);
+      if (sameId !== undefined) this.problem(['nodes', index, 'id'], `id ${node.id} is already used by nodes[${sameId}]`);
+      ids.set(node.id, index);
+      for (const key of ['clientPort', 'peerPort', 'adminPort'] as const) {
+        const endpoint = `${node.host}:${node[key]}`;
+        const taken = endpoints.get(endpoint);
+        if (taken !== undefined) this.problem(['nodes', index, key], `${endpoint} is already used by ${taken}`);
+        endpoints.set(endpoint, `nodes[${index}].${key}`);
+      }
+      const sameDir = dirs.get(node.dataDir);
+      if (sameDir !== undefined) this.problem(['nodes', index, 'dataDir'], `${node.dataDir} is already used by nodes[${sameDir}]`);
+      dirs.set(node.dataDir, index);
+    });
+  }
+
+  /** The line of the deepest part of `at` that exists in the file. */
+  private lineOf(at: FieldPath): number {
+    for (let length = at.length; length >= 0; length--) {
+      const node = length === 0 ? this.document.contents : this.document.getIn(at.slice(0, length), true);
+      const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+      if (range !== undefined) return this.lineCounter.linePos(range[0]).line;
+    }
+    return 1;
+  }
+}
+
+function formatPath(at: FieldPath): string {
+  return at.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text === '' ? part : `${text}.${part}`), '');
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,55 @@
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { builtInClusterConfig, ConfigError, parseClusterConfig } from '../../src/runtime/config.js';
+import { DEFAULT_RAFT_OPTIONS } from '../../src/raft/config.js';
+
+function problemsOf(text: string): readonly string[] {
+  try {
+    parseClusterConfig(text, 'cluster.yaml');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+const node = (id: number, port: number): string =>
+  `  - { id: ${id}, host: 127.0.0.1, clientPort: ${port}, peerPort: ${port + 1000}, adminPort: ${port + 2000}, dataDir: ./data/n${id} }\n`;
+
+describe('cluster configuration', () => {
+  it('has a built-in 3-node loopback cluster on 4222-4224 with data under ./data', () => {
+    const config = builtInClusterConfig('/base');
+    expect(config.nodes.map((n) => [n.id, n.host, n.clientPort, n.dataDir])).toEqual([
+      [1, '127.0.0.1', 4222, path.resolve('/base/data/n1')],
+      [2, '127.0.0.1', 4223, path.resolve('/base/data/n2')],
+      [3, '127.0.0.1', 4224, path.resolve('/base/data/n3')],
+    ]);
+  });
+
+  it('reads a file, fills defaults, and resolves data directories against the file', () => {
+    const config = parseClusterConfig(`secret: s3cret-value\ntickMs: 50\nraft:\n  electionTicksMin: 20\nnodes:\n${node(1, 5000)}${node(2, 5001)}`, '/etc/chorus/cluster.yaml');
+    expect(config.tickMs).toBe(50);
+    expect(config.raft).toEqual({ ...DEFAULT_RAFT_OPTIONS, electionTicksMin: 20 });
+    expect(config.nodes[1]).toEqual({ id: 2, host: '127.0.0.1', clientPort: 5001, peerPort: 6001, adminPort: 7001, dataDir: path.resolve('/etc/chorus/data/n2') });
+  });
+
+  it('names the file, line and field of every problem', () => {
+    const problems = problemsOf(`secret: short\ntickMs: fast\nraft:\n  heartbeatTicks: 30\n  bogus: 1\nnodes:\n${node(1, 5000)}${node(1, 5000)}`);
+    expect(problems).toEqual([
+      'cluster.yaml:2: tickMs: must be an integer from 1 to 60000, got "fast"',
+      'cluster.yaml:5: raft.bogus: unknown field (known: electionTicksMin, heartbeatTicks, entriesPerMessageMax, bytesPerMessageMax, inflightAppendsMax, uncommittedBytesMax, commandBytesMax, committedEntriesPerReadyMax, preVote, checkQuorum)',
+      'cluster.yaml:4: raft.heartbeatTicks: heartbeatTicks (30) must be below electionTicksMin (10)',
+      'cluster.yaml:1: secret: must be at least 8 characters, got 5',
+      'cluster.yaml:8: nodes[1].id: id 1 is already used by nodes[0]',
+      'cluster.yaml:8: nodes[1].clientPort: 127.0.0.1:5000 is already used by nodes[0].clientPort',
+      'cluster.yaml:8: nodes[1].peerPort: 127.0.0.1:6000 is already used by nodes[0].peerPort',
+      'cluster.yaml:8: nodes[1].adminPort: 127.0.0.1:7000 is already used by nodes[0].adminPort',
+      'cluster.yaml:8: nodes[1].dataDir: ' + path.resolve('data/n1') + ' is already used by nodes[0]',
+    ]);
+  });
+
+  it('refuses YAML that does not parse, and a file without nodes', () => {
+    expect(problemsOf('nodes: [\n')[0]).toMatch(/^cluster\.yaml:\d+: /);
+    expect(problemsOf('secret: abcdefghij\n')).toEqual(['cluster.yaml:1: nodes: must be a list of at least one node, got nothing']);
+  });
+});
