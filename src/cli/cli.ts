@@ -1,13 +1,53 @@
 import { UsageError } from './args.js';
+import { historyCommand, pubCommand, statusCommand, subCommand } from './client-commands.js';
+import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
+import { nodeCommand } from './node-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
+import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
 
 Commands:
-  sim run      run a seeded simulation of a cluster through faults
+  sim run          run a seeded simulation of a cluster through faults
+  cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
+  node             run one node of a real cluster
+  pub              publish a message and print its PubAck
+  sub              subscribe and print messages (live, --from N, --first, --durable NAME)
+  history          print the stored messages of a topic
+  status           print a table of the cluster's nodes
 
 Run 'chorus <command> --help' for a command's options.`;
+
+type AsyncCommand = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
+  cluster: clusterCommand,
+  node: nodeCommand,
+  pub: pubCommand,
+  sub: subCommand,
+  history: historyCommand,
+  status: statusCommand,
+};
+
+/** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--version') {
+    io.out(VERSION);
+    return 0;
+  }
+  const real = command === undefined ? undefined : REAL_COMMANDS[command];
+  if (real === undefined) return runCli(argv, io);
+  try {
+    return await real(rest, io);
+  } catch (error) {
+    if (!isUsageError(error)) throw error;
+    io.err(`chorus: ${error.message}`);
+    io.err(`Run 'chorus ${command!} --help' for usage.`);
+    return 2;
+  }
+}
 
 const SIM_HELP = `Usage: chorus sim <command> [options]
 

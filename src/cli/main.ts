@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './cli.js';
+import { runCommand } from './cli.js';
 import { processIo } from './io.js';
 
-process.exitCode = runCli(process.argv.slice(2), processIo());
+process.exitCode = await runCommand(process.argv.slice(2), processIo());

@@ -1,0 +1,188 @@
+// chorus pub, sub, history and status: a person's tools against a running
+// cluster. Each takes --server host:port (default: the first node of the
+// cluster configuration, or 127.0.0.1:4222).
+
+import { parseArgs } from 'node:util';
+import { ChorusClient, parseServer } from '../runtime/client.js';
+import { UsageError, parseInteger } from './args.js';
+import type { CliIo } from './io.js';
+import { clusterConfigFrom } from './real-config.js';
+
+const TIMEOUT_MS = 10_000;
+const decoder = new TextDecoder();
+
+export const PUB_HELP = `Usage: chorus pub <topic> <message> [--id MSGID] [--server host:port]
+
+Publishes one message and prints its PubAck: the topic, its offset, and
+whether it was a duplicate of an earlier message with the same --id.`;
+
+export const SUB_HELP = `Usage: chorus sub <subject> [--from N | --first | --durable NAME] [--count N] [--server host:port]
+
+Subscribes and prints each message as it arrives: offset, topic, payload.
+Wildcards * and > work. --from N and --first replay stored messages first;
+--durable NAME resumes after NAME's last acknowledgement and acknowledges each
+message printed. Stops after --count messages, or on Ctrl-C.`;
+
+export const HISTORY_HELP = `Usage: chorus history <topic> [--from N] [--limit N] [--server host:port]
+
+Prints the committed messages of a topic from an offset (default 1), up to a
+limit (default 100).`;
+
+export const STATUS_HELP = `Usage: chorus status [-c cluster.yaml] [--server host:port]
+
+Prints a table of the cluster's nodes: role, term, leader, commit index and
+how far each lags the highest commit index. With --server, asks that one node.`;
+
+interface Common {
+  server?: string | undefined;
+  config?: string | undefined;
+  help?: boolean | undefined;
+}
+
+const COMMON_OPTIONS = {
+  server: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function serverOf(values: Common): { host: string; port: number } {
+  if (values.server !== undefined) {
+    try {
+      return parseServer(values.server);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const first = clusterConfigFrom(values.config).nodes[0]!;
+  return { host: first.host, port: first.clientPort };
+}
+
+async function withClient<T>(values: Common, io: CliIo, action: (client: ChorusClient) => Promise<T>): Promise<T | undefined> {
+  const { host, port } = serverOf(values);
+  let client: ChorusClient;
+  try {
+    client = await ChorusClient.connect(host, port);
+  } catch (error) {
+    io.err(`chorus: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return await action(client);
+  } finally {
+    client.close();
+  }
+}
+
+export async function pubCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, id: { type: 'string' } }, allowPositionals: true });
+  if (values.help === true) return help(io, PUB_HELP);
+  if (positionals.length !== 2) throw new UsageError(`pub takes a topic and a message, got ${positionals.length} arguments`);
+  const [topic, message] = positionals as [string, string];
+  const result = await withClient(values, io, (client) => client.publish(topic, new TextEncoder().encode(message), values.id, TIMEOUT_MS));
+  if (result === undefined) return 1;
+  if (typeof result.seq === 'number') {
+    io.out(`published to ${String(result.stream)} at offset ${result.seq}${result.duplicate === true ? ' (duplicate of an earlier message with this id)' : ''}`);
+    return 0;
+  }
+  io.err(`chorus pub: ${JSON.stringify(result.error ?? result)}`);
+  return 1;
+}
+
+export async function subCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { ...COMMON_OPTIONS, from: { type: 'string' }, first: { type: 'boolean' }, durable: { type: 'string' }, count: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (values.help === true) return help(io, SUB_HELP);
+  if (positionals.length !== 1) throw new UsageError(`sub takes one subject, got ${positionals.length} arguments`);
+  const starts = [values.from !== undefined, values.first === true, values.durable !== undefined].filter(Boolean).length;
+  if (starts > 1) throw new UsageError('choose one of --from, --first and --durable');
+  const count = values.count === undefined ? Number.POSITIVE_INFINITY : parseInteger(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
+  const subject = positionals[0]!;
+  const line =
+    values.from !== undefined
+      ? `XSUB ${subject} 1 FROM ${parseInteger(values.from, '--from', 1, Number.MAX_SAFE_INTEGER)}`
+      : values.first === true
+        ? `XSUB ${subject} 1 FIRST`
+        : values.durable !== undefined
+          ? `XSUB ${subject} 1 DURABLE ${values.durable}`
+          : `SUB ${subject} 1`;
+  const result = await withClient(values, io, async (client) => {
+    client.write(`${line}\r\n`);
+    let received = 0;
+    const stop = new Promise<'stop'>((resolve) => process.once('SIGINT', () => resolve('stop')));
+    while (received < count) {
+      const frame = await Promise.race([client.next((f) => (f.type === 'Msg' && f.sid === '1') || f.type === 'Err', 24 * 3600 * 1000), stop]);
+      if (frame === 'stop') break;
+      if (frame.type === 'Err') {
+        io.err(`chorus sub: ${frame.message}`);
+        return 1;
+      }
+      if (frame.type !== 'Msg') continue;
+      const offset = /^\$CHORUS\.(?:MSG|ACK\.[^.]+)\.(\d+)\./.exec(frame.replyTo ?? '')?.[1] ?? '?';
+      io.out(`${offset}\t${frame.subject}\t${decoder.decode(frame.payload)}`);
+      if (values.durable !== undefined && frame.replyTo !== undefined) client.write(`PUB ${frame.replyTo} 0\r\n\r\n`);
+      received++;
+    }
+    return 0;
+  });
+  return result ?? 1;
+}
+
+export async function historyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, from: { type: 'string' }, limit: { type: 'string' } }, allowPositionals: true });
+  if (values.help === true) return help(io, HISTORY_HELP);
+  if (positionals.length !== 1) throw new UsageError(`history takes one topic, got ${positionals.length} arguments`);
+  const from = values.from === undefined ? 1 : parseInteger(values.from, '--from', 1, Number.MAX_SAFE_INTEGER);
+  const limit = values.limit === undefined ? 100 : parseInteger(values.limit, '--limit', 0, 1_000_000);
+  const result = await withClient(values, io, (client) => client.history(positionals[0]!, from, limit, TIMEOUT_MS));
+  if (result === undefined) return 1;
+  for (const entry of result.entries) io.out(`${entry.offset}\t${new Date(entry.timestampMs).toISOString()}\t${decoder.decode(entry.payload)}`);
+  io.out(`(${result.entries.length} messages; the topic's last offset is ${result.lastOffset})`);
+  return 0;
+}
+
+export async function statusCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: COMMON_OPTIONS, allowPositionals: false });
+  if (values.help === true) return help(io, STATUS_HELP);
+  const targets =
+    values.server !== undefined
+      ? [{ name: values.server, ...serverOf(values) }]
+      : clusterConfigFrom(values.config).nodes.map((node) => ({ name: `n${node.id}`, host: node.host, port: node.clientPort }));
+  const rows = await Promise.all(
+    targets.map(async (target) => {
+      try {
+        const client = await ChorusClient.connect(target.host, target.port, 2000);
+        try {
+          return { target, status: await client.status(2000) };
+        } finally {
+          client.close();
+        }
+      } catch (error) {
+        return { target, error: (error as Error).message };
+      }
+    }),
+  );
+  const highest = Math.max(0, ...rows.map((row) => (row.status === undefined ? 0 : Number(row.status.commitIndex))));
+  const table = [['node', 'address', 'role', 'term', 'leader', 'commit', 'lag', 'topics']];
+  for (const row of rows) {
+    const address = `${row.target.host}:${row.target.port}`;
+    if (row.status === undefined) {
+      table.push([row.target.name, address, 'down', '-', '-', '-', '-', row.error ?? '']);
+      continue;
+    }
+    const status = row.status;
+    const commit = Number(status.commitIndex);
+    const topics = Array.isArray(status.topics) ? status.topics.length : 0;
+    table.push([`n${String(status.node)}`, address, String(status.role), String(status.term), String(status.leader || '-'), String(commit), String(highest - commit), String(topics)]);
+  }
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  for (const row of table) io.out(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return rows.some((row) => row.status === undefined) ? 1 : 0;
+}
+
+function help(io: CliIo, text: string): number {
+  io.out(text);
+  return 0;
+}

@@ -1,0 +1,128 @@
+// A small client of the chorus protocol over TCP, for the command-line tools
+// (chorus pub, sub, history, status) and the real-mode tests. It reads frames
+// with the same ServerParser the simulator's clients use.
+
+import * as net from 'node:net';
+import { ServerParser, type ServerFrame } from '../protocol/server-parser.js';
+
+export class ChorusClient {
+  private readonly parser = new ServerParser();
+  private readonly frames: ServerFrame[] = [];
+  private waiters: (() => void)[] = [];
+  private closedValue = false;
+  private nextInbox = 1;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.frames.push(...this.parser.feed(chunk));
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closedValue = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects, reads the INFO greeting, and sends CONNECT. */
+  static async connect(host: string, port: number, timeoutMs = 5000): Promise<ChorusClient> {
+    const socket = net.connect({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot connect to ${host}:${port}: ${error.message}`));
+      });
+    });
+    socket.setNoDelay(true);
+    const client = new ChorusClient(socket);
+    await client.next((frame) => frame.type === 'Info', timeoutMs);
+    client.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"name":"chorus-cli"}\r\nSUB _INBOX.cli.* cli-inbox\r\n');
+    return client;
+  }
+
+  get closed(): boolean {
+    return this.closedValue;
+  }
+
+  write(data: string | Uint8Array): void {
+    this.socket.write(data);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  /** Waits for the first frame that `match` accepts, and removes it (and nothing else) from the queue. */
+  async next(match: (frame: ServerFrame) => boolean, timeoutMs: number): Promise<ServerFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.frames.findIndex((frame) => match(frame) || frame.type === 'Broken');
+      if (index >= 0) {
+        const [frame] = this.frames.splice(index, 1);
+        if (frame!.type === 'Broken') throw new Error(`the server sent something unreadable: ${frame!.reason}`);
+        return frame!;
+      }
+      if (this.closedValue) throw new Error('the server closed the connection');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no answer within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Takes every queued frame. */
+  drain(): ServerFrame[] {
+    return this.frames.splice(0);
+  }
+
+  /** Publishes and waits for the PubAck (or error object) as parsed JSON. */
+  async publish(topic: string, payload: Uint8Array, msgId: string | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
+    const inbox = `_INBOX.cli.${this.nextInbox++}`;
+    const headers = msgId === undefined ? new Uint8Array(0) : new TextEncoder().encode(`NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`);
+    this.write(`HPUB ${topic} ${inbox} ${headers.length} ${headers.length + payload.length}\r\n`);
+    this.write(Buffer.concat([headers, payload, Buffer.from('\r\n')]));
+    const reply = await this.next((frame) => frame.type === 'Msg' && frame.subject === inbox, timeoutMs);
+    return JSON.parse(new TextDecoder().decode((reply as Extract<ServerFrame, { type: 'Msg' }>).payload)) as Record<string, unknown>;
+  }
+
+  async status(timeoutMs: number): Promise<Record<string, unknown>> {
+    this.write('STATUS\r\n');
+    const frame = await this.next((candidate) => candidate.type === 'Status' || candidate.type === 'Err', timeoutMs);
+    if (frame.type === 'Err') throw new Error(frame.message);
+    return (frame as Extract<ServerFrame, { type: 'Status' }>).status;
+  }
+
+  async history(topic: string, from: number, limit: number, timeoutMs: number): Promise<{ lastOffset: number; entries: Extract<ServerFrame, { type: 'Entry' }>[] }> {
+    this.write(`HISTORY ${topic} ${from} ${limit}\r\n`);
+    const head = await this.next((frame) => frame.type === 'HistoryHead' || frame.type === 'Err', timeoutMs);
+    if (head.type === 'Err') throw new Error(head.message);
+    const { count, lastOffset } = head as Extract<ServerFrame, { type: 'HistoryHead' }>;
+    const entries: Extract<ServerFrame, { type: 'Entry' }>[] = [];
+    while (entries.length < count) entries.push((await this.next((frame) => frame.type === 'Entry', timeoutMs)) as Extract<ServerFrame, { type: 'Entry' }>);
+    return { lastOffset, entries };
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Splits `host:port`; the port is required. */
+export function parseServer(text: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(text);
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port < 1 || port > 65535) throw new Error(`--server must be host:port, got '${text}'`);
+  return { host: match[1]!, port };
+}

@@ -1,0 +1,212 @@
+// The real-mode driver of one node: the same BrokerNode core the simulator
+// drives, fed by TCP sockets, a wall-clock timer and real files.
+//
+// The Ready contract, as here performed:
+//   1. storage.persist() writes the Ready's hard state, truncation and entries
+//      and fsyncs them;
+//   2. only AFTER that, its messages go to the peers and advance() applies its
+//      committed entries (which is when clients get their PubAcks);
+//   3. inputs keep flowing into the core while an fsync is under way, and the
+//      next Ready gathers everything they produced: one fsync then covers a
+//      whole batch of publishes (group commit).
+// Messages the core marks immediate (they promise nothing unwritten) and
+// client output go out after every input.
+//
+// A failed write or fsync stops the node: after a failed fsync the kernel may
+// have dropped the dirty pages, so carrying on could acknowledge data that is
+// not on disk. Restarting recovers from what is.
+
+import * as net from 'node:net';
+import { BrokerNode } from '../node/broker-node.js';
+import { peerCodecLimitsFor } from '../protocol/peer-codec.js';
+import type { Ready } from '../raft/types.js';
+import { AdminServer } from './admin-server.js';
+import type { ClusterConfig, NodeAddress } from './config.js';
+import { PeerTransport } from './peer-transport.js';
+import { NodeStorage } from './storage.js';
+
+export interface NodeRunnerOptions {
+  readonly config: ClusterConfig;
+  readonly id: number;
+  readonly log: (line: string) => void;
+  /** Called when the node must stop for good (a disk failure). */
+  readonly onFatal: (error: Error) => void;
+  readonly version: string;
+}
+
+export class NodeRunner {
+  readonly address: NodeAddress;
+  private readonly core: BrokerNode;
+  private readonly storage: NodeStorage;
+  private readonly transport: PeerTransport;
+  private readonly admin: AdminServer;
+  private clientServer: net.Server | undefined;
+  private readonly sockets = new Map<number, net.Socket>();
+  private nextSession = 1;
+  private ticker: NodeJS.Timeout | undefined;
+  private persisting = false;
+  private stopped = false;
+  /** Added to the wall clock: the admin SKEW command, for clock fault tests. */
+  skewMs = 0;
+  /** Readies persisted, and the entries they carried: group commit's effect. */
+  readonly stats = { readies: 0, entries: 0, fsyncs: 0 };
+
+  private constructor(private readonly options: NodeRunnerOptions) {
+    const { config, id } = options;
+    const address = config.nodes.find((node) => node.id === id);
+    if (address === undefined) throw new Error(`node ${id} is not in ${config.source} (ids: ${config.nodes.map((node) => node.id).join(', ')})`);
+    this.address = address;
+    const { storage, durable } = NodeStorage.open(address.dataDir, {
+      segmentBytesMax: config.segmentBytesMax,
+      note: (line) => options.log(line),
+    });
+    this.storage = storage;
+    options.log(`recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${durable.entries.length} log entries from ${address.dataDir}`);
+    const raftConfig = {
+      id,
+      group: 1,
+      peers: config.nodes.map((node) => node.id),
+      options: config.raft,
+      random: { nextFloat: () => Math.random() },
+    };
+    this.core = new BrokerNode(raftConfig, durable, {
+      ...config.node,
+      broker: config.broker,
+      serverName: `chorus-n${id}`,
+      version: options.version,
+      infoExtra: { host: address.host, port: address.clientPort },
+    });
+    this.transport = new PeerTransport({
+      self: address,
+      peers: config.nodes.filter((node) => node.id !== id),
+      secret: config.secret,
+      limits: peerCodecLimitsFor(config.raft),
+      onMessage: (message) => {
+        this.core.step(message, this.nowMs());
+        this.pump();
+      },
+      log: options.log,
+    });
+    this.admin = new AdminServer(this, config.secret, options.log);
+  }
+
+  static async start(options: NodeRunnerOptions): Promise<NodeRunner> {
+    const runner = new NodeRunner(options);
+    await runner.listen();
+    return runner;
+  }
+
+  nowMs(): number {
+    return Date.now() + this.skewMs;
+  }
+
+  get transportFaults(): PeerTransport['faults'] {
+    return this.transport.faults;
+  }
+
+  set transportFaults(faults: PeerTransport['faults']) {
+    this.transport.faults = faults;
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.core.status(), clients: this.core.sessionCount(), skewMs: this.skewMs, ...this.stats };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    for (const socket of this.sockets.values()) socket.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve()))),
+      this.transport.stop(),
+      this.admin.stop(),
+    ]);
+    // Let an fsync in flight finish before the files close.
+    while (this.persisting) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.storage.close();
+  }
+
+  private async listen(): Promise<void> {
+    const address = this.address;
+    this.clientServer = net.createServer((socket) => this.acceptClient(socket));
+    await listenOn(this.clientServer, address.host, address.clientPort);
+    await this.transport.start();
+    await this.admin.listen(address.host, address.adminPort);
+    this.ticker = setInterval(() => {
+      this.core.tick(this.nowMs());
+      this.pump();
+    }, this.options.config.tickMs);
+    this.options.log(
+      `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.host}:${address.adminPort}`,
+    );
+  }
+
+  private acceptClient(socket: net.Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const session = this.nextSession++;
+    socket.setNoDelay(true);
+    this.sockets.set(session, socket);
+    this.core.openSession(session);
+    socket.on('data', (chunk: Buffer) => {
+      this.core.receive(session, chunk, this.nowMs());
+      this.pump();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.sockets.delete(session);
+      this.core.closeSession(session);
+      this.pump();
+    });
+    this.pump();
+  }
+
+  /** Sends what may go at once, writes client output, and starts persisting a Ready if none is in flight. */
+  private pump(): void {
+    if (this.stopped) return;
+    for (const message of this.core.takePeerMessages()) this.transport.send(message);
+    for (const output of this.core.takeClientOutput()) {
+      const socket = this.sockets.get(output.session);
+      if (socket === undefined) continue;
+      for (const bytes of output.bytes) socket.write(bytes);
+      if (output.close) {
+        this.sockets.delete(output.session);
+        socket.end();
+      }
+    }
+    if (!this.persisting && this.core.hasReady()) void this.persistReady(this.core.ready());
+  }
+
+  private async persistReady(ready: Ready): Promise<void> {
+    this.persisting = true;
+    try {
+      await this.storage.persist([ready]);
+    } catch (error) {
+      this.persisting = false;
+      this.stopped = true;
+      this.options.onFatal(new Error(`disk write failed, stopping rather than risk acknowledging lost data: ${(error as Error).message}`));
+      return;
+    }
+    this.stats.readies++;
+    this.stats.entries += ready.entries.length;
+    if (ready.entries.length > 0 || ready.hardState !== undefined || ready.truncateFrom !== undefined) this.stats.fsyncs++;
+    this.persisting = false;
+    if (this.stopped) return;
+    for (const message of ready.messages) this.transport.send(message);
+    this.core.advance(ready);
+    this.pump();
+  }
+}
+
+function listenOn(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
