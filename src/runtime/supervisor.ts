@@ -15,6 +15,8 @@ export interface SupervisorOptions {
   readonly onLine: (id: number, line: string) => void;
   /** Called when a node exits on its own (not by stop or kill). */
   readonly onExit?: (id: number, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** The chorus CLI script to run; by default the one beside this module (in dist/). */
+  readonly entry?: string;
 }
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -31,7 +33,7 @@ export class Supervisor {
 
   start(id: number): void {
     if (this.children.has(id)) throw new Error(`node ${id} is already running`);
-    const args = [CLI_ENTRY, 'node', '--id', String(id)];
+    const args = [this.options.entry ?? CLI_ENTRY, 'node', '--id', String(id)];
     if (this.options.configFile !== undefined) args.push('-c', this.options.configFile);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(id, child);

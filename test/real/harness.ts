@@ -1,0 +1,149 @@
+// Real clusters for tests: node processes on loopback, on ports chosen free at
+// run time, with data in a temporary folder. Every cluster a test starts is
+// stopped by the test's cleanup, by the PIDs the supervisor started.
+
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ChorusClient } from '../../src/runtime/client.js';
+import { Supervisor } from '../../src/runtime/supervisor.js';
+
+/** The built CLI: `npm test` builds before it runs the tests. */
+export const CLI = path.resolve('dist/src/cli/main.js');
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface NodePorts {
+  readonly id: number;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly adminPort: number;
+  readonly dataDir: string;
+}
+
+export class RealCluster {
+  readonly lines: string[] = [];
+  readonly unexpectedExits: string[] = [];
+  readonly supervisor: Supervisor;
+
+  private constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly nodes: readonly NodePorts[],
+    readonly secret: string,
+  ) {
+    this.supervisor = new Supervisor({
+      configFile,
+      ids: nodes.map((node) => node.id),
+      entry: CLI,
+      onLine: (id, line) => this.lines.push(`[n${id}] ${line}`),
+      onExit: (id, code, signal) => this.unexpectedExits.push(`n${id} exited with ${signal ?? code ?? '?'}`),
+    });
+  }
+
+  /** Writes a cluster.yaml with fast ticks (20 ms) so elections take a fraction of a second. */
+  static async create(size = 3, tickMs = 20): Promise<RealCluster> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
+    const nodes: NodePorts[] = [];
+    for (let id = 1; id <= size; id++) {
+      nodes.push({ id, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort(), dataDir: path.join(dir, `n${id}`) });
+    }
+    const secret = 'test-secret-0123456789';
+    const yaml = [
+      `secret: ${secret}`,
+      `tickMs: ${tickMs}`,
+      'raft:',
+      '  electionTicksMin: 10',
+      '  heartbeatTicks: 2',
+      'node:',
+      '  forwardTimeoutTicks: 100',
+      'nodes:',
+      ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, dataDir: ${n.dataDir} }`),
+      '',
+    ].join('\n');
+    const configFile = path.join(dir, 'cluster.yaml');
+    fs.writeFileSync(configFile, yaml);
+    return new RealCluster(dir, configFile, nodes, secret);
+  }
+
+  start(): void {
+    this.supervisor.startAll();
+  }
+
+  node(id: number): NodePorts {
+    return this.nodes.find((node) => node.id === id)!;
+  }
+
+  async status(id: number): Promise<Record<string, unknown> | undefined> {
+    try {
+      const client = await ChorusClient.connect('127.0.0.1', this.node(id).clientPort, 1000);
+      try {
+        return await client.status(1000);
+      } finally {
+        client.close();
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until the running nodes (or `among`) agree on one leader, and returns it. */
+  async waitForLeader(among: readonly number[] = this.supervisor.running(), timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(among.map((id) => this.status(id)));
+      const leaders = statuses.filter((status) => status?.role === 'leader').map((status) => Number(status!.node));
+      const agreed = statuses.every((status) => status !== undefined && Number(status.leader) === leaders[0]);
+      if (leaders.length === 1 && agreed) return leaders[0]!;
+      await sleep(50);
+    }
+    throw new Error(`no agreed leader among ${among.join(', ')} within ${timeoutMs} ms\n${this.lines.slice(-30).join('\n')}`);
+  }
+
+  /** Sends admin commands to a node and returns the answers. */
+  async admin(id: number, ...commands: string[]): Promise<string[]> {
+    const socket = net.connect({ host: '127.0.0.1', port: this.node(id).adminPort });
+    socket.setEncoding('utf8');
+    let text = '';
+    socket.on('data', (chunk: string) => (text += chunk));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    socket.write(`AUTH ${this.secret}\n${commands.join('\n')}\n`);
+    const deadline = Date.now() + 5000;
+    while (text.split('\n').length <= commands.length + 1 && Date.now() < deadline) await sleep(10);
+    socket.end();
+    return text.trim().split('\n').slice(1);
+  }
+
+  async stop(): Promise<void> {
+    await this.supervisor.stopAll();
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `check` returns a value other than undefined. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
