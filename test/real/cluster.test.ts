@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { connect, StringCodec, type NatsConnection } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChorusClient } from '../../src/runtime/client.js';
-import { CLI, eventually, RealCluster, sleep } from './harness.js';
+import { CLI, eventually, RealCluster, sleep } from '../../src/runtime/local-cluster.js';
 
 const run = promisify(execFile);
 const codec = StringCodec();

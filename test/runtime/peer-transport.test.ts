@@ -4,7 +4,7 @@ import { DEFAULT_PEER_CODEC_LIMITS } from '../../src/protocol/peer-codec.js';
 import { AdminServer } from '../../src/runtime/admin-server.js';
 import type { NodeAddress } from '../../src/runtime/config.js';
 import { NO_FAULTS, PeerTransport, type PeerFaults } from '../../src/runtime/peer-transport.js';
-import { eventually, freePort, sleep } from '../real/harness.js';
+import { eventually, freePort, sleep } from '../../src/runtime/local-cluster.js';
 
 const transports: PeerTransport[] = [];
 afterEach(async () => {

@@ -1,16 +1,24 @@
-// Real clusters for tests: node processes on loopback, on ports chosen free at
-// run time, with data in a temporary folder. Every cluster a test starts is
-// stopped by the test's cleanup, by the PIDs the supervisor started.
+// A real cluster on this machine, for tests and benchmarks: node processes on
+// loopback, on ports chosen free at run time, with data in a temporary folder.
+// Whoever starts one stops it (stop()), which ends exactly the processes its
+// supervisor started.
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ChorusClient } from '../../src/runtime/client.js';
-import { Supervisor } from '../../src/runtime/supervisor.js';
+import { fileURLToPath } from 'node:url';
+import { ChorusClient } from './client.js';
+import { Supervisor } from './supervisor.js';
 
-/** The built CLI: `npm test` builds before it runs the tests. */
-export const CLI = path.resolve('dist/src/cli/main.js');
+/**
+ * The built CLI. From dist/ it is beside this module; from the TypeScript
+ * sources (vitest) it is the build in dist/, which `npm test` makes first.
+ */
+export const CLI = import.meta.url.endsWith('.ts')
+  ? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
+  : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -48,20 +56,20 @@ export class RealCluster {
     });
   }
 
-  /** Writes a cluster.yaml with fast ticks (20 ms) so elections take a fraction of a second. */
-  static async create(size = 3, tickMs = 20): Promise<RealCluster> {
+  /** Writes a cluster.yaml; the default fast ticks (20 ms) make elections take a fraction of a second. */
+  static async create(size = 3, tickMs = 20, electionTicksMin = 10, heartbeatTicks = 2): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
     for (let id = 1; id <= size; id++) {
       nodes.push({ id, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort(), dataDir: path.join(dir, `n${id}`) });
     }
-    const secret = 'test-secret-0123456789';
+    const secret = randomBytes(12).toString('hex');
     const yaml = [
       `secret: ${secret}`,
       `tickMs: ${tickMs}`,
       'raft:',
-      '  electionTicksMin: 10',
-      '  heartbeatTicks: 2',
+      `  electionTicksMin: ${electionTicksMin}`,
+      `  heartbeatTicks: ${heartbeatTicks}`,
       'node:',
       '  forwardTimeoutTicks: 100',
       'nodes:',
