@@ -122,6 +122,8 @@ interface PendingEntry {
 
 interface PendingForward {
   readonly waiter: LocalWaiter;
+  /** The leader it was forwarded to. */
+  readonly leader: NodeId;
   readonly deadlineTick: number;
 }
 
@@ -137,6 +139,8 @@ export class BrokerNode {
   /** Keyed by log index. Invariant: every key is above the last applied index. */
   private readonly pending = new Map<number, PendingEntry>();
   private readonly forwards = new Map<number, PendingForward>();
+  /** The leader this node believed in when it last checked its forwards. */
+  private forwardsLeader: NodeId = NO_NODE;
   /** Durable XSUBs whose barrier passed at an index this node has not applied yet. */
   private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter }[] = [];
   /** "session sid" of durable XSUBs waiting for their barrier: the sid is taken. */
@@ -168,12 +172,14 @@ export class BrokerNode {
       const message = 'the leader did not answer in time; the command may or may not have taken effect: send it again (a publish with the same message id)';
       this.settle(forward.waiter, this.failed('timeout', message, true));
     }
+    this.failForwardsToFormerLeaders();
     this.pump();
   }
 
   step(message: PeerMessage, nowMs: number): void {
     if (!isBrokerPeerMessage(message)) {
       this.raft.step(message);
+      this.failForwardsToFormerLeaders();
       return;
     }
     switch (message.type) {
@@ -191,6 +197,24 @@ export class BrokerNode {
         this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined);
         break;
     }
+  }
+
+  /**
+   * Once this node stops believing in the leader it forwarded to (a new one is
+   * known, or none), that leader's answers are not worth waiting for: the
+   * clients hear at once that the outcome is unknown and retry with the same
+   * message id, instead of waiting out forwardTimeoutTicks.
+   */
+  private failForwardsToFormerLeaders(): void {
+    const leader = this.raft.leader();
+    if (this.forwards.size === 0 || leader === this.forwardsLeader) return;
+    for (const [token, forward] of this.forwards) {
+      if (forward.leader === leader) continue;
+      this.forwards.delete(token);
+      const message = `node ${forward.leader} stopped being the leader before it answered; the command may or may not have taken effect: send it again (a publish with the same message id)`;
+      this.settle(forward.waiter, this.failed('leader-changed', message, true));
+    }
+    this.forwardsLeader = leader;
   }
 
   /** Messages that depend on nothing unwritten: Raft's immediate ones and the broker's own. */
@@ -448,7 +472,8 @@ export class BrokerNode {
       return this.failed('overloaded', `${this.forwards.size} commands are already waiting for the leader`, true);
     }
     const token = this.nextToken++;
-    this.forwards.set(token, { waiter, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
+    this.forwards.set(token, { waiter, leader, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
+    this.forwardsLeader = leader;
     this.peerOutbox.push({ type: 'Forward', group: this.raft.group, from: this.id, to: leader, token, command: request });
     return undefined;
   }

@@ -60,7 +60,7 @@ export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeer
   return BROKER_MESSAGE_TYPES.has(message.type);
 }
 
-export type PublishFailure = 'no-leader' | 'not-leader' | 'too-large' | 'overloaded' | 'rejected' | 'superseded' | 'timeout';
+export type PublishFailure = 'no-leader' | 'not-leader' | 'too-large' | 'overloaded' | 'rejected' | 'superseded' | 'timeout' | 'leader-changed';
 
 export interface PublishAcked {
   readonly kind: 'acked';

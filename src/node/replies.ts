@@ -17,6 +17,7 @@ const FAILURE_CODES: Readonly<Record<PublishFailure, number>> = {
   overloaded: 503,
   superseded: 503,
   timeout: 503,
+  'leader-changed': 503,
   rejected: 400,
   'too-large': 413,
 };

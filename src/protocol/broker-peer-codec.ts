@@ -37,7 +37,7 @@ import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type P
 const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9 } as const;
 const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;
 const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed'] as const;
-const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout'];
+const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const FLAG_REPLY = 0b1;
 
 export type AnyPeerDecodeResult = { readonly ok: true; readonly message: PeerMessage } | { readonly ok: false; readonly error: string };

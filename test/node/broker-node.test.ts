@@ -92,6 +92,21 @@ describe('BrokerNode: publishing', () => {
     expect(acks(client)).toEqual([{ error: expect.objectContaining({ reason: 'timeout', retryable: true }) }]);
   });
 
+  it('fails a forwarded publish at once when the node stops believing in that leader', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(3);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'in limbo', '_INBOX.me.1'));
+    // The leader goes silent; node 3 ticks until it campaigns and forgets it.
+    const isolated = (m: PeerMessage): boolean => m.from === 1 || m.to === 1;
+    cluster.network = [];
+    for (let round = 0; round < 100 && cluster.node(3).raft.leader() === 1; round++) {
+      cluster.tick(3);
+      cluster.settle(isolated);
+    }
+    expect(acks(client)).toEqual([{ error: expect.objectContaining({ code: 503, reason: 'leader-changed', retryable: true }) }]);
+  });
+
   it('refuses an invalid publish with an error object, and stores nothing', () => {
     const cluster = clusterWithLeader();
     const client = cluster.connect(1);

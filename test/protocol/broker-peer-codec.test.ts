@@ -29,7 +29,7 @@ const command: fc.Arbitrary<ForwardedCommand> = fc.oneof(
   fc.constant<ForwardedCommand>({ kind: 'barrier' }),
 );
 
-const reasons: PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout'];
+const reasons: PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const outcome: fc.Arbitrary<CommandOutcome> = fc.oneof(
   fc.record({ topic: name, offset: safeNat, timestampMs: safeNat, duplicate: fc.boolean() }).map((acked): CommandOutcome => ({ kind: 'acked', ...acked })),
   fc.record({ consumer: name, topic: name, offset: safeNat }).map((ack): CommandOutcome => ({ kind: 'ack-recorded', ...ack })),
