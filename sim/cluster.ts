@@ -3,6 +3,7 @@ import { RaftNode } from '../src/raft/node.js';
 import { encodedSizeBytes } from '../src/raft/size.js';
 import {
   RAFT_MESSAGE_TYPES,
+  RAFT_MESSAGE_TYPE_CODES,
   type DurableState,
   type Entry,
   type NodeId,
@@ -104,13 +105,30 @@ class SimHost {
   pendingTickUs = -1;
   /** Stamps tick events; a tick event with an older stamp is stale and ignored. */
   tickStamp = 0;
+  /**
+   * The true length of one tick period and the drift it was computed for. Every
+   * event asks for the period, and it only changes when the clock's drift does,
+   * so it is computed once per drift rather than divided out on every event.
+   */
+  private periodUs = 0;
+  private periodDriftPpm = Number.NaN;
 
   constructor(
     readonly id: NodeId,
     readonly disk: SimDisk,
     readonly clock: SimClock,
     readonly random: SimRandom,
+    private readonly tickUs: number,
   ) {}
+
+  /** True time between two ticks of this node's drifting clock, in whole microseconds (at least 1). */
+  tickPeriodUs(): number {
+    if (this.clock.driftPpm !== this.periodDriftPpm) {
+      this.periodDriftPpm = this.clock.driftPpm;
+      this.periodUs = Math.max(1, Math.round(this.clock.trueDurationUs(this.tickUs)));
+    }
+    return this.periodUs;
+  }
 }
 
 /**
@@ -131,6 +149,8 @@ export class SimCluster {
   private recentNext = 0;
   private eventCount = 0;
   private readonly traffic = new Map<RaftMessageType, TrafficCounter>();
+  /** The same counters as `traffic`, indexed by RAFT_MESSAGE_TYPE_CODES, for the hot path. */
+  private readonly trafficByCode: TrafficCounter[] = [];
   private dropped = 0;
   private duplicated = 0;
 
@@ -151,7 +171,11 @@ export class SimCluster {
     this.network = new SimNetwork(count, networkOptions, SimRandom.stream(seed, 'network'));
     this.nodeIds = Array.from({ length: count }, (_, i) => i + 1);
     this.checker = new SafetyChecker(() => this.scheduler.now());
-    for (const type of RAFT_MESSAGE_TYPES) this.traffic.set(type, { count: 0, bytes: 0 });
+    for (const type of RAFT_MESSAGE_TYPES) {
+      const counter = { count: 0, bytes: 0 };
+      this.traffic.set(type, counter);
+      this.trafficByCode[RAFT_MESSAGE_TYPE_CODES[type]] = counter;
+    }
     const clockRandom = SimRandom.stream(seed, 'clocks');
     const clocks = { offsetMsMax: 0, driftPpmMax: 0, ...this.options.clocks };
     checkDrift(clocks.driftPpmMax);
@@ -159,7 +183,7 @@ export class SimCluster {
       const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
       const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
       const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
-      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`)));
+      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000));
     }
     for (const host of this.hosts) this.boot(host);
   }
@@ -493,15 +517,12 @@ export class SimCluster {
   // The node sees the same ticks in the same order relative to its inputs, and
   // the simulation runs far fewer events.
 
-  private tickPeriodUs(host: SimHost): number {
-    return Math.max(1, Math.round(host.clock.trueDurationUs(this.options.tickMs * 1000)));
-  }
-
   /** Delivers every tick that fell due up to now. */
   private catchUpTicks(host: SimHost): void {
-    const core = host.core!;
     const now = this.scheduler.now();
-    const period = this.tickPeriodUs(host);
+    if (host.nextTickUs > now) return;
+    const core = host.core!;
+    const period = host.tickPeriodUs();
     while (host.nextTickUs <= now) {
       core.tick();
       host.nextTickUs += period;
@@ -512,7 +533,7 @@ export class SimCluster {
   private planTick(host: SimHost): void {
     const core = host.core;
     if (core === undefined) return;
-    const actingTickUs = host.nextTickUs + (core.ticksUntilActive() - 1) * this.tickPeriodUs(host);
+    const actingTickUs = host.nextTickUs + (core.ticksUntilActive() - 1) * host.tickPeriodUs();
     if (host.pendingTickUs >= 0 && host.pendingTickUs <= actingTickUs) return;
     host.tickStamp++;
     host.pendingTickUs = actingTickUs;
@@ -531,7 +552,7 @@ export class SimCluster {
     };
     host.core = this.options.createNode(config, host.disk.durableState());
     host.applied = [];
-    host.nextTickUs = this.scheduler.now() + this.tickPeriodUs(host);
+    host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
     host.pendingTickUs = -1;
     this.checkAfter(host);
     this.planTick(host);
@@ -569,7 +590,7 @@ export class SimCluster {
   }
 
   private send(message: RaftMessage): void {
-    const counter = this.traffic.get(message.type)!;
+    const counter = this.trafficByCode[RAFT_MESSAGE_TYPE_CODES[message.type]]!;
     counter.count++;
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);

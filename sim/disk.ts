@@ -69,8 +69,13 @@ export class SimDisk implements DurableView {
 
   /** Makes every buffered write durable, in order. */
   sync(): void {
-    for (const write of this.unsynced) this.applyDurably(write);
-    this.unsynced.length = 0;
+    const unsynced = this.unsynced;
+    // Truncating an array is a call into the engine's runtime; an empty buffer,
+    // the common case after a crash or an idle period, skips it.
+    if (unsynced.length > 0) {
+      for (let i = 0; i < unsynced.length; i++) this.applyDurably(unsynced[i]!);
+      unsynced.length = 0;
+    }
     this.syncsDone++;
   }
 
@@ -100,11 +105,14 @@ export class SimDisk implements DurableView {
     if (write.truncateFrom !== undefined && write.truncateFrom <= this.durableEntries.length) {
       this.durableEntries.length = write.truncateFrom - 1;
     }
-    for (const entry of write.entries) {
-      if (entry.index !== this.durableEntries.length + 1) {
-        throw new Error(`disk write of index ${entry.index} after durable index ${this.durableEntries.length}`);
+    const entries = write.entries;
+    const durable = this.durableEntries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.index !== durable.length + 1) {
+        throw new Error(`disk write of index ${entry.index} after durable index ${durable.length}`);
       }
-      this.durableEntries.push(entry);
+      durable.push(entry);
     }
   }
 }

@@ -131,14 +131,24 @@ export class RaftLog {
     return this.pendingTruncateFrom !== undefined || this.handedIndex < this.entries.length;
   }
 
-  /** Hands out the persistence work for one Ready. */
-  takeUnpersisted(): { truncateFrom: number | undefined; entries: readonly Entry[] } {
+  /**
+   * Hands out the persistence work for one Ready: the truncation first (see
+   * takeUnpersistedEntries, which must follow at once). Two calls instead of one
+   * returned pair keep a Ready from allocating a throwaway object.
+   */
+  takeUnpersistedTruncation(): number | undefined {
     const truncateFrom = this.pendingTruncateFrom;
-    const entries = this.handedIndex === this.entries.length ? NO_ENTRIES : this.entries.slice(this.handedIndex);
     this.pendingTruncateFrom = undefined;
-    this.handedIndex = this.entries.length;
-    this.inflightReadyLast = this.handedIndex;
-    return { truncateFrom, entries };
+    return truncateFrom;
+  }
+
+  /** The entries of the Ready whose truncation takeUnpersistedTruncation just handed out. */
+  takeUnpersistedEntries(): readonly Entry[] {
+    const length = this.entries.length;
+    const entries = this.handedIndex === length ? NO_ENTRIES : this.entries.slice(this.handedIndex);
+    this.handedIndex = length;
+    this.inflightReadyLast = length;
+    return entries;
   }
 
   /**

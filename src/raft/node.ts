@@ -253,7 +253,8 @@ export class RaftNode {
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
     this.inflightHardState = hardState;
-    const { truncateFrom, entries } = this.log.takeUnpersisted();
+    const truncateFrom = this.log.takeUnpersistedTruncation();
+    const entries = this.log.takeUnpersistedEntries();
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
     this.appliedHandedIndex = applyUpTo;
@@ -352,7 +353,7 @@ export class RaftNode {
     // A deposed leader cut off by a partition would otherwise never learn the new
     // term: with PreVote and CheckQuorum our own elections do not reach it.
     if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {
-      this.sendAppendResponse(message.from, { success: false, matchIndex: 0, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+      this.sendAppendResponse(message.from, false, 0, 0, 0, 0);
     } else if (message.type === 'VoteRequest' && message.preVote) {
       this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: true, granted: false });
     }
@@ -565,32 +566,26 @@ export class RaftNode {
   }
 
   private handleAppendRequest(message: AppendRequest): void {
-    const reject = { success: false, matchIndex: 0, rejectedIndex: message.prevLogIndex };
-    if (message.prevLogIndex < this.commitValue) {
+    const prevLogIndex = message.prevLogIndex;
+    if (prevLogIndex < this.commitValue) {
       // Everything up to our commit index already matches the leader.
-      this.sendAppendResponse(message.from, { ...reject, success: true, matchIndex: this.commitValue, conflictTerm: 0, conflictIndex: 0 });
+      this.sendAppendResponse(message.from, true, this.commitValue, prevLogIndex, 0, 0);
       return;
     }
-    const ourPrevTerm = this.log.term(message.prevLogIndex);
+    const ourPrevTerm = this.log.term(prevLogIndex);
     if (ourPrevTerm === undefined) {
-      this.sendAppendResponse(message.from, { ...reject, conflictTerm: 0, conflictIndex: this.log.lastIndex() + 1 });
+      this.sendAppendResponse(message.from, false, 0, prevLogIndex, 0, this.log.lastIndex() + 1);
       return;
     }
     if (ourPrevTerm !== message.prevLogTerm) {
-      const conflictIndex = this.log.firstIndexOfTermAt(message.prevLogIndex);
-      this.sendAppendResponse(message.from, { ...reject, conflictTerm: ourPrevTerm, conflictIndex });
+      const conflictIndex = this.log.firstIndexOfTermAt(prevLogIndex);
+      this.sendAppendResponse(message.from, false, 0, prevLogIndex, ourPrevTerm, conflictIndex);
       return;
     }
-    this.appendFromLeader(message.prevLogIndex, message.entries);
-    const lastNewIndex = message.prevLogIndex + message.entries.length;
+    this.appendFromLeader(prevLogIndex, message.entries);
+    const lastNewIndex = prevLogIndex + message.entries.length;
     this.commitTo(this.followerCommitBound(lastNewIndex, message.leaderCommit));
-    this.sendAppendResponse(message.from, {
-      success: true,
-      matchIndex: lastNewIndex,
-      rejectedIndex: 0,
-      conflictTerm: 0,
-      conflictIndex: 0,
-    });
+    this.sendAppendResponse(message.from, true, lastNewIndex, 0, 0, 0);
   }
 
   private handleHeartbeat(message: Heartbeat): void {
@@ -756,9 +751,17 @@ export class RaftNode {
 
   // ---- Messages.
 
+  /**
+   * The fields are positional rather than an object so that answering an append,
+   * the commonest thing a follower does, builds one message and nothing else.
+   */
   private sendAppendResponse(
     to: NodeId,
-    fields: Pick<AppendResponse, 'success' | 'matchIndex' | 'rejectedIndex' | 'conflictTerm' | 'conflictIndex'>,
+    success: boolean,
+    matchIndex: number,
+    rejectedIndex: number,
+    conflictTerm: number,
+    conflictIndex: number,
   ): void {
     this.send({
       type: 'AppendResponse',
@@ -766,11 +769,11 @@ export class RaftNode {
       from: this.id,
       to,
       term: this.termValue,
-      success: fields.success,
-      matchIndex: fields.matchIndex,
-      rejectedIndex: fields.rejectedIndex,
-      conflictTerm: fields.conflictTerm,
-      conflictIndex: fields.conflictIndex,
+      success,
+      matchIndex,
+      rejectedIndex,
+      conflictTerm,
+      conflictIndex,
     });
   }
 
