@@ -561,7 +561,11 @@ export class SimCluster {
   /** Hands out Readies until one needs the disk or none is left. */
   private pump(host: SimHost): void {
     const core = host.core!;
-    for (const message of core.takeImmediateMessages()) this.send(message);
+    // Indexed loops rather than for-of: the core hands out both frozen shared empty
+    // arrays and ordinary ones, and for-of over that mix falls back to a generic
+    // iterator that allocates a result object per element.
+    const immediate = core.takeImmediateMessages();
+    for (let i = 0; i < immediate.length; i++) this.send(immediate[i]!);
     while (host.persisting === undefined && core.hasReady()) {
       const ready = core.ready();
       if (ready.hardState !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0) {
@@ -581,8 +585,11 @@ export class SimCluster {
   /** AFTER the Ready is durable: send its messages, apply its entries, advance. */
   private finishReady(host: SimHost, ready: Ready): void {
     const core = host.core!;
-    for (const message of ready.messages) this.send(message);
-    for (const entry of ready.committedEntries) {
+    const messages = ready.messages;
+    for (let i = 0; i < messages.length; i++) this.send(messages[i]!);
+    const committed = ready.committedEntries;
+    for (let i = 0; i < committed.length; i++) {
+      const entry = committed[i]!;
       host.applied.push(entry);
       this.checker.checkApply(core, host.incarnation, entry);
     }

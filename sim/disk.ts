@@ -37,7 +37,12 @@ export class SimDisk implements DurableView {
   private hardState: HardState = EMPTY_HARD_STATE;
   /** Invariant: durableEntries[i].index === i + 1. */
   private readonly durableEntries: Entry[] = [];
-  private readonly unsynced: DiskWrite[] = [];
+  /**
+   * Writes not yet synced: the first unsyncedLength slots of a reused buffer, so
+   * that a write and its sync, once per Ready, do not reallocate the buffer.
+   */
+  private readonly unsynced: (DiskWrite | undefined)[] = [];
+  private unsyncedLength = 0;
   private optionsValue: DiskOptions;
   writesDone = 0;
   syncsDone = 0;
@@ -59,7 +64,7 @@ export class SimDisk implements DurableView {
 
   /** Buffers a write and returns how long the write and the sync that follows take, in microseconds. */
   writeAndSyncLatencyUs(write: DiskWrite): number {
-    this.unsynced.push(write);
+    this.unsynced[this.unsyncedLength++] = write;
     this.writesDone++;
     const options = this.optionsValue;
     const writeMs = this.random.between(options.writeLatencyMinMs, options.writeLatencyMaxMs);
@@ -70,18 +75,18 @@ export class SimDisk implements DurableView {
   /** Makes every buffered write durable, in order. */
   sync(): void {
     const unsynced = this.unsynced;
-    // Truncating an array is a call into the engine's runtime; an empty buffer,
-    // the common case after a crash or an idle period, skips it.
-    if (unsynced.length > 0) {
-      for (let i = 0; i < unsynced.length; i++) this.applyDurably(unsynced[i]!);
-      unsynced.length = 0;
+    for (let i = 0; i < this.unsyncedLength; i++) {
+      this.applyDurably(unsynced[i]!);
+      unsynced[i] = undefined;
     }
+    this.unsyncedLength = 0;
     this.syncsDone++;
   }
 
   /** A crash: what was written but not synced is gone. */
   crash(): void {
-    this.unsynced.length = 0;
+    for (let i = 0; i < this.unsyncedLength; i++) this.unsynced[i] = undefined;
+    this.unsyncedLength = 0;
   }
 
   /** The durable term, vote and log length, for checks that must not copy the log. */

@@ -93,7 +93,8 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
         hash.mix(message.entries.length);
         hash.mix(message.leaderCommit);
         // Commands are part of the trace: runs that replicate different data must differ.
-        for (const entry of message.entries) hash.mix(hashBytes(entry.data));
+        const entries = message.entries;
+        for (let i = 0; i < entries.length; i++) hash.mix(hashBytes(entries[i]!.data));
       } else if (message.type === 'AppendResponse') {
         hash.mix(message.success ? message.matchIndex : -1 - message.rejectedIndex);
       }

@@ -73,15 +73,16 @@ export class RaftLog {
 
   /** Entries from `from` on, at most countMax of them and bytesMax of payload (but at least one). */
   slice(from: number, countMax: number, bytesMax: number): Entry[] {
-    const out: Entry[] = [];
+    // Count first and copy once, so the result is allocated at its exact size
+    // rather than grown element by element.
+    let count = 0;
     let bytes = 0;
-    for (let index = from; index <= this.entries.length && out.length < countMax; index++) {
-      const entry = this.entries[index - 1]!;
-      bytes += entry.data.length;
-      if (out.length > 0 && bytes > bytesMax) break;
-      out.push(entry);
+    for (let index = from; index <= this.entries.length && count < countMax; index++) {
+      bytes += this.entries[index - 1]!.data.length;
+      if (count > 0 && bytes > bytesMax) break;
+      count++;
     }
-    return out;
+    return this.entries.slice(from - 1, from - 1 + count);
   }
 
   /** The first index of the run of entries that share the term at `index`. */

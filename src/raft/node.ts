@@ -37,8 +37,26 @@ function promisesDurableState(message: RaftMessage): boolean {
   }
 }
 
-/** Shared by every Ready without messages, so that a quiet Ready allocates less. */
+/**
+ * Shared by every Ready without messages, so that a quiet Ready allocates less.
+ * Because it is frozen, loops over message arrays are indexed rather than for-of:
+ * for-of over a mix of frozen and ordinary arrays takes the engine's generic
+ * iterator path, which allocates a result object per element.
+ */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+
+/**
+ * Copies the first `length` messages out of a reused outbox buffer into an array
+ * of exactly that size, and clears their slots so the buffer keeps nothing alive.
+ */
+function drain(buffer: (RaftMessage | undefined)[], length: number): RaftMessage[] {
+  const messages = new Array<RaftMessage>(length);
+  for (let i = 0; i < length; i++) {
+    messages[i] = buffer[i]!;
+    buffer[i] = undefined;
+  }
+  return messages;
+}
 
 /**
  * One node's Raft consensus as a pure state machine (sans-IO, in the etcd-raft manner).
@@ -76,16 +94,28 @@ export class RaftNode {
   private randomizedElectionTicks = 0;
   /** Votes received in the current (pre-)campaign: voter -> granted. */
   private readonly votes = new Map<NodeId, boolean>();
-  /** Only while leader: one Progress per other voter. */
-  private readonly progress = new Map<NodeId, Progress>();
+  /**
+   * Only while leader: one Progress per other voter, indexed by node id. An array
+   * rather than a Map, because the leader looks one up for every answer it gets
+   * and walks them all to count a quorum, and iterating a Map allocates.
+   */
+  private readonly progressById: (Progress | undefined)[] = [];
+  /** Only while leader: the same Progress objects in the order of `others`. */
+  private readonly progressList: Progress[] = [];
   /** Only while leader: heartbeats sent in this term. */
   private heartbeatSeq = 0;
   /** Only while leader: bytes of this term's commands appended but not yet committed. */
   private uncommittedBytes = 0;
-  /** Messages that must wait until the next Ready's writes are durable. */
-  private outbox: RaftMessage[] = [];
-  /** Messages that depend on nothing unwritten; see takeImmediateMessages(). */
-  private outboxNow: RaftMessage[] = [];
+  /**
+   * Messages that must wait until the next Ready's writes are durable: the first
+   * outboxLength slots of a buffer that is reused, so that queueing a message does
+   * not grow a fresh array every time; a Ready gets an exact copy.
+   */
+  private readonly outbox: (RaftMessage | undefined)[] = [];
+  private outboxLength = 0;
+  /** Messages that depend on nothing unwritten, kept the same way; see takeImmediateMessages(). */
+  private readonly outboxNow: (RaftMessage | undefined)[] = [];
+  private outboxNowLength = 0;
   private handedHardState: HardState;
   /** The hardState of the Ready in flight, durable once advance() is called. */
   private inflightHardState: HardState | undefined = undefined;
@@ -152,7 +182,7 @@ export class RaftNode {
   }
   /** A follower's progress as the leader sees it; undefined unless leader. */
   progressOf(peer: NodeId): Readonly<Progress> | undefined {
-    return this.progress.get(peer);
+    return this.progressById[peer];
   }
 
   /**
@@ -198,7 +228,7 @@ export class RaftNode {
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.termValue, kind: 'command', data };
     this.log.append(entry);
     this.uncommittedBytes += data.length;
-    for (const peer of this.others) this.sendAppends(peer);
+    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
     // A single voter commits on its own once the entry is durable (see advance()).
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -243,7 +273,7 @@ export class RaftNode {
     return (
       this.hardStateChanged() ||
       this.log.hasUnpersisted() ||
-      this.outbox.length > 0 ||
+      this.outboxLength > 0 ||
       this.commitValue > this.appliedHandedIndex
     );
   }
@@ -258,8 +288,8 @@ export class RaftNode {
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
     this.appliedHandedIndex = applyUpTo;
-    const messages = this.outbox.length === 0 ? NO_MESSAGES : this.outbox;
-    if (messages !== NO_MESSAGES) this.outbox = [];
+    const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
+    this.outboxLength = 0;
     this.readyInFlight = true;
     return { hardState, truncateFrom, entries, messages, committedEntries };
   }
@@ -276,9 +306,9 @@ export class RaftNode {
    * call elections.
    */
   takeImmediateMessages(): readonly RaftMessage[] {
-    if (this.outboxNow.length === 0) return NO_MESSAGES;
-    const messages = this.outboxNow;
-    this.outboxNow = [];
+    if (this.outboxNowLength === 0) return NO_MESSAGES;
+    const messages = drain(this.outboxNow, this.outboxNowLength);
+    this.outboxNowLength = 0;
     return messages;
   }
 
@@ -375,7 +405,7 @@ export class RaftNode {
     }
     this.roleValue = 'follower';
     this.leaderValue = leader;
-    this.progress.clear();
+    this.clearProgress();
     this.votes.clear();
     this.resetElectionTimer();
   }
@@ -397,7 +427,8 @@ export class RaftNode {
       return;
     }
     const term = preVote ? this.termValue + 1 : this.termValue;
-    for (const peer of this.others) {
+    for (let i = 0; i < this.others.length; i++) {
+      const peer = this.others[i]!;
       this.send({
         type: 'VoteRequest',
         group: this.group,
@@ -428,13 +459,15 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.heartbeatSeq = 0;
     this.uncommittedBytes = 0;
-    this.progress.clear();
+    this.clearProgress();
     for (const peer of this.others) {
-      this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax));
+      const progress = new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax);
+      this.progressById[peer] = progress;
+      this.progressList.push(progress);
     }
     // Section 8: a noop of the new term lets the leader commit what earlier terms left.
     this.log.append({ index: this.log.lastIndex() + 1, term: this.termValue, kind: 'noop', data: new Uint8Array(0) });
-    for (const peer of this.others) this.sendAppends(peer);
+    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
   }
 
   private resetElectionTimer(): void {
@@ -465,8 +498,9 @@ export class RaftNode {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.heartbeatSeq++;
-      for (const peer of this.others) {
-        const progress = this.progress.get(peer)!;
+      for (let i = 0; i < this.others.length; i++) {
+        const peer = this.others[i]!;
+        const progress = this.progressById[peer]!;
         progress.sentHeartbeat(this.heartbeatSeq);
         const commit = Math.min(progress.match, this.commitValue);
         this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq: this.heartbeatSeq });
@@ -477,7 +511,8 @@ export class RaftNode {
   /** CheckQuorum: counts the voters heard from since the last check, and starts a new window. */
   private quorumRecentlyActive(): boolean {
     let active = 1;
-    for (const progress of this.progress.values()) {
+    for (let i = 0; i < this.progressList.length; i++) {
+      const progress = this.progressList[i]!;
       if (progress.recentActive) active++;
       progress.recentActive = false;
     }
@@ -629,7 +664,7 @@ export class RaftNode {
   }
 
   private handleHeartbeatResponse(message: HeartbeatResponse): void {
-    const progress = this.progress.get(message.from)!;
+    const progress = this.progressById[message.from]!;
     progress.recentActive = true;
     progress.probeSent = false;
     // The follower acknowledged up to matchThen before this heartbeat went out; its
@@ -657,7 +692,7 @@ export class RaftNode {
   }
 
   private handleAppendResponse(message: AppendResponse): void {
-    const progress = this.progress.get(message.from)!;
+    const progress = this.progressById[message.from]!;
     progress.recentActive = true;
     if (message.success) {
       if (message.matchIndex > this.log.lastIndex()) return;
@@ -684,7 +719,7 @@ export class RaftNode {
 
   /** Sends what the follower's progress allows: one probe, or a pipeline of appends. */
   private sendAppends(peer: NodeId): void {
-    const progress = this.progress.get(peer)!;
+    const progress = this.progressById[peer]!;
     do {
       if (progress.isPaused()) return;
       const sent = this.sendAppend(peer, progress);
@@ -735,7 +770,8 @@ export class RaftNode {
     const matches = this.matchScratch;
     matches[0] = this.log.stableIndex();
     let count = 1;
-    for (const progress of this.progress.values()) matches[count++] = progress.match;
+    const progressList = this.progressList;
+    for (let i = 0; i < progressList.length; i++) matches[count++] = progressList[i]!.match;
     // Insertion sort, descending: there are at most a handful of voters.
     for (let i = 1; i < count; i++) {
       const value = matches[i]!;
@@ -779,10 +815,15 @@ export class RaftNode {
 
   private send(message: RaftMessage): void {
     if (this.termValue === this.durableTerm && !promisesDurableState(message)) {
-      this.outboxNow.push(message);
+      this.outboxNow[this.outboxNowLength++] = message;
     } else {
-      this.outbox.push(message);
+      this.outbox[this.outboxLength++] = message;
     }
+  }
+
+  private clearProgress(): void {
+    for (const peer of this.others) this.progressById[peer] = undefined;
+    this.progressList.length = 0;
   }
 
   private hardStateChanged(): boolean {
