@@ -1,6 +1,7 @@
 import { assert, unreachable } from './assert.js';
 import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
 import { RaftLog } from './log.js';
+import { appendRequest, appendResponse, heartbeat, heartbeatResponse, voteRequest, voteResponse } from './messages.js';
 import { Progress } from './progress.js';
 import {
   NO_NODE,
@@ -385,7 +386,7 @@ export class RaftNode {
     if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {
       this.sendAppendResponse(message.from, false, 0, 0, 0, 0);
     } else if (message.type === 'VoteRequest' && message.preVote) {
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: true, granted: false });
+      this.send(voteResponse(this.group, this.id, message.from, this.termValue, true, false));
     }
   }
 
@@ -429,16 +430,7 @@ export class RaftNode {
     const term = preVote ? this.termValue + 1 : this.termValue;
     for (let i = 0; i < this.others.length; i++) {
       const peer = this.others[i]!;
-      this.send({
-        type: 'VoteRequest',
-        group: this.group,
-        from: this.id,
-        to: peer,
-        term,
-        preVote,
-        lastLogIndex: this.log.lastIndex(),
-        lastLogTerm: this.log.lastTerm(),
-      });
+      this.send(voteRequest(this.group, this.id, peer, term, preVote, this.log.lastIndex(), this.log.lastTerm()));
     }
   }
 
@@ -503,7 +495,7 @@ export class RaftNode {
         const progress = this.progressById[peer]!;
         progress.sentHeartbeat(this.heartbeatSeq);
         const commit = Math.min(progress.match, this.commitValue);
-        this.send({ type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq: this.heartbeatSeq });
+        this.send(heartbeat(this.group, this.id, peer, this.termValue, commit, this.heartbeatSeq));
       }
     }
   }
@@ -528,13 +520,13 @@ export class RaftNode {
       (message.preVote && message.term > this.termValue);
     if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
       // A granted PreVote answers in the candidate's future term, or it would look stale there.
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: message.term, preVote: message.preVote, granted: true });
+      this.send(voteResponse(this.group, this.id, message.from, message.term, message.preVote, true));
       if (!message.preVote) {
         this.voteValue = message.from;
         this.electionElapsed = 0;
       }
     } else {
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: message.preVote, granted: false });
+      this.send(voteResponse(this.group, this.id, message.from, this.termValue, message.preVote, false));
     }
   }
 
@@ -625,16 +617,7 @@ export class RaftNode {
 
   private handleHeartbeat(message: Heartbeat): void {
     this.commitTo(Math.min(message.commit, this.log.lastIndex()));
-    this.send({
-      type: 'HeartbeatResponse',
-      group: this.group,
-      from: this.id,
-      to: message.from,
-      term: this.termValue,
-      seq: message.seq,
-      lastIndex: this.log.lastIndex(),
-      lastTerm: this.log.lastTerm(),
-    });
+    this.send(heartbeatResponse(this.group, this.id, message.from, this.termValue, message.seq, this.log.lastIndex(), this.log.lastTerm()));
   }
 
   private commitTo(index: number): void {
@@ -733,17 +716,7 @@ export class RaftNode {
     assert(prevLogTerm !== undefined, `progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
     const entries = this.log.slice(progress.next, this.options.entriesPerMessageMax, this.options.bytesPerMessageMax);
     if (progress.state === 'replicate' && entries.length === 0) return false;
-    this.send({
-      type: 'AppendRequest',
-      group: this.group,
-      from: this.id,
-      to: peer,
-      term: this.termValue,
-      prevLogIndex,
-      prevLogTerm,
-      entries,
-      leaderCommit: this.commitValue,
-    });
+    this.send(appendRequest(this.group, this.id, peer, this.termValue, prevLogIndex, prevLogTerm, entries, this.commitValue));
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
     progress.sentAppend(last, entries.length);
     return true;
@@ -799,18 +772,7 @@ export class RaftNode {
     conflictTerm: number,
     conflictIndex: number,
   ): void {
-    this.send({
-      type: 'AppendResponse',
-      group: this.group,
-      from: this.id,
-      to,
-      term: this.termValue,
-      success,
-      matchIndex,
-      rejectedIndex,
-      conflictTerm,
-      conflictIndex,
-    });
+    this.send(appendResponse(this.group, this.id, to, this.termValue, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex));
   }
 
   private send(message: RaftMessage): void {
