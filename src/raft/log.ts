@@ -1,4 +1,4 @@
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import type { Entry } from './types.js';
 
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
@@ -27,9 +27,9 @@ export class RaftLog {
   constructor(restored: readonly Entry[]) {
     for (let i = 0; i < restored.length; i++) {
       const entry = restored[i]!;
-      assert(entry.index === i + 1, `restored log has index ${entry.index} at position ${i + 1}`);
+      if (entry.index !== i + 1) fail(`restored log has index ${entry.index} at position ${i + 1}`);
       const previousTerm = i === 0 ? 0 : restored[i - 1]!.term;
-      assert(entry.term >= previousTerm, `restored log term goes back at index ${entry.index}`);
+      if (!(entry.term >= previousTerm)) fail(`restored log term goes back at index ${entry.index}`);
     }
     this.entries = restored.slice();
     this.handedIndex = this.entries.length;
@@ -67,7 +67,7 @@ export class RaftLog {
   /** Entries from..to inclusive; an empty range is shared rather than allocated. */
   range(from: number, to: number): readonly Entry[] {
     if (to < from) return NO_ENTRIES;
-    assert(from >= 1 && to <= this.entries.length, `range ${from}..${to} outside 1..${this.entries.length}`);
+    if (!(from >= 1 && to <= this.entries.length)) fail(`range ${from}..${to} outside 1..${this.entries.length}`);
     return this.entries.slice(from - 1, to);
   }
 
@@ -88,7 +88,7 @@ export class RaftLog {
   /** The first index of the run of entries that share the term at `index`. */
   firstIndexOfTermAt(index: number): number {
     const term = this.term(index);
-    assert(term !== undefined, `firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
+    if (term === undefined) fail(`firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
     let first = index;
     while (first > 1 && this.entries[first - 2]!.term === term) first--;
     return first;
@@ -111,14 +111,14 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    assert(entry.index === this.entries.length + 1, `append of index ${entry.index} after ${this.entries.length}`);
-    assert(entry.term >= this.lastTerm(), `append of term ${entry.term} after term ${this.lastTerm()}`);
+    if (entry.index !== this.entries.length + 1) fail(`append of index ${entry.index} after ${this.entries.length}`);
+    if (!(entry.term >= this.lastTerm())) fail(`append of term ${entry.term} after term ${this.lastTerm()}`);
     this.entries.push(entry);
   }
 
   /** Deletes every entry with index >= from, noting what the durable log must drop too. */
   truncateFrom(from: number): void {
-    assert(from >= 1, `truncateFrom(${from})`);
+    if (!(from >= 1)) fail(`truncateFrom(${from})`);
     if (from > this.entries.length) return;
     this.entries.length = from - 1;
     if (from <= this.handedIndex) {

@@ -1,4 +1,4 @@
-import { assert, unreachable } from './assert.js';
+import { assert, fail, unreachable } from './assert.js';
 import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
 import { RaftLog } from './log.js';
 import { appendRequest, appendResponse, heartbeat, heartbeatResponse, voteRequest, voteResponse } from './messages.js';
@@ -349,7 +349,7 @@ export class RaftNode {
       const existingTerm = this.log.term(entry.index);
       if (existingTerm === undefined) break;
       if (existingTerm !== entry.term) {
-        assert(entry.index > this.commitValue, `conflict at committed index ${entry.index}`);
+        if (!(entry.index > this.commitValue)) fail(`conflict at committed index ${entry.index}`);
         this.log.truncateFrom(entry.index);
         break;
       }
@@ -399,7 +399,7 @@ export class RaftNode {
   // ---- Roles.
 
   private becomeFollower(term: number, leader: NodeId): void {
-    assert(term >= this.termValue, `becomeFollower to older term ${term} from ${this.termValue}`);
+    if (!(term >= this.termValue)) fail(`becomeFollower to older term ${term} from ${this.termValue}`);
     if (term > this.termValue) {
       this.termValue = term;
       this.voteValue = NO_NODE;
@@ -443,7 +443,7 @@ export class RaftNode {
   }
 
   private becomeLeader(): void {
-    assert(this.roleValue === 'candidate', `becomeLeader from ${this.roleValue}`);
+    if (this.roleValue !== 'candidate') fail(`becomeLeader from ${this.roleValue}`);
     this.roleValue = 'leader';
     this.leaderValue = this.id;
     this.votes.clear();
@@ -622,7 +622,7 @@ export class RaftNode {
 
   private commitTo(index: number): void {
     if (index <= this.commitValue) return;
-    assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`);
+    if (!(index <= this.log.lastIndex())) fail(`commit ${index} beyond last index ${this.log.lastIndex()}`);
     this.commitValue = index;
   }
 
@@ -713,9 +713,12 @@ export class RaftNode {
   private sendAppend(peer: NodeId, progress: Progress): boolean {
     const prevLogIndex = progress.next - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
-    assert(prevLogTerm !== undefined, `progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
+    if (prevLogTerm === undefined) fail(`progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
+    // In replicate state an append without entries is not sent, and there are
+    // none past the end of the log: answer that before slicing an empty array,
+    // since every acknowledgement of a follower that is up to date asks it.
+    if (progress.state === 'replicate' && progress.next > this.log.lastIndex()) return false;
     const entries = this.log.slice(progress.next, this.options.entriesPerMessageMax, this.options.bytesPerMessageMax);
-    if (progress.state === 'replicate' && entries.length === 0) return false;
     this.send(appendRequest(this.group, this.id, peer, this.termValue, prevLogIndex, prevLogTerm, entries, this.commitValue));
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
     progress.sentAppend(last, entries.length);
