@@ -4,6 +4,7 @@ import { encodedSizeBytes } from '../src/raft/size.js';
 import {
   RAFT_MESSAGE_TYPES,
   RAFT_MESSAGE_TYPE_CODES,
+  raftMessageTypeCode,
   type DurableState,
   type Entry,
   type NodeId,
@@ -597,7 +598,7 @@ export class SimCluster {
   }
 
   private send(message: RaftMessage): void {
-    const counter = this.trafficByCode[RAFT_MESSAGE_TYPE_CODES[message.type]]!;
+    const counter = this.trafficByCode[raftMessageTypeCode(message.type)]!;
     counter.count++;
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);

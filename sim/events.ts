@@ -1,4 +1,4 @@
-import { RAFT_MESSAGE_TYPE_CODES, type NodeId, type RaftMessage } from '../src/raft/types.js';
+import { raftMessageTypeCode, type NodeId, type RaftMessage } from '../src/raft/types.js';
 import { hashBytes, hashString, type RunningHash } from './hash.js';
 import type { Scheduled } from './scheduler.js';
 
@@ -105,7 +105,7 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
       break;
     case EventKind.Deliver: {
       const message = event.message;
-      hash.mix(message.term * 16384 + RAFT_MESSAGE_TYPE_CODES[message.type] * 2048 + message.from * 128 + header);
+      hash.mix(message.term * 16384 + raftMessageTypeCode(message.type) * 2048 + message.from * 128 + header);
       if (message.type === 'AppendRequest') {
         hash.mix(message.prevLogIndex);
         hash.mix(message.leaderCommit);
