@@ -20,7 +20,7 @@ import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
 import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
-import { EventKind, callEvent, deliverEvent, mixEvent, persistedEvent, tickEvent, type SimEvent } from './events.js';
+import { EventKind, EventPool, mixEvent, type SimEvent } from './events.js';
 
 export interface ClockOptions {
   /** Each node's clock offset is drawn from [-offsetMsMax, offsetMsMax]. */
@@ -142,6 +142,7 @@ export class SimCluster {
   readonly checker: SafetyChecker;
   readonly network: SimNetwork;
   private readonly scheduler = new Scheduler<SimEvent>();
+  private readonly events = new EventPool();
   private readonly hosts: SimHost[] = [];
   private readonly raftOptions: RaftOptions;
   private readonly traceHash = new RunningHash();
@@ -220,7 +221,7 @@ export class SimCluster {
   /** Schedules `action` to run at simulated time atMs (or now, if that has passed). */
   at(atMs: number, label: string, action: () => void): void {
     const delay = Math.max(0, atMs * 1000 - this.scheduler.now());
-    this.scheduler.schedule(callEvent(label, action), delay);
+    this.scheduler.schedule(this.events.call(label, action), delay);
   }
 
   /** Schedules `action` to run delayMs from now. */
@@ -463,6 +464,9 @@ export class SimCluster {
         event.action();
         break;
     }
+    // The event has left the queue and run; unless the ring of recent events or
+    // an observer may hold it, nothing refers to it any more.
+    if (this.options.recentEventsMax <= 0 && this.options.onEvent === undefined) this.events.release(event);
   }
 
   private remember(event: SimEvent): void {
@@ -538,7 +542,7 @@ export class SimCluster {
     if (host.pendingTickUs >= 0 && host.pendingTickUs <= actingTickUs) return;
     host.tickStamp++;
     host.pendingTickUs = actingTickUs;
-    this.scheduler.schedule(tickEvent(host.id, host.tickStamp), actingTickUs - this.scheduler.now());
+    this.scheduler.schedule(this.events.tick(host.id, host.tickStamp), actingTickUs - this.scheduler.now());
   }
 
   // ---- Driving one node: the Ready contract.
@@ -574,7 +578,7 @@ export class SimCluster {
         host.persisting = ready;
         const latency = host.disk.writeAndSyncLatencyUs(ready);
         this.scheduler.schedule(
-          persistedEvent(host.id, host.incarnation),
+          this.events.persisted(host.id, host.incarnation),
           latency,
         );
         return;
@@ -612,11 +616,11 @@ export class SimCluster {
       this.dropped++;
       return;
     }
-    this.scheduler.schedule(deliverEvent(message), delay);
+    this.scheduler.schedule(this.events.deliver(message), delay);
     if (this.network.drawDuplicate()) {
       const again = this.network.drawDelayUs() ?? delay;
       this.duplicated++;
-      this.scheduler.schedule(deliverEvent(message), again);
+      this.scheduler.schedule(this.events.deliver(message), again);
     }
   }
 
