@@ -3,6 +3,8 @@ import { RaftNode } from '../src/raft/node.js';
 import { encodedSizeBytes } from '../src/raft/size.js';
 import {
   RAFT_MESSAGE_TYPES,
+  RAFT_MESSAGE_TYPE_CODES,
+  raftMessageTypeCode,
   type DurableState,
   type Entry,
   type NodeId,
@@ -18,7 +20,7 @@ import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
 import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
-import { EventKind, callEvent, deliverEvent, mixEvent, persistedEvent, tickEvent, type SimEvent } from './events.js';
+import { EventKind, EventPool, mixEvent, type SimEvent } from './events.js';
 
 export interface ClockOptions {
   /** Each node's clock offset is drawn from [-offsetMsMax, offsetMsMax]. */
@@ -104,13 +106,30 @@ class SimHost {
   pendingTickUs = -1;
   /** Stamps tick events; a tick event with an older stamp is stale and ignored. */
   tickStamp = 0;
+  /**
+   * The true length of one tick period and the drift it was computed for. Every
+   * event asks for the period, and it only changes when the clock's drift does,
+   * so it is computed once per drift rather than divided out on every event.
+   */
+  private periodUs = 0;
+  private periodDriftPpm = Number.NaN;
 
   constructor(
     readonly id: NodeId,
     readonly disk: SimDisk,
     readonly clock: SimClock,
     readonly random: SimRandom,
+    private readonly tickUs: number,
   ) {}
+
+  /** True time between two ticks of this node's drifting clock, in whole microseconds (at least 1). */
+  tickPeriodUs(): number {
+    if (this.clock.driftPpm !== this.periodDriftPpm) {
+      this.periodDriftPpm = this.clock.driftPpm;
+      this.periodUs = Math.max(1, Math.round(this.clock.trueDurationUs(this.tickUs)));
+    }
+    return this.periodUs;
+  }
 }
 
 /**
@@ -123,6 +142,7 @@ export class SimCluster {
   readonly checker: SafetyChecker;
   readonly network: SimNetwork;
   private readonly scheduler = new Scheduler<SimEvent>();
+  private readonly events = new EventPool();
   private readonly hosts: SimHost[] = [];
   private readonly raftOptions: RaftOptions;
   private readonly traceHash = new RunningHash();
@@ -131,6 +151,8 @@ export class SimCluster {
   private recentNext = 0;
   private eventCount = 0;
   private readonly traffic = new Map<RaftMessageType, TrafficCounter>();
+  /** The same counters as `traffic`, indexed by RAFT_MESSAGE_TYPE_CODES, for the hot path. */
+  private readonly trafficByCode: TrafficCounter[] = [];
   private dropped = 0;
   private duplicated = 0;
 
@@ -151,7 +173,11 @@ export class SimCluster {
     this.network = new SimNetwork(count, networkOptions, SimRandom.stream(seed, 'network'));
     this.nodeIds = Array.from({ length: count }, (_, i) => i + 1);
     this.checker = new SafetyChecker(() => this.scheduler.now());
-    for (const type of RAFT_MESSAGE_TYPES) this.traffic.set(type, { count: 0, bytes: 0 });
+    for (const type of RAFT_MESSAGE_TYPES) {
+      const counter = { count: 0, bytes: 0 };
+      this.traffic.set(type, counter);
+      this.trafficByCode[RAFT_MESSAGE_TYPE_CODES[type]] = counter;
+    }
     const clockRandom = SimRandom.stream(seed, 'clocks');
     const clocks = { offsetMsMax: 0, driftPpmMax: 0, ...this.options.clocks };
     checkDrift(clocks.driftPpmMax);
@@ -159,7 +185,7 @@ export class SimCluster {
       const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
       const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
       const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
-      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`)));
+      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000));
     }
     for (const host of this.hosts) this.boot(host);
   }
@@ -195,7 +221,7 @@ export class SimCluster {
   /** Schedules `action` to run at simulated time atMs (or now, if that has passed). */
   at(atMs: number, label: string, action: () => void): void {
     const delay = Math.max(0, atMs * 1000 - this.scheduler.now());
-    this.scheduler.schedule(callEvent(label, action), delay);
+    this.scheduler.schedule(this.events.call(label, action), delay);
   }
 
   /** Schedules `action` to run delayMs from now. */
@@ -438,6 +464,9 @@ export class SimCluster {
         event.action();
         break;
     }
+    // The event has left the queue and run; unless the ring of recent events or
+    // an observer may hold it, nothing refers to it any more.
+    if (this.options.recentEventsMax <= 0 && this.options.onEvent === undefined) this.events.release(event);
   }
 
   private remember(event: SimEvent): void {
@@ -493,15 +522,12 @@ export class SimCluster {
   // The node sees the same ticks in the same order relative to its inputs, and
   // the simulation runs far fewer events.
 
-  private tickPeriodUs(host: SimHost): number {
-    return Math.max(1, Math.round(host.clock.trueDurationUs(this.options.tickMs * 1000)));
-  }
-
   /** Delivers every tick that fell due up to now. */
   private catchUpTicks(host: SimHost): void {
-    const core = host.core!;
     const now = this.scheduler.now();
-    const period = this.tickPeriodUs(host);
+    if (host.nextTickUs > now) return;
+    const core = host.core!;
+    const period = host.tickPeriodUs();
     while (host.nextTickUs <= now) {
       core.tick();
       host.nextTickUs += period;
@@ -512,11 +538,11 @@ export class SimCluster {
   private planTick(host: SimHost): void {
     const core = host.core;
     if (core === undefined) return;
-    const actingTickUs = host.nextTickUs + (core.ticksUntilActive() - 1) * this.tickPeriodUs(host);
+    const actingTickUs = host.nextTickUs + (core.ticksUntilActive() - 1) * host.tickPeriodUs();
     if (host.pendingTickUs >= 0 && host.pendingTickUs <= actingTickUs) return;
     host.tickStamp++;
     host.pendingTickUs = actingTickUs;
-    this.scheduler.schedule(tickEvent(host.id, host.tickStamp), actingTickUs - this.scheduler.now());
+    this.scheduler.schedule(this.events.tick(host.id, host.tickStamp), actingTickUs - this.scheduler.now());
   }
 
   // ---- Driving one node: the Ready contract.
@@ -531,7 +557,7 @@ export class SimCluster {
     };
     host.core = this.options.createNode(config, host.disk.durableState());
     host.applied = [];
-    host.nextTickUs = this.scheduler.now() + this.tickPeriodUs(host);
+    host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
     host.pendingTickUs = -1;
     this.checkAfter(host);
     this.planTick(host);
@@ -540,7 +566,11 @@ export class SimCluster {
   /** Hands out Readies until one needs the disk or none is left. */
   private pump(host: SimHost): void {
     const core = host.core!;
-    for (const message of core.takeImmediateMessages()) this.send(message);
+    // Indexed loops rather than for-of: the core hands out both frozen shared empty
+    // arrays and ordinary ones, and for-of over that mix falls back to a generic
+    // iterator that allocates a result object per element.
+    const immediate = core.takeImmediateMessages();
+    for (let i = 0; i < immediate.length; i++) this.send(immediate[i]!);
     while (host.persisting === undefined && core.hasReady()) {
       const ready = core.ready();
       if (ready.hardState !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0) {
@@ -548,7 +578,7 @@ export class SimCluster {
         host.persisting = ready;
         const latency = host.disk.writeAndSyncLatencyUs(ready);
         this.scheduler.schedule(
-          persistedEvent(host.id, host.incarnation),
+          this.events.persisted(host.id, host.incarnation),
           latency,
         );
         return;
@@ -560,8 +590,11 @@ export class SimCluster {
   /** AFTER the Ready is durable: send its messages, apply its entries, advance. */
   private finishReady(host: SimHost, ready: Ready): void {
     const core = host.core!;
-    for (const message of ready.messages) this.send(message);
-    for (const entry of ready.committedEntries) {
+    const messages = ready.messages;
+    for (let i = 0; i < messages.length; i++) this.send(messages[i]!);
+    const committed = ready.committedEntries;
+    for (let i = 0; i < committed.length; i++) {
+      const entry = committed[i]!;
       host.applied.push(entry);
       this.checker.checkApply(core, host.incarnation, entry);
     }
@@ -569,7 +602,7 @@ export class SimCluster {
   }
 
   private send(message: RaftMessage): void {
-    const counter = this.traffic.get(message.type)!;
+    const counter = this.trafficByCode[raftMessageTypeCode(message.type)]!;
     counter.count++;
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);
@@ -583,11 +616,11 @@ export class SimCluster {
       this.dropped++;
       return;
     }
-    this.scheduler.schedule(deliverEvent(message), delay);
+    this.scheduler.schedule(this.events.deliver(message), delay);
     if (this.network.drawDuplicate()) {
       const again = this.network.drawDelayUs() ?? delay;
       this.duplicated++;
-      this.scheduler.schedule(deliverEvent(message), again);
+      this.scheduler.schedule(this.events.deliver(message), again);
     }
   }
 

@@ -37,7 +37,12 @@ export class SimDisk implements DurableView {
   private hardState: HardState = EMPTY_HARD_STATE;
   /** Invariant: durableEntries[i].index === i + 1. */
   private readonly durableEntries: Entry[] = [];
-  private readonly unsynced: DiskWrite[] = [];
+  /**
+   * Writes not yet synced: the first unsyncedLength slots of a reused buffer, so
+   * that a write and its sync, once per Ready, do not reallocate the buffer.
+   */
+  private readonly unsynced: (DiskWrite | undefined)[] = [];
+  private unsyncedLength = 0;
   private optionsValue: DiskOptions;
   writesDone = 0;
   syncsDone = 0;
@@ -59,7 +64,7 @@ export class SimDisk implements DurableView {
 
   /** Buffers a write and returns how long the write and the sync that follows take, in microseconds. */
   writeAndSyncLatencyUs(write: DiskWrite): number {
-    this.unsynced.push(write);
+    this.unsynced[this.unsyncedLength++] = write;
     this.writesDone++;
     const options = this.optionsValue;
     const writeMs = this.random.between(options.writeLatencyMinMs, options.writeLatencyMaxMs);
@@ -69,14 +74,19 @@ export class SimDisk implements DurableView {
 
   /** Makes every buffered write durable, in order. */
   sync(): void {
-    for (const write of this.unsynced) this.applyDurably(write);
-    this.unsynced.length = 0;
+    const unsynced = this.unsynced;
+    for (let i = 0; i < this.unsyncedLength; i++) {
+      this.applyDurably(unsynced[i]!);
+      unsynced[i] = undefined;
+    }
+    this.unsyncedLength = 0;
     this.syncsDone++;
   }
 
   /** A crash: what was written but not synced is gone. */
   crash(): void {
-    this.unsynced.length = 0;
+    for (let i = 0; i < this.unsyncedLength; i++) this.unsynced[i] = undefined;
+    this.unsyncedLength = 0;
   }
 
   /** The durable term, vote and log length, for checks that must not copy the log. */
@@ -100,11 +110,14 @@ export class SimDisk implements DurableView {
     if (write.truncateFrom !== undefined && write.truncateFrom <= this.durableEntries.length) {
       this.durableEntries.length = write.truncateFrom - 1;
     }
-    for (const entry of write.entries) {
-      if (entry.index !== this.durableEntries.length + 1) {
-        throw new Error(`disk write of index ${entry.index} after durable index ${this.durableEntries.length}`);
+    const entries = write.entries;
+    const durable = this.durableEntries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.index !== durable.length + 1) {
+        throw new Error(`disk write of index ${entry.index} after durable index ${durable.length}`);
       }
-      this.durableEntries.push(entry);
+      durable.push(entry);
     }
   }
 }

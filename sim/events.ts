@@ -1,5 +1,5 @@
-import { RAFT_MESSAGE_TYPE_CODES, type NodeId, type RaftMessage } from '../src/raft/types.js';
-import { hashBytes, type RunningHash } from './hash.js';
+import { raftMessageTypeCode, type NodeId, type RaftMessage } from '../src/raft/types.js';
+import { hashBytes, hashString, type RunningHash } from './hash.js';
 import type { Scheduled } from './scheduler.js';
 
 export enum EventKind {
@@ -56,51 +56,125 @@ function makeEvent(
   return { time: 0, seq: 0, kind, node, stamp, message, label, action } as SimEvent;
 }
 
-export function tickEvent(node: NodeId, stamp: number): SimEvent {
-  return makeEvent(EventKind.Tick, node, stamp, undefined, undefined, undefined);
+/** The one event shape with every field writable, for the pool to refill. */
+interface EventRecord {
+  time: number;
+  seq: number;
+  kind: EventKind;
+  node: NodeId;
+  stamp: number;
+  message: RaftMessage | undefined;
+  label: string | undefined;
+  action: (() => void) | undefined;
 }
 
-export function deliverEvent(message: RaftMessage): SimEvent {
-  return makeEvent(EventKind.Deliver, message.to, 0, message, undefined, undefined);
+/**
+ * Makes events, reusing those that have run and that nobody else can still hold.
+ * The driver decides that: a cluster that keeps recent events or hands every
+ * event to an observer releases none, since the observer may keep a reference.
+ * Reusing spares the young generation one object per event, which the collector
+ * would otherwise sweep up thousands of times a simulated second.
+ */
+export class EventPool {
+  private readonly free: EventRecord[] = [];
+
+  tick(node: NodeId, stamp: number): SimEvent {
+    return this.make(EventKind.Tick, node, stamp, undefined, undefined, undefined);
+  }
+
+  deliver(message: RaftMessage): SimEvent {
+    return this.make(EventKind.Deliver, message.to, 0, message, undefined, undefined);
+  }
+
+  persisted(node: NodeId, incarnation: number): SimEvent {
+    return this.make(EventKind.Persisted, node, incarnation, undefined, undefined, undefined);
+  }
+
+  call(label: string, action: () => void): SimEvent {
+    return this.make(EventKind.Call, 0, 0, undefined, label, action);
+  }
+
+  /** Takes back an event that has run and left the queue; it must not be used again. */
+  release(event: SimEvent): void {
+    const record = event as EventRecord;
+    // Drop what the event refers to, so a pooled event keeps nothing alive.
+    record.message = undefined;
+    record.label = undefined;
+    record.action = undefined;
+    this.free.push(record);
+  }
+
+  private make(
+    kind: EventKind,
+    node: NodeId,
+    stamp: number,
+    message: RaftMessage | undefined,
+    label: string | undefined,
+    action: (() => void) | undefined,
+  ): SimEvent {
+    const record = this.free.pop();
+    if (record === undefined) return makeEvent(kind, node, stamp, message, label, action);
+    record.time = 0;
+    record.seq = 0;
+    record.kind = kind;
+    record.node = node;
+    record.stamp = stamp;
+    record.message = message;
+    record.label = label;
+    record.action = action;
+    return record as SimEvent;
+  }
 }
 
-export function persistedEvent(node: NodeId, incarnation: number): SimEvent {
-  return makeEvent(EventKind.Persisted, node, incarnation, undefined, undefined, undefined);
+/**
+ * The label of the last Call event hashed and its hash. Nearly every Call event
+ * is the workload's next step under one label, so one remembered label spares
+ * hashing the same text again and again.
+ */
+let lastLabel = '';
+let lastLabelHash = hashString('');
+
+function labelHash(label: string): number {
+  if (label !== lastLabel) {
+    lastLabel = label;
+    lastLabelHash = hashString(label);
+  }
+  return lastLabelHash;
 }
 
-export function callEvent(label: string, action: () => void): SimEvent {
-  return makeEvent(EventKind.Call, 0, 0, undefined, label, action);
-}
-
-
-/** Folds an event into the trace hash: its time, kind, node and what it carries. */
+/**
+ * Folds an event into the trace hash: its time, kind, node and what it carries.
+ * Small fields are packed into one number before mixing (kind below 8, node ids
+ * and senders below 16, message type codes below 8), because this runs for every
+ * event and each mix costs about as much as packing several fields.
+ */
 export function mixEvent(hash: RunningHash, event: SimEvent): void {
   hash.mix(event.time);
-  // Kind and node share one mix: node ids stay below 2^16.
-  hash.mix(event.kind * 65536 + event.node);
+  const header = event.kind * 16 + event.node;
   switch (event.kind) {
     case EventKind.Tick:
     case EventKind.Persisted:
-      hash.mix(event.stamp);
+      hash.mix(event.stamp * 128 + header);
       break;
     case EventKind.Deliver: {
       const message = event.message;
-      hash.mix(RAFT_MESSAGE_TYPE_CODES[message.type]);
-      hash.mix(message.from);
-      hash.mix(message.term);
+      hash.mix(message.term * 16384 + raftMessageTypeCode(message.type) * 2048 + message.from * 128 + header);
       if (message.type === 'AppendRequest') {
         hash.mix(message.prevLogIndex);
-        hash.mix(message.entries.length);
         hash.mix(message.leaderCommit);
-        // Commands are part of the trace: runs that replicate different data must differ.
-        for (const entry of message.entries) hash.mix(hashBytes(entry.data));
+        // Commands are part of the trace: runs that replicate different data must
+        // differ. The entry count seeds the chain over every entry's bytes.
+        const entries = message.entries;
+        let data = entries.length;
+        for (let i = 0; i < entries.length; i++) data = hashBytes(entries[i]!.data, data);
+        hash.mix(data);
       } else if (message.type === 'AppendResponse') {
         hash.mix(message.success ? message.matchIndex : -1 - message.rejectedIndex);
       }
       break;
     }
     case EventKind.Call:
-      hash.mixString(event.label);
+      hash.mix(labelHash(event.label) * 128 + header);
       break;
   }
 }

@@ -1,19 +1,20 @@
 /**
- * A 64-bit running hash built from two 32-bit FNV-1a style lanes fed with numbers.
- * It is not cryptographic; it only has to make two different traces disagree.
+ * A 64-bit running hash built from two 32-bit lanes fed with numbers. It is not
+ * cryptographic; it only has to make two different traces disagree. It runs
+ * once or more for every simulated event, so each mix is kept to two multiplies.
  */
 export class RunningHash {
   private low = 0x811c9dc5;
   private high = 0x01000193;
 
-  /** Mixes a finite number (integers up to 2^53 are mixed exactly). */
+  /** Mixes a finite number (integers up to 2^53 in magnitude are mixed exactly). */
   mix(value: number): void {
     const lowWord = value >>> 0;
-    const highWord = Math.floor(value / 4294967296) >>> 0;
-    this.low = Math.imul(this.low ^ lowWord, 0x01000193) >>> 0;
-    this.low = Math.imul(this.low ^ highWord, 0x01000193) >>> 0;
-    this.high = Math.imul(this.high ^ lowWord, 0x5bd1e995) >>> 0;
-    this.high = Math.imul(this.high ^ (this.high >>> 15) ^ highWord ^ this.low, 0x5bd1e995) >>> 0;
+    // Exact for integers: the subtraction leaves a multiple of 2^32.
+    const highWord = ((value - lowWord) / 4294967296) >>> 0;
+    const low = Math.imul(this.low ^ lowWord, 0x01000193);
+    this.low = low >>> 0;
+    this.high = Math.imul(this.high ^ highWord ^ (low >>> 15) ^ (lowWord << 7), 0x5bd1e995) >>> 0;
   }
 
   mixString(text: string): void {
@@ -24,6 +25,13 @@ export class RunningHash {
   hex(): string {
     return this.high.toString(16).padStart(8, '0') + this.low.toString(16).padStart(8, '0');
   }
+}
+
+/** A 32-bit FNV-1a hash of a string's UTF-16 code units. */
+export function hashString(text: string, seed = 0x811c9dc5): number {
+  let hash = seed >>> 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
 }
 
 /** A 32-bit FNV-1a hash of bytes. */

@@ -27,6 +27,8 @@ export class SteadyProposer {
   refusals = 0;
   private target: NodeId;
   private sequence = 0;
+  /** One closure for every step, rather than a fresh one per proposal. */
+  private readonly step = (): void => this.proposeNext();
 
   constructor(
     private readonly cluster: SimCluster,
@@ -38,7 +40,7 @@ export class SteadyProposer {
   }
 
   start(): void {
-    this.cluster.at(this.options.startMs, 'propose', () => this.proposeNext());
+    this.cluster.at(this.options.startMs, 'propose', this.step);
   }
 
   private proposeNext(): void {
@@ -58,7 +60,7 @@ export class SteadyProposer {
     if (outcome.accepted) {
       this.accepted.push({ command, node: this.target, atMs: nowMs, index: outcome.index, term: outcome.term });
     }
-    this.cluster.after(1000 / this.options.proposalsPerSecond, 'propose', () => this.proposeNext());
+    this.cluster.after(1000 / this.options.proposalsPerSecond, 'propose', this.step);
   }
 }
 

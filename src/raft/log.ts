@@ -1,4 +1,4 @@
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import type { Entry } from './types.js';
 
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
@@ -27,9 +27,9 @@ export class RaftLog {
   constructor(restored: readonly Entry[]) {
     for (let i = 0; i < restored.length; i++) {
       const entry = restored[i]!;
-      assert(entry.index === i + 1, `restored log has index ${entry.index} at position ${i + 1}`);
+      if (entry.index !== i + 1) fail(`restored log has index ${entry.index} at position ${i + 1}`);
       const previousTerm = i === 0 ? 0 : restored[i - 1]!.term;
-      assert(entry.term >= previousTerm, `restored log term goes back at index ${entry.index}`);
+      if (!(entry.term >= previousTerm)) fail(`restored log term goes back at index ${entry.index}`);
     }
     this.entries = restored.slice();
     this.handedIndex = this.entries.length;
@@ -67,27 +67,28 @@ export class RaftLog {
   /** Entries from..to inclusive; an empty range is shared rather than allocated. */
   range(from: number, to: number): readonly Entry[] {
     if (to < from) return NO_ENTRIES;
-    assert(from >= 1 && to <= this.entries.length, `range ${from}..${to} outside 1..${this.entries.length}`);
+    if (!(from >= 1 && to <= this.entries.length)) fail(`range ${from}..${to} outside 1..${this.entries.length}`);
     return this.entries.slice(from - 1, to);
   }
 
   /** Entries from `from` on, at most countMax of them and bytesMax of payload (but at least one). */
   slice(from: number, countMax: number, bytesMax: number): Entry[] {
-    const out: Entry[] = [];
+    // Count first and copy once, so the result is allocated at its exact size
+    // rather than grown element by element.
+    let count = 0;
     let bytes = 0;
-    for (let index = from; index <= this.entries.length && out.length < countMax; index++) {
-      const entry = this.entries[index - 1]!;
-      bytes += entry.data.length;
-      if (out.length > 0 && bytes > bytesMax) break;
-      out.push(entry);
+    for (let index = from; index <= this.entries.length && count < countMax; index++) {
+      bytes += this.entries[index - 1]!.data.length;
+      if (count > 0 && bytes > bytesMax) break;
+      count++;
     }
-    return out;
+    return this.entries.slice(from - 1, from - 1 + count);
   }
 
   /** The first index of the run of entries that share the term at `index`. */
   firstIndexOfTermAt(index: number): number {
     const term = this.term(index);
-    assert(term !== undefined, `firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
+    if (term === undefined) fail(`firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
     let first = index;
     while (first > 1 && this.entries[first - 2]!.term === term) first--;
     return first;
@@ -110,14 +111,14 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    assert(entry.index === this.entries.length + 1, `append of index ${entry.index} after ${this.entries.length}`);
-    assert(entry.term >= this.lastTerm(), `append of term ${entry.term} after term ${this.lastTerm()}`);
+    if (entry.index !== this.entries.length + 1) fail(`append of index ${entry.index} after ${this.entries.length}`);
+    if (!(entry.term >= this.lastTerm())) fail(`append of term ${entry.term} after term ${this.lastTerm()}`);
     this.entries.push(entry);
   }
 
   /** Deletes every entry with index >= from, noting what the durable log must drop too. */
   truncateFrom(from: number): void {
-    assert(from >= 1, `truncateFrom(${from})`);
+    if (!(from >= 1)) fail(`truncateFrom(${from})`);
     if (from > this.entries.length) return;
     this.entries.length = from - 1;
     if (from <= this.handedIndex) {
@@ -131,14 +132,24 @@ export class RaftLog {
     return this.pendingTruncateFrom !== undefined || this.handedIndex < this.entries.length;
   }
 
-  /** Hands out the persistence work for one Ready. */
-  takeUnpersisted(): { truncateFrom: number | undefined; entries: readonly Entry[] } {
+  /**
+   * Hands out the persistence work for one Ready: the truncation first (see
+   * takeUnpersistedEntries, which must follow at once). Two calls instead of one
+   * returned pair keep a Ready from allocating a throwaway object.
+   */
+  takeUnpersistedTruncation(): number | undefined {
     const truncateFrom = this.pendingTruncateFrom;
-    const entries = this.handedIndex === this.entries.length ? NO_ENTRIES : this.entries.slice(this.handedIndex);
     this.pendingTruncateFrom = undefined;
-    this.handedIndex = this.entries.length;
-    this.inflightReadyLast = this.handedIndex;
-    return { truncateFrom, entries };
+    return truncateFrom;
+  }
+
+  /** The entries of the Ready whose truncation takeUnpersistedTruncation just handed out. */
+  takeUnpersistedEntries(): readonly Entry[] {
+    const length = this.entries.length;
+    const entries = this.handedIndex === length ? NO_ENTRIES : this.entries.slice(this.handedIndex);
+    this.handedIndex = length;
+    this.inflightReadyLast = length;
+    return entries;
   }
 
   /**

@@ -1,6 +1,7 @@
-import { assert, unreachable } from './assert.js';
+import { assert, fail, unreachable } from './assert.js';
 import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
 import { RaftLog } from './log.js';
+import { appendRequest, appendResponse, heartbeat, heartbeatResponse, voteRequest, voteResponse } from './messages.js';
 import { Progress } from './progress.js';
 import {
   NO_NODE,
@@ -37,8 +38,26 @@ function promisesDurableState(message: RaftMessage): boolean {
   }
 }
 
-/** Shared by every Ready without messages, so that a quiet Ready allocates less. */
+/**
+ * Shared by every Ready without messages, so that a quiet Ready allocates less.
+ * Because it is frozen, loops over message arrays are indexed rather than for-of:
+ * for-of over a mix of frozen and ordinary arrays takes the engine's generic
+ * iterator path, which allocates a result object per element.
+ */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+
+/**
+ * Copies the first `length` messages out of a reused outbox buffer into an array
+ * of exactly that size, and clears their slots so the buffer keeps nothing alive.
+ */
+function drain(buffer: (RaftMessage | undefined)[], length: number): RaftMessage[] {
+  const messages = new Array<RaftMessage>(length);
+  for (let i = 0; i < length; i++) {
+    messages[i] = buffer[i]!;
+    buffer[i] = undefined;
+  }
+  return messages;
+}
 
 /**
  * One node's Raft consensus as a pure state machine (sans-IO, in the etcd-raft manner).
@@ -76,16 +95,28 @@ export class RaftNode {
   private randomizedElectionTicks = 0;
   /** Votes received in the current (pre-)campaign: voter -> granted. */
   private readonly votes = new Map<NodeId, boolean>();
-  /** Only while leader: one Progress per other voter. */
-  private readonly progress = new Map<NodeId, Progress>();
+  /**
+   * Only while leader: one Progress per other voter, indexed by node id. An array
+   * rather than a Map, because the leader looks one up for every answer it gets
+   * and walks them all to count a quorum, and iterating a Map allocates.
+   */
+  private readonly progressById: (Progress | undefined)[] = [];
+  /** Only while leader: the same Progress objects in the order of `others`. */
+  private readonly progressList: Progress[] = [];
   /** Only while leader: heartbeats sent in this term. */
   private heartbeatSeq = 0;
   /** Only while leader: bytes of this term's commands appended but not yet committed. */
   private uncommittedBytes = 0;
-  /** Messages that must wait until the next Ready's writes are durable. */
-  private outbox: RaftMessage[] = [];
-  /** Messages that depend on nothing unwritten; see takeImmediateMessages(). */
-  private outboxNow: RaftMessage[] = [];
+  /**
+   * Messages that must wait until the next Ready's writes are durable: the first
+   * outboxLength slots of a buffer that is reused, so that queueing a message does
+   * not grow a fresh array every time; a Ready gets an exact copy.
+   */
+  private readonly outbox: (RaftMessage | undefined)[] = [];
+  private outboxLength = 0;
+  /** Messages that depend on nothing unwritten, kept the same way; see takeImmediateMessages(). */
+  private readonly outboxNow: (RaftMessage | undefined)[] = [];
+  private outboxNowLength = 0;
   private handedHardState: HardState;
   /** The hardState of the Ready in flight, durable once advance() is called. */
   private inflightHardState: HardState | undefined = undefined;
@@ -152,7 +183,7 @@ export class RaftNode {
   }
   /** A follower's progress as the leader sees it; undefined unless leader. */
   progressOf(peer: NodeId): Readonly<Progress> | undefined {
-    return this.progress.get(peer);
+    return this.progressById[peer];
   }
 
   /**
@@ -198,7 +229,7 @@ export class RaftNode {
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.termValue, kind: 'command', data };
     this.log.append(entry);
     this.uncommittedBytes += data.length;
-    for (const peer of this.others) this.sendAppends(peer);
+    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
     // A single voter commits on its own once the entry is durable (see advance()).
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -243,7 +274,7 @@ export class RaftNode {
     return (
       this.hardStateChanged() ||
       this.log.hasUnpersisted() ||
-      this.outbox.length > 0 ||
+      this.outboxLength > 0 ||
       this.commitValue > this.appliedHandedIndex
     );
   }
@@ -253,12 +284,13 @@ export class RaftNode {
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
     this.inflightHardState = hardState;
-    const { truncateFrom, entries } = this.log.takeUnpersisted();
+    const truncateFrom = this.log.takeUnpersistedTruncation();
+    const entries = this.log.takeUnpersistedEntries();
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
     this.appliedHandedIndex = applyUpTo;
-    const messages = this.outbox.length === 0 ? NO_MESSAGES : this.outbox;
-    if (messages !== NO_MESSAGES) this.outbox = [];
+    const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
+    this.outboxLength = 0;
     this.readyInFlight = true;
     return { hardState, truncateFrom, entries, messages, committedEntries };
   }
@@ -275,9 +307,9 @@ export class RaftNode {
    * call elections.
    */
   takeImmediateMessages(): readonly RaftMessage[] {
-    if (this.outboxNow.length === 0) return NO_MESSAGES;
-    const messages = this.outboxNow;
-    this.outboxNow = [];
+    if (this.outboxNowLength === 0) return NO_MESSAGES;
+    const messages = drain(this.outboxNow, this.outboxNowLength);
+    this.outboxNowLength = 0;
     return messages;
   }
 
@@ -317,7 +349,7 @@ export class RaftNode {
       const existingTerm = this.log.term(entry.index);
       if (existingTerm === undefined) break;
       if (existingTerm !== entry.term) {
-        assert(entry.index > this.commitValue, `conflict at committed index ${entry.index}`);
+        if (!(entry.index > this.commitValue)) fail(`conflict at committed index ${entry.index}`);
         this.log.truncateFrom(entry.index);
         break;
       }
@@ -338,7 +370,7 @@ export class RaftNode {
    */
   protected heartbeatTo(peer: NodeId, progress: Readonly<Progress>, seq: number): RaftMessage {
     const commit = Math.min(progress.match, this.commitValue);
-    return { type: 'Heartbeat', group: this.group, from: this.id, to: peer, term: this.termValue, commit, seq };
+    return heartbeat(this.group, this.id, peer, this.termValue, commit, seq);
   }
 
   // ---- Terms.
@@ -362,9 +394,9 @@ export class RaftNode {
     // A deposed leader cut off by a partition would otherwise never learn the new
     // term: with PreVote and CheckQuorum our own elections do not reach it.
     if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {
-      this.sendAppendResponse(message.from, { success: false, matchIndex: 0, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 });
+      this.sendAppendResponse(message.from, false, 0, 0, 0, 0);
     } else if (message.type === 'VoteRequest' && message.preVote) {
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: true, granted: false });
+      this.send(voteResponse(this.group, this.id, message.from, this.termValue, true, false));
     }
   }
 
@@ -377,14 +409,14 @@ export class RaftNode {
   // ---- Roles.
 
   private becomeFollower(term: number, leader: NodeId): void {
-    assert(term >= this.termValue, `becomeFollower to older term ${term} from ${this.termValue}`);
+    if (!(term >= this.termValue)) fail(`becomeFollower to older term ${term} from ${this.termValue}`);
     if (term > this.termValue) {
       this.termValue = term;
       this.voteValue = NO_NODE;
     }
     this.roleValue = 'follower';
     this.leaderValue = leader;
-    this.progress.clear();
+    this.clearProgress();
     this.votes.clear();
     this.resetElectionTimer();
   }
@@ -406,17 +438,9 @@ export class RaftNode {
       return;
     }
     const term = preVote ? this.termValue + 1 : this.termValue;
-    for (const peer of this.others) {
-      this.send({
-        type: 'VoteRequest',
-        group: this.group,
-        from: this.id,
-        to: peer,
-        term,
-        preVote,
-        lastLogIndex: this.log.lastIndex(),
-        lastLogTerm: this.log.lastTerm(),
-      });
+    for (let i = 0; i < this.others.length; i++) {
+      const peer = this.others[i]!;
+      this.send(voteRequest(this.group, this.id, peer, term, preVote, this.log.lastIndex(), this.log.lastTerm()));
     }
   }
 
@@ -429,7 +453,7 @@ export class RaftNode {
   }
 
   private becomeLeader(): void {
-    assert(this.roleValue === 'candidate', `becomeLeader from ${this.roleValue}`);
+    if (this.roleValue !== 'candidate') fail(`becomeLeader from ${this.roleValue}`);
     this.roleValue = 'leader';
     this.leaderValue = this.id;
     this.votes.clear();
@@ -437,13 +461,15 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.heartbeatSeq = 0;
     this.uncommittedBytes = 0;
-    this.progress.clear();
+    this.clearProgress();
     for (const peer of this.others) {
-      this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax));
+      const progress = new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax);
+      this.progressById[peer] = progress;
+      this.progressList.push(progress);
     }
     // Section 8: a noop of the new term lets the leader commit what earlier terms left.
     this.log.append({ index: this.log.lastIndex() + 1, term: this.termValue, kind: 'noop', data: new Uint8Array(0) });
-    for (const peer of this.others) this.sendAppends(peer);
+    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
   }
 
   private resetElectionTimer(): void {
@@ -474,8 +500,9 @@ export class RaftNode {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.heartbeatSeq++;
-      for (const peer of this.others) {
-        const progress = this.progress.get(peer)!;
+      for (let i = 0; i < this.others.length; i++) {
+        const peer = this.others[i]!;
+        const progress = this.progressById[peer]!;
         progress.sentHeartbeat(this.heartbeatSeq);
         this.send(this.heartbeatTo(peer, progress, this.heartbeatSeq));
       }
@@ -485,7 +512,8 @@ export class RaftNode {
   /** CheckQuorum: counts the voters heard from since the last check, and starts a new window. */
   private quorumRecentlyActive(): boolean {
     let active = 1;
-    for (const progress of this.progress.values()) {
+    for (let i = 0; i < this.progressList.length; i++) {
+      const progress = this.progressList[i]!;
       if (progress.recentActive) active++;
       progress.recentActive = false;
     }
@@ -501,13 +529,13 @@ export class RaftNode {
       (message.preVote && message.term > this.termValue);
     if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
       // A granted PreVote answers in the candidate's future term, or it would look stale there.
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: message.term, preVote: message.preVote, granted: true });
+      this.send(voteResponse(this.group, this.id, message.from, message.term, message.preVote, true));
       if (!message.preVote) {
         this.voteValue = message.from;
         this.electionElapsed = 0;
       }
     } else {
-      this.send({ type: 'VoteResponse', group: this.group, from: this.id, to: message.from, term: this.termValue, preVote: message.preVote, granted: false });
+      this.send(voteResponse(this.group, this.id, message.from, this.termValue, message.preVote, false));
     }
   }
 
@@ -574,51 +602,36 @@ export class RaftNode {
   }
 
   private handleAppendRequest(message: AppendRequest): void {
-    const reject = { success: false, matchIndex: 0, rejectedIndex: message.prevLogIndex };
-    if (message.prevLogIndex < this.commitValue) {
+    const prevLogIndex = message.prevLogIndex;
+    if (prevLogIndex < this.commitValue) {
       // Everything up to our commit index already matches the leader.
-      this.sendAppendResponse(message.from, { ...reject, success: true, matchIndex: this.commitValue, conflictTerm: 0, conflictIndex: 0 });
+      this.sendAppendResponse(message.from, true, this.commitValue, prevLogIndex, 0, 0);
       return;
     }
-    const ourPrevTerm = this.log.term(message.prevLogIndex);
+    const ourPrevTerm = this.log.term(prevLogIndex);
     if (ourPrevTerm === undefined) {
-      this.sendAppendResponse(message.from, { ...reject, conflictTerm: 0, conflictIndex: this.log.lastIndex() + 1 });
+      this.sendAppendResponse(message.from, false, 0, prevLogIndex, 0, this.log.lastIndex() + 1);
       return;
     }
     if (ourPrevTerm !== message.prevLogTerm) {
-      const conflictIndex = this.log.firstIndexOfTermAt(message.prevLogIndex);
-      this.sendAppendResponse(message.from, { ...reject, conflictTerm: ourPrevTerm, conflictIndex });
+      const conflictIndex = this.log.firstIndexOfTermAt(prevLogIndex);
+      this.sendAppendResponse(message.from, false, 0, prevLogIndex, ourPrevTerm, conflictIndex);
       return;
     }
-    this.appendFromLeader(message.prevLogIndex, message.entries);
-    const lastNewIndex = message.prevLogIndex + message.entries.length;
+    this.appendFromLeader(prevLogIndex, message.entries);
+    const lastNewIndex = prevLogIndex + message.entries.length;
     this.commitTo(this.followerCommitBound(lastNewIndex, message.leaderCommit));
-    this.sendAppendResponse(message.from, {
-      success: true,
-      matchIndex: lastNewIndex,
-      rejectedIndex: 0,
-      conflictTerm: 0,
-      conflictIndex: 0,
-    });
+    this.sendAppendResponse(message.from, true, lastNewIndex, 0, 0, 0);
   }
 
   private handleHeartbeat(message: Heartbeat): void {
     this.commitTo(Math.min(message.commit, this.log.lastIndex()));
-    this.send({
-      type: 'HeartbeatResponse',
-      group: this.group,
-      from: this.id,
-      to: message.from,
-      term: this.termValue,
-      seq: message.seq,
-      lastIndex: this.log.lastIndex(),
-      lastTerm: this.log.lastTerm(),
-    });
+    this.send(heartbeatResponse(this.group, this.id, message.from, this.termValue, message.seq, this.log.lastIndex(), this.log.lastTerm()));
   }
 
   private commitTo(index: number): void {
     if (index <= this.commitValue) return;
-    assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`);
+    if (!(index <= this.log.lastIndex())) fail(`commit ${index} beyond last index ${this.log.lastIndex()}`);
     this.commitValue = index;
   }
 
@@ -643,7 +656,7 @@ export class RaftNode {
   }
 
   private handleHeartbeatResponse(message: HeartbeatResponse): void {
-    const progress = this.progress.get(message.from)!;
+    const progress = this.progressById[message.from]!;
     progress.recentActive = true;
     progress.probeSent = false;
     // The follower acknowledged up to matchThen before this heartbeat went out; its
@@ -671,7 +684,7 @@ export class RaftNode {
   }
 
   private handleAppendResponse(message: AppendResponse): void {
-    const progress = this.progress.get(message.from)!;
+    const progress = this.progressById[message.from]!;
     progress.recentActive = true;
     if (message.success) {
       if (message.matchIndex > this.log.lastIndex()) return;
@@ -698,7 +711,7 @@ export class RaftNode {
 
   /** Sends what the follower's progress allows: one probe, or a pipeline of appends. */
   private sendAppends(peer: NodeId): void {
-    const progress = this.progress.get(peer)!;
+    const progress = this.progressById[peer]!;
     do {
       if (progress.isPaused()) return;
       const sent = this.sendAppend(peer, progress);
@@ -709,20 +722,13 @@ export class RaftNode {
   private sendAppend(peer: NodeId, progress: Progress): boolean {
     const prevLogIndex = progress.next - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
-    assert(prevLogTerm !== undefined, `progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
+    if (prevLogTerm === undefined) fail(`progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
+    // In replicate state an append without entries is not sent, and there are
+    // none past the end of the log: answer that before slicing an empty array,
+    // since every acknowledgement of a follower that is up to date asks it.
+    if (progress.state === 'replicate' && progress.next > this.log.lastIndex()) return false;
     const entries = this.log.slice(progress.next, this.options.entriesPerMessageMax, this.options.bytesPerMessageMax);
-    if (progress.state === 'replicate' && entries.length === 0) return false;
-    this.send({
-      type: 'AppendRequest',
-      group: this.group,
-      from: this.id,
-      to: peer,
-      term: this.termValue,
-      prevLogIndex,
-      prevLogTerm,
-      entries,
-      leaderCommit: this.commitValue,
-    });
+    this.send(appendRequest(this.group, this.id, peer, this.termValue, prevLogIndex, prevLogTerm, entries, this.commitValue));
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
     progress.sentAppend(last, entries.length);
     return true;
@@ -749,7 +755,8 @@ export class RaftNode {
     const matches = this.matchScratch;
     matches[0] = this.log.stableIndex();
     let count = 1;
-    for (const progress of this.progress.values()) matches[count++] = progress.match;
+    const progressList = this.progressList;
+    for (let i = 0; i < progressList.length; i++) matches[count++] = progressList[i]!.match;
     // Insertion sort, descending: there are at most a handful of voters.
     for (let i = 1; i < count; i++) {
       const value = matches[i]!;
@@ -765,30 +772,32 @@ export class RaftNode {
 
   // ---- Messages.
 
+  /**
+   * The fields are positional rather than an object so that answering an append,
+   * the commonest thing a follower does, builds one message and nothing else.
+   */
   private sendAppendResponse(
     to: NodeId,
-    fields: Pick<AppendResponse, 'success' | 'matchIndex' | 'rejectedIndex' | 'conflictTerm' | 'conflictIndex'>,
+    success: boolean,
+    matchIndex: number,
+    rejectedIndex: number,
+    conflictTerm: number,
+    conflictIndex: number,
   ): void {
-    this.send({
-      type: 'AppendResponse',
-      group: this.group,
-      from: this.id,
-      to,
-      term: this.termValue,
-      success: fields.success,
-      matchIndex: fields.matchIndex,
-      rejectedIndex: fields.rejectedIndex,
-      conflictTerm: fields.conflictTerm,
-      conflictIndex: fields.conflictIndex,
-    });
+    this.send(appendResponse(this.group, this.id, to, this.termValue, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex));
   }
 
   private send(message: RaftMessage): void {
     if (this.termValue === this.durableTerm && !promisesDurableState(message)) {
-      this.outboxNow.push(message);
+      this.outboxNow[this.outboxNowLength++] = message;
     } else {
-      this.outbox.push(message);
+      this.outbox[this.outboxLength++] = message;
     }
+  }
+
+  private clearProgress(): void {
+    for (const peer of this.others) this.progressById[peer] = undefined;
+    this.progressList.length = 0;
   }
 
   private hardStateChanged(): boolean {

@@ -1,4 +1,4 @@
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 
 /**
  * A leader's view of one follower's log (etcd-raft's Progress).
@@ -110,7 +110,7 @@ export class Progress {
    * start over from where the follower's log really ends.
    */
   resetMatchTo(lastIndex: number): void {
-    assert(lastIndex < this.match, `resetMatchTo(${lastIndex}) with match ${this.match}`);
+    if (!(lastIndex < this.match)) fail(`resetMatchTo(${lastIndex}) with match ${this.match}`);
     this.match = lastIndex;
     this.becomeProbe();
   }
@@ -146,7 +146,7 @@ export class Progress {
     if (next === this.next) return false;
     this.next = next;
     this.probeSent = false;
-    assert(this.next > this.match, `progress next ${this.next} <= match ${this.match}`);
+    if (!(this.next > this.match)) fail(`progress next ${this.next} <= match ${this.match}`);
     return true;
   }
 }

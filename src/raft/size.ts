@@ -19,7 +19,8 @@ export function encodedSizeBytes(message: RaftMessage): number {
       return HEADER_BYTES + 1 + 1;
     case 'AppendRequest': {
       let bytes = HEADER_BYTES + 8 + 8 + 8 + 4;
-      for (const entry of message.entries) bytes += ENTRY_OVERHEAD_BYTES + entry.data.length;
+      const entries = message.entries;
+      for (let i = 0; i < entries.length; i++) bytes += ENTRY_OVERHEAD_BYTES + entries[i]!.data.length;
       return bytes;
     }
     case 'AppendResponse':

@@ -3,6 +3,7 @@
 // nothing in production can construct them; tests hand them to the simulator
 // through SimClusterOptions.createNode to show the checkers catch each one.
 import type { RaftConfig } from '../../src/raft/config.js';
+import { appendRequest } from '../../src/raft/messages.js';
 import { RaftNode } from '../../src/raft/node.js';
 import type { Progress } from '../../src/raft/progress.js';
 import type { DurableState, Entry, HardState, NodeId, RaftMessage } from '../../src/raft/types.js';
@@ -48,17 +49,7 @@ export class PaperHeartbeats extends RaftNode {
     const prevLogIndex = progress.next - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) throw new Error(`progress.next ${progress.next} is beyond the leader's log`);
-    return {
-      type: 'AppendRequest',
-      group: this.group,
-      from: this.id,
-      to: peer,
-      term: this.term(),
-      prevLogIndex,
-      prevLogTerm,
-      entries: [],
-      leaderCommit: this.commitIndex(),
-    };
+    return appendRequest(this.group, this.id, peer, this.term(), prevLogIndex, prevLogTerm, [], this.commitIndex());
   }
 }
 
