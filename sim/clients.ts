@@ -134,7 +134,9 @@ export interface PublisherOptions {
 /** Publishes one message at a time, each with its own id, retrying it until acknowledged or out of attempts. */
 export class SimPublisher {
   acknowledged = 0;
+  duplicates = 0;
   gaveUp = 0;
+  private stopped = false;
   private connection: Connection | undefined;
   private sequence = 0;
   /** The op waiting for its PubAck, if any. */
@@ -151,8 +153,15 @@ export class SimPublisher {
     this.link.after(this.options.startMs, 'publisher', () => this.next());
   }
 
+  /** Ends the client: its connection closes and it records nothing more. */
+  stop(): void {
+    this.stopped = true;
+    this.waiting = undefined;
+    this.dropConnection();
+  }
+
   private next(): void {
-    if (this.link.nowMs() >= this.options.stopMs) return;
+    if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
     this.sequence++;
     const msgId = `${this.options.id}-${this.sequence}`;
     const message = { topic: this.random.pick(this.options.topics), msgId, payload: `${msgId} at ${this.link.nowMs().toFixed(3)}` };
@@ -160,6 +169,7 @@ export class SimPublisher {
   }
 
   private attempt(message: { topic: string; msgId: string; payload: string }, attempt: number): void {
+    if (this.stopped) return;
     const connection = this.ensureConnection(undefined);
     if (connection === undefined) {
       // Every node this client tried is down; try again a little later, same message.
@@ -212,6 +222,7 @@ export class SimPublisher {
       this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true });
       this.waiting = undefined;
       this.acknowledged++;
+      if (reply.duplicate === true) this.duplicates++;
       this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
       return;
     }
@@ -230,7 +241,7 @@ export class SimPublisher {
 
   private onClose(): void {
     this.connection = undefined;
-    if (this.waiting === undefined) return;
+    if (this.waiting === undefined || this.stopped) return;
     // The connection died with the answer outstanding: the client cannot know the outcome.
     this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.waiting.op });
     this.link.after(10, 'publisher', () => this.retry());
@@ -267,6 +278,7 @@ export interface SubscriberOptions {
 /** Subscribes, records every delivery, and subscribes again after losing its node. */
 export class SimSubscriber {
   delivered = 0;
+  private stopped = false;
   private connection: Connection | undefined;
   private subscriptions = 0;
   private currentSub: string | undefined;
@@ -288,8 +300,17 @@ export class SimSubscriber {
     if (this.options.kind === 'durable') this.scheduleReconnect();
   }
 
+  /** Ends the client: its connection closes and it records nothing more. */
+  stop(): void {
+    this.stopped = true;
+    this.currentSub = undefined;
+    this.acksWaiting.clear();
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
   private subscribe(): void {
-    if (this.link.nowMs() >= this.options.stopMs) return;
+    if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
     const node = otherNode(this.random, this.link.nodeIds, this.node);
     const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
     if (connection === undefined) {
@@ -329,6 +350,7 @@ export class SimSubscriber {
   }
 
   private onFrame(frame: ServerFrame): void {
+    if (this.stopped) return;
     if (frame.type === 'Err' && frame.message.startsWith('durable subscription')) {
       // No leader to pass the read barrier: try again, elsewhere.
       this.resubscribeLater();
@@ -382,6 +404,7 @@ export class SimSubscriber {
     this.currentSub = undefined;
     // Acks without an answer stay without one: their outcome is unknown.
     this.acksWaiting.clear();
+    if (this.stopped) return;
     this.link.after(20 + this.random.exponential(30), 'subscriber', () => this.subscribe());
   }
 
@@ -392,7 +415,7 @@ export class SimSubscriber {
 
   private scheduleReconnect(): void {
     this.link.after(this.random.exponential(this.options.meanReconnectMs), 'subscriber-leaves', () => {
-      if (this.link.nowMs() >= this.options.stopMs) return;
+      if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
       if (this.connection !== undefined) this.resubscribeLater();
       this.scheduleReconnect();
     });
@@ -411,6 +434,7 @@ export interface ReaderOptions {
 /** Reads topic history now and then, from a random offset. */
 export class SimHistoryReader {
   reads = 0;
+  private stopped = false;
   private connection: Connection | undefined;
   private waiting: { op: number; topic: string; count: number; lastOffset: number; messages: { offset: number; msgId?: string; payload: Uint8Array }[] } | undefined;
   private node: NodeId | undefined;
@@ -426,8 +450,16 @@ export class SimHistoryReader {
     this.link.after(this.options.startMs, 'reader', () => this.read());
   }
 
+  /** Ends the client: its connection closes and it records nothing more. */
+  stop(): void {
+    this.stopped = true;
+    this.waiting = undefined;
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
   private read(): void {
-    if (this.link.nowMs() >= this.options.stopMs) return;
+    if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
     this.link.after(this.random.exponential(this.options.meanIntervalMs), 'reader', () => this.read());
     if (this.waiting !== undefined) return;
     if (this.connection === undefined) {
@@ -445,7 +477,7 @@ export class SimHistoryReader {
 
   private onFrame(frame: ServerFrame): void {
     const waiting = this.waiting;
-    if (waiting === undefined) return;
+    if (waiting === undefined || this.stopped) return;
     if (frame.type === 'HistoryHead') {
       waiting.count = frame.count;
       waiting.lastOffset = frame.lastOffset;

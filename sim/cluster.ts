@@ -21,6 +21,9 @@ import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type Netwo
 import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
 import { EventKind, EventPool, mixEvent, type SimEvent } from './events.js';
+import { BrokerNode, type BrokerNodeOptions } from '../src/node/broker-node.js';
+import { isBrokerPeerMessage, type BrokerPeerMessage, type PeerMessage } from '../src/node/peer-messages.js';
+import type { ClientLink, ConnectionHandlers } from './clients.js';
 
 export interface ClockOptions {
   /** Each node's clock offset is drawn from [-offsetMsMax, offsetMsMax]. */
@@ -44,6 +47,19 @@ export interface SimClusterOptions {
   onEvent: ((event: SimEvent) => void) | undefined;
   /** Makes each node's core; tests pass planted-bug variants here. */
   createNode: (config: RaftConfig, restored: DurableState) => RaftNode;
+  /**
+   * When set, every node runs the whole broker core (BrokerNode) around its Raft
+   * core, and simulated clients can connect through `clients`.
+   */
+  broker: BrokerSimOptions | undefined;
+}
+
+export interface BrokerSimOptions {
+  readonly node?: Partial<BrokerNodeOptions>;
+  /** Makes each node's broker core; tests pass planted-bug variants here. */
+  readonly createBroker?: (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>) => BrokerNode;
+  /** Mean one-way delay between a client and its node, in ms (exponential, after a 0.05 ms minimum). */
+  readonly clientDelayMeanMs?: number;
 }
 
 export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'seed'> = {
@@ -55,6 +71,7 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
   recentEventsMax: 256,
   onEvent: undefined,
   createNode: (config, restored) => new RaftNode(config, restored),
+  broker: undefined,
 };
 
 export const NODES_MAX = 15;
@@ -94,6 +111,8 @@ export interface TrafficCounter {
 /** One simulated node: its core, disk, clock and the bookkeeping of its current incarnation. */
 class SimHost {
   core: RaftNode | undefined = undefined;
+  /** In broker mode, the whole node core around `core`. */
+  broker: BrokerNode | undefined = undefined;
   incarnation = 0;
   /** The Ready whose writes are on their way to disk, if any. */
   persisting: Ready | undefined = undefined;
@@ -155,6 +174,14 @@ export class SimCluster {
   private readonly trafficByCode: TrafficCounter[] = [];
   private dropped = 0;
   private duplicated = 0;
+  /** Broker messages handed to the network, by type. */
+  private readonly brokerTraffic = new Map<string, TrafficCounter>();
+  /** Client connections, by session id; a session lives on one node incarnation. */
+  private readonly sessions = new Map<number, ClientSessionLink>();
+  private nextSession = 1;
+  private readonly clientRandom: SimRandom;
+  /** What simulated clients use to reach the nodes; only in broker mode. */
+  readonly clients: ClientLink;
 
   constructor(options: Partial<SimClusterOptions> & Pick<SimClusterOptions, 'nodes' | 'seed'>) {
     this.options = { ...DEFAULT_SIM_CLUSTER_OPTIONS, ...withoutUndefined(options), nodes: options.nodes, seed: options.seed };
@@ -187,6 +214,15 @@ export class SimCluster {
       const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
       this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000));
     }
+    this.clientRandom = SimRandom.stream(seed, 'clients');
+    this.clients = {
+      nodeIds: this.nodeIds,
+      nowMs: () => this.nowMs(),
+      after: (delayMs, label, action) => this.after(delayMs, label, action),
+      connect: (node, handlers) => this.clientConnect(node, handlers),
+      send: (session, bytes) => this.clientSend(session, bytes),
+      close: (session) => this.clientClose(session),
+    };
     for (const host of this.hosts) this.boot(host);
   }
 
@@ -276,6 +312,11 @@ export class SimCluster {
     return this.host(id).core;
   }
 
+  /** The broker core of a live node, in broker mode. */
+  broker(id: NodeId): BrokerNode | undefined {
+    return this.host(id).broker;
+  }
+
   violations(): readonly Violation[] {
     return this.checker.violations;
   }
@@ -297,6 +338,11 @@ export class SimCluster {
   /** Messages and bytes handed to the network, by message type. */
   trafficByType(): ReadonlyMap<RaftMessageType, Readonly<TrafficCounter>> {
     return this.traffic;
+  }
+
+  /** Broker messages (forwarding, results, relays) handed to the network, by type. */
+  brokerTrafficByType(): ReadonlyMap<string, Readonly<TrafficCounter>> {
+    return this.brokerTraffic;
   }
 
   messagesDropped(): number {
@@ -335,6 +381,8 @@ export class SimCluster {
     const host = this.host(id);
     if (host.core === undefined) return;
     host.core = undefined;
+    host.broker = undefined;
+    this.closeSessionsOf(host);
     host.persisting = undefined;
     host.applied = [];
     host.incarnation++;
@@ -497,7 +545,8 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
-    host.core.step(message);
+    if (host.broker !== undefined) host.broker.step(message, this.localMs(host));
+    else host.core.step(message);
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);
@@ -527,9 +576,11 @@ export class SimCluster {
     const now = this.scheduler.now();
     if (host.nextTickUs > now) return;
     const core = host.core!;
+    const broker = host.broker;
     const period = host.tickPeriodUs();
     while (host.nextTickUs <= now) {
-      core.tick();
+      if (broker !== undefined) broker.tick(host.clock.localTimeUs(host.nextTickUs) / 1000);
+      else core.tick();
       host.nextTickUs += period;
     }
   }
@@ -555,7 +606,14 @@ export class SimCluster {
       options: this.raftOptions,
       random: host.random,
     };
-    host.core = this.options.createNode(config, host.disk.durableState());
+    const brokerOptions = this.options.broker;
+    if (brokerOptions === undefined) {
+      host.core = this.options.createNode(config, host.disk.durableState());
+    } else {
+      const create = brokerOptions.createBroker ?? ((c, restored, o) => new BrokerNode(c, restored, o));
+      host.broker = create(config, host.disk.durableState(), brokerOptions.node ?? {});
+      host.core = host.broker.raft;
+    }
     host.applied = [];
     host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
     host.pendingTickUs = -1;
@@ -565,6 +623,10 @@ export class SimCluster {
 
   /** Hands out Readies until one needs the disk or none is left. */
   private pump(host: SimHost): void {
+    if (host.broker !== undefined) {
+      this.pumpBroker(host, host.broker);
+      return;
+    }
     const core = host.core!;
     // Indexed loops rather than for-of: the core hands out both frozen shared empty
     // arrays and ordinary ones, and for-of over that mix falls back to a generic
@@ -573,18 +635,31 @@ export class SimCluster {
     for (let i = 0; i < immediate.length; i++) this.send(immediate[i]!);
     while (host.persisting === undefined && core.hasReady()) {
       const ready = core.ready();
-      if (ready.hardState !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0) {
-        // Messages and applies wait for the disk: they may depend on these writes.
-        host.persisting = ready;
-        const latency = host.disk.writeAndSyncLatencyUs(ready);
-        this.scheduler.schedule(
-          this.events.persisted(host.id, host.incarnation),
-          latency,
-        );
-        return;
-      }
+      if (this.startPersisting(host, ready)) return;
       this.finishReady(host, ready);
     }
+  }
+
+  /** The same for a broker core, which also has broker messages and client output after every step. */
+  private pumpBroker(host: SimHost, broker: BrokerNode): void {
+    for (;;) {
+      const immediate = broker.takePeerMessages();
+      for (let i = 0; i < immediate.length; i++) this.sendAny(immediate[i]!);
+      if (host.persisting !== undefined || !broker.hasReady()) break;
+      const ready = broker.ready();
+      if (this.startPersisting(host, ready)) break;
+      this.finishReady(host, ready);
+    }
+    this.flushClientOutput(host, broker);
+  }
+
+  /** Starts the disk write a Ready needs, if it needs one; its messages and applies wait for it. */
+  private startPersisting(host: SimHost, ready: Ready): boolean {
+    if (ready.hardState === undefined && ready.truncateFrom === undefined && ready.entries.length === 0) return false;
+    host.persisting = ready;
+    const latency = host.disk.writeAndSyncLatencyUs(ready);
+    this.scheduler.schedule(this.events.persisted(host.id, host.incarnation), latency);
+    return true;
   }
 
   /** AFTER the Ready is durable: send its messages, apply its entries, advance. */
@@ -598,7 +673,149 @@ export class SimCluster {
       host.applied.push(entry);
       this.checker.checkApply(core, host.incarnation, entry);
     }
-    core.advance();
+    if (host.broker !== undefined) host.broker.advance(ready);
+    else core.advance();
+  }
+
+  private sendAny(message: PeerMessage): void {
+    if (isBrokerPeerMessage(message)) this.sendBroker(message);
+    else this.send(message);
+  }
+
+  /**
+   * Broker messages cross the same network, with the same blocking, loss, delay
+   * and duplication as Raft's, and arrive as Call events labelled with their type.
+   */
+  private sendBroker(message: BrokerPeerMessage): void {
+    let counter = this.brokerTraffic.get(message.type);
+    if (counter === undefined) {
+      counter = { count: 0, bytes: 0 };
+      this.brokerTraffic.set(message.type, counter);
+    }
+    counter.count++;
+    if (this.network.isBlocked(message.from, message.to)) {
+      this.dropped++;
+      return;
+    }
+    const delay = this.network.drawDelayUs();
+    if (delay === undefined) {
+      this.dropped++;
+      return;
+    }
+    const deliver = (): void => this.onDeliverBroker(message);
+    this.scheduler.schedule(this.events.call(`deliver ${message.type} n${message.from}->n${message.to}`, deliver), delay);
+    if (this.network.drawDuplicate()) {
+      this.duplicated++;
+      this.scheduler.schedule(this.events.call(`deliver ${message.type} n${message.from}->n${message.to}`, deliver), this.network.drawDelayUs() ?? delay);
+    }
+  }
+
+  private onDeliverBroker(message: BrokerPeerMessage): void {
+    const host = this.host(message.to);
+    if (host.broker === undefined || this.network.isBlocked(message.from, message.to)) {
+      this.dropped++;
+      return;
+    }
+    this.catchUpTicks(host);
+    host.broker.step(message, this.localMs(host));
+    this.pump(host);
+    this.checkAfter(host);
+    this.planTick(host);
+  }
+
+  /** The node's own clock reading now, in ms: what it stamps publishes with when it leads. */
+  private localMs(host: SimHost): number {
+    return host.clock.localTimeUs(this.scheduler.now()) / 1000;
+  }
+
+  // ---- Client connections (broker mode). Bytes between a client and its node
+  // take a short random delay each way and stay in order, as on a TCP
+  // connection; a connection ends when its node crashes.
+
+  private clientDelayUs(): number {
+    const mean = this.options.broker?.clientDelayMeanMs ?? 0.2;
+    return 50 + Math.round(this.clientRandom.exponential(mean * 1000));
+  }
+
+  private clientConnect(node: NodeId, handlers: ConnectionHandlers): number | undefined {
+    const host = this.host(node);
+    const broker = host.broker;
+    if (broker === undefined) {
+      if (this.options.broker === undefined) throw new Error('clients need a cluster created with the broker option');
+      return undefined;
+    }
+    const session = this.nextSession++;
+    this.sessions.set(session, { node, incarnation: host.incarnation, handlers, toNodeUs: 0, toClientUs: 0, open: true });
+    this.catchUpTicks(host);
+    broker.openSession(session);
+    this.pump(host);
+    this.checkAfter(host);
+    this.planTick(host);
+    return session;
+  }
+
+  private clientSend(session: number, bytes: Uint8Array): void {
+    const link = this.sessions.get(session);
+    if (link === undefined || !link.open) return;
+    const at = Math.max(this.scheduler.now() + this.clientDelayUs(), link.toNodeUs);
+    link.toNodeUs = at;
+    this.scheduler.schedule(
+      this.events.call(`client ${session} -> n${link.node}`, () => {
+        const host = this.host(link.node);
+        if (!link.open || host.broker === undefined || host.incarnation !== link.incarnation) return;
+        this.catchUpTicks(host);
+        host.broker.receive(session, bytes, this.localMs(host));
+        this.pump(host);
+        this.checkAfter(host);
+        this.planTick(host);
+      }),
+      at - this.scheduler.now(),
+    );
+  }
+
+  private clientClose(session: number): void {
+    const link = this.sessions.get(session);
+    if (link === undefined || !link.open) return;
+    link.open = false;
+    this.sessions.delete(session);
+    const host = this.host(link.node);
+    if (host.broker !== undefined && host.incarnation === link.incarnation) {
+      host.broker.closeSession(session);
+      this.pump(host);
+    }
+  }
+
+  private flushClientOutput(host: SimHost, broker: BrokerNode): void {
+    const outputs = broker.takeClientOutput();
+    for (let i = 0; i < outputs.length; i++) {
+      const output = outputs[i]!;
+      const link = this.sessions.get(output.session);
+      if (link === undefined) continue;
+      const at = Math.max(this.scheduler.now() + this.clientDelayUs(), link.toClientUs);
+      link.toClientUs = at;
+      if (output.close) {
+        link.open = false;
+        this.sessions.delete(output.session);
+      }
+      this.scheduler.schedule(
+        this.events.call(`n${host.id} -> client ${output.session}`, () => {
+          for (const bytes of output.bytes) link.handlers.onBytes(bytes);
+          if (output.close) link.handlers.onClose();
+        }),
+        at - this.scheduler.now(),
+      );
+    }
+  }
+
+  /** A crash ends every connection to the node; each client learns it a moment later. */
+  private closeSessionsOf(host: SimHost): void {
+    for (const [session, link] of this.sessions) {
+      if (link.node !== host.id) continue;
+      link.open = false;
+      this.sessions.delete(session);
+      const at = Math.max(this.scheduler.now() + this.clientDelayUs(), link.toClientUs);
+      this.scheduler.schedule(this.events.call(`connection ${session} to n${host.id} lost`, () => link.handlers.onClose()), at - this.scheduler.now());
+    }
   }
 
   private send(message: RaftMessage): void {
@@ -633,6 +850,17 @@ export class SimCluster {
     if (host === undefined) throw new Error(`no node ${id}; nodes are 1..${this.hosts.length}`);
     return host;
   }
+}
+
+interface ClientSessionLink {
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly handlers: ConnectionHandlers;
+  /** When the last bytes to the node arrive there; later bytes arrive no earlier. */
+  toNodeUs: number;
+  /** The same for bytes to the client. */
+  toClientUs: number;
+  open: boolean;
 }
 
 /** A clock may run fast or slow, but not stop or run backwards: at most half again or half as fast. */

@@ -10,6 +10,11 @@ import {
 } from './faults.js';
 import { SimRandom } from './random.js';
 import { SteadyProposer } from './workload.js';
+import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
+import { checkHistory, type HistoryViolation } from './history-checker.js';
+import type { History } from './history.js';
+import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
+import { encodeBrokerCommand } from '../src/broker/commands.js';
 
 export interface SimRunOptions {
   readonly seed: number;
@@ -22,6 +27,14 @@ export interface SimRunOptions {
   /** A fixed schedule instead of a random one. */
   readonly faults: readonly ScheduledFault[] | undefined;
   readonly proposalsPerSecond: number;
+  /**
+   * 'raft': a client proposes opaque commands to the Raft cores (proposalsPerSecond).
+   * 'broker': every node runs the broker core, and simulated publishers,
+   * subscribers and readers use it over the wire protocol; their history is
+   * checked at the end.
+   */
+  readonly workload: 'raft' | 'broker';
+  readonly broker: BrokerWorkloadOptions;
   /** After healing, a leader must be elected within this much simulated time. */
   readonly leaderBoundMs: number;
   /** After the run, a fresh command must be committed and applied on every live node within this much simulated time. */
@@ -40,6 +53,8 @@ export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
   faultKinds: ALL_FAULT_KINDS,
   faults: undefined,
   proposalsPerSecond: 100,
+  workload: 'raft',
+  broker: DEFAULT_BROKER_WORKLOAD,
   leaderBoundMs: 10_000,
   convergeBoundMs: 10_000,
   // Every node's clock starts a little off and runs a little fast or slow.
@@ -73,6 +88,14 @@ export interface SimRunResult {
   readonly simulatedMs: number;
   readonly wallMs: number;
   readonly traceHash: string;
+  /** The broker workload's outcome, in a 'broker' run. */
+  readonly broker: BrokerRunResult | undefined;
+}
+
+export interface BrokerRunResult {
+  readonly stats: BrokerWorkloadStats;
+  readonly history: History;
+  readonly violations: readonly HistoryViolation[];
 }
 
 /** Every live node has applied the entry at (index, term). */
@@ -87,7 +110,7 @@ function appliedEverywhere(cluster: SimCluster, index: number, term: number): bo
  * also applied everything committed before it. Returns whether that happened
  * within boundMs of simulated time.
  */
-export function commitEverywhere(cluster: SimCluster, command: string, boundMs: number): boolean {
+export function commitEverywhere(cluster: SimCluster, command: string | Uint8Array, boundMs: number): boolean {
   const deadline = cluster.nowMs() + boundMs;
   let accepted: { index: number; term: number } | undefined;
   // Everything ever committed must be applied too: a fresh command that lands
@@ -121,7 +144,9 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     cluster: { ...DEFAULT_SIM_RUN_OPTIONS.cluster, ...overrides.cluster },
   };
   const startedWall = clock();
-  const cluster = new SimCluster({ ...options.cluster, nodes: options.nodes, seed: options.seed });
+  const brokerMode = options.workload === 'broker';
+  const clusterOptions = brokerMode ? { ...options.cluster, broker: { ...options.cluster.broker } } : options.cluster;
+  const cluster = new SimCluster({ ...clusterOptions, nodes: options.nodes, seed: options.seed });
   const healAtMs = Math.round(options.durationMs * options.faultFraction);
   const faults =
     options.faults ??
@@ -137,7 +162,9 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     startMs: 0,
     stopMs: options.durationMs,
   });
-  proposer.start();
+  const brokerWorkload = brokerMode ? newBrokerWorkload(cluster, options) : undefined;
+  if (brokerWorkload !== undefined) brokerWorkload.start();
+  else proposer.start();
 
   runWithProgress(cluster, healAtMs, options.onProgress);
   cluster.resetFaults();
@@ -147,11 +174,21 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   const leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
   if (!electedWithinBound) problems.push(`no leader within ${options.leaderBoundMs} ms of healing`);
   runWithProgress(cluster, options.durationMs, options.onProgress);
+  // Clients stop before the liveness probe, so that once every node has applied
+  // everything committed, nothing more arrives before the final logs are taken.
+  brokerWorkload?.stop();
   const endedAt = cluster.nowMs();
-  const converged = commitEverywhere(cluster, 'liveness check', options.convergeBoundMs);
+  // A broker core applies only broker commands; a DedupExpire at time 0 changes nothing.
+  const probe = brokerMode ? encodeBrokerCommand({ type: 'DedupExpire', nowMs: 0 }) : 'liveness check';
+  const converged = commitEverywhere(cluster, probe, options.convergeBoundMs);
   const convergedAfterEndMs = converged ? cluster.nowMs() - endedAt : undefined;
   if (!converged) {
     problems.push(`a command proposed after the end was not committed and applied on every live node within ${options.convergeBoundMs} ms`);
+  }
+  let broker: BrokerRunResult | undefined;
+  if (brokerWorkload !== undefined) {
+    const history = brokerWorkload.finish();
+    broker = { stats: brokerWorkload.stats(), history, violations: checkHistory(history) };
   }
   return {
     options,
@@ -171,7 +208,20 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     simulatedMs: cluster.nowMs(),
     wallMs: clock() - startedWall,
     traceHash: cluster.traceHashHex(),
+    broker,
   };
+}
+
+/**
+ * The dedup window the history checker holds the broker to: the broker counts
+ * its window in leader time, and leaders' clocks differ from simulated time by
+ * their offsets and drift, so the checker uses half the window, which covers
+ * any skew these runs allow.
+ */
+function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerWorkload {
+  const brokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options.cluster.broker?.node?.broker };
+  const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax };
+  return new BrokerWorkload(cluster, options.seed, options.broker, window, options.durationMs);
 }
 
 function runWithProgress(cluster: SimCluster, untilMs: number, onProgress: ((ms: number) => void) | undefined): void {
@@ -183,5 +233,5 @@ function runWithProgress(cluster: SimCluster, untilMs: number, onProgress: ((ms:
 }
 
 export function runPassed(result: SimRunResult): boolean {
-  return result.violations.length === 0 && result.liveness.problems.length === 0;
+  return result.violations.length === 0 && result.liveness.problems.length === 0 && (result.broker?.violations.length ?? 0) === 0;
 }

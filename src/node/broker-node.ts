@@ -478,8 +478,13 @@ export class BrokerNode {
     return undefined;
   }
 
-  /** The leader stamps publishes and barriers with its wall time. */
-  private commandFor(request: ForwardedCommand, nowMs: number): BrokerCommand {
+  /**
+   * The leader stamps publishes and barriers with its wall time, in whole
+   * milliseconds and never below 0: a driver's clock may read fractions, and a
+   * skewed one may read before the epoch.
+   */
+  private commandFor(request: ForwardedCommand, wallMs: number): BrokerCommand {
+    const nowMs = Number.isFinite(wallMs) ? Math.max(0, Math.floor(wallMs)) : 0;
     switch (request.kind) {
       case 'publish': {
         const { kind: _kind, ...publish } = request;

@@ -107,6 +107,19 @@ describe('BrokerNode: publishing', () => {
     expect(acks(client)).toEqual([{ error: expect.objectContaining({ code: 503, reason: 'leader-changed', retryable: true }) }]);
   });
 
+  it('stamps publishes in whole milliseconds, never below 0, whatever the clock reads', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    cluster.nowMs = -5000.75;
+    client.send(pub('orders', 'before the epoch', '_INBOX.me.1'));
+    cluster.settle();
+    cluster.nowMs = 1234.56;
+    client.send(pub('orders', 'a fraction', '_INBOX.me.2'));
+    cluster.settle();
+    expect(acks(client).map((ack) => ack.ts)).toEqual([0, 1234]);
+  });
+
   it('refuses an invalid publish with an error object, and stores nothing', () => {
     const cluster = clusterWithLeader();
     const client = cluster.connect(1);

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatViolation } from '../../sim/checker.js';
-import { describeFault, type FaultAction, type ScheduledFault } from '../../sim/faults.js';
+import { describeFault } from '../../sim/faults.js';
 import { runSimulation, type SimRunResult } from '../../sim/run.js';
 import type { SimClusterOptions } from '../../sim/cluster.js';
 import { plantedNodeFactory } from '../support/planted-bugs.js';
+import { scheduleArbitrary } from '../support/fault-arbitraries.js';
 
 // Raft's safety properties (Figure 3) must hold under any schedule of crashes,
 // restarts, partitions (one-way too), loss, duplication and long delays; and once
@@ -19,48 +20,6 @@ import { plantedNodeFactory } from '../support/planted-bugs.js';
 
 const FAULTS_UNTIL_MS = 8000;
 const DURATION_MS = 12_000;
-
-function nodeArbitrary(nodes: number): fc.Arbitrary<number> {
-  return fc.integer({ min: 1, max: nodes });
-}
-
-function groupsArbitrary(nodes: number): fc.Arbitrary<number[][]> {
-  // Each node draws a side; empty sides are dropped.
-  return fc.array(fc.integer({ min: 0, max: 2 }), { minLength: nodes, maxLength: nodes }).map((sides) => {
-    const groups: number[][] = [[], [], []];
-    sides.forEach((side, index) => groups[side]!.push(index + 1));
-    return groups.filter((group) => group.length > 0);
-  });
-}
-
-function faultArbitrary(nodes: number): fc.Arbitrary<FaultAction> {
-  const node = nodeArbitrary(nodes);
-  return fc.oneof(
-    node.map((id): FaultAction => ({ kind: 'crash', node: id })),
-    node.map((id): FaultAction => ({ kind: 'restart', node: id })),
-    fc.record({ id: node, downMs: fc.integer({ min: 0, max: 1000 }) }).map(({ id, downMs }): FaultAction => ({ kind: 'bounce', node: id, downMs })),
-    fc.constant<FaultAction>({ kind: 'crash-leader' }),
-    fc.constant<FaultAction>({ kind: 'isolate-leader' }),
-    node.map((id): FaultAction => ({ kind: 'isolate', node: id })),
-    node.map((id): FaultAction => ({ kind: 'reconnect', node: id })),
-    groupsArbitrary(nodes).map((groups): FaultAction => ({ kind: 'partition', groups })),
-    groupsArbitrary(nodes)
-      .filter((groups) => groups.length >= 2)
-      .map((groups): FaultAction => ({ kind: 'one-way', from: groups[0]!, to: groups[1]! })),
-    fc.constant<FaultAction>({ kind: 'heal' }),
-    fc.double({ min: 0, max: 0.3, noNaN: true }).map((rate): FaultAction => ({ kind: 'loss', rate })),
-    fc.double({ min: 0, max: 0.2, noNaN: true }).map((rate): FaultAction => ({ kind: 'duplicate', rate })),
-    fc
-      .record({ minMs: fc.integer({ min: 0, max: 30 }), spreadMs: fc.integer({ min: 0, max: 300 }) })
-      .map(({ minMs, spreadMs }): FaultAction => ({ kind: 'delay', minMs, meanMs: minMs + spreadMs })),
-    fc.record({ id: node, syncMs: fc.integer({ min: 1, max: 200 }) }).map(({ id, syncMs }): FaultAction => ({ kind: 'slow-disk', node: id, syncMs })),
-  );
-}
-
-function scheduleArbitrary(nodes: number): fc.Arbitrary<ScheduledFault[]> {
-  const fault = fc.record({ atMs: fc.integer({ min: 0, max: FAULTS_UNTIL_MS - 1 }), action: faultArbitrary(nodes) });
-  return fc.array(fault, { maxLength: 40 }).map((faults) => [...faults].sort((a, b) => a.atMs - b.atMs));
-}
 
 function describeFailure(result: SimRunResult): string {
   const lines = result.violations.slice(0, 5).map(formatViolation);
@@ -85,7 +44,7 @@ function replayParameters(nodes: number): fc.Parameters<unknown> {
 
 /** Runs the property; returns the failure report with its replay command, or undefined when it holds. */
 function checkCluster(nodes: number, numRuns: number, createNode?: SimClusterOptions['createNode']): string | undefined {
-  const property = fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), scheduleArbitrary(nodes), (seed, faults) => {
+  const property = fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), scheduleArbitrary(nodes, FAULTS_UNTIL_MS), (seed, faults) => {
     const result = runSimulation({
       seed,
       nodes,

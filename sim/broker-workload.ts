@@ -1,0 +1,130 @@
+// The broker workload of a simulated run: publishers, subscribers of every
+// kind and a history reader, all recording into one client history, which the
+// history checker judges at the end. runSimulation uses it when the run's
+// workload is 'broker'.
+
+import type { SimCluster } from './cluster.js';
+import { SimHistoryReader, SimPublisher, SimSubscriber } from './clients.js';
+import { HistoryRecorder, payloadDigest, type History, type NodeSnapshot } from './history.js';
+import { SimRandom } from './random.js';
+
+export interface BrokerWorkloadOptions {
+  readonly publishers: number;
+  /** Publishes per simulated second over all publishers, when none is waiting on a retry. */
+  readonly publishesPerSecond: number;
+  readonly topics: readonly string[];
+  readonly publishTimeoutMs: number;
+  readonly attemptsMax: number;
+}
+
+export const DEFAULT_BROKER_WORKLOAD: BrokerWorkloadOptions = {
+  publishers: 3,
+  publishesPerSecond: 60,
+  topics: ['orders.eu', 'orders.us', 'orders.asia'],
+  publishTimeoutMs: 1500,
+  attemptsMax: 20,
+};
+
+export interface BrokerWorkloadStats {
+  readonly published: number;
+  readonly duplicates: number;
+  readonly gaveUp: number;
+  readonly delivered: number;
+  readonly reads: number;
+}
+
+export class BrokerWorkload {
+  readonly recorder: HistoryRecorder;
+  private readonly publishers: SimPublisher[] = [];
+  private readonly subscribers: SimSubscriber[] = [];
+  private readonly readers: SimHistoryReader[] = [];
+
+  constructor(
+    private readonly cluster: SimCluster,
+    seed: number,
+    options: BrokerWorkloadOptions,
+    window: { readonly dedupWindowMs: number; readonly historyMessagesMax: number },
+    stopMs: number,
+  ) {
+    this.recorder = new HistoryRecorder({ nodes: cluster.nodeIds, seed, ...window });
+    const link = cluster.clients;
+    const random = (name: string): SimRandom => SimRandom.stream(seed, `client/${name}`);
+    const meanIntervalMs = (1000 * options.publishers) / options.publishesPerSecond;
+    for (let i = 1; i <= options.publishers; i++) {
+      const id = `p${i}`;
+      this.publishers.push(
+        new SimPublisher(link, this.recorder, random(id), {
+          id,
+          topics: options.topics,
+          meanIntervalMs,
+          timeoutMs: options.publishTimeoutMs,
+          attemptsMax: options.attemptsMax,
+          startMs: 100,
+          stopMs,
+        }),
+      );
+    }
+    const [first, second] = [options.topics[0]!, options.topics[1] ?? options.topics[0]!];
+    const wildcard = first.includes('.') ? `${first.split('.')[0]!}.>` : '>';
+    const subscriber = (id: string, kind: 'live' | 'replay' | 'durable', subject: string, startMs: number): SimSubscriber =>
+      new SimSubscriber(link, this.recorder, random(id), { id, kind, subject, startMs, stopMs, ackEvery: 3, meanReconnectMs: 5000 });
+    this.subscribers.push(
+      subscriber('live1', 'live', wildcard, 0),
+      subscriber('live2', 'live', first, 2000),
+      subscriber('replay1', 'replay', first, 5000),
+      subscriber('durable1', 'durable', second, 1000),
+    );
+    this.readers.push(
+      new SimHistoryReader(link, this.recorder, random('reader1'), { id: 'reader1', topics: options.topics, meanIntervalMs: 2000, limit: 50, startMs: 3000, stopMs }),
+    );
+  }
+
+  start(): void {
+    for (const client of [...this.publishers, ...this.subscribers, ...this.readers]) client.start();
+  }
+
+  /** Ends every client: nothing more is recorded after this. */
+  stop(): void {
+    for (const client of [...this.publishers, ...this.subscribers, ...this.readers]) client.stop();
+  }
+
+  stats(): BrokerWorkloadStats {
+    const sum = <T>(items: readonly T[], value: (item: T) => number): number => items.reduce((total, item) => total + value(item), 0);
+    return {
+      published: sum(this.publishers, (p) => p.acknowledged),
+      duplicates: sum(this.publishers, (p) => p.duplicates),
+      gaveUp: sum(this.publishers, (p) => p.gaveUp),
+      delivered: sum(this.subscribers, (s) => s.delivered),
+      reads: sum(this.readers, (r) => r.reads),
+    };
+  }
+
+  /** Records every live node's topic logs as the history's final logs, and returns the history. */
+  finish(): History {
+    const logs: NodeSnapshot[] = [];
+    for (const id of this.cluster.nodeIds) {
+      const broker = this.cluster.broker(id);
+      if (broker === undefined) continue;
+      const topics = broker.state.topics().map((topic) => {
+        // History reads come in pages of at most historyMessagesMax.
+        const messages = [];
+        while (messages.length < topic.lastOffset) {
+          const read = broker.state.history(topic.name, messages.length + 1, topic.lastOffset - messages.length);
+          if (!read.ok || read.messages.length === 0) break;
+          messages.push(...read.messages);
+        }
+        return {
+          topic: topic.name,
+          messages: messages.map((message) => ({
+            offset: message.offset,
+            digest: payloadDigest(message.payload),
+            ...(message.msgId === undefined ? {} : { msgId: message.msgId }),
+          })),
+        };
+      });
+      logs.push({ node: id, topics });
+    }
+    this.recorder.recordFinalLogs(this.cluster.nowMs(), logs);
+    return this.recorder.history();
+  }
+}
