@@ -139,8 +139,12 @@ export class SimPublisher {
   private stopped = false;
   private connection: Connection | undefined;
   private sequence = 0;
-  /** The op waiting for its PubAck, if any. */
-  private waiting: { op: number; message: { topic: string; msgId: string; payload: string }; attempt: number } | undefined;
+  /**
+   * The message in hand: its current op and attempt. `answered` is set once the
+   * op has a completion in the history (a failure or a timeout) while the
+   * message waits for its retry, so nothing completes the op twice.
+   */
+  private waiting: { op: number; message: { topic: string; msgId: string; payload: string }; attempt: number; answered: boolean } | undefined;
 
   constructor(
     private readonly link: ClientLink,
@@ -185,11 +189,12 @@ export class SimPublisher {
       attempt,
       payload: message.payload,
     });
-    this.waiting = { op, message, attempt };
+    this.waiting = { op, message, attempt, answered: false };
     const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n\r\n`;
     connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${op}`, headers, message.payload));
     this.link.after(this.options.timeoutMs, 'publish-timeout', () => {
-      if (this.waiting?.op !== op) return;
+      if (this.waiting?.op !== op || this.waiting.answered) return;
+      this.waiting.answered = true;
       this.history.publishTimeout({ timeMs: this.link.nowMs(), op });
       // The node may be gone or cut off: try the same message elsewhere.
       this.dropConnection();
@@ -213,7 +218,7 @@ export class SimPublisher {
   }
 
   private onFrame(frame: ServerFrame): void {
-    if (frame.type !== 'Msg' || this.waiting === undefined) return;
+    if (frame.type !== 'Msg' || this.waiting === undefined || this.waiting.answered) return;
     if (frame.subject !== `_INBOX.${this.options.id}.${this.waiting.op}`) return; // A late answer to an op given up on.
     const reply = parseJson(frame.payload);
     const op = this.waiting.op;
@@ -228,6 +233,7 @@ export class SimPublisher {
     }
     const failure = (reply === undefined ? undefined : errorOf(reply)) ?? { error: 'unreadable PubAck', retryable: false };
     this.history.publishFail({ timeMs, op, error: failure.error, retryable: failure.retryable });
+    this.waiting.answered = true;
     if (failure.retryable) {
       // No leader, or leadership moving: give the cluster a moment, then try another node.
       this.dropConnection();
@@ -241,8 +247,9 @@ export class SimPublisher {
 
   private onClose(): void {
     this.connection = undefined;
-    if (this.waiting === undefined || this.stopped) return;
+    if (this.waiting === undefined || this.waiting.answered || this.stopped) return;
     // The connection died with the answer outstanding: the client cannot know the outcome.
+    this.waiting.answered = true;
     this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.waiting.op });
     this.link.after(10, 'publisher', () => this.retry());
   }
