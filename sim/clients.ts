@@ -235,9 +235,11 @@ export class SimPublisher {
     this.history.publishFail({ timeMs, op, error: failure.error, retryable: failure.retryable });
     this.waiting.answered = true;
     if (failure.retryable) {
-      // No leader, or leadership moving: give the cluster a moment, then try another node.
+      // No leader, or leadership moving: back off exponentially (an election
+      // takes a while), then try another node.
       this.dropConnection();
-      this.link.after(20 + this.random.exponential(30), 'publisher', () => this.retry());
+      const backoffMs = Math.min(1000, 25 * 2 ** (this.waiting.attempt - 1));
+      this.link.after(backoffMs + this.random.exponential(backoffMs / 2), 'publisher', () => this.retry());
     } else {
       this.waiting = undefined;
       this.gaveUp++;

@@ -82,6 +82,8 @@ export interface SimRunResult {
   readonly violations: readonly Violation[];
   readonly liveness: LivenessResult;
   readonly traffic: ReadonlyMap<RaftMessageType, Readonly<TrafficCounter>>;
+  /** The broker's own messages (forwarding, results, relays), by type; empty in a 'raft' run. */
+  readonly brokerTraffic: ReadonlyMap<string, Readonly<TrafficCounter>>;
   readonly messagesDropped: number;
   readonly messagesDuplicated: number;
   readonly events: number;
@@ -202,6 +204,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     violations: cluster.violations(),
     liveness: { leaderAfterHealMs, convergedAfterEndMs, problems },
     traffic: cluster.trafficByType(),
+    brokerTraffic: cluster.brokerTrafficByType(),
     messagesDropped: cluster.messagesDropped(),
     messagesDuplicated: cluster.messagesDuplicated(),
     events: cluster.eventsProcessed(),

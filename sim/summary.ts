@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import { formatViolation } from './checker.js';
+import { formatHistoryViolation } from './history-checker.js';
 import { describeFault } from './faults.js';
 import { runPassed, type SimRunResult } from './run.js';
 
@@ -14,16 +15,36 @@ export function formatSummary(result: SimRunResult, replayCommand: string): stri
   lines.push(chalk.bold(`chorus sim run: seed ${options.seed}, ${options.nodes} nodes, ${seconds(options.durationMs)} simulated`));
   lines.push(`${label('faults')}${faultLine(result)}`);
   lines.push(`${label('leaders')}${electionLine(result)}`);
-  lines.push(
-    `${label('proposals')}${result.proposalAttempts} made, ${result.proposalsAccepted} accepted by a leader, ` +
-      `commit index ${result.committedIndex}`,
-  );
+  if (result.broker === undefined) {
+    lines.push(
+      `${label('proposals')}${result.proposalAttempts} made, ${result.proposalsAccepted} accepted by a leader, ` +
+        `commit index ${result.committedIndex}`,
+    );
+  } else {
+    const stats = result.broker.stats;
+    lines.push(
+      `${label('clients')}${stats.published} publishes acknowledged (${stats.duplicates} as duplicates of a retried id), ` +
+        `${stats.gaveUp} given up after retries; ${stats.delivered} deliveries; ${stats.reads} history reads; commit index ${result.committedIndex}`,
+    );
+  }
   const applied = result.appliedIndexByNode.map((index, i) => `n${i + 1}=${index}`).join(' ');
   lines.push(`${label('applied')}${applied}`);
   lines.push(`${label('liveness')}${livenessLine(result)}`);
   lines.push(`${label('network')}${networkLine(result)}`);
   lines.push(`${label('safety')}${safetyLine(result)}`);
   for (const violation of result.violations.slice(0, 10)) lines.push(chalk.red(`  ${formatViolation(violation)}`));
+  if (result.broker !== undefined) {
+    const violations = result.broker.violations;
+    const events = result.broker.history.events.length;
+    lines.push(
+      `${label('history')}${
+        violations.length === 0
+          ? chalk.green(`no violations; ${events} client events checked (nothing acknowledged lost, nothing stored twice, one order, subscriptions without gaps or repeats, reads of the committed prefix)`)
+          : chalk.red(`${violations.length} violation(s) of the client history checks`)
+      }`,
+    );
+    for (const violation of violations.slice(0, 10)) lines.push(chalk.red(`  ${formatHistoryViolation(violation)}`));
+  }
   const speed = result.wallMs > 0 ? ` (${(result.simulatedMs / result.wallMs).toFixed(0)}x real time)` : '';
   lines.push(`${label('wall time')}${seconds(result.wallMs)} for ${result.events} events${speed}`);
   lines.push(`${label('result')}${runPassed(result) ? chalk.green('PASS') : chalk.red('FAIL')}`);
@@ -68,9 +89,11 @@ function networkLine(result: SimRunResult): string {
     bytes += counter.bytes;
     if (counter.count > 0) parts.push(`${type} ${counter.count}`);
   }
+  const broker = [...result.brokerTraffic].filter(([, counter]) => counter.count > 0).map(([type, counter]) => `${type} ${counter.count}`);
+  const brokerLine = broker.length === 0 ? '' : `\n${' '.repeat(11)}broker: ${broker.join(', ')}`;
   return (
-    `${count} messages, ${megabytes(bytes)}, ${result.messagesDropped} dropped, ` +
-    `${result.messagesDuplicated} duplicated\n${' '.repeat(11)}${parts.join(', ')}`
+    `${count} Raft messages, ${megabytes(bytes)}; ${result.messagesDropped} messages dropped, ` +
+    `${result.messagesDuplicated} duplicated\n${' '.repeat(11)}${parts.join(', ')}${brokerLine}`
   );
 }
 

@@ -1,10 +1,11 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../sim/cluster.js';
 import { describeEvent, type SimEvent } from '../../sim/events.js';
 import { ALL_FAULT_KINDS, type FaultKind } from '../../sim/faults.js';
 import { DEFAULT_SIM_RUN_OPTIONS, runPassed, runSimulation } from '../../sim/run.js';
 import { formatSummary } from '../../sim/summary.js';
+import { historyToJSON } from '../../sim/history.js';
 import { UsageError, parseDuration, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -14,27 +15,38 @@ Runs a whole simulated cluster from one seed through a random mix of faults
 (crashes, restarts, partitions including one-way, loss, duplication, delays,
 slow disks, clock drift), heals everything, and checks that a leader is
 elected and every live node applies the committed log. Every Raft safety
-property is checked after every event. The same seed gives the same trace hash.
+property is checked after every event. With the broker workload (the
+default), simulated publishers, subscribers and readers use the broker over
+its wire protocol, and their history is checked at the end: nothing
+acknowledged lost, nothing stored twice, one order everywhere, subscriptions
+without gaps or repeats. The same seed gives the same trace hash.
 
 Options:
   --seed N          the run's seed, 0 to 4294967295 (default 1)
   --nodes K         cluster size, 1 to ${NODES_MAX} (default 5)
   --duration D      simulated time, e.g. 30s, 2m, 500ms (default 60s)
-  --rate R          proposals per simulated second (default 100)
+  --workload W      broker (default): clients of the broker; raft: opaque
+                    commands proposed to the Raft cores
+  --rate R          publishes (broker, default 60) or proposals (raft, default
+                    100) per simulated second
+  --history FILE    write the clients' history as JSON (docs/history-format.md);
+                    broker workload only
   --faults LIST     which fault kinds to draw: all (default), none, or a
                     comma-separated list of ${ALL_FAULT_KINDS.join(', ')}
   --trace FILE      write every event of the run to FILE, one line each
   --quiet           no progress line on the terminal
   -h, --help        this help
 
-Exit status: 0 when the run passes, 1 on a safety violation or failed
-liveness check, 2 on a usage error.`;
+Exit status: 0 when the run passes, 1 on a safety violation, a failed
+liveness check or a client-history violation, 2 on a usage error.`;
 
 interface SimRunArguments {
   seed: number;
   nodes: number;
   durationMs: number;
-  rate: number;
+  rate: number | undefined;
+  workload: 'broker' | 'raft';
+  historyPath: string | undefined;
   faultKinds: readonly FaultKind[];
   tracePath: string | undefined;
   quiet: boolean;
@@ -48,6 +60,8 @@ function parseSimRunArguments(argv: readonly string[]): SimRunArguments | 'help'
       nodes: { type: 'string' },
       duration: { type: 'string' },
       rate: { type: 'string' },
+      workload: { type: 'string' },
+      history: { type: 'string' },
       faults: { type: 'string' },
       trace: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -59,11 +73,17 @@ function parseSimRunArguments(argv: readonly string[]): SimRunArguments | 'help'
   if (values.help === true) return 'help';
   const defaults = DEFAULT_SIM_RUN_OPTIONS;
   if (values.trace !== undefined && values.trace.trim() === '') throw new UsageError('--trace needs a file name');
+  const workload = values.workload ?? 'broker';
+  if (workload !== 'broker' && workload !== 'raft') throw new UsageError(`--workload must be broker or raft; got '${workload}'`);
+  if (values.history !== undefined && values.history.trim() === '') throw new UsageError('--history needs a file name');
+  if (values.history !== undefined && workload !== 'broker') throw new UsageError('--history needs the broker workload: only it has clients');
   return {
     seed: values.seed === undefined ? defaults.seed : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1),
     nodes: values.nodes === undefined ? defaults.nodes : parseInteger(values.nodes, '--nodes', 1, NODES_MAX),
     durationMs: values.duration === undefined ? defaults.durationMs : parseDuration(values.duration, '--duration'),
-    rate: values.rate === undefined ? defaults.proposalsPerSecond : parseInteger(values.rate, '--rate', 1, 100_000),
+    rate: values.rate === undefined ? undefined : parseInteger(values.rate, '--rate', 1, 100_000),
+    workload,
+    historyPath: values.history,
     faultKinds: values.faults === undefined ? defaults.faultKinds : parseFaultKinds(values.faults),
     tracePath: values.trace,
     quiet: values.quiet === true,
@@ -84,7 +104,12 @@ export function simRun(argv: readonly string[], io: CliIo): number {
         seed: parsed.seed,
         nodes: parsed.nodes,
         durationMs: parsed.durationMs,
-        proposalsPerSecond: parsed.rate,
+        workload: parsed.workload,
+        ...(parsed.rate === undefined
+          ? {}
+          : parsed.workload === 'raft'
+            ? { proposalsPerSecond: parsed.rate }
+            : { broker: { ...DEFAULT_SIM_RUN_OPTIONS.broker, publishesPerSecond: parsed.rate } }),
         faultKinds: parsed.faultKinds,
         cluster: { onEvent: trace?.write },
         onProgress: parsed.quiet ? undefined : (ms) => io.progress(`  simulated ${(ms / 1000).toFixed(0)}s of ${totalSeconds}s`),
@@ -92,6 +117,7 @@ export function simRun(argv: readonly string[], io: CliIo): number {
       () => io.wallMs(),
     );
     io.progress('');
+    if (parsed.historyPath !== undefined && result.broker !== undefined) writeHistory(parsed.historyPath, historyToJSON(result.broker.history));
     io.out(formatSummary(result, replayCommand(parsed)));
     return runPassed(result) ? 0 : 1;
   } finally {
@@ -101,9 +127,18 @@ export function simRun(argv: readonly string[], io: CliIo): number {
 
 function replayCommand(parsed: SimRunArguments): string {
   const duration = parsed.durationMs % 1000 === 0 ? `${parsed.durationMs / 1000}s` : `${parsed.durationMs}ms`;
-  const rate = parsed.rate === DEFAULT_SIM_RUN_OPTIONS.proposalsPerSecond ? '' : ` --rate ${parsed.rate}`;
+  const rate = parsed.rate === undefined ? '' : ` --rate ${parsed.rate}`;
+  const workload = parsed.workload === 'broker' ? '' : ` --workload ${parsed.workload}`;
   const faults = parsed.faultKinds === DEFAULT_SIM_RUN_OPTIONS.faultKinds ? '' : ` --faults ${parsed.faultKinds.join(',') || 'none'}`;
-  return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${rate}${faults}`;
+  return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${workload}${rate}${faults}`;
+}
+
+function writeHistory(path: string, json: string): void {
+  try {
+    writeFileSync(path, `${json}\n`);
+  } catch (error) {
+    throw new UsageError(`cannot write the history to '${path}': ${(error as Error).message}`);
+  }
 }
 
 /** `all`, `none`, or a comma-separated list of fault kinds, each named exactly. */

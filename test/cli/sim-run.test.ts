@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
+import { checkHistory } from '../../sim/history-checker.js';
+import { historyFromJSON } from '../../sim/history.js';
 
 function run(argv: string[]): { status: number; out: string[]; err: string[] } {
   const out: string[] = [];
@@ -53,6 +55,36 @@ describe('chorus sim run', () => {
     expect(faultLine).toMatch(/crash-leader \d+/);
     expect(faultLine).not.toMatch(/partition|loss|duplicate/);
     expect(some.out.join('\n')).toContain('--faults crash-leader,restart');
+  });
+
+  it('runs broker clients by default and writes their history with --history', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'chorus-history-'));
+    try {
+      const path = join(folder, 'history.json');
+      const result = run(['sim', 'run', '--seed', '2', '--nodes', '3', '--duration', '5s', '--history', path]);
+      expect(result.status).toBe(0);
+      const text = result.out.join('\n');
+      expect(text).toMatch(/clients +\d+ publishes acknowledged/);
+      expect(text).toMatch(/history +no violations; \d+ client events checked/);
+      const history = historyFromJSON(readFileSync(path, 'utf8'));
+      expect(history.seed).toBe(2);
+      expect(history.events.some((event) => event.kind === 'publish-ok')).toBe(true);
+      expect(checkHistory(history)).toEqual([]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the bare Raft workload with --workload raft, and names it in the replay command', () => {
+    const result = run(['sim', 'run', '--seed', '4', '--nodes', '3', '--duration', '3s', '--workload', 'raft', '--rate', '50']);
+    expect(result.status).toBe(0);
+    expect(result.out.join('\n')).toMatch(/proposals +\d+ made/);
+    expect(result.out.join('\n')).toContain('npx chorus sim run --seed 4 --nodes 3 --duration 3s --workload raft --rate 50');
+  });
+
+  it('refuses a bad workload, and --history without clients', () => {
+    expect(run(['sim', 'run', '--workload', 'kafka']).err[0]).toBe("chorus: --workload must be broker or raft; got 'kafka'");
+    expect(run(['sim', 'run', '--workload', 'raft', '--history', 'h.json']).err[0]).toBe('chorus: --history needs the broker workload: only it has clients');
   });
 
   it('prints help with exit status 0', () => {
