@@ -693,21 +693,13 @@ export class SimCluster {
       this.brokerTraffic.set(message.type, counter);
     }
     counter.count++;
-    if (this.network.isBlocked(message.from, message.to)) {
-      this.dropped++;
-      return;
-    }
-    const delay = this.network.drawDelayUs();
-    if (delay === undefined) {
-      this.dropped++;
-      return;
-    }
+    const delay = this.drawTransit(message.from, message.to);
+    if (delay < 0) return;
+    const label = `deliver ${message.type} n${message.from}->n${message.to}`;
     const deliver = (): void => this.onDeliverBroker(message);
-    this.scheduler.schedule(this.events.call(`deliver ${message.type} n${message.from}->n${message.to}`, deliver), delay);
-    if (this.network.drawDuplicate()) {
-      this.duplicated++;
-      this.scheduler.schedule(this.events.call(`deliver ${message.type} n${message.from}->n${message.to}`, deliver), this.network.drawDelayUs() ?? delay);
-    }
+    this.scheduler.schedule(this.events.call(label, deliver), delay);
+    const again = this.drawDuplicateTransit(delay);
+    if (again >= 0) this.scheduler.schedule(this.events.call(label, deliver), again);
   }
 
   private onDeliverBroker(message: BrokerPeerMessage): void {
@@ -824,21 +816,32 @@ export class SimCluster {
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);
     this.checker.checkDurableBeforeSend(message, this.host(message.from).disk);
-    if (this.network.isBlocked(message.from, message.to)) {
+    const delay = this.drawTransit(message.from, message.to);
+    if (delay < 0) return;
+    this.scheduler.schedule(this.events.deliver(message), delay);
+    const again = this.drawDuplicateTransit(delay);
+    if (again >= 0) this.scheduler.schedule(this.events.deliver(message), again);
+  }
+
+  /** The network's verdict on one message: its delay in µs, or -1 when it is blocked or lost (and counted as dropped). */
+  private drawTransit(from: NodeId, to: NodeId): number {
+    if (this.network.isBlocked(from, to)) {
       this.dropped++;
-      return;
+      return -1;
     }
     const delay = this.network.drawDelayUs();
     if (delay === undefined) {
       this.dropped++;
-      return;
+      return -1;
     }
-    this.scheduler.schedule(this.events.deliver(message), delay);
-    if (this.network.drawDuplicate()) {
-      const again = this.network.drawDelayUs() ?? delay;
-      this.duplicated++;
-      this.scheduler.schedule(this.events.deliver(message), again);
-    }
+    return delay;
+  }
+
+  /** Whether a delivered message arrives a second time: the copy's delay in µs, or -1. */
+  private drawDuplicateTransit(delay: number): number {
+    if (!this.network.drawDuplicate()) return -1;
+    this.duplicated++;
+    return this.network.drawDelayUs() ?? delay;
   }
 
   private checkAfter(host: SimHost): void {
