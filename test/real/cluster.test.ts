@@ -80,6 +80,20 @@ describe('a real 3-node cluster', () => {
         [1, 2, 3, 4, 5].map((i) => [String(i), `order ${i}`]),
       );
       expect(lines[5]).toBe("(5 messages; the topic's last offset is 5)");
+      // chorus sub replays from the first message; chorus status tabulates the nodes.
+      const sub = await run(process.execPath, [CLI, 'sub', 'orders.*', '--first', '--count', '5', '--server', `127.0.0.1:${cluster.node(1).clientPort}`]);
+      expect(sub.stdout.trim().split('\n')).toEqual([1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`));
+      const durable = await run(process.execPath, [CLI, 'sub', 'orders.eu', '--durable', 'audit', '--count', '2', '--server', `127.0.0.1:${cluster.node(2).clientPort}`]);
+      expect(durable.stdout.trim().split('\n').map((line) => line.split('\t')[0])).toEqual(['1', '2']);
+      await eventually(async () => {
+        const resumed = await run(process.execPath, [CLI, 'sub', 'orders.eu', '--durable', 'audit', '--count', '1', '--server', `127.0.0.1:${cluster.node(3).clientPort}`]);
+        return resumed.stdout.startsWith('3\t') ? true : undefined;
+      }, 10_000, 'the durable consumer to resume after its acknowledgements');
+      const status = await run(process.execPath, [CLI, 'status', '-c', cluster.configFile]);
+      const rows = status.stdout.trim().split('\n');
+      expect(rows[0]).toMatch(/^node +address +role +term +leader +commit +lag +topics$/);
+      expect(rows.slice(1).filter((row) => /\bleader\b/.test(row.split(/ +/)[2] ?? ''))).toHaveLength(1);
+      expect(rows).toHaveLength(4);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
