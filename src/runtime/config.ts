@@ -17,7 +17,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from '../broker/options.js';
 import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
@@ -47,12 +47,8 @@ export interface ClusterConfig {
   readonly nodes: readonly NodeAddress[];
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+/** A configuration file with problems; `problems` lists each with its file, line and field. */
+export { YamlFieldError as ConfigError };
 
 const BUILT_IN_SECRET = 'chorus-loopback-development-secret';
 const DEFAULT_TICK_MS = 100;
@@ -93,22 +89,16 @@ export function loadClusterConfig(file: string): ClusterConfig {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError([`${file}: cannot read: ${(error as Error).message}`]);
+    throw new YamlFieldError([`${file}: cannot read: ${(error as Error).message}`]);
   }
   return parseClusterConfig(text, file);
 }
 
 /** Parses and checks a configuration; `file` names it in errors and anchors relative data directories. */
 export function parseClusterConfig(text: string, file: string): ClusterConfig {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (document.errors.length > 0) {
-    throw new ConfigError(document.errors.map((error) => `${file}:${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`));
-  }
-  const reader = new FieldReader(file, document, lineCounter);
-  const root: unknown = document.toJS();
+  const { reader, root } = parseYamlFields(text, file);
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
-    throw new ConfigError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
+    throw new YamlFieldError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
   }
   const top = root as Record<string, unknown>;
   reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'nodes']);
@@ -123,7 +113,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
   for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], 1, Number.MAX_SAFE_INTEGER);
   if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
-  const nodes = reader.nodes(top.nodes, path.dirname(path.resolve(file)));
+  const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
   reader.throwIfProblems();
   return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, nodes };
 }
@@ -132,124 +122,52 @@ function pickTuning(options: BrokerNodeOptions): NodeTuning {
   return Object.fromEntries(NODE_TUNING_KEYS.map((key) => [key, options[key]])) as unknown as NodeTuning;
 }
 
-type FieldPath = readonly (string | number)[];
-
-/** Reads fields, collecting every problem with the line it is on. */
-class FieldReader {
-  private readonly problems: string[] = [];
-
-  constructor(
-    private readonly file: string,
-    private readonly document: Document,
-    private readonly lineCounter: LineCounter,
-  ) {}
-
-  problem(at: FieldPath, message: string): void {
-    this.problems.push(`${this.file}:${this.lineOf(at)}: ${formatPath(at)}: ${message}`);
+function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAddress[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    reader.problem(['nodes'], `must be a list of at least one node, got ${describe(value)}`);
+    return [];
   }
-
-  throwIfProblems(): void {
-    if (this.problems.length > 0) throw new ConfigError(this.problems);
-  }
-
-  unknownKeys(at: FieldPath, value: Record<string, unknown>, known: readonly string[]): void {
-    for (const key of Object.keys(value)) {
-      if (!known.includes(key)) this.problem([...at, key], `unknown field (known: ${known.join(', ')})`);
+  const nodes: NodeAddress[] = [];
+  value.forEach((item: unknown, index) => {
+    const at = ['nodes', index];
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      reader.problem(at, `must be a mapping with id, host, clientPort, peerPort, adminPort and dataDir, got ${describe(item)}`);
+      return;
     }
-  }
-
-  string(at: FieldPath, value: unknown): string {
-    if (typeof value === 'string' && value.length > 0) return value;
-    this.problem(at, `must be a non-empty string, got ${describe(value)}`);
-    return '';
-  }
-
-  integer(at: FieldPath, value: unknown, min: number, max: number): number {
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-    this.problem(at, `must be an integer from ${min} to ${max}, got ${describe(value)}`);
-    return min;
-  }
-
-  /** A mapping over defaults: every key must be a known one, of the default's type. */
-  section<T extends object>(at: FieldPath, value: unknown, defaults: T): T {
-    if (value === undefined || value === null) return { ...defaults };
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      this.problem(at, `must be a mapping, got ${describe(value)}`);
-      return { ...defaults };
-    }
-    const fields = value as Record<string, unknown>;
-    this.unknownKeys(at, fields, Object.keys(defaults));
-    const merged: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
-    for (const [key, field] of Object.entries(fields)) {
-      const expected = typeof (defaults as Record<string, unknown>)[key];
-      if (expected === 'undefined') continue;
-      if (typeof field !== expected) this.problem([...at, key], `must be a ${expected}, got ${describe(field)}`);
-      else merged[key] = field;
-    }
-    return merged as T;
-  }
-
-  nodes(value: unknown, baseDir: string): NodeAddress[] {
-    if (!Array.isArray(value) || value.length === 0) {
-      this.problem(['nodes'], `must be a list of at least one node, got ${describe(value)}`);
-      return [];
-    }
-    const nodes: NodeAddress[] = [];
-    value.forEach((item: unknown, index) => {
-      const at = ['nodes', index];
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-        this.problem(at, `must be a mapping with id, host, clientPort, peerPort, adminPort and dataDir, got ${describe(item)}`);
-        return;
-      }
-      const fields = item as Record<string, unknown>;
-      this.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'dataDir']);
-      const id = this.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
-      nodes.push({
-        id,
-        host: this.string([...at, 'host'], fields.host),
-        clientPort: this.integer([...at, 'clientPort'], fields.clientPort, 1, 65535),
-        peerPort: this.integer([...at, 'peerPort'], fields.peerPort, 1, 65535),
-        adminPort: this.integer([...at, 'adminPort'], fields.adminPort, 1, 65535),
-        dataDir: path.resolve(baseDir, this.string([...at, 'dataDir'], fields.dataDir ?? `data/n${id}`)),
-      });
+    const fields = item as Record<string, unknown>;
+    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'dataDir']);
+    const id = reader.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
+    nodes.push({
+      id,
+      host: reader.string([...at, 'host'], fields.host),
+      clientPort: reader.integer([...at, 'clientPort'], fields.clientPort, 1, 65535),
+      peerPort: reader.integer([...at, 'peerPort'], fields.peerPort, 1, 65535),
+      adminPort: reader.integer([...at, 'adminPort'], fields.adminPort, 1, 65535),
+      dataDir: path.resolve(baseDir, reader.string([...at, 'dataDir'], fields.dataDir ?? `data/n${id}`)),
     });
-    this.checkUnique(nodes);
-    return nodes;
-  }
-
-  private checkUnique(nodes: readonly NodeAddress[]): void {
-    const ids = new Map<number, number>();
-    const endpoints = new Map<string, string>();
-    const dirs = new Map<string, number>();
-    nodes.forEach((node, index) => {
-      const sameId = ids.get(node.id);
-      if (sameId !== undefined) this.problem(['nodes', index, 'id'], `id ${node.id} is already used by nodes[${sameId}]`);
-      ids.set(node.id, index);
-      for (const key of ['clientPort', 'peerPort', 'adminPort'] as const) {
-        const endpoint = `${node.host}:${node[key]}`;
-        const taken = endpoints.get(endpoint);
-        if (taken !== undefined) this.problem(['nodes', index, key], `${endpoint} is already used by ${taken}`);
-        endpoints.set(endpoint, `nodes[${index}].${key}`);
-      }
-      const sameDir = dirs.get(node.dataDir);
-      if (sameDir !== undefined) this.problem(['nodes', index, 'dataDir'], `${node.dataDir} is already used by nodes[${sameDir}]`);
-      dirs.set(node.dataDir, index);
-    });
-  }
-
-  /** The line of the deepest part of `at` that exists in the file. */
-  private lineOf(at: FieldPath): number {
-    for (let length = at.length; length >= 0; length--) {
-      const node = length === 0 ? this.document.contents : this.document.getIn(at.slice(0, length), true);
-      const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-      if (range !== undefined) return this.lineCounter.linePos(range[0]).line;
-    }
-    return 1;
-  }
+  });
+  checkUnique(reader, nodes);
+  return nodes;
 }
 
-function formatPath(at: FieldPath): string {
-  return at.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text === '' ? part : `${text}.${part}`), '');
+function checkUnique(reader: FieldReader, nodes: readonly NodeAddress[]): void {
+  const ids = new Map<number, number>();
+  const endpoints = new Map<string, string>();
+  const dirs = new Map<string, number>();
+  nodes.forEach((node, index) => {
+    const sameId = ids.get(node.id);
+    if (sameId !== undefined) reader.problem(['nodes', index, 'id'], `id ${node.id} is already used by nodes[${sameId}]`);
+    ids.set(node.id, index);
+    for (const key of ['clientPort', 'peerPort', 'adminPort'] as const) {
+      const endpoint = `${node.host}:${node[key]}`;
+      const taken = endpoints.get(endpoint);
+      if (taken !== undefined) reader.problem(['nodes', index, key], `${endpoint} is already used by ${taken}`);
+      endpoints.set(endpoint, `nodes[${index}].${key}`);
+    }
+    const sameDir = dirs.get(node.dataDir);
+    if (sameDir !== undefined) reader.problem(['nodes', index, 'dataDir'], `${node.dataDir} is already used by nodes[${sameDir}]`);
+    dirs.set(node.dataDir, index);
+  });
 }
 
 function describe(value: unknown): string {
