@@ -180,6 +180,7 @@ export class SimCluster {
   private readonly sessions = new Map<number, ClientSessionLink>();
   private nextSession = 1;
   private readonly clientRandom: SimRandom;
+  private readonly tornRandom: SimRandom;
   /** What simulated clients use to reach the nodes; only in broker mode. */
   readonly clients: ClientLink;
 
@@ -215,6 +216,7 @@ export class SimCluster {
       this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000));
     }
     this.clientRandom = SimRandom.stream(seed, 'clients');
+    this.tornRandom = SimRandom.stream(seed, 'torn-writes');
     this.clients = {
       nodeIds: this.nodeIds,
       nowMs: () => this.nowMs(),
@@ -376,10 +378,16 @@ export class SimCluster {
     return { accepted: false, index: 0, term, isLeader, leaderHint, reason, error: message };
   }
 
-  /** Kills a node: its memory and unsynced writes are lost; its synced disk stays. */
-  crash(id: NodeId): void {
+  /**
+   * Kills a node: its memory and unsynced writes are lost; its synced disk stays.
+   * A torn crash strikes mid-write: part of what was written but not synced
+   * survives (a prefix of the entries; the hard state or not), as a real disk
+   * may keep some of a write the process never saw synced.
+   */
+  crash(id: NodeId, options: { torn?: boolean } = {}): void {
     const host = this.host(id);
     if (host.core === undefined) return;
+    if (options.torn === true) host.disk.tornCrash(this.tornRandom);
     host.core = undefined;
     host.broker = undefined;
     this.closeSessionsOf(host);
@@ -467,6 +475,11 @@ export class SimCluster {
 
   setDisk(id: NodeId, changes: Partial<DiskOptions>): void {
     this.host(id).disk.configure(changes);
+  }
+
+  /** How far the node's clock reads from true time, in ms. */
+  clockOffsetMs(id: NodeId): number {
+    return this.host(id).clock.offsetUs / 1000;
   }
 
   setClock(id: NodeId, clock: { offsetMs?: number; driftPpm?: number }): void {

@@ -89,6 +89,25 @@ export class SimDisk implements DurableView {
     this.unsyncedLength = 0;
   }
 
+  /**
+   * The first unsynced write is torn: its hard state survives or not, and a
+   * random prefix of its truncation and entries reaches the disk (a real log
+   * keeps whole records and recovery cuts the torn one off). Then the rest is
+   * lost as in any crash.
+   */
+  tornCrash(random: SimRandom): void {
+    const write = this.unsyncedLength > 0 ? this.unsynced[0] : undefined;
+    if (write !== undefined) {
+      const kept = random.int(0, write.entries.length);
+      this.applyDurably({
+        hardState: random.chance(0.5) ? write.hardState : undefined,
+        truncateFrom: kept > 0 || random.chance(0.5) ? write.truncateFrom : undefined,
+        entries: write.entries.slice(0, kept),
+      });
+    }
+    this.crash();
+  }
+
   /** The durable term, vote and log length, for checks that must not copy the log. */
   get term(): number {
     return this.hardState.term;

@@ -10,6 +10,8 @@ export type FaultAction =
   | { readonly kind: 'bounce'; readonly node: NodeId; readonly downMs: number }
   /** Whichever node leads when the fault fires; nothing happens when none does. */
   | { readonly kind: 'crash-leader' }
+  /** A node that is not the leader when the fault fires (the lowest-numbered live one). */
+  | { readonly kind: 'crash-follower' }
   | { readonly kind: 'isolate-leader' }
   | { readonly kind: 'isolate'; readonly node: NodeId }
   | { readonly kind: 'reconnect'; readonly node: NodeId }
@@ -20,7 +22,13 @@ export type FaultAction =
   | { readonly kind: 'duplicate'; readonly rate: number }
   | { readonly kind: 'delay'; readonly minMs: number; readonly meanMs: number }
   | { readonly kind: 'slow-disk'; readonly node: NodeId; readonly syncMs: number }
-  | { readonly kind: 'clock-drift'; readonly node: NodeId; readonly driftPpm: number };
+  | { readonly kind: 'clock-drift'; readonly node: NodeId; readonly driftPpm: number }
+  /** Sets the node's clock to read offsetMs from true time. */
+  | { readonly kind: 'clock-offset'; readonly node: NodeId; readonly offsetMs: number }
+  /** Moves the node's clock by jumpMs at once (an NTP step, a VM resumed). */
+  | { readonly kind: 'clock-jump'; readonly node: NodeId; readonly jumpMs: number }
+  /** A crash in the middle of a write: part of what was written but not synced survives. */
+  | { readonly kind: 'torn-crash'; readonly node: NodeId };
 
 export type FaultKind = FaultAction['kind'];
 
@@ -56,6 +64,12 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
       if (leader !== undefined) cluster.disconnect(leader);
       break;
     }
+    case 'crash-follower': {
+      const leader = cluster.leader();
+      const follower = cluster.nodeIds.find((id) => id !== leader && cluster.isUp(id));
+      if (follower !== undefined) cluster.crash(follower);
+      break;
+    }
     case 'isolate':
       cluster.disconnect(action.node);
       break;
@@ -86,6 +100,15 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     case 'clock-drift':
       cluster.setClock(action.node, { driftPpm: action.driftPpm });
       break;
+    case 'clock-offset':
+      cluster.setClock(action.node, { offsetMs: action.offsetMs });
+      break;
+    case 'clock-jump':
+      cluster.setClock(action.node, { offsetMs: cluster.clockOffsetMs(action.node) + action.jumpMs });
+      break;
+    case 'torn-crash':
+      cluster.crash(action.node, { torn: true });
+      break;
     default: {
       const unknown: never = action;
       throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
@@ -104,6 +127,7 @@ export function describeFault(action: FaultAction): string {
     case 'bounce':
       return `bounce n${action.node} for ${action.downMs}ms`;
     case 'crash-leader':
+    case 'crash-follower':
     case 'isolate-leader':
       return action.kind;
     case 'partition':
@@ -121,6 +145,12 @@ export function describeFault(action: FaultAction): string {
       return `slow-disk n${action.node} sync ${action.syncMs}ms`;
     case 'clock-drift':
       return `clock-drift n${action.node} ${action.driftPpm}ppm`;
+    case 'clock-offset':
+      return `clock-offset n${action.node} ${action.offsetMs}ms`;
+    case 'clock-jump':
+      return `clock-jump n${action.node} ${action.jumpMs > 0 ? '+' : ''}${action.jumpMs}ms`;
+    case 'torn-crash':
+      return `torn-crash n${action.node}`;
   }
 }
 
@@ -148,6 +178,13 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'slow-disk',
   'clock-drift',
 ];
+
+/**
+ * Every fault kind: the default mix above, and the clock and torn-write faults
+ * that scenarios and swarm fuzzing draw on. The default mix stays as it was so
+ * that the seeds of `chorus sim run` keep their meaning.
+ */
+export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash'];
 
 export interface RandomFaultOptions {
   readonly nodes: number;
@@ -182,6 +219,7 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'bounce':
       return { kind, node, downMs: random.pick([0, 5, 50, 500]) };
     case 'crash-leader':
+    case 'crash-follower':
     case 'isolate-leader':
       return { kind };
     case 'partition': {
@@ -208,5 +246,11 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
       return { kind, node, syncMs: random.pick([2, 20, 100]) };
     case 'clock-drift':
       return { kind, node, driftPpm: random.pick([-200_000, -1000, 0, 1000, 200_000]) };
+    case 'clock-offset':
+      return { kind, node, offsetMs: random.pick([-5000, -500, 0, 500, 5000]) };
+    case 'clock-jump':
+      return { kind, node, jumpMs: random.pick([-10_000, -1000, 1000, 10_000]) };
+    case 'torn-crash':
+      return { kind, node };
   }
 }
