@@ -42,6 +42,19 @@ export interface SimRunOptions {
   readonly cluster: Partial<Omit<SimClusterOptions, 'nodes' | 'seed'>>;
   /** Called now and then with the simulated time reached, for progress output. */
   readonly onProgress: ((simulatedMs: number) => void) | undefined;
+  /**
+   * When set, every node's role, term and commit index are sampled this often
+   * (for the timeline of a report). Sampling reads state between runs of
+   * events and adds none, so it does not change the trace.
+   */
+  readonly sampleEveryMs: number | undefined;
+  /** Called with the cluster before it runs, for callers that look inside (replay). */
+  readonly onCluster: ((cluster: SimCluster) => void) | undefined;
+}
+
+export interface StateSample {
+  readonly timeMs: number;
+  readonly nodes: readonly { readonly role: string; readonly term: number; readonly commitIndex: number }[];
 }
 
 export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
@@ -60,6 +73,8 @@ export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
   // Every node's clock starts a little off and runs a little fast or slow.
   cluster: { clocks: { offsetMsMax: 100, driftPpmMax: 200 } },
   onProgress: undefined,
+  sampleEveryMs: undefined,
+  onCluster: undefined,
 };
 
 export interface LivenessResult {
@@ -92,6 +107,8 @@ export interface SimRunResult {
   readonly traceHash: string;
   /** The broker workload's outcome, in a 'broker' run. */
   readonly broker: BrokerRunResult | undefined;
+  /** Node states over time, when sampleEveryMs was set. */
+  readonly samples: readonly StateSample[];
 }
 
 export interface BrokerRunResult {
@@ -149,6 +166,9 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   const brokerMode = options.workload === 'broker';
   const clusterOptions = brokerMode ? { ...options.cluster, broker: { ...options.cluster.broker } } : options.cluster;
   const cluster = new SimCluster({ ...clusterOptions, nodes: options.nodes, seed: options.seed });
+  options.onCluster?.(cluster);
+  const samples: StateSample[] = [];
+  const sampler = options.sampleEveryMs === undefined ? undefined : { everyMs: options.sampleEveryMs, samples };
   const healAtMs = Math.round(options.durationMs * options.faultFraction);
   const faults =
     options.faults ??
@@ -168,14 +188,14 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   if (brokerWorkload !== undefined) brokerWorkload.start();
   else proposer.start();
 
-  runWithProgress(cluster, healAtMs, options.onProgress);
+  runWithProgress(cluster, healAtMs, options.onProgress, sampler);
   cluster.resetFaults();
   const healedAt = cluster.nowMs();
   const problems: string[] = [];
   const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);
   const leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
   if (!electedWithinBound) problems.push(`no leader within ${options.leaderBoundMs} ms of healing`);
-  runWithProgress(cluster, options.durationMs, options.onProgress);
+  runWithProgress(cluster, options.durationMs, options.onProgress, sampler);
   // Clients stop before the liveness probe, so that once every node has applied
   // everything committed, nothing more arrives before the final logs are taken.
   brokerWorkload?.stop();
@@ -212,6 +232,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     wallMs: clock() - startedWall,
     traceHash: cluster.traceHashHex(),
     broker,
+    samples,
   };
 }
 
@@ -227,11 +248,24 @@ function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerW
   return new BrokerWorkload(cluster, options.seed, options.broker, window, options.durationMs);
 }
 
-function runWithProgress(cluster: SimCluster, untilMs: number, onProgress: ((ms: number) => void) | undefined): void {
-  const stepMs = 1000;
+function runWithProgress(
+  cluster: SimCluster,
+  untilMs: number,
+  onProgress: ((ms: number) => void) | undefined,
+  sampler: { everyMs: number; samples: StateSample[] } | undefined,
+): void {
+  const stepMs = sampler === undefined ? 1000 : Math.min(1000, sampler.everyMs);
+  let reportedMs = cluster.nowMs();
   while (cluster.nowMs() < untilMs) {
     cluster.runFor(Math.min(stepMs, untilMs - cluster.nowMs()));
-    onProgress?.(cluster.nowMs());
+    if (sampler !== undefined) {
+      const nodes = cluster.statuses().map((status) => ({ role: status.role, term: status.term, commitIndex: status.commitIndex }));
+      sampler.samples.push({ timeMs: cluster.nowMs(), nodes });
+    }
+    if (cluster.nowMs() - reportedMs >= 1000 || cluster.nowMs() >= untilMs) {
+      reportedMs = cluster.nowMs();
+      onProgress?.(cluster.nowMs());
+    }
   }
 }
 

@@ -4,12 +4,15 @@ import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
 import { nodeCommand } from './node-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
+import { REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
 
 Commands:
-  sim run          run a seeded simulation of a cluster through faults
+  sim run          run a seeded simulation through random faults, or a scripted scenario
+  sim replay       replay a scenario run from its report and check the trace is identical
+  sim sweep        run scenarios over a range of seeds in worker threads
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
@@ -33,6 +36,16 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
 /** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'sim' && rest[0] === 'sweep') {
+    try {
+      return await simSweep(rest.slice(1), io);
+    } catch (error) {
+      if (!isUsageError(error)) throw error;
+      io.err(`chorus: ${error.message}`);
+      io.err(`Run 'chorus sim sweep --help' for usage.`);
+      return 2;
+    }
+  }
   if (command === '--version') {
     io.out(VERSION);
     return 0;
@@ -52,9 +65,17 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
 const SIM_HELP = `Usage: chorus sim <command> [options]
 
 Commands:
-  run          run a seeded simulation of a cluster through faults
+  run          run a seeded simulation through random faults, or a scripted scenario
+  replay       replay a scenario run and check the trace is identical
+  sweep        run scenarios over a range of seeds
 
-${SIM_RUN_HELP}`;
+${SIM_RUN_HELP}
+
+${SCENARIO_RUN_HELP}
+
+${REPLAY_HELP}
+
+${SWEEP_HELP}`;
 
 /** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
@@ -88,14 +109,19 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     io.out(SIM_HELP);
     return 0;
   }
-  if (sub === 'run') return simRun(simArgs, io);
+  if (sub === 'run') {
+    const target = simArgs[0];
+    if (target !== undefined && !target.startsWith('-')) return simRunScenario(target, simArgs.slice(1), io);
+    return simRun(simArgs, io);
+  }
+  if (sub === 'replay') return simReplay(simArgs, io);
   throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
 }
 
 /** The command whose help fits a mistake: `sim run ` for `chorus sim run --bad`. */
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
-  return argv[1] === 'run' ? 'sim run ' : 'sim ';
+  return argv[1] === 'run' || argv[1] === 'replay' ? `sim ${argv[1]} ` : 'sim ';
 }
 
 function isUsageError(error: unknown): error is Error {

@@ -1,0 +1,336 @@
+// The scenario commands: `chorus sim run <scenario|all>`, `chorus sim replay`
+// and `chorus sim sweep`. A scenario run writes reports/<name>-<seed>.json and
+// .html and ends with the command that replays it.
+
+import chalk from 'chalk';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { hashString, RunningHash } from '../../sim/hash.js';
+import type { SimCluster } from '../../sim/cluster.js';
+import { buildReport, readReport, writeIndex, writeReport, type Report } from '../../sim/report.js';
+import { runSimulation } from '../../sim/run.js';
+import { listScenarioFiles, loadScenario, resolveScenarioFile, scenarioRunOptions, unmetExpectations, ScenarioError, type Scenario } from '../../sim/scenario.js';
+import { formatSummary } from '../../sim/summary.js';
+import { describeEvent } from '../../sim/events.js';
+import { UsageError, parseInteger } from './args.js';
+import type { CliIo } from './io.js';
+
+export const SCENARIO_RUN_HELP = `Usage: chorus sim run <scenario | all> [--seed N] [--reports DIR] [--quiet]
+
+Runs a scripted scenario (a file, or a name from scenarios/) in the simulator:
+its cluster, its client workload, its timeline of faults, then its
+expectations. Prints a summary ending with the command that replays the run,
+and writes DIR/<scenario>-<seed>.json and .html (default DIR: reports). With
+'all', runs every scenario in scenarios/ once, prints a table and writes
+DIR/index.html. Exit status 1 when a safety property, a client-history check
+or an expectation fails.`;
+
+export const REPLAY_HELP = `Usage: chorus sim replay <report.json | scenario --seed N> [--until EVENT]
+
+Runs a scenario again from a report (or a scenario and seed) and checks that
+the trace is identical: the same trace hash. With --until EVENT, stops before
+event number EVENT (counting from 1) and prints every node's state there.`;
+
+export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N]
+
+Runs a scenario (or every scenario) over a range of seeds, in N worker
+threads (default: the number of cores), with a progress line, then prints a
+table per scenario and every failing seed with the command that replays it.`;
+
+interface ScenarioOutcome {
+  readonly scenario: string;
+  readonly file: string;
+  readonly seed: number;
+  readonly passed: boolean;
+  readonly traceHash: string;
+  readonly problems: readonly string[];
+  readonly report: Report;
+}
+
+/** Runs one scenario with one seed; pure apart from the wall clock it is handed. */
+export function runScenario(scenario: Scenario, seed: number, wallMs: () => number = () => 0, onProgress?: (ms: number) => void): { outcome: ScenarioOutcome; summary: string } {
+  const options = scenarioRunOptions(scenario, seed);
+  const result = runSimulation({ ...options, sampleEveryMs: 100, onProgress }, wallMs);
+  const unmet = unmetExpectations(scenario, result);
+  const report = buildReport(scenario, seed, result, unmet);
+  const problems = [...report.violations.map((v) => v.text), ...report.historyViolations.map((v) => v.text), ...report.liveness, ...unmet];
+  let summary = formatSummary(result, `${report.replay}   (or: npx chorus sim run ${scenario.file} --seed ${seed})`);
+  const lines = summary.split('\n');
+  const expectLine = `${chalk.bold('expect'.padEnd(11))}${unmet.length === 0 ? chalk.green('every expectation met') : chalk.red(unmet.join('; '))}`;
+  // The expectations go just before the result line, which must reflect them.
+  const resultAt = lines.findIndex((line) => line.includes('result'));
+  lines.splice(resultAt, 1, expectLine, `${chalk.bold('result'.padEnd(11))}${report.passed ? chalk.green('PASS') : chalk.red('FAIL')}`);
+  lines[0] = `${chalk.bold(`scenario ${scenario.name}`)}: ${scenario.description}\n${lines[0]}`;
+  summary = lines.join('\n');
+  return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary };
+}
+
+function loadOrUsage(nameOrFile: string): Scenario {
+  try {
+    return loadScenario(resolveScenarioFile(nameOrFile));
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new UsageError(`bad scenario:\n${error.message}`);
+    throw error;
+  }
+}
+
+export function simRunScenario(target: string, argv: readonly string[], io: CliIo): number {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { seed: { type: 'string' }, reports: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: false,
+  });
+  if (values.help === true) {
+    io.out(SCENARIO_RUN_HELP);
+    return 0;
+  }
+  const seed = values.seed === undefined ? 1 : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);
+  const reportsDir = values.reports ?? 'reports';
+  if (target === 'all') return runAll(seed, reportsDir, io);
+  const scenario = loadOrUsage(target);
+  const { outcome, summary } = runScenario(scenario, seed, () => io.wallMs(), values.quiet === true ? undefined : (ms) => io.progress(`  ${scenario.name}: simulated ${(ms / 1000).toFixed(0)}s`));
+  io.progress('');
+  const written = writeReport(reportsDir, outcome.report);
+  io.out(summary.replace(/\ntrace hash: /, `\nreports    ${written.json}, ${written.html}\ntrace hash: `));
+  return outcome.passed ? 0 : 1;
+}
+
+function runAll(seed: number, reportsDir: string, io: CliIo): number {
+  const files = listScenarioFiles();
+  const reports: Report[] = [];
+  const rows: string[][] = [['scenario', 'result', 'acknowledged', 'deliveries', 'elections', 'events', 'wall', 'trace hash']];
+  const combined = new RunningHash();
+  for (const file of files) {
+    const scenario = loadOrUsage(file);
+    io.progress(`  running ${scenario.name} (seed ${seed})`);
+    const started = io.wallMs();
+    const { outcome } = runScenario(scenario, seed, () => io.wallMs());
+    const wall = io.wallMs() - started;
+    writeReport(reportsDir, outcome.report);
+    reports.push(outcome.report);
+    combined.mix(hashString(outcome.traceHash));
+    const r = outcome.report;
+    rows.push([
+      scenario.name,
+      outcome.passed ? chalk.green('PASS') : chalk.red('FAIL'),
+      String(r.clients.published ?? 0),
+      String(r.clients.delivered ?? 0),
+      String(r.elections.length),
+      String(r.events),
+      `${(wall / 1000).toFixed(2)}s`,
+      outcome.traceHash,
+    ]);
+  }
+  io.progress('');
+  const index = writeIndex(reportsDir, reports);
+  io.out(chalk.bold(`chorus: every scenario in scenarios/ once, seed ${seed}, in the simulator`));
+  io.out(table(rows));
+  const failed = reports.filter((report) => !report.passed);
+  for (const report of failed) io.out(chalk.red(`FAIL ${report.scenario}: replay with ${report.replay}`));
+  io.out(`${reports.length - failed.length} of ${reports.length} scenarios passed; reports in ${index}`);
+  io.out(`trace hash: ${combined.hex()}`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+export function simReplay(argv: readonly string[], io: CliIo): number {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { seed: { type: 'string' }, until: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help === true) {
+    io.out(REPLAY_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('replay takes one report file or scenario');
+  const target = positionals[0]!;
+  let scenario: Scenario;
+  let seed: number;
+  let expected: string | undefined;
+  if (target.endsWith('.json')) {
+    let report: Report;
+    try {
+      report = readReport(target);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    scenario = loadOrUsage(report.file);
+    seed = values.seed === undefined ? report.seed : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);
+    expected = values.seed === undefined ? report.traceHash : undefined;
+  } else {
+    if (values.seed === undefined) throw new UsageError('replaying a scenario needs --seed N (or give a report.json)');
+    scenario = loadOrUsage(target);
+    seed = parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);
+  }
+  if (values.until !== undefined) return replayUntil(scenario, seed, parseInteger(values.until, '--until', 1, Number.MAX_SAFE_INTEGER), io);
+  const { outcome } = runScenario(scenario, seed);
+  io.out(`replayed ${scenario.name} with seed ${seed}: ${outcome.passed ? 'PASS' : 'FAIL'}, trace hash ${outcome.traceHash}`);
+  if (expected === undefined) return outcome.passed ? 0 : 1;
+  if (expected !== outcome.traceHash) {
+    io.err(chalk.red(`the trace differs from the report's: ${outcome.traceHash}, the report says ${expected} (a different build of chorus, or a changed scenario file?)`));
+    return 1;
+  }
+  io.out(chalk.green(`identical trace: the hash matches the report (${expected})`));
+  return 0;
+}
+
+class StopReplay extends Error {}
+
+function replayUntil(scenario: Scenario, seed: number, until: number, io: CliIo): number {
+  let seen = 0;
+  let stoppedAt = '';
+  let cluster: SimCluster | undefined;
+  const options = scenarioRunOptions(scenario, seed);
+  try {
+    runSimulation({
+      ...options,
+      sampleEveryMs: 100,
+      onCluster: (c) => (cluster = c),
+      cluster: {
+        ...options.cluster,
+        onEvent: (event) => {
+          seen++;
+          if (seen >= until) {
+            stoppedAt = describeEvent(event);
+            throw new StopReplay();
+          }
+        },
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof StopReplay)) throw error;
+  }
+  if (cluster === undefined || stoppedAt === '') {
+    io.err(`the run of ${scenario.name} with seed ${seed} has fewer than ${until} events`);
+    return 1;
+  }
+  io.out(`${scenario.name}, seed ${seed}: stopped before event ${until}: ${stoppedAt}`);
+  const rows = [['node', 'role', 'term', 'leader', 'commit', 'last index', 'applied']];
+  for (const status of cluster.statuses()) {
+    rows.push([`n${status.id}`, status.role, String(status.term), status.leader === 0 ? '-' : `n${status.leader}`, String(status.commitIndex), String(status.lastIndex), String(status.appliedIndex)]);
+  }
+  io.out(table(rows));
+  for (const violation of cluster.violations()) io.out(chalk.red(`violation so far: ${violation.property} ${violation.detail}`));
+  return 0;
+}
+
+export interface SweepJob {
+  readonly file: string;
+  readonly seeds: readonly number[];
+}
+
+export interface SweepResult {
+  readonly scenario: string;
+  readonly file: string;
+  readonly seed: number;
+  readonly passed: boolean;
+  readonly traceHash: string;
+  readonly problem: string;
+}
+
+/** The work of one sweep job; a worker thread runs it, or the command itself with --workers 1. */
+export function sweepJob(job: SweepJob, onResult: (result: SweepResult) => void): void {
+  const scenario = loadScenario(job.file);
+  for (const seed of job.seeds) {
+    const { outcome } = runScenario(scenario, seed);
+    onResult({ scenario: scenario.name, file: scenario.file, seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' });
+  }
+}
+
+export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { seeds: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help === true) {
+    io.out(SWEEP_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('sweep takes one scenario, or all');
+  const match = /^(\d+)\.\.(\d+)$/.exec(values.seeds ?? '');
+  if (match === null) throw new UsageError(`--seeds must be a range A..B, got '${values.seeds ?? ''}'`);
+  const [from, to] = [Number(match[1]), Number(match[2])];
+  if (to < from) throw new UsageError(`--seeds ${from}..${to} is empty`);
+  const workers = values.workers === undefined ? availableParallelism() : parseInteger(values.workers, '--workers', 1, 64);
+  const files = positionals[0] === 'all' ? listScenarioFiles() : [resolveScenarioFile(positionals[0]!)];
+  for (const file of files) loadOrUsage(file);
+  const seeds = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const jobs = files.flatMap((file) => seeds.map((seed) => ({ file, seeds: [seed] })));
+  const results: SweepResult[] = [];
+  const started = io.wallMs();
+  const progress = (): void => {
+    const done = results.length;
+    const width = 30;
+    const filled = Math.round((width * done) / jobs.length);
+    const failed = results.filter((r) => !r.passed).length;
+    io.progress(`  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${jobs.length} runs, ${failed} failed`);
+  };
+  if (workers === 1) {
+    for (const job of jobs) sweepJob(job, (result) => {
+      results.push(result);
+      progress();
+    });
+  } else {
+    await runInWorkers(jobs, workers, (result) => {
+      results.push(result);
+      progress();
+    });
+  }
+  io.progress('');
+  const seconds = (io.wallMs() - started) / 1000;
+  const rows = [['scenario', 'runs', 'passed', 'failed']];
+  for (const file of files) {
+    const mine = results.filter((r) => r.file === file);
+    const failed = mine.filter((r) => !r.passed).length;
+    rows.push([mine[0]?.scenario ?? file, String(mine.length), String(mine.length - failed), failed === 0 ? '0' : chalk.red(String(failed))]);
+  }
+  io.out(table(rows));
+  io.out(`${results.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(results.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
+  const failures = results.filter((r) => !r.passed).sort((a, b) => a.scenario.localeCompare(b.scenario) || a.seed - b.seed);
+  for (const failure of failures) io.out(chalk.red(`FAIL ${failure.scenario} seed ${failure.seed}: ${failure.problem}\n  replay: npx chorus sim run ${failure.file} --seed ${failure.seed}`));
+  return failures.length === 0 ? 0 : 1;
+}
+
+function runInWorkers(jobs: readonly SweepJob[], workers: number, onResult: (result: SweepResult) => void): Promise<void> {
+  const queue = [...jobs];
+  const entry = new URL('./sweep-worker.js', import.meta.url);
+  return new Promise((resolve, reject) => {
+    let busy = 0;
+    const pool: Worker[] = [];
+    const finish = (): void => {
+      for (const worker of pool) void worker.terminate();
+      resolve();
+    };
+    const feed = (worker: Worker): void => {
+      const job = queue.shift();
+      if (job === undefined) {
+        if (busy === 0) finish();
+        return;
+      }
+      busy++;
+      worker.postMessage(job);
+    };
+    for (let i = 0; i < Math.min(workers, jobs.length); i++) {
+      const worker = new Worker(entry);
+      pool.push(worker);
+      worker.on('message', (message: { result?: SweepResult; done?: boolean }) => {
+        if (message.result !== undefined) onResult(message.result);
+        if (message.done === true) {
+          busy--;
+          feed(worker);
+        }
+      });
+      worker.on('error', reject);
+      feed(worker);
+    }
+  });
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  // Width ignores colour codes.
+  const visible = (text: string): number => text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => visible(row[column] ?? ''))));
+  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column]! - visible(cell))).join('  ').trimEnd()).join('\n');
+}
