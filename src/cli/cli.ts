@@ -4,7 +4,7 @@ import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
 import { nodeCommand } from './node-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
-import { REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
+import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
@@ -13,6 +13,7 @@ Commands:
   sim run          run a seeded simulation through random faults, or a scripted scenario
   sim replay       replay a scenario run from its report and check the trace is identical
   sim sweep        run scenarios over a range of seeds in worker threads
+  sim fuzz         swarm testing: random fault mixes, failing schedules shrunk to scenarios
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
@@ -68,6 +69,7 @@ Commands:
   run          run a seeded simulation through random faults, or a scripted scenario
   replay       replay a scenario run and check the trace is identical
   sweep        run scenarios over a range of seeds
+  fuzz         swarm testing with shrinking
 
 ${SIM_RUN_HELP}
 
@@ -75,7 +77,9 @@ ${SCENARIO_RUN_HELP}
 
 ${REPLAY_HELP}
 
-${SWEEP_HELP}`;
+${SWEEP_HELP}
+
+${FUZZ_HELP}`;
 
 /** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
@@ -115,6 +119,7 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     return simRun(simArgs, io);
   }
   if (sub === 'replay') return simReplay(simArgs, io);
+  if (sub === 'fuzz') return simFuzz(simArgs, io);
   throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
 }
 

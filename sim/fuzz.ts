@@ -1,0 +1,186 @@
+// Swarm fuzzing: each seed draws its own mix of fault kinds, how often faults
+// come, the cluster size and the network, then a random schedule from that mix
+// (swarm testing: a run that never draws some kinds explores the others more
+// deeply). A failing run's schedule is shrunk to a small one that still fails
+// and written as a scenario file, which then replays like any other.
+
+import { DEFAULT_BROKER_WORKLOAD } from './broker-workload.js';
+import type { SimClusterOptions } from './cluster.js';
+import { EVERY_FAULT_KIND, randomFaultSchedule, type FaultAction, type FaultKind, type ScheduledFault } from './faults.js';
+import { formatHistoryViolation } from './history-checker.js';
+import { SimRandom } from './random.js';
+import { runPassed, runSimulation, type SimRunOptions, type SimRunResult } from './run.js';
+
+export interface SwarmDraw {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly durationMs: number;
+  readonly healAtMs: number;
+  readonly kinds: readonly FaultKind[];
+  readonly meanFaultIntervalMs: number;
+  readonly faults: readonly ScheduledFault[];
+  readonly network: { readonly delayMinMs: number; readonly delayMeanMs: number };
+}
+
+/** Draws one seed's swarm configuration and fault schedule. */
+export function drawSwarm(seed: number): SwarmDraw {
+  const random = SimRandom.stream(seed, 'swarm');
+  const kinds = EVERY_FAULT_KIND.filter(() => random.chance(0.5));
+  const nodes = random.pick([3, 5, 5, 7]);
+  const durationMs = 12_000;
+  const healAtMs = 8000;
+  const meanFaultIntervalMs = random.pick([100, 300, 1000]);
+  const delayMinMs = random.pick([1, 2, 5]);
+  const faults = randomFaultSchedule(SimRandom.stream(seed, 'swarm-faults'), { nodes, durationMs: healAtMs, meanIntervalMs: meanFaultIntervalMs, kinds });
+  return { seed, nodes, durationMs, healAtMs, kinds, meanFaultIntervalMs, faults, network: { delayMinMs, delayMeanMs: delayMinMs * random.pick([2, 5]) } };
+}
+
+/** Options that make a run fail on purpose: tests pass planted bugs here. */
+export interface FuzzPlants {
+  readonly createNode?: SimClusterOptions['createNode'];
+  readonly broker?: SimClusterOptions['broker'];
+}
+
+export function swarmRunOptions(draw: SwarmDraw, faults: readonly ScheduledFault[], plants: FuzzPlants = {}): Partial<SimRunOptions> {
+  return {
+    seed: draw.seed,
+    nodes: draw.nodes,
+    durationMs: draw.durationMs,
+    faultFraction: draw.healAtMs / draw.durationMs,
+    faults,
+    workload: 'broker',
+    cluster: {
+      clocks: { offsetMsMax: 100, driftPpmMax: 200 },
+      network: draw.network,
+      ...(plants.createNode === undefined ? {} : { createNode: plants.createNode }),
+      ...(plants.broker === undefined ? {} : { broker: plants.broker }),
+    },
+  };
+}
+
+/** The first problem of a run, or undefined when it passed. */
+export function firstProblem(result: SimRunResult): string | undefined {
+  if (runPassed(result)) return undefined;
+  const safety = result.violations[0];
+  if (safety !== undefined) return `${safety.property}: ${safety.detail}`;
+  const history = result.broker?.violations[0];
+  if (history !== undefined) return formatHistoryViolation(history);
+  return result.liveness.problems[0] ?? 'failed';
+}
+
+export interface ShrinkResult {
+  readonly faults: readonly ScheduledFault[];
+  readonly runs: number;
+  readonly problem: string;
+}
+
+/**
+ * Shrinks a failing schedule (delta debugging): drops ever smaller chunks of
+ * faults while the run still fails, then single faults, until no one fault can
+ * go. `fails` reruns with a candidate schedule and returns its problem. Bounded
+ * by runsMax reruns.
+ */
+export function shrinkSchedule(
+  faults: readonly ScheduledFault[],
+  fails: (candidate: readonly ScheduledFault[]) => string | undefined,
+  problem: string,
+  runsMax = 200,
+): ShrinkResult {
+  let current = [...faults];
+  let lastProblem = problem;
+  let runs = 0;
+  let chunk = Math.max(1, Math.floor(current.length / 2));
+  while (chunk >= 1 && runs < runsMax) {
+    let removedAny = false;
+    for (let start = 0; start < current.length && runs < runsMax; ) {
+      const candidate = [...current.slice(0, start), ...current.slice(start + chunk)];
+      runs++;
+      const candidateProblem = fails(candidate);
+      if (candidateProblem !== undefined) {
+        current = candidate;
+        lastProblem = candidateProblem;
+        removedAny = true;
+      } else {
+        start += chunk;
+      }
+    }
+    if (!removedAny) chunk = Math.floor(chunk / 2);
+  }
+  return { faults: current, runs, problem: lastProblem };
+}
+
+/** A scenario file (YAML) that replays a schedule: what fuzzing writes for a failure it found. */
+export function scenarioYaml(name: string, description: string, draw: SwarmDraw, faults: readonly ScheduledFault[]): string {
+  const lines = [
+    `name: ${name}`,
+    `description: ${JSON.stringify(description)}`,
+    'cluster:',
+    `  nodes: ${draw.nodes}`,
+    `  network: { delayMinMs: ${draw.network.delayMinMs}, delayMeanMs: ${draw.network.delayMeanMs} }`,
+    `duration: ${draw.durationMs}ms`,
+    `healAt: ${draw.healAtMs}ms`,
+    `workload: { publishers: ${DEFAULT_BROKER_WORKLOAD.publishers}, rate: ${DEFAULT_BROKER_WORKLOAD.publishesPerSecond} }`,
+    faults.length === 0 ? 'timeline: []' : 'timeline:',
+    ...faults.map((fault) => `  - ${timelineStep(fault)}`),
+    'expect: { leaderWithin: 10s, progress: true }',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function timelineStep(fault: ScheduledFault): string {
+  const at = `at: ${fault.atMs}ms`;
+  const action: FaultAction = fault.action;
+  const list = (ids: readonly number[]): string => `[${ids.join(', ')}]`;
+  switch (action.kind) {
+    case 'crash':
+    case 'restart':
+    case 'isolate':
+    case 'reconnect':
+      return `{ ${at}, do: ${action.kind}, node: ${action.node} }`;
+    case 'torn-crash':
+      return `{ ${at}, do: crash, node: ${action.node}, torn: true }`;
+    case 'bounce':
+      return `{ ${at}, do: bounce, node: ${action.node}, down: ${action.downMs}ms }`;
+    case 'crash-leader':
+      return `{ ${at}, do: crash, node: leader }`;
+    case 'crash-follower':
+      return `{ ${at}, do: crash, node: follower }`;
+    case 'isolate-leader':
+      return `{ ${at}, do: isolate, node: leader }`;
+    case 'partition':
+      return `{ ${at}, do: partition, groups: [${action.groups.map(list).join(', ')}] }`;
+    case 'one-way':
+      return `{ ${at}, do: one-way, from: ${list(action.from)}, to: ${list(action.to)} }`;
+    case 'heal':
+      return `{ ${at}, do: heal }`;
+    case 'loss':
+    case 'duplicate':
+      return `{ ${at}, do: ${action.kind}, rate: ${action.rate} }`;
+    case 'delay':
+      return `{ ${at}, do: delay, min: ${action.minMs}ms, mean: ${action.meanMs}ms }`;
+    case 'slow-disk':
+      return `{ ${at}, do: slow-disk, node: ${action.node}, sync: ${action.syncMs}ms }`;
+    case 'clock-offset':
+      return `{ ${at}, do: clock-offset, node: ${action.node}, ms: ${action.offsetMs} }`;
+    case 'clock-jump':
+      return `{ ${at}, do: clock-jump, node: ${action.node}, ms: ${action.jumpMs} }`;
+    case 'clock-drift':
+      return `{ ${at}, do: clock-drift, node: ${action.node}, ppm: ${action.driftPpm} }`;
+  }
+}
+
+export interface FuzzFinding {
+  readonly draw: SwarmDraw;
+  readonly problem: string;
+  readonly shrunk: ShrinkResult;
+}
+
+/** Runs one seed; on failure, shrinks its schedule. */
+export function fuzzSeed(seed: number, plants: FuzzPlants = {}, shrinkRunsMax = 200): FuzzFinding | undefined {
+  const draw = drawSwarm(seed);
+  const problem = firstProblem(runSimulation(swarmRunOptions(draw, draw.faults, plants)));
+  if (problem === undefined) return undefined;
+  const shrunk = shrinkSchedule(draw.faults, (candidate) => firstProblem(runSimulation(swarmRunOptions(draw, candidate, plants))), problem, shrinkRunsMax);
+  return { draw, problem, shrunk };
+}
