@@ -4,7 +4,7 @@
 // workload is 'broker'.
 
 import type { SimCluster } from './cluster.js';
-import { SimHistoryReader, SimPublisher, SimSubscriber } from './clients.js';
+import { SimHistoryReader, SimPublisher, SimSubscriber, type ClientLink } from './clients.js';
 import { HistoryRecorder, payloadDigest, type History, type NodeSnapshot } from './history.js';
 import { SimRandom } from './random.js';
 
@@ -39,15 +39,15 @@ export class BrokerWorkload {
   private readonly subscribers: SimSubscriber[] = [];
   private readonly readers: SimHistoryReader[] = [];
 
+  /** The clients reach the nodes through `link`: a simulated cluster's, or real sockets. */
   constructor(
-    private readonly cluster: SimCluster,
+    link: ClientLink,
     seed: number,
     options: BrokerWorkloadOptions,
     window: { readonly dedupWindowMs: number; readonly historyMessagesMax: number },
     stopMs: number,
   ) {
-    this.recorder = new HistoryRecorder({ nodes: cluster.nodeIds, seed, ...window });
-    const link = cluster.clients;
+    this.recorder = new HistoryRecorder({ nodes: link.nodeIds, seed, ...window });
     const random = (name: string): SimRandom => SimRandom.stream(seed, `client/${name}`);
     const meanIntervalMs = (1000 * options.publishers) / options.publishesPerSecond;
     for (let i = 1; i <= options.publishers; i++) {
@@ -99,32 +99,37 @@ export class BrokerWorkload {
     };
   }
 
-  /** Records every live node's topic logs as the history's final logs, and returns the history. */
-  finish(): History {
-    const logs: NodeSnapshot[] = [];
-    for (const id of this.cluster.nodeIds) {
-      const broker = this.cluster.broker(id);
-      if (broker === undefined) continue;
-      const topics = broker.state.topics().map((topic) => {
-        // History reads come in pages of at most historyMessagesMax.
-        const messages = [];
-        while (messages.length < topic.lastOffset) {
-          const read = broker.state.history(topic.name, messages.length + 1, topic.lastOffset - messages.length);
-          if (!read.ok || read.messages.length === 0) break;
-          messages.push(...read.messages);
-        }
-        return {
-          topic: topic.name,
-          messages: messages.map((message) => ({
-            offset: message.offset,
-            digest: payloadDigest(message.payload),
-            ...(message.msgId === undefined ? {} : { msgId: message.msgId }),
-          })),
-        };
-      });
-      logs.push({ node: id, topics });
-    }
-    this.recorder.recordFinalLogs(this.cluster.nowMs(), logs);
+  /** Records the nodes' topic logs as the history's final logs, and returns the history. */
+  finish(endMs: number, logs: readonly NodeSnapshot[]): History {
+    this.recorder.recordFinalLogs(endMs, logs);
     return this.recorder.history();
   }
 }
+
+/** Every live node's topic logs in a simulated cluster, as the history records them. */
+export function simulatedFinalLogs(cluster: SimCluster): NodeSnapshot[] {
+  const logs: NodeSnapshot[] = [];
+  for (const id of cluster.nodeIds) {
+    const broker = cluster.broker(id);
+    if (broker === undefined) continue;
+    const topics = broker.state.topics().map((topic) => {
+      // History reads come in pages of at most historyMessagesMax.
+      const messages = [];
+      while (messages.length < topic.lastOffset) {
+        const read = broker.state.history(topic.name, messages.length + 1, topic.lastOffset - messages.length);
+        if (!read.ok || read.messages.length === 0) break;
+        messages.push(...read.messages);
+      }
+      return { topic: topic.name, messages: messages.map((message) => snapshotRef(message.offset, message.payload, message.msgId)) };
+    });
+    logs.push({ node: id, topics });
+  }
+  return logs;
+}
+
+/** One stored message as a final log lists it. */
+export function snapshotRef(offset: number, payload: Uint8Array, msgId: string | undefined): { offset: number; digest: string; msgId?: string } {
+  return { offset, digest: payloadDigest(payload), ...(msgId === undefined ? {} : { msgId }) };
+}
+
+

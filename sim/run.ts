@@ -10,7 +10,7 @@ import {
 } from './faults.js';
 import { SimRandom } from './random.js';
 import { SteadyProposer } from './workload.js';
-import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
+import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
 import { checkHistory, type HistoryViolation } from './history-checker.js';
 import type { History } from './history.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
@@ -209,7 +209,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   }
   let broker: BrokerRunResult | undefined;
   if (brokerWorkload !== undefined) {
-    const history = brokerWorkload.finish();
+    const history = brokerWorkload.finish(cluster.nowMs(), simulatedFinalLogs(cluster));
     broker = { stats: brokerWorkload.stats(), history, violations: checkHistory(history) };
   }
   return {
@@ -245,7 +245,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
 function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerWorkload {
   const brokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options.cluster.broker?.node?.broker };
   const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax };
-  return new BrokerWorkload(cluster, options.seed, options.broker, window, options.durationMs);
+  return new BrokerWorkload(cluster.clients, options.seed, options.broker, window, options.durationMs);
 }
 
 function runWithProgress(

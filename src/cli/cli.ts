@@ -3,6 +3,7 @@ import { historyCommand, pubCommand, statusCommand, subCommand } from './client-
 import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
 import { nodeCommand } from './node-command.js';
+import { realCommand } from './real-run-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
 import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
 import { VERSION } from './version.js';
@@ -20,6 +21,7 @@ Commands:
   sub              subscribe and print messages (live, --from N, --first, --durable NAME)
   history          print the stored messages of a topic
   status           print a table of the cluster's nodes
+  real run         run a scenario against a real local cluster with the same checker
 
 Run 'chorus <command> --help' for a command's options.`;
 
@@ -32,6 +34,7 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   sub: subCommand,
   history: historyCommand,
   status: statusCommand,
+  real: realCommand,
 };
 
 /** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
