@@ -252,10 +252,7 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('sweep takes one scenario, or all');
-  const match = /^(\d+)\.\.(\d+)$/.exec(values.seeds ?? '');
-  if (match === null) throw new UsageError(`--seeds must be a range A..B, got '${values.seeds ?? ''}'`);
-  const [from, to] = [Number(match[1]), Number(match[2])];
-  if (to < from) throw new UsageError(`--seeds ${from}..${to} is empty`);
+  const { from, to } = parseSeedRange(values.seeds ?? '');
   const workers = values.workers === undefined ? availableParallelism() : parseInteger(values.workers, '--workers', 1, 64);
   const files = positionals[0] === 'all' ? listScenarioFiles() : [resolveScenarioFile(positionals[0]!)];
   for (const file of files) loadOrUsage(file);
@@ -331,6 +328,15 @@ function runInWorkers(jobs: readonly SweepJob[], workers: number, onResult: (res
   });
 }
 
+/** `A..B`, both whole numbers, A <= B. */
+function parseSeedRange(text: string): { from: number; to: number } {
+  const match = /^(\d+)\.\.(\d+)$/.exec(text);
+  if (match === null) throw new UsageError(`--seeds must be a range A..B, got '${text}'`);
+  const [from, to] = [Number(match[1]), Number(match[2])];
+  if (to < from) throw new UsageError(`--seeds ${from}..${to} is empty`);
+  return { from, to };
+}
+
 function table(rows: readonly (readonly string[])[]): string {
   // Width ignores colour codes.
   const visible = (text: string): number => text.replace(/\x1b\[[0-9;]*m/g, '').length;
@@ -356,10 +362,7 @@ export function simFuzz(argv: readonly string[], io: CliIo): number {
     io.out(FUZZ_HELP);
     return 0;
   }
-  const match = /^(\d+)\.\.(\d+)$/.exec(values.seeds ?? '1..20');
-  if (match === null) throw new UsageError(`--seeds must be a range A..B, got '${values.seeds ?? ''}'`);
-  const [from, to] = [Number(match[1]), Number(match[2])];
-  if (to < from) throw new UsageError(`--seeds ${from}..${to} is empty`);
+  const { from, to } = parseSeedRange(values.seeds ?? '1..20');
   const outDir = values.out ?? join('scenarios', 'found');
   const started = io.wallMs();
   let found = 0;
