@@ -30,8 +30,10 @@ limit (default 100).`;
 
 export const STATUS_HELP = `Usage: chorus status [-c cluster.yaml] [--server host:port]
 
-Prints a table of the cluster's nodes: role, term, leader, commit index and
-how far each lags the highest commit index. With --server, asks that one node.`;
+Prints a table of the cluster's nodes: role, term, leader, commit index, how
+far each lags the highest commit index, and its clock's measured offset from
+the majority's (a node too far off refuses to lead). With --server, asks that
+one node.`;
 
 interface Common {
   server?: string | undefined;
@@ -165,21 +167,29 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     }),
   );
   const highest = Math.max(0, ...rows.map((row) => (row.status === undefined ? 0 : Number(row.status.commitIndex))));
-  const table = [['node', 'address', 'role', 'term', 'leader', 'commit', 'lag', 'topics']];
+  const table = [['node', 'address', 'role', 'term', 'leader', 'commit', 'lag', 'clock', 'topics']];
   for (const row of rows) {
     const address = `${row.target.host}:${row.target.port}`;
     if (row.status === undefined) {
-      table.push([row.target.name, address, 'down', '-', '-', '-', '-', row.error ?? '']);
+      table.push([row.target.name, address, 'down', '-', '-', '-', '-', '-', row.error ?? '']);
       continue;
     }
     const status = row.status;
     const commit = Number(status.commitIndex);
     const topics = Array.isArray(status.topics) ? status.topics.length : 0;
-    table.push([`n${String(status.node)}`, address, String(status.role), String(status.term), String(status.leader || '-'), String(commit), String(highest - commit), String(topics)]);
+    table.push([`n${String(status.node)}`, address, String(status.role), String(status.term), String(status.leader || '-'), String(commit), String(highest - commit), clockCell(status.clock), String(topics)]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   for (const row of table) io.out(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   return rows.some((row) => row.status === undefined) ? 1 : 0;
+}
+
+/** The node's clock offset from the majority's, and whether it refuses to lead because of it. */
+function clockCell(clock: unknown): string {
+  const fields = (clock ?? {}) as { offsetFromMajorityMs?: number | null; refusesToLead?: string | null };
+  if (typeof fields.offsetFromMajorityMs !== 'number') return '?';
+  const offset = `${fields.offsetFromMajorityMs >= 0 ? '+' : ''}${fields.offsetFromMajorityMs.toFixed(0)}ms`;
+  return fields.refusesToLead ? `${offset} (won't lead)` : offset;
 }
 
 function help(io: CliIo, text: string): number {

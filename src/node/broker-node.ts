@@ -41,6 +41,7 @@ import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
 import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
+import { OffsetEstimator, offsetSample, type OffsetEstimate } from '../clock/offset-estimator.js';
 import {
   ackJson,
   deliveryReplySubject,
@@ -74,6 +75,10 @@ export interface BrokerNodeOptions {
   readonly sessionsMax: number;
   readonly subscriptionsPerSessionMax: number;
   readonly controlLineBytesMax: number;
+  /** Ticks between two clock pings to every peer (SNTP-style offset estimation). */
+  readonly clockSyncTicks: number;
+  /** A node whose clock is off from the majority's by more than this refuses to lead. */
+  readonly maxClockOffsetMs: number;
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -88,6 +93,8 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   sessionsMax: 10_000,
   subscriptionsPerSessionMax: 10_000,
   controlLineBytesMax: 4096,
+  clockSyncTicks: 20,
+  maxClockOffsetMs: 500,
 };
 
 export interface ClientOutput {
@@ -150,6 +157,8 @@ export class BrokerNode {
   private peerOutbox: PeerMessage[] = [];
   /** Sessions closed by the core whose last bytes the driver has not taken yet. */
   private readonly closed = new Map<number, ClientSession>();
+  /** peer -> the estimate of its clock minus ours. */
+  private readonly clockEstimators = new Map<NodeId, OffsetEstimator>();
 
   constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
@@ -163,9 +172,10 @@ export class BrokerNode {
 
   // ---- Time and peers.
 
-  tick(_nowMs: number): void {
+  tick(nowMs: number): void {
     this.raft.tick();
     this.ticks++;
+    if (this.ticks % this.options.clockSyncTicks === 0) this.pingClocks(nowMs);
     for (const [token, forward] of this.forwards) {
       if (forward.deadlineTick > this.ticks) continue;
       this.forwards.delete(token);
@@ -196,7 +206,70 @@ export class BrokerNode {
       case 'Relay':
         this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined);
         break;
+      case 'ClockPing': {
+        const now = wallMs(nowMs);
+        this.peerOutbox.push({ type: 'ClockPong', group: this.raft.group, from: this.id, to: message.from, pingSentMs: message.sentMs, receivedMs: now, answeredMs: now });
+        break;
+      }
+      case 'ClockPong':
+        this.onClockPong(message.from, message.pingSentMs, message.receivedMs, message.answeredMs, wallMs(nowMs));
+        break;
     }
+  }
+
+  // ---- Clocks. Every node estimates every peer's clock offset, SNTP-style, from
+  // pings it sends every clockSyncTicks. A node whose clock is off from the
+  // majority's by more than maxClockOffsetMs refuses to lead: a leader stamps
+  // every stored message with its clock.
+
+  private pingClocks(nowMs: number): void {
+    const sentMs = wallMs(nowMs);
+    for (const peer of this.raft.others) this.peerOutbox.push({ type: 'ClockPing', group: this.raft.group, from: this.id, to: peer, sentMs });
+  }
+
+  private onClockPong(peer: NodeId, t1: number, t2: number, t3: number, t4: number): void {
+    // A pong answering a ping from before a restart, or from a clock that jumped back, is no sample.
+    if (t4 < t1 || t3 < t2) return;
+    let estimator = this.clockEstimators.get(peer);
+    if (estimator === undefined) {
+      estimator = new OffsetEstimator();
+      this.clockEstimators.set(peer, estimator);
+    }
+    estimator.add(offsetSample(t1, t2, t3, t4));
+    this.checkClock();
+  }
+
+  /**
+   * How far our clock is from the majority's: the median of the peers' offsets
+   * from us, counting ourselves at 0. Undefined until a majority is measured.
+   */
+  offsetFromMajorityMs(): number | undefined {
+    const offsets = [0];
+    for (const estimator of this.clockEstimators.values()) {
+      const estimate = estimator.estimate();
+      if (estimate !== undefined) offsets.push(estimate.offsetMs);
+    }
+    if (offsets.length < Math.floor(this.raft.voters.length / 2) + 1) return undefined;
+    offsets.sort((a, b) => a - b);
+    // The median peer offset is how far the majority's clocks are from ours.
+    return -offsets[Math.floor((offsets.length - 1) / 2)]!;
+  }
+
+  private checkClock(): void {
+    const off = this.offsetFromMajorityMs();
+    const refused = off !== undefined && Math.abs(off) > this.options.maxClockOffsetMs;
+    const reason = refused ? `its clock is ${off!.toFixed(0)} ms off from the majority's, beyond maxClockOffsetMs ${this.options.maxClockOffsetMs}` : undefined;
+    if (reason !== this.raft.leadershipRefused()) this.raft.refuseLeadership(reason);
+  }
+
+  /** Each peer's estimated clock offset (its clock minus ours) and round trip. */
+  clockEstimates(): { node: NodeId; offsetMs: number; roundTripMs: number }[] {
+    const estimates: { node: NodeId; offsetMs: number; roundTripMs: number }[] = [];
+    for (const [node, estimator] of this.clockEstimators) {
+      const estimate: OffsetEstimate | undefined = estimator.estimate();
+      if (estimate !== undefined) estimates.push({ node, offsetMs: estimate.offsetMs, roundTripMs: estimate.roundTripMs });
+    }
+    return estimates.sort((a, b) => a.node - b.node);
   }
 
   /**
@@ -313,6 +386,12 @@ export class BrokerNode {
       appliedIndex: this.state.appliedIndex,
       lastIndex: this.raft.lastIndex(),
       topics: this.state.topics(),
+      clock: {
+        offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
+        maxClockOffsetMs: this.options.maxClockOffsetMs,
+        refusesToLead: this.raft.leadershipRefused() ?? null,
+        peers: this.clockEstimates(),
+      },
     };
   }
 
@@ -483,8 +562,8 @@ export class BrokerNode {
    * milliseconds and never below 0: a driver's clock may read fractions, and a
    * skewed one may read before the epoch.
    */
-  private commandFor(request: ForwardedCommand, wallMs: number): BrokerCommand {
-    const nowMs = Number.isFinite(wallMs) ? Math.max(0, Math.floor(wallMs)) : 0;
+  private commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand {
+    const nowMs = wallMs(clockMs);
     switch (request.kind) {
       case 'publish': {
         const { kind: _kind, ...publish } = request;
@@ -652,4 +731,9 @@ export class BrokerNode {
       ...this.options.infoExtra,
     };
   }
+}
+
+/** Clock readings in whole milliseconds, never below 0: what the wire and the log carry. */
+function wallMs(nowMs: number): number {
+  return Number.isFinite(nowMs) ? Math.max(0, Math.floor(nowMs)) : 0;
 }

@@ -51,10 +51,24 @@ export interface Relay extends BrokerMessageHeader {
   readonly payload: Uint8Array;
 }
 
-export type BrokerPeerMessage = Forward | ForwardResult | Relay;
+/** t1 of an SNTP exchange: the sender's wall clock when it sent the ping. */
+export interface ClockPing extends BrokerMessageHeader {
+  readonly type: 'ClockPing';
+  readonly sentMs: number;
+}
+
+/** The answer: t1 echoed, with t2 and t3 on the answering node's clock. */
+export interface ClockPong extends BrokerMessageHeader {
+  readonly type: 'ClockPong';
+  readonly pingSentMs: number;
+  readonly receivedMs: number;
+  readonly answeredMs: number;
+}
+
+export type BrokerPeerMessage = Forward | ForwardResult | Relay | ClockPing | ClockPong;
 export type PeerMessage = RaftMessage | BrokerPeerMessage;
 
-const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay']);
+const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay', 'ClockPing', 'ClockPong']);
 
 export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeerMessage {
   return BROKER_MESSAGE_TYPES.has(message.type);

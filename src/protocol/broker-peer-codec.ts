@@ -5,7 +5,8 @@
 //
 // Layout (big-endian; strings are a length then strict UTF-8; u64 as in peer-codec.ts):
 //
-//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay (1-6 are Raft's)
+//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay, 10 ClockPing,
+//           11 ClockPong (1-6 are Raft's)
 //   1   4   group (u32)
 //   5   4   from (u32)
 //   9   4   to (u32)
@@ -23,6 +24,9 @@
 //                                      leaderHint u32, message (u32 length)
 //     Relay          flags u8 (bit 0: reply subject present), subject (u16),
 //                    replyTo (u16, only with bit 0), header block (u32 length), payload (u32 length)
+//     ClockPing      sentMs u64
+//     ClockPong      pingSentMs u64, receivedMs u64, answeredMs u64
+//   Clock readings are whole milliseconds since the epoch, never below 0.
 //
 // Trust boundary as in peer-codec.ts: decoding never throws and names what is
 // wrong with the byte offset; encoding a message no correct core builds throws.
@@ -34,7 +38,7 @@ import { isBrokerPeerMessage } from '../node/peer-messages.js';
 import { ByteReader, ByteWriter, utf8 } from './bytes.js';
 import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type PeerCodecLimits } from './peer-codec.js';
 
-const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9 } as const;
+const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9, ClockPing: 10, ClockPong: 11 } as const;
 const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;
 const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed'] as const;
 const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
@@ -50,7 +54,7 @@ export function encodeAnyPeerMessage(message: PeerMessage): Uint8Array {
 /** Decodes any peer message from exactly `bytes`. Never throws. */
 export function decodeAnyPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits = DEFAULT_PEER_CODEC_LIMITS): AnyPeerDecodeResult {
   const type = bytes[0];
-  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.Relay) return decodePeerMessage(bytes, limits);
+  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.ClockPong) return decodePeerMessage(bytes, limits);
   if (bytes.length > limits.frameBytesMax) {
     return { ok: false, error: `message of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}` };
   }
@@ -94,6 +98,16 @@ export function encodeBrokerPeerMessage(message: BrokerPeerMessage): Uint8Array 
       break;
     case 'ForwardResult':
       parts.push({ kind: 'u64', value: message.token, what: 'token' }, ...outcomeParts(message.outcome));
+      break;
+    case 'ClockPing':
+      parts.push({ kind: 'u64', value: message.sentMs, what: 'sentMs' });
+      break;
+    case 'ClockPong':
+      parts.push(
+        { kind: 'u64', value: message.pingSentMs, what: 'pingSentMs' },
+        { kind: 'u64', value: message.receivedMs, what: 'receivedMs' },
+        { kind: 'u64', value: message.answeredMs, what: 'answeredMs' },
+      );
       break;
     case 'Relay':
       parts.push({ kind: 'u8', value: message.replyTo === undefined ? 0 : FLAG_REPLY }, short(message.subject, 'subject'));
@@ -194,6 +208,12 @@ export function decodeBrokerPeerMessage(bytes: Uint8Array): AnyPeerDecodeResult 
     }
     case TYPE_BYTES.Relay:
       message = readRelay(reader, header);
+      break;
+    case TYPE_BYTES.ClockPing:
+      message = { type: 'ClockPing', ...header, sentMs: reader.u64('sentMs') };
+      break;
+    case TYPE_BYTES.ClockPong:
+      message = { type: 'ClockPong', ...header, pingSentMs: reader.u64('pingSentMs'), receivedMs: reader.u64('receivedMs'), answeredMs: reader.u64('answeredMs') };
       break;
     default:
       return { ok: false, error: `unknown broker message type byte 0x${typeByte.toString(16)} at byte 0` };

@@ -126,6 +126,8 @@ export class RaftNode {
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
   private readyInFlight = false;
+  /** Set while the layer above forbids this node to lead; see refuseLeadership(). */
+  private leadershipRefusal: string | undefined = undefined;
   /** Reused by quorumMatchIndex so that counting a quorum allocates nothing. */
   private readonly matchScratch: number[];
 
@@ -201,7 +203,23 @@ export class RaftNode {
     return Math.max(1, this.randomizedElectionTicks - this.electionElapsed);
   }
 
+  /** Why this node may not lead now, or undefined when it may. */
+  leadershipRefused(): string | undefined {
+    return this.leadershipRefusal;
+  }
+
   // ---- Inputs.
+
+  /**
+   * The layer above forbids or allows this node to lead (the broker refuses to
+   * let a node with a far-off clock stamp messages). A leader that is refused
+   * steps down at once, as CheckQuorum does; a refused node still votes. Safety
+   * never depends on it: it only removes candidates.
+   */
+  refuseLeadership(reason: string | undefined): void {
+    this.leadershipRefusal = reason;
+    if (reason !== undefined && this.roleValue === 'leader') this.becomeFollower(this.termValue, NO_NODE);
+  }
 
   tick(): void {
     if (this.roleValue === 'leader') {
@@ -445,6 +463,10 @@ export class RaftNode {
   }
 
   private winCampaign(): void {
+    if (this.leadershipRefusal !== undefined) {
+      this.becomeFollower(this.termValue, NO_NODE);
+      return;
+    }
     if (this.roleValue === 'precandidate') {
       this.campaign(false);
     } else {
@@ -483,7 +505,9 @@ export class RaftNode {
   private tickElection(): void {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTicks) {
-      this.campaign(this.options.preVote);
+      // A node that may not lead still votes for others; it only stays out of the race.
+      if (this.leadershipRefusal !== undefined) this.electionElapsed = 0;
+      else this.campaign(this.options.preVote);
     }
   }
 

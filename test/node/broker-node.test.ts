@@ -338,6 +338,36 @@ describe('BrokerNode: subscriptions', () => {
   });
 });
 
+describe('BrokerNode: clocks', () => {
+  it('estimates every peer clock offset, and a node far off the majority refuses to lead and says why', () => {
+    const cluster = new MiniCluster();
+    cluster.electLeader(3);
+    cluster.skewMs.set(3, 2000);
+    for (let round = 0; round < 60; round++) cluster.heartbeat();
+    const status = (id: number): Record<string, unknown> => {
+      const client = cluster.connect(id);
+      client.send('STATUS\r\n');
+      return client.take('Status')[0]!.status;
+    };
+    type Clock = { offsetFromMajorityMs: number; refusesToLead: string | null; peers: { node: number; offsetMs: number; roundTripMs: number }[] };
+    // Each estimate is within half its round trip of the true offset (the in-memory network's
+    // delays are uneven: the clock advances as other nodes tick).
+    const clock3 = status(3).clock as Clock;
+    expect(clock3.peers.map((peer) => peer.node)).toEqual([1, 2]);
+    for (const peer of clock3.peers) expect(Math.abs(peer.offsetMs - -2000)).toBeLessThanOrEqual(peer.roundTripMs / 2);
+    expect(Math.abs(clock3.offsetFromMajorityMs - 2000)).toBeLessThanOrEqual(20);
+    expect(clock3.refusesToLead).toMatch(/^its clock is \d+ ms off from the majority's, beyond maxClockOffsetMs 500$/);
+    const clock1 = status(1).clock as Clock;
+    const peer3 = clock1.peers.find((peer) => peer.node === 3)!;
+    expect(Math.abs(peer3.offsetMs - 2000)).toBeLessThanOrEqual(peer3.roundTripMs / 2);
+    expect(Math.abs(clock1.offsetFromMajorityMs)).toBeLessThanOrEqual(20);
+    expect(clock1.refusesToLead).toBeNull();
+    // Node 3 stepped down and another node leads.
+    expect(cluster.node(3).raft.role()).not.toBe('leader');
+    expect([1, 2].some((id) => cluster.node(id).raft.role() === 'leader')).toBe(true);
+  });
+});
+
 describe('BrokerNode: extensions and bad input', () => {
   it('STATUS reports role, term, leader, commit index and topics', () => {
     const cluster = clusterWithLeader();

@@ -27,7 +27,7 @@ export class TestClient {
   ) {}
 
   send(line: string | Uint8Array): void {
-    this.cluster.node(this.node).receive(this.session, typeof line === 'string' ? text.encode(line) : line, this.cluster.nowMs);
+    this.cluster.node(this.node).receive(this.session, typeof line === 'string' ? text.encode(line) : line, this.cluster.clockOf(this.node));
     this.cluster.flush(this.node);
   }
 
@@ -56,6 +56,8 @@ export class MiniCluster {
   readonly clients = new Map<number, TestClient>();
   network: PeerMessage[] = [];
   nowMs = 1_000_000;
+  /** How far each node's clock reads from nowMs. */
+  readonly skewMs = new Map<NodeId, number>();
   private nextSession = 1;
 
   constructor(options: Partial<BrokerNodeOptions> = {}) {
@@ -68,6 +70,10 @@ export class MiniCluster {
 
   node(id: NodeId): BrokerNode {
     return this.nodes.get(id)!;
+  }
+
+  clockOf(id: NodeId): number {
+    return this.nowMs + (this.skewMs.get(id) ?? 0);
   }
 
   connect(node: NodeId, connect = '{"verbose":false,"headers":true}'): TestClient {
@@ -103,7 +109,7 @@ export class MiniCluster {
       this.network = [];
       for (const message of batch) {
         if (drop(message)) continue;
-        this.node(message.to).step(message, this.nowMs);
+        this.node(message.to).step(message, this.clockOf(message.to));
         this.flush(message.to);
       }
     }
@@ -112,7 +118,7 @@ export class MiniCluster {
   tick(id: NodeId, count = 1): void {
     for (let i = 0; i < count; i++) {
       this.nowMs += 10;
-      this.node(id).tick(this.nowMs);
+      this.node(id).tick(this.clockOf(id));
       this.flush(id);
     }
   }

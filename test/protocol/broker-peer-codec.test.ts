@@ -40,6 +40,10 @@ const outcome: fc.Arbitrary<CommandOutcome> = fc.oneof(
 );
 
 const brokerMessage: fc.Arbitrary<BrokerPeerMessage> = fc.oneof(
+  fc.tuple(header, safeNat).map(([h, sentMs]): BrokerPeerMessage => ({ type: 'ClockPing', ...h, sentMs })),
+  fc
+    .tuple(header, safeNat, safeNat, safeNat)
+    .map(([h, pingSentMs, receivedMs, answeredMs]): BrokerPeerMessage => ({ type: 'ClockPong', ...h, pingSentMs, receivedMs, answeredMs })),
   fc.tuple(header, safeNat, command).map(([h, token, c]): BrokerPeerMessage => ({ type: 'Forward', ...h, token, command: c })),
   fc.tuple(header, safeNat, outcome).map(([h, token, o]): BrokerPeerMessage => ({ type: 'ForwardResult', ...h, token, outcome: o })),
   fc

@@ -91,7 +91,7 @@ describe('a real 3-node cluster', () => {
       }, 10_000, 'the durable consumer to resume after its acknowledgements');
       const status = await run(process.execPath, [CLI, 'status', '-c', cluster.configFile]);
       const rows = status.stdout.trim().split('\n');
-      expect(rows[0]).toMatch(/^node +address +role +term +leader +commit +lag +topics$/);
+      expect(rows[0]).toMatch(/^node +address +role +term +leader +commit +lag +clock +topics$/);
       expect(rows.slice(1).filter((row) => /\bleader\b/.test(row.split(/ +/)[2] ?? ''))).toHaveLength(1);
       expect(rows).toHaveLength(4);
     } finally {
