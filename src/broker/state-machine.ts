@@ -201,6 +201,23 @@ export class BrokerStateMachine {
     return { ok: true, messages: messages.slice(fromOffset - 1, fromOffset - 1 + count), lastOffset: messages.length };
   }
 
+  /**
+   * The offset of the topic's first message stamped at or after `timeMs`, or
+   * one past the last when none is. Timestamps never decrease along a topic,
+   * so this is a binary search.
+   */
+  offsetAtTime(topic: string, timeMs: number): number {
+    const messages = this.topicLogs.get(topic)?.messages ?? [];
+    let low = 0;
+    let high = messages.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (messages[middle]!.timestampMs < timeMs) low = middle + 1;
+      else high = middle;
+    }
+    return low + 1;
+  }
+
   /** Every topic, sorted by name (by UTF-16 code units, which is locale-free). */
   topics(): TopicInfo[] {
     return [...this.topicLogs.values()]

@@ -30,11 +30,11 @@ import type { RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { DurableState, Entry, NodeId, Ready } from '../raft/types.js';
 import { NO_NODE } from '../raft/types.js';
-import { encodeBrokerCommand, type BrokerCommand } from '../broker/commands.js';
+import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
 import { consumerAckProblem, publishProblem } from '../broker/validation.js';
-import type { ClientCommand, HeaderBlock } from '../protocol/client-commands.js';
+import type { ClientCommand, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
@@ -135,6 +135,7 @@ interface PendingForward {
 }
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const PROTOCOL_VERSION = 1;
 
 export class BrokerNode {
@@ -432,7 +433,7 @@ export class BrokerNode {
       case 'Status':
         return client.write(encodeStatus(this.status()));
       case 'History':
-        return this.history(client, command.topic, command.fromOffset, command.limit);
+        return this.history(client, command.topic, command.from, command.limit);
     }
   }
 
@@ -530,6 +531,7 @@ export class BrokerNode {
   private submit(request: ForwardedCommand, waiter: Waiter, nowMs: number): CommandFailed | undefined {
     if (this.raft.role() === 'leader') {
       const command = this.commandFor(request, nowMs);
+      if (typeof command === 'string') return this.failed('rejected', command, false);
       const problem =
         command.type === 'Publish'
           ? publishProblem(command, this.options.broker)
@@ -562,12 +564,14 @@ export class BrokerNode {
    * milliseconds and never below 0: a driver's clock may read fractions, and a
    * skewed one may read before the epoch.
    */
-  private commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand {
+  private commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand | string {
     const nowMs = wallMs(clockMs);
     switch (request.kind) {
       case 'publish': {
         const { kind: _kind, ...publish } = request;
-        return { type: 'Publish', ...publish, timestampMs: nowMs };
+        const after = this.causalFloor(request.headers, nowMs);
+        if (typeof after === 'string') return after;
+        return { type: 'Publish', ...publish, timestampMs: after === undefined ? nowMs : Math.max(nowMs, after + 1) };
       }
       case 'ack':
         return { type: 'ConsumerAck', consumer: request.consumer, topic: request.topic, offset: request.offset };
@@ -576,13 +580,32 @@ export class BrokerNode {
     }
   }
 
+  /**
+   * Causality for clients: a publish may carry the time of something its
+   * publisher has seen (the `ts` of a PubAck, or of a delivery) in a
+   * Chorus-Time header; the message is then stamped later than it. A time more
+   * than maxClockOffsetMs ahead of this leader's clock is refused, so a client
+   * cannot drag the replicated clock (which ages the dedup table) far ahead.
+   */
+  private causalFloor(headers: MessageHeaders, nowMs: number): number | undefined | string {
+    const value = headers.get(CAUSAL_TIME_HEADER)?.[0];
+    if (value === undefined) return undefined;
+    if (!/^\d{1,15}$/.test(value)) return `${CAUSAL_TIME_HEADER} must be a time in whole milliseconds since the epoch, got ${JSON.stringify(value.slice(0, 40))}`;
+    const floor = Number(value);
+    if (floor > nowMs + this.options.maxClockOffsetMs) {
+      return `${CAUSAL_TIME_HEADER} ${floor} is ${floor - nowMs} ms ahead of the leader's clock, beyond maxClockOffsetMs ${this.options.maxClockOffsetMs}`;
+    }
+    return floor;
+  }
+
   private onForward(message: Forward, nowMs: number): void {
     const waiter: Waiter = { kind: 'remote', node: message.from, token: message.token };
     const failure = this.submit(message.command, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
   }
 
-  private history(client: ClientSession, topic: string, fromOffset: number, limit: number): void {
+  private history(client: ClientSession, topic: string, from: HistoryStart, limit: number): void {
+    const fromOffset = from.kind === 'offset' ? from.offset : this.state.offsetAtTime(topic, from.timeMs);
     const read = this.state.history(topic, fromOffset, limit);
     if (!read.ok) return client.write(encodeErr(`Invalid Arguments: ${read.reason}`));
     client.write(encodeHistoryHead(topic, read.messages.length, read.lastOffset));

@@ -46,7 +46,8 @@ export function encodeClientCommand(command: ClientCommand): Uint8Array {
     case 'Status':
       return encodeFrame('STATUS', undefined);
     case 'History': {
-      const line = ['HISTORY', argument('topic', command.topic), String(command.fromOffset), String(command.limit)];
+      const from = command.from.kind === 'offset' ? String(command.from.offset) : `@${command.from.timeMs}`;
+      const line = ['HISTORY', argument('topic', command.topic), from, String(command.limit)];
       return encodeFrame(line.join(' '), undefined);
     }
     default:

@@ -126,11 +126,14 @@ export interface StatusCommand {
   readonly type: 'Status';
 }
 
-/** `HISTORY <topic> <from offset> <limit>` */
+/** Where a history read starts: at an offset, or at the first message stamped at or after a time. */
+export type HistoryStart = { readonly kind: 'offset'; readonly offset: number } | { readonly kind: 'time'; readonly timeMs: number };
+
+/** `HISTORY <topic> <from offset | @time ms> <limit>` */
 export interface HistoryCommand {
   readonly type: 'History';
   readonly topic: string;
-  readonly fromOffset: number;
+  readonly from: HistoryStart;
   readonly limit: number;
 }
 

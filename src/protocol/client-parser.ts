@@ -487,15 +487,17 @@ export class ClientParser {
     if (args.length !== 3) return void out.push(badArguments(HISTORY_USAGE, `HISTORY got ${args.length} arguments`));
     const [topic, fromText, limitText] = args as [string, string, string];
     if (!isValidPublishSubject(topic)) return void out.push(invalidPublishSubject(`cannot read history of ${snippet(topic)}`));
-    const fromOffset = parseCount(fromText);
+    const atTime = fromText.startsWith('@');
+    const from = parseCount(atTime ? fromText.slice(1) : fromText);
     const limit = parseCount(limitText);
-    if (fromOffset === undefined || fromOffset < 1 || !Number.isSafeInteger(fromOffset)) {
-      return void out.push(badArguments(HISTORY_USAGE, `HISTORY from ${snippet(fromText)} is not an offset of at least 1`));
+    if (from === undefined || from < (atTime ? 0 : 1) || !Number.isSafeInteger(from)) {
+      const expected = atTime ? 'a time in ms since the epoch' : 'an offset of at least 1';
+      return void out.push(badArguments(HISTORY_USAGE, `HISTORY from ${snippet(fromText)} is not ${expected}`));
     }
     if (limit === undefined || !Number.isSafeInteger(limit)) {
       return void out.push(badArguments(HISTORY_USAGE, `HISTORY limit ${snippet(limitText)} is not a count`));
     }
-    out.push({ type: 'History', topic, fromOffset, limit });
+    out.push({ type: 'History', topic, from: atTime ? { kind: 'time', timeMs: from } : { kind: 'offset', offset: from }, limit });
   }
 
   /** Emits a closing error and stops the parser for good. */
@@ -520,7 +522,7 @@ export class ClientParser {
 
 const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer>';
 const ACK_USAGE = 'ACK <consumer> <topic> <offset>';
-const HISTORY_USAGE = 'HISTORY <topic> <from offset> <limit>';
+const HISTORY_USAGE = 'HISTORY <topic> <from offset | @time ms> <limit>';
 
 /** A reason to refuse a publish's subject or reply subject, if there is one. */
 function publishRefusal(subject: string, replyTo: string | undefined): ProtocolError | undefined {

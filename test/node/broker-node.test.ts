@@ -368,6 +368,45 @@ describe('BrokerNode: clocks', () => {
   });
 });
 
+describe('BrokerNode: time', () => {
+  function hpubWithTime(subject: string, payload: string, time: string, replyTo: string): string {
+    const headers = `NATS/1.0\r\nChorus-Time: ${time}\r\n\r\n`;
+    return `HPUB ${subject} ${replyTo} ${Buffer.byteLength(headers)} ${Buffer.byteLength(headers) + Buffer.byteLength(payload)}\r\n${headers}${payload}\r\n`;
+  }
+
+  it('stamps a publish later than the Chorus-Time its publisher has seen, and refuses one too far ahead', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    const seen = cluster.nowMs + 300;
+    client.send(hpubWithTime('orders', 'after', String(seen), '_INBOX.me.1'));
+    client.send(hpubWithTime('orders', 'too far', String(cluster.nowMs + 10_000), '_INBOX.me.2'));
+    client.send(hpubWithTime('orders', 'garbled', 'soon', '_INBOX.me.3'));
+    cluster.settle();
+    // Refusals are answered at once, the stored one after its commit: match answers by inbox.
+    const bySubject = new Map(client.take('Msg').map((frame) => [frame.subject, JSON.parse(decoder.decode(frame.payload)) as Record<string, unknown>]));
+    const [after, far, garbled] = ['_INBOX.me.1', '_INBOX.me.2', '_INBOX.me.3'].map((subject) => bySubject.get(subject));
+    expect(after).toMatchObject({ seq: 1, ts: seen + 1 });
+    expect(far).toEqual({ error: expect.objectContaining({ code: 400, description: expect.stringMatching(/^Chorus-Time \d+ is 10000 ms ahead of the leader's clock/) }) });
+    expect(garbled).toEqual({ error: expect.objectContaining({ code: 400, description: expect.stringMatching(/^Chorus-Time must be a time in whole milliseconds/) }) });
+  });
+
+  it('HISTORY @time starts at the first message stamped at or after that time', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    const times: number[] = [];
+    for (let i = 1; i <= 5; i++) {
+      cluster.nowMs += 100;
+      times.push(cluster.nowMs);
+      client.send(pub('orders', `m${i}`));
+      cluster.settle();
+    }
+    client.send(`HISTORY orders @${times[2]! - 50} 10\r\nHISTORY orders @${times[4]! + 1} 10\r\n`);
+    expect(client.take('HistoryHead').map((head) => head.count)).toEqual([3, 0]);
+    expect(client.take('Entry').map((entry) => new TextDecoder().decode(entry.payload))).toEqual(['m3', 'm4', 'm5']);
+  });
+});
+
 describe('BrokerNode: extensions and bad input', () => {
   it('STATUS reports role, term, leader, commit index and topics', () => {
     const cluster = clusterWithLeader();

@@ -121,8 +121,8 @@ const commandArb: fc.Arbitrary<ClientCommand> = fc.oneof(
     .map(([consumer, topic, offset]): ClientCommand => ({ type: 'Ack', consumer, topic, offset })),
   fc.constant<ClientCommand>({ type: 'Status' }),
   fc
-    .tuple(literalSubjectArb, offsetArb, fc.nat({ max: 100_000 }))
-    .map(([topic, fromOffset, limit]): ClientCommand => ({ type: 'History', topic, fromOffset, limit })),
+    .tuple(literalSubjectArb, fc.oneof(offsetArb.map((offset) => ({ kind: 'offset' as const, offset })), fc.nat().map((timeMs) => ({ kind: 'time' as const, timeMs }))), fc.nat({ max: 100_000 }))
+    .map(([topic, from, limit]): ClientCommand => ({ type: 'History', topic, from, limit })),
 );
 
 /** How one command is written: all the variation the protocol allows. */
@@ -173,7 +173,7 @@ function controlLine(command: ClientCommand): { verb: string; args: string[] } {
     case 'Status':
       return { verb: 'status', args: [] };
     case 'History':
-      return { verb: 'history', args: [command.topic, String(command.fromOffset), String(command.limit)] };
+      return { verb: 'history', args: [command.topic, command.from.kind === 'offset' ? String(command.from.offset) : `@${command.from.timeMs}`, String(command.limit)] };
   }
 }
 

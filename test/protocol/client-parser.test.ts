@@ -351,10 +351,11 @@ describe('ClientParser: the chorus extensions (docs/protocol.md)', () => {
   });
 
   it('parses ACK, STATUS and HISTORY', () => {
+    expect(parse('HISTORY orders @1764158400000 5\r\n')).toEqual([{ type: 'History', topic: 'orders', from: { kind: 'time', timeMs: 1764158400000 }, limit: 5 }]);
     expect(parse('ACK billing orders 7\r\nSTATUS\r\nHISTORY orders 1 100\n')).toEqual([
       { type: 'Ack', consumer: 'billing', topic: 'orders', offset: 7 },
       { type: 'Status' },
-      { type: 'History', topic: 'orders', fromOffset: 1, limit: 100 },
+      { type: 'History', topic: 'orders', from: { kind: 'offset', offset: 1 }, limit: 100 },
     ]);
   });
 
