@@ -117,6 +117,7 @@ interface DurableWaiter {
   readonly sid: string;
   readonly subject: string;
   readonly consumer: string;
+  readonly ordered: boolean;
 }
 
 type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
@@ -414,8 +415,8 @@ export class BrokerNode {
       case 'Sub':
         return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
       case 'XSub':
-        if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, nowMs);
-        return this.subscribe(client, command.sid, command.subject, undefined, command.start);
+        if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, command.ordered === true, nowMs);
+        return this.subscribe(client, command.sid, command.subject, undefined, command.start, command.ordered === true);
       case 'Unsub': {
         const member = this.subscriptions.member(client.id, command.sid);
         if (member !== undefined) {
@@ -454,9 +455,9 @@ export class BrokerNode {
     if (client.verbose) client.write(encodeOk());
   }
 
-  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule): void {
+  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, ordered = false): void {
     if (!this.sidFree(client, sid)) return;
-    this.subscriptions.add(client.id, sid, subject, queue, start, this.state);
+    this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordered);
     this.ok(client);
   }
 
@@ -474,9 +475,9 @@ export class BrokerNode {
   }
 
   /** A durable XSUB starts once a read barrier it sent through the log is applied here. */
-  private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, nowMs: number): void {
+  private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, ordered: boolean, nowMs: number): void {
     if (!this.sidFree(client, sid)) return;
-    const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer };
+    const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer, ordered };
     this.startingDurables.add(`${client.id} ${sid}`);
     const failure = this.submit({ kind: 'barrier' }, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
@@ -486,7 +487,7 @@ export class BrokerNode {
     if (!this.startingDurables.delete(`${waiter.session} ${waiter.sid}`)) return;
     const client = this.sessions.get(waiter.session);
     if (client === undefined) return;
-    this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state);
+    this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state, waiter.ordered);
     this.ok(client);
   }
 

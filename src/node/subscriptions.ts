@@ -54,6 +54,8 @@ export class Subscription {
     readonly subject: string,
     readonly queue: string | undefined,
     readonly start: StartRule,
+    /** Replays the matching topics merged in timestamp order, rather than topic by topic. */
+    readonly ordered = false,
   ) {
     this.catchingUp = start.kind !== 'live';
   }
@@ -122,13 +124,13 @@ export class SubscriptionTable {
   }
 
   /** Adds a member; the caller has checked that (session, sid) is free. */
-  add(session: number, sid: string, subject: string, queue: string | undefined, start: StartRule, state: BrokerStateMachine): Member {
+  add(session: number, sid: string, subject: string, queue: string | undefined, start: StartRule, state: BrokerStateMachine, ordered = false): Member {
     assert(!this.members.has(memberKey(session, sid)), `sid ${sid} already in use on session ${session}`);
     assert(queue === undefined || start.kind === 'live', 'only live subscriptions form queue groups');
     const groupKey = queue === undefined ? undefined : `${queue} ${subject}`;
     let subscription = groupKey === undefined ? undefined : this.queueGroups.get(groupKey);
     if (subscription === undefined) {
-      subscription = new Subscription(this.created++, subject, queue, start);
+      subscription = new Subscription(this.created++, subject, queue, start, ordered);
       if (start.kind === 'live') {
         for (const topic of state.topics()) {
           if (subjectMatches(subject, topic.name)) subscription.cursors.set(topic.name, topic.lastOffset + 1);
@@ -207,6 +209,7 @@ export class SubscriptionTable {
     deliver: Deliver,
     canTake: CanTake,
   ): { delivered: number; caughtUp: boolean } {
+    if (subscription.ordered) return this.catchUpInTimeOrder(subscription, state, budget, deliver, canTake);
     let delivered = 0;
     for (const topic of state.topics()) {
       if (!subjectMatches(subscription.subject, topic.name)) continue;
@@ -223,6 +226,38 @@ export class SubscriptionTable {
       }
     }
     return { delivered, caughtUp: true };
+  }
+
+  /**
+   * Replays the matching topics as one stream in timestamp order: each step
+   * delivers the next message, among every topic's cursor, with the earliest
+   * timestamp (ties go to the topic name, so every replica replays the same way).
+   * Live messages after that come in log order, which is timestamp order too,
+   * as the log's timestamps never decrease.
+   */
+  private catchUpInTimeOrder(
+    subscription: Subscription,
+    state: BrokerStateMachine,
+    budget: number,
+    deliver: Deliver,
+    canTake: CanTake,
+  ): { delivered: number; caughtUp: boolean } {
+    const topics = state.topics().filter((topic) => subjectMatches(subscription.subject, topic.name));
+    let delivered = 0;
+    for (;;) {
+      let next: StoredMessage | undefined;
+      for (const topic of topics) {
+        const cursor = subscription.cursorFor(topic.name, state);
+        if (cursor > topic.lastOffset) continue;
+        const read = state.history(topic.name, cursor, 1);
+        const candidate = read.ok ? read.messages[0] : undefined;
+        if (candidate !== undefined && (next === undefined || candidate.timestampMs < next.timestampMs)) next = candidate;
+      }
+      if (next === undefined) return { delivered, caughtUp: true };
+      if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
+      if (!this.deliverOne(subscription, next, deliver, canTake)) return { delivered, caughtUp: false };
+      delivered++;
+    }
   }
 
   /** Delivers one message at the subscription's cursor and moves the cursor on; false when no member could take it. */

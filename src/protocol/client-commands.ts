@@ -105,12 +105,14 @@ export type SubscriptionStart =
   | { readonly kind: 'offset'; readonly offset: number }
   | { readonly kind: 'durable'; readonly consumer: string };
 
-/** `XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer>` */
+/** `XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED]` */
 export interface XSubCommand {
   readonly type: 'XSub';
   readonly subject: string;
   readonly sid: string;
   readonly start: SubscriptionStart;
+  /** Present when the replay must merge the matching topics in timestamp order. */
+  readonly ordered?: true;
 }
 
 /** `ACK <consumer> <topic> <offset>`: the consumer has processed every message of topic up to offset. */

@@ -441,7 +441,11 @@ export class ClientParser {
 
   private onXSub(rest: string, out: ClientParseOutput[]): void {
     const usage = XSUB_USAGE;
-    const args = splitArgs(rest);
+    const words = splitArgs(rest);
+    // A trailing ORDERED asks for catch-up in timestamp order across the matching topics.
+    const ordered = words.length > 3 && (words[words.length - 1] as string).toLowerCase() === 'ordered';
+    const args = ordered ? words.slice(0, -1) : words;
+    const orderedField = ordered ? { ordered: true as const } : {};
     if (args.length < 3) return void out.push(badArguments(usage, `XSUB got ${args.length} arguments`));
     const [subject, sid, mode, value] = args as [string, string, string, string | undefined];
     if (CONTROL_CHARACTER.test(sid)) return void out.push(badArguments(usage, 'XSUB sid contains a control character'));
@@ -449,17 +453,17 @@ export class ClientParser {
     const keyword = mode.toLowerCase();
     const expected = keyword === 'first' ? 3 : 4;
     if (args.length !== expected) return void out.push(badArguments(usage, `XSUB ${mode} takes ${expected} arguments, got ${args.length}`));
-    if (keyword === 'first') return void out.push({ type: 'XSub', subject, sid, start: { kind: 'first' } });
+    if (keyword === 'first') return void out.push({ type: 'XSub', subject, sid, start: { kind: 'first' }, ...orderedField });
     if (keyword === 'from') {
       const offset = parseCount(value!);
       if (offset === undefined || offset < 1 || !Number.isSafeInteger(offset)) {
         return void out.push(badArguments(usage, `XSUB FROM ${snippet(value!)} is not an offset of at least 1`));
       }
-      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'offset', offset } });
+      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'offset', offset }, ...orderedField });
     }
     if (keyword === 'durable') {
       if (!CONSUMER_NAME.test(value!)) return void out.push(badArguments(usage, `consumer name ${snippet(value!)} is not letters, digits, - and _`));
-      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'durable', consumer: value! } });
+      return void out.push({ type: 'XSub', subject, sid, start: { kind: 'durable', consumer: value! }, ...orderedField });
     }
     out.push(badArguments(usage, `XSUB start ${snippet(mode)} is not FIRST, FROM or DURABLE`));
   }
@@ -520,7 +524,7 @@ export class ClientParser {
   }
 }
 
-const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer>';
+const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED]';
 const ACK_USAGE = 'ACK <consumer> <topic> <offset>';
 const HISTORY_USAGE = 'HISTORY <topic> <from offset | @time ms> <limit>';
 

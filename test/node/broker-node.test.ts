@@ -391,6 +391,22 @@ describe('BrokerNode: time', () => {
     expect(garbled).toEqual({ error: expect.objectContaining({ code: 400, description: expect.stringMatching(/^Chorus-Time must be a time in whole milliseconds/) }) });
   });
 
+  it('XSUB ... ORDERED replays the matching topics merged in timestamp order; without it, topic by topic', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    for (const [i, topic] of ['orders.eu', 'orders.us', 'orders.eu', 'orders.us', 'orders.us', 'orders.eu'].entries()) {
+      cluster.nowMs += 100;
+      publisher.send(pub(topic, `${topic}#${i + 1}`));
+      cluster.settle();
+    }
+    const ordered = cluster.connect(1);
+    const plain = cluster.connect(1);
+    ordered.send('XSUB orders.* 1 FIRST ORDERED\r\n');
+    plain.send('XSUB orders.* 1 FIRST\r\n');
+    expect(ordered.messages()).toEqual(['orders.eu#1', 'orders.us#2', 'orders.eu#3', 'orders.us#4', 'orders.us#5', 'orders.eu#6']);
+    expect(plain.messages()).toEqual(['orders.eu#1', 'orders.eu#3', 'orders.eu#6', 'orders.us#2', 'orders.us#4', 'orders.us#5']);
+  });
+
   it('HISTORY @time starts at the first message stamped at or after that time', () => {
     const cluster = clusterWithLeader();
     const client = cluster.connect(1);

@@ -114,8 +114,8 @@ const commandArb: fc.Arbitrary<ClientCommand> = fc.oneof(
   fc.constant<ClientCommand>({ type: 'Ping' }),
   fc.constant<ClientCommand>({ type: 'Pong' }),
   fc
-    .tuple(wildcardSubjectArb, sidArb, startArb)
-    .map(([subject, sid, start]): ClientCommand => ({ type: 'XSub', subject, sid, start })),
+    .tuple(wildcardSubjectArb, sidArb, startArb, fc.boolean())
+    .map(([subject, sid, start, ordered]): ClientCommand => ({ type: 'XSub', subject, sid, start, ...(ordered ? { ordered: true as const } : {}) })),
   fc
     .tuple(consumerArb, literalSubjectArb, offsetArb)
     .map(([consumer, topic, offset]): ClientCommand => ({ type: 'Ack', consumer, topic, offset })),
@@ -167,7 +167,7 @@ function controlLine(command: ClientCommand): { verb: string; args: string[] } {
     case 'Pong':
       return { verb: 'pong', args: [] };
     case 'XSub':
-      return { verb: 'xsub', args: [command.subject, command.sid, ...startArgs(command.start)] };
+      return { verb: 'xsub', args: [command.subject, command.sid, ...startArgs(command.start), ...(command.ordered ? ['Ordered'] : [])] };
     case 'Ack':
       return { verb: 'ack', args: [command.consumer, command.topic, String(command.offset)] };
     case 'Status':
