@@ -13,7 +13,8 @@ export type SafetyProperty =
   | 'Applied Within Commit'
   | 'Apply Order'
   | 'Single Vote Per Term'
-  | 'Durable Before Send';
+  | 'Durable Before Send'
+  | 'Timestamp Bound';
 
 export interface Violation {
   readonly property: SafetyProperty;
@@ -283,6 +284,19 @@ export class SafetyChecker {
       this.dataHashes.set(entry.data, hash);
     }
     return hash;
+  }
+
+  /**
+   * Broker mode: a node's replicated clock (the newest timestamp it applied)
+   * never runs ahead of true time by more than the furthest any node's clock
+   * has run ahead: a leader stamps with its own clock, and nothing else moves
+   * the replicated clock forward.
+   */
+  checkTimestampBound(node: NodeId, replicatedClockMs: number, trueMs: number, aheadMaxMs: number): void {
+    if (replicatedClockMs > trueMs + aheadMaxMs + 1) {
+      const ahead = (replicatedClockMs - trueMs).toFixed(0);
+      this.report('Timestamp Bound', `n${node} applied a timestamp ${ahead} ms ahead of true time; no clock ran more than ${aheadMaxMs.toFixed(0)} ms ahead`, [node], 0, 0);
+    }
   }
 
   private report(property: SafetyProperty, detail: string, nodes: NodeId[], term: number, index: number): void {

@@ -139,6 +139,8 @@ class SimHost {
     readonly clock: SimClock,
     readonly random: SimRandom,
     private readonly tickUs: number,
+    /** The clock the node was created with; healing puts it back. */
+    readonly initialClock: { readonly offsetUs: number; readonly driftPpm: number },
   ) {}
 
   /** True time between two ticks of this node's drifting clock, in whole microseconds (at least 1). */
@@ -213,7 +215,8 @@ export class SimCluster {
       const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
       const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
       const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
-      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000));
+      const initialClock = { offsetUs: clock.offsetUs, driftPpm: clock.driftPpm };
+      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000, initialClock));
     }
     this.clientRandom = SimRandom.stream(seed, 'clients');
     this.tornRandom = SimRandom.stream(seed, 'torn-writes');
@@ -455,15 +458,20 @@ export class SimCluster {
   }
 
   /**
-   * Undoes every fault: heals every link, puts the network and every disk back to
-   * the options the cluster was created with, and restarts every crashed node.
-   * Clock drift stays: it is a property of the machine, not a fault to heal.
+   * Undoes every fault: heals every link, puts the network, every disk and every
+   * clock back to what the cluster was created with (the clocks' own small
+   * offsets and drift stay: they are the machines'), and restarts every crashed
+   * node. Clocks must heal too: a node whose clock is far off the majority's
+   * refuses to lead, and if only such nodes held the newest log, no leader
+   * could be elected until the clocks are set right.
    */
   resetFaults(): void {
     this.heal();
     this.network.configure({ ...DEFAULT_NETWORK_OPTIONS, ...this.options.network });
     for (const id of this.nodeIds) {
       this.setDisk(id, { ...DEFAULT_DISK_OPTIONS, ...this.options.disk });
+      const host = this.host(id);
+      this.setClock(id, { offsetMs: host.initialClock.offsetUs / 1000, driftPpm: host.initialClock.driftPpm });
       this.restart(id);
     }
   }
@@ -484,6 +492,7 @@ export class SimCluster {
 
   setClock(id: NodeId, clock: { offsetMs?: number; driftPpm?: number }): void {
     const host = this.host(id);
+    this.recordClocksAhead();
     if (clock.offsetMs !== undefined) {
       if (!Number.isFinite(clock.offsetMs)) throw new Error(`clock offset must be a finite number of ms, got ${clock.offsetMs}`);
       host.clock.offsetUs = clock.offsetMs * 1000;
@@ -686,8 +695,33 @@ export class SimCluster {
       host.applied.push(entry);
       this.checker.checkApply(core, host.incarnation, entry);
     }
-    if (host.broker !== undefined) host.broker.advance(ready);
-    else core.advance();
+    if (host.broker !== undefined) {
+      host.broker.advance(ready);
+      if (committed.length > 0) this.checkTimestamps(host.id, host.broker);
+    } else {
+      core.advance();
+    }
+  }
+
+  /** The furthest any node's clock has read ahead of true time, in ms; it only grows. */
+  private clocksAheadMaxMs = 0;
+
+  private checkTimestamps(id: NodeId, broker: BrokerNode): void {
+    this.recordClocksAhead();
+    this.checker.checkTimestampBound(id, broker.state.nowMs, this.scheduler.now() / 1000, this.clocksAheadMaxMs);
+  }
+
+  /**
+   * Between two clock changes a node's lead over true time moves linearly
+   * (constant drift), so its largest value is at a change or at a check: it is
+   * recorded at both, and a stamp taken in between is within the record.
+   */
+  private recordClocksAhead(): void {
+    const nowUs = this.scheduler.now();
+    for (const host of this.hosts) {
+      const aheadMs = (host.clock.localTimeUs(nowUs) - nowUs) / 1000;
+      if (aheadMs > this.clocksAheadMaxMs) this.clocksAheadMaxMs = aheadMs;
+    }
   }
 
   private sendAny(message: PeerMessage): void {
