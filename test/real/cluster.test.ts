@@ -200,6 +200,31 @@ describe('a real 3-node cluster', () => {
     expect(cluster.lines.some((line) => line.startsWith('[n2]') && line.includes(`${corruptFile}: byte `) && line.includes('refusing to start'))).toBe(true);
   }, 90_000);
 
+  it('measures clock offsets between nodes, and a leader whose clock is skewed far off steps down and says why', async () => {
+    const cluster = await newCluster();
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    const other = [1, 2, 3].find((id) => id !== leader)!;
+    expect(await cluster.admin(leader, 'SKEW 3000')).toEqual(['OK clock skewed by 3000 ms']);
+    type Clock = { offsetFromMajorityMs: number | null; refusesToLead: string | null; peers: { node: number; offsetMs: number; roundTripMs: number }[] };
+    const clockOf = async (id: number): Promise<Clock | undefined> => (await cluster.status(id))?.clock as Clock | undefined;
+    const skewed = await eventually(async () => {
+      const clock = await clockOf(leader);
+      return clock?.refusesToLead !== null && clock?.refusesToLead !== undefined ? clock : undefined;
+    }, 15_000, 'the skewed node to refuse to lead');
+    expect(skewed.refusesToLead).toMatch(/^its clock is \d+ ms off from the majority's, beyond maxClockOffsetMs 500$/);
+    expect(Math.abs(skewed.offsetFromMajorityMs! - 3000)).toBeLessThan(100);
+    // The others measure it about 3000 ms ahead, and elect one of themselves.
+    const seen = await eventually(async () => {
+      const peer = (await clockOf(other))?.peers.find((p) => p.node === leader);
+      return peer !== undefined && Math.abs(peer.offsetMs - 3000) < 100 ? peer : undefined;
+    }, 15_000, 'the others to measure the skew');
+    expect(Math.abs(seen.offsetMs - 3000)).toBeLessThanOrEqual(seen.roundTripMs / 2 + 5);
+    const newLeader = await cluster.waitForLeader([1, 2, 3].filter((id) => id !== leader));
+    expect(newLeader).not.toBe(leader);
+    expect((await cluster.status(leader))?.role).not.toBe('leader');
+  }, 60_000);
+
   it('an admin partition isolates the leader; the majority elects another; after healing the old leader follows', async () => {
     const cluster = await newCluster();
     cluster.start();
