@@ -61,6 +61,9 @@ export class BrokerWorkload {
           attemptsMax: options.attemptsMax,
           startMs: 100,
           stopMs,
+          // The first publisher asks for causal stamps (Chorus-Time); a time it saw from
+          // a clock far ahead is refused by the other leaders, as the protocol says.
+          causal: i === 1,
         }),
       );
     }

@@ -39,6 +39,7 @@ export interface ConnectionHandlers {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const DELIVERY_META = /^\$CHORUS\.(?:MSG|ACK\.[A-Za-z0-9_-]+)\.([0-9]+)\.([0-9]+)\.(.+)$/;
 
 /** One client's connection to one node: frames in, bytes out. */
@@ -129,6 +130,8 @@ export interface PublisherOptions {
   readonly attemptsMax: number;
   readonly startMs: number;
   readonly stopMs: number;
+  /** Sends the newest timestamp it was shown as Chorus-Time, so each message is stamped after it. */
+  readonly causal: boolean;
 }
 
 /** Publishes one message at a time, each with its own id, retrying it until acknowledged or out of attempts. */
@@ -139,6 +142,8 @@ export class SimPublisher {
   private stopped = false;
   private connection: Connection | undefined;
   private sequence = 0;
+  /** The newest timestamp this publisher was shown, sent as Chorus-Time so the next message is stamped after it. */
+  private seenMs: number | undefined;
   /**
    * The message in hand: its current op and attempt. `answered` is set once the
    * op has a completion in the history (a failure or a timeout) while the
@@ -188,9 +193,11 @@ export class SimPublisher {
       msgId: message.msgId,
       attempt,
       payload: message.payload,
+      ...(this.seenMs === undefined ? {} : { after: this.seenMs }),
     });
     this.waiting = { op, message, attempt, answered: false };
-    const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n\r\n`;
+    const causal = this.seenMs === undefined ? '' : `${CAUSAL_TIME_HEADER}: ${this.seenMs}\r\n`;
+    const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n${causal}\r\n`;
     connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${op}`, headers, message.payload));
     this.link.after(this.options.timeoutMs, 'publish-timeout', () => {
       if (this.waiting?.op !== op || this.waiting.answered) return;
@@ -224,7 +231,9 @@ export class SimPublisher {
     const op = this.waiting.op;
     const timeMs = this.link.nowMs();
     if (reply !== undefined && typeof reply.seq === 'number') {
-      this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true });
+      const stamp = typeof reply.ts === 'number' ? reply.ts : undefined;
+      this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true, ...(stamp === undefined ? {} : { timestampMs: stamp }) });
+      if (this.options.causal && stamp !== undefined && (this.seenMs === undefined || stamp > this.seenMs)) this.seenMs = stamp;
       this.waiting = undefined;
       this.acknowledged++;
       if (reply.duplicate === true) this.duplicates++;
@@ -376,6 +385,7 @@ export class SimSubscriber {
       sub: this.currentSub,
       topic: frame.subject,
       offset,
+      timestampMs: Number(meta[2]),
       ...(msgId === undefined ? {} : { msgId }),
       payload: frame.payload,
     });

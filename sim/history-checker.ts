@@ -10,6 +10,8 @@
 //   Subscription Order         a subscription delivers each topic's offsets in increasing order
 //   Delivery Mismatch          a delivery is the final log's message at that offset, on a matching topic
 //   History Read Mismatch      a history read returns exactly a committed stretch of the final log
+//   Timestamp Order            timestamps never decrease along a topic, as acknowledgements and deliveries show them
+//   Causal Order               a publish that named a time it had seen (Chorus-Time) is stamped later than it
 //
 // The final logs are the reference: they are the state every node agreed on
 // once healed (and where they do not agree, Divergent Topic Order says so, and
@@ -49,7 +51,9 @@ export type HistoryProperty =
   | 'Subscription Repeat'
   | 'Subscription Order'
   | 'Delivery Mismatch'
-  | 'History Read Mismatch';
+  | 'History Read Mismatch'
+  | 'Timestamp Order'
+  | 'Causal Order';
 
 export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Acknowledged Publish Lost',
@@ -61,6 +65,8 @@ export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Subscription Order',
   'Delivery Mismatch',
   'History Read Mismatch',
+  'Timestamp Order',
+  'Causal Order',
 ];
 
 export interface HistoryViolation {
@@ -118,6 +124,7 @@ export function checkHistory(history: History, options: HistoryCheckOptions = {}
   checkDuplicates(context);
   checkSubscriptions(context);
   checkReads(context);
+  checkTimes(context);
   // A stable sort keeps the check order among violations seen at the same time.
   const sorted = [...context.violations].sort((a, b) => a.timeMs - b.timeMs);
   return sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX);
@@ -278,6 +285,52 @@ function checkAcknowledgedOnNodes(context: Context, index: number, ok: PublishOk
   if (missing.length === 0) return;
   const detail = `${what} is not at that offset on ${missing.length} of ${context.logs.size} nodes: ${example}`;
   context.reportAt(index, { property: 'Acknowledged Publish Lost', detail, topic, offset: ok.offset, nodes: missing });
+}
+
+/**
+ * Time. Every timestamp a client was shown (a PubAck's, a delivery's) belongs
+ * to one stored message, named by topic and offset; along a topic they must
+ * never decrease with the offset. And a publish that asked to be stamped after
+ * a time it had seen must be, unless it was a duplicate (which keeps the
+ * original message's stamp).
+ */
+function checkTimes(context: Context): void {
+  const stamps = new Map<string, Map<number, { timestampMs: number; index: number }>>();
+  const note = (topic: string, offset: number, timestampMs: number, index: number): void => {
+    let topicStamps = stamps.get(topic);
+    if (topicStamps === undefined) {
+      topicStamps = new Map();
+      stamps.set(topic, topicStamps);
+    }
+    const known = topicStamps.get(offset);
+    if (known === undefined) {
+      topicStamps.set(offset, { timestampMs, index });
+    } else if (known.timestampMs !== timestampMs) {
+      // One stored message has one timestamp, however it is shown.
+      const detail = `offset ${offset} was shown stamped ${known.timestampMs} ms and then ${timestampMs} ms`;
+      context.reportAt(index, { property: 'Timestamp Order', detail, topic, offset });
+    }
+  };
+  context.history.events.forEach((event, index) => {
+    if (event.kind === 'deliver' && event.timestampMs !== undefined) note(event.topic, event.offset, event.timestampMs, index);
+    if (event.kind !== 'publish-ok' || event.timestampMs === undefined) return;
+    const invoke = publishInvokeOf(context, event);
+    note(invoke.topic, event.offset, event.timestampMs, index);
+    if (!event.duplicate && invoke.after !== undefined && event.timestampMs <= invoke.after) {
+      const detail = `op ${invoke.op} asked to be stamped after ${invoke.after} ms and was stamped ${event.timestampMs} ms`;
+      context.reportAt(index, { property: 'Causal Order', detail, topic: invoke.topic, offset: event.offset });
+    }
+  });
+  for (const [topic, topicStamps] of stamps) {
+    const offsets = [...topicStamps.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < offsets.length; i++) {
+      const earlier = topicStamps.get(offsets[i - 1]!)!;
+      const later = topicStamps.get(offsets[i]!)!;
+      if (later.timestampMs >= earlier.timestampMs) continue;
+      const detail = `offset ${offsets[i]} is stamped ${later.timestampMs} ms, before offset ${offsets[i - 1]} at ${earlier.timestampMs} ms`;
+      context.reportAt(Math.max(earlier.index, later.index), { property: 'Timestamp Order', detail, topic, offset: offsets[i]! });
+    }
+  }
 }
 
 function publishInvokeOf(context: Context, ok: PublishOk): PublishInvoke {

@@ -61,6 +61,8 @@ export interface PublishInvoke extends EventBase {
   readonly payload: string;
   readonly encoding: PayloadEncoding;
   readonly digest: string;
+  /** The time the publisher asked its message to be stamped after (a Chorus-Time header), if it did. */
+  readonly after?: number;
 }
 
 export interface PublishOk extends EventBase {
@@ -69,6 +71,8 @@ export interface PublishOk extends EventBase {
   /** The stored message's offset; for a duplicate, the offset of the message that first carried the msgId. */
   readonly offset: number;
   readonly duplicate: boolean;
+  /** The stored message's timestamp, as the acknowledgement gave it, when it did. */
+  readonly timestampMs?: number;
 }
 
 export interface PublishFail extends EventBase {
@@ -104,6 +108,8 @@ export interface Deliver extends EventBase {
   readonly offset: number;
   readonly msgId?: string;
   readonly digest: string;
+  /** The message's timestamp, as the delivery gave it, when it did. */
+  readonly timestampMs?: number;
 }
 
 /** A durable consumer acknowledges every message of `topic` up to and including `offset`. */
@@ -373,17 +379,19 @@ export class HistoryRecorder {
   }
 
   /** Returns the op number that the publish's completion must name. */
-  publishInvoke(at: Attached & { topic: string; msgId?: string; attempt: number; payload: Payload }): number {
+  publishInvoke(at: Attached & { topic: string; msgId?: string; attempt: number; payload: Payload; after?: number }): number {
     const op = this.nextOp;
     const { payload, encoding } = encodePayload(at.payload);
     const msgId = at.msgId === undefined ? {} : { msgId: at.msgId };
+    const after = at.after === undefined ? {} : { after: at.after };
     const { timeMs, client, node, topic, attempt } = at;
-    this.append({ timeMs, client, node, kind: 'publish-invoke', op, topic, ...msgId, attempt, payload, encoding, digest: payloadDigest(at.payload) });
+    this.append({ timeMs, client, node, kind: 'publish-invoke', op, topic, ...msgId, attempt, payload, encoding, digest: payloadDigest(at.payload), ...after });
     return op;
   }
 
-  publishOk(at: At & { op: number; offset: number; duplicate: boolean }): void {
-    this.append({ ...this.completionBase(at), kind: 'publish-ok', op: at.op, offset: at.offset, duplicate: at.duplicate });
+  publishOk(at: At & { op: number; offset: number; duplicate: boolean; timestampMs?: number }): void {
+    const stamp = at.timestampMs === undefined ? {} : { timestampMs: at.timestampMs };
+    this.append({ ...this.completionBase(at), kind: 'publish-ok', op: at.op, offset: at.offset, duplicate: at.duplicate, ...stamp });
   }
 
   publishFail(at: At & { op: number; error: string; retryable: boolean }): void {
@@ -399,12 +407,13 @@ export class HistoryRecorder {
     this.append({ timeMs, client, node, kind: 'subscribe', sub, pattern, mode });
   }
 
-  deliver(at: At & { sub: SubscriptionId; topic: string } & MessageInput): void {
+  deliver(at: At & { sub: SubscriptionId; topic: string; timestampMs?: number } & MessageInput): void {
     const link = this.links.subscriptions.get(at.sub);
     assert(link !== undefined, `delivery to unknown subscription ${at.sub}`);
     const { client, node } = link.subscribe;
     const message = toMessageRef(at);
-    this.append({ timeMs: at.timeMs, client, node, kind: 'deliver', sub: at.sub, topic: at.topic, ...message });
+    const stamp = at.timestampMs === undefined ? {} : { timestampMs: at.timestampMs };
+    this.append({ timeMs: at.timeMs, client, node, kind: 'deliver', sub: at.sub, topic: at.topic, ...message, ...stamp });
   }
 
   ackInvoke(at: Attached & { consumer: string; topic: string; offset: number }): number {
@@ -773,8 +782,9 @@ const EVENT_FIELDS: EventTables = {
     payload: { type: 'text' },
     encoding: { type: 'encoding' },
     digest: { type: 'digest' },
+    after: { type: 'time', optional: true },
   },
-  'publish-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' }, duplicate: { type: 'boolean' } },
+  'publish-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' }, duplicate: { type: 'boolean' }, timestampMs: { type: 'time', optional: true } },
   'publish-fail': { ...BASE, op: { type: 'op' }, error: { type: 'text' }, retryable: { type: 'boolean' } },
   'publish-timeout': { ...BASE, op: { type: 'op' } },
   subscribe: { ...BASE, sub: { type: 'name' }, pattern: { type: 'pattern' }, mode: { type: 'mode' } },
@@ -785,6 +795,7 @@ const EVENT_FIELDS: EventTables = {
     offset: { type: 'offset' },
     msgId: { type: 'name', optional: true },
     digest: { type: 'digest' },
+    timestampMs: { type: 'time', optional: true },
   },
   'ack-invoke': { ...BASE, op: { type: 'op' }, consumer: { type: 'name' }, topic: { type: 'topic' }, offset: { type: 'offset' } },
   'ack-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' } },

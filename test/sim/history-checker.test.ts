@@ -777,3 +777,38 @@ describe('random histories', () => {
     );
   });
 });
+
+describe('history checker: time', () => {
+  function timed(ops: { readonly stamps: readonly number[]; readonly after?: number; readonly deliverStamps?: readonly number[] }): History {
+    const r = new HistoryRecorder({ nodes: [1], dedupWindowMs: 1000, historyMessagesMax: 10 });
+    let t = 0;
+    r.subscribe({ timeMs: ++t, client: 's', node: 1, sub: 's1', pattern: 'clock', mode: { type: 'live' } });
+    const logs: MessageRef[] = [];
+    ops.stamps.forEach((stamp, i) => {
+      const payload = `m${i + 1}`;
+      const after = i === ops.stamps.length - 1 && ops.after !== undefined ? { after: ops.after } : {};
+      const op = r.publishInvoke({ timeMs: ++t, client: 'p', node: 1, topic: 'clock', msgId: payload, attempt: 1, payload, ...after });
+      r.publishOk({ timeMs: ++t, op, offset: i + 1, duplicate: false, timestampMs: stamp });
+      r.deliver({ timeMs: ++t, sub: 's1', topic: 'clock', offset: i + 1, msgId: payload, payload, timestampMs: ops.deliverStamps?.[i] ?? stamp });
+      logs.push(messageRef(i + 1, payload, payload));
+    });
+    r.recordFinalLogs(++t, [{ node: 1, topics: [{ topic: 'clock', messages: logs }] }]);
+    return r.history();
+  }
+
+  it('passes timestamps that never decrease, and a causal publish stamped after its Chorus-Time', () => {
+    expect(checkHistory(timed({ stamps: [100, 100, 105], after: 104 }))).toEqual([]);
+  });
+
+  it('reports a topic whose timestamps go backwards, as acknowledgements or deliveries show them', () => {
+    expect(propertiesOf(checkHistory(timed({ stamps: [100, 90, 120] })))).toEqual(['Timestamp Order']);
+    // One message shown with two different stamps.
+    expect(propertiesOf(checkHistory(timed({ stamps: [100, 110], deliverStamps: [100, 95] })))).toEqual(['Timestamp Order']);
+  });
+
+  it('reports a publish stamped no later than the time it asked to follow', () => {
+    const violations = checkHistory(timed({ stamps: [100, 105], after: 105 }));
+    expect(propertiesOf(violations)).toEqual(['Causal Order']);
+    expect(formatHistoryViolation(violations[0]!)).toMatch(/asked to be stamped after 105 ms and was stamped 105 ms/);
+  });
+});
