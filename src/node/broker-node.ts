@@ -10,11 +10,12 @@
 // its messages, then calls advance, which applies committed entries and
 // settles publishes), takePeerMessages() for messages that may go at once, and
 // takeClientOutput() for bytes to write to clients. `nowMs` is the node's wall
-// clock; only a leader reads it, to stamp the publishes it proposes.
+// clock: a leader stamps the publishes it proposes with it, and every node
+// measures the others' clocks against it (see Clocks below).
 //
 // A client may use any node. A publish on a follower is forwarded to the
-// leader it knows (ForwardPublish); the leader answers once the entry is
-// applied (ForwardResult), and the follower answers its client. With no known
+// leader it knows (Forward); the leader answers once the entry is applied
+// (ForwardResult), and the follower answers its client. With no known
 // leader, or no answer within forwardTimeoutTicks, the client gets a retryable
 // error; retrying with the same Nats-Msg-Id cannot store the message twice.
 // Acknowledgements of durable consumers travel the same way.
