@@ -6,8 +6,10 @@
 //   offset size  field
 //   0      1     type byte: 1 Publish, 2 ConsumerAck, 3 DedupExpire (0 is never valid)
 //   Publish:
-//   1      1     flags: bit 0 msgId present, bit 1 requestId present, other bits 0
+//   1      1     flags: bit 0 msgId present, bit 1 requestId present,
+//                bit 2 logical present, other bits 0
 //   2      8     timestampMs (u64)
+//          4     logical (u32): the HLC counter under timestampMs  (only when flag bit 2)
 //   10     2+n   topic: u16 length, UTF-8 bytes
 //          2+n   msgId: u16 length, UTF-8 bytes          (only when flag bit 0)
 //          8     requestId (u64)                         (only when flag bit 1)
@@ -54,6 +56,8 @@ export interface PublishCommand {
   readonly msgId?: string;
   /** Assigned by the leader that proposed the command; the only time the state machine knows. */
   readonly timestampMs: number;
+  /** The hybrid logical clock's counter under timestampMs: orders stamps within one millisecond. */
+  readonly logical?: number;
   /** An opaque tag the proposer may use to match the apply result to a waiting client. */
   readonly requestId?: number;
 }
@@ -83,7 +87,8 @@ const TYPE_BYTES: Readonly<Record<BrokerCommandType, number>> = { Publish: 1, Co
 const TYPES_BY_BYTE: readonly (BrokerCommandType | undefined)[] = [undefined, 'Publish', 'ConsumerAck', 'DedupExpire'];
 const FLAG_MSG_ID = 0b01;
 const FLAG_REQUEST_ID = 0b10;
-const FLAGS_KNOWN = FLAG_MSG_ID | FLAG_REQUEST_ID;
+const FLAG_LOGICAL = 0b100;
+const FLAGS_KNOWN = FLAG_MSG_ID | FLAG_REQUEST_ID | FLAG_LOGICAL;
 
 // Fixed parts, for sizes and for bounding counts before any loop.
 const PUBLISH_FIXED_BYTES = 1 + 1 + 8 + 2 + 4 + 4;
@@ -102,8 +107,9 @@ const HEADER_VALUE_BYTES_MIN = 4;
 export function publishEncodedBytesMax(options: BrokerOptions): number {
   const msgIdBytesMax = 2 + options.msgIdBytesMax;
   const requestIdBytes = 8;
+  const logicalBytes = 4;
   const headersBytesMax = 3 * options.headerBytesMax;
-  return PUBLISH_FIXED_BYTES + options.topicNameBytesMax + msgIdBytesMax + requestIdBytes + headersBytesMax + options.payloadBytesMax;
+  return PUBLISH_FIXED_BYTES + options.topicNameBytesMax + msgIdBytesMax + requestIdBytes + logicalBytes + headersBytesMax + options.payloadBytesMax;
 }
 
 // ---- Encoding.
@@ -144,14 +150,16 @@ function encodePublish(command: PublishCommand): Uint8Array {
   let size = PUBLISH_FIXED_BYTES + topic.length + command.payload.length;
   if (msgId !== undefined) size += 2 + msgId.length;
   if (command.requestId !== undefined) size += 8;
+  if (command.logical !== undefined) size += 4;
   for (const field of headers) {
     size += 4 + field.name.length + 4;
     for (const value of field.values) size += 4 + value.length;
   }
   const writer = new ByteWriter(new Uint8Array(size));
   writer.u8(TYPE_BYTES.Publish);
-  writer.u8((msgId === undefined ? 0 : FLAG_MSG_ID) | (command.requestId === undefined ? 0 : FLAG_REQUEST_ID));
+  writer.u8((msgId === undefined ? 0 : FLAG_MSG_ID) | (command.requestId === undefined ? 0 : FLAG_REQUEST_ID) | (command.logical === undefined ? 0 : FLAG_LOGICAL));
   writer.u64(command.timestampMs, 'timestampMs');
+  if (command.logical !== undefined) writer.u32(command.logical, 'logical');
   writeShort(writer, topic, 'topic');
   if (msgId !== undefined) writeShort(writer, msgId, 'msgId');
   if (command.requestId !== undefined) writer.u64(command.requestId, 'requestId');
@@ -225,6 +233,7 @@ function readPublish(reader: ByteReader): PublishCommand {
   const flags = reader.u8('flags');
   if ((flags & ~FLAGS_KNOWN) !== 0) reader.fail(`flags at byte ${flagsOffset} has unknown bits 0x${flags.toString(16)}`);
   const timestampMs = reader.u64('timestampMs');
+  const logical = (flags & FLAG_LOGICAL) !== 0 ? reader.u32('logical') : undefined;
   const topic = readShort(reader, 'topic');
   const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShort(reader, 'msgId') : undefined;
   const requestId = (flags & FLAG_REQUEST_ID) !== 0 ? reader.u64('requestId') : undefined;
@@ -237,6 +246,7 @@ function readPublish(reader: ByteReader): PublishCommand {
     ...command,
     ...(msgId === undefined ? {} : { msgId }),
     ...(requestId === undefined ? {} : { requestId }),
+    ...(logical === undefined ? {} : { logical }),
   };
 }
 

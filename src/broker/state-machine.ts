@@ -61,6 +61,8 @@ export interface StoredMessage {
   readonly topic: string;
   readonly offset: number;
   readonly timestampMs: number;
+  /** The hybrid logical clock's counter: (timestampMs, logical) strictly increases along the log. */
+  readonly logical: number;
   readonly headers: MessageHeaders;
   readonly payload: Uint8Array;
   readonly msgId?: string;
@@ -72,6 +74,7 @@ export interface PublishApplied {
   /** The new message's offset, or for a duplicate the offset of the message that first carried the id. */
   readonly offset: number;
   readonly timestampMs: number;
+  readonly logical: number;
   readonly duplicate: boolean;
   readonly requestId?: number;
 }
@@ -125,6 +128,8 @@ export class BrokerStateMachine {
   private consumerOffsetCount = 0;
   /** Invariant: never decreases; the largest timestamp applied so far. */
   private clockMs = 0;
+  /** The counter under clockMs; (clockMs, clockLogical) is the latest stamp. */
+  private clockLogical = 0;
   /** Invariant: increases with every apply. */
   private lastAppliedIndex = 0;
 
@@ -287,7 +292,8 @@ export class BrokerStateMachine {
 
   private applyPublish(command: PublishCommand): PublishApplied | PublishRejected {
     // The clock moves first, whatever the verdict: the timestamp is committed leader time either way.
-    const nowMs = this.advanceClock(command.timestampMs);
+    const stamp = this.advanceStamp(command.timestampMs, command.logical ?? 0);
+    const nowMs = stamp.timestampMs;
     const tag = command.requestId === undefined ? {} : { requestId: command.requestId };
     const problem = publishProblem(command, this.options);
     if (problem !== undefined) return { ...problem, ...tag };
@@ -297,8 +303,8 @@ export class BrokerStateMachine {
       if (seen !== undefined) {
         const original = log?.messages[seen.offset - 1];
         assert(original !== undefined, `dedup entry ${command.msgId} on ${command.topic} names missing offset ${seen.offset}`);
-        const { offset, timestampMs } = original;
-        return { kind: 'published', topic: command.topic, offset, timestampMs, duplicate: true, ...tag };
+        const { offset, timestampMs, logical } = original;
+        return { kind: 'published', topic: command.topic, offset, timestampMs, logical, duplicate: true, ...tag };
       }
       if (this.dedup.full) {
         const reason =
@@ -311,9 +317,9 @@ export class BrokerStateMachine {
       const reason = `${this.topicLogs.size} topics exist, topicsMax ${this.options.topicsMax}`;
       return { ...rejection('topics-max', reason), ...tag };
     }
-    const offset = this.store(log ?? this.createTopic(command.topic), command, nowMs);
+    const offset = this.store(log ?? this.createTopic(command.topic), command, stamp);
     if (command.msgId !== undefined) this.dedup.record(command.topic, command.msgId, offset, nowMs);
-    return { kind: 'published', topic: command.topic, offset, timestampMs: nowMs, duplicate: false, ...tag };
+    return { kind: 'published', topic: command.topic, offset, timestampMs: nowMs, logical: stamp.logical, duplicate: false, ...tag };
   }
 
   private applyConsumerAck(command: ConsumerAckCommand): AckApplied | Rejection {
@@ -360,9 +366,28 @@ export class BrokerStateMachine {
   /** Moves the replicated clock up to `timestampMs` (never down) and expires dedup entries at the result. */
   private advanceClock(timestampMs: number): number {
     assert(Number.isSafeInteger(timestampMs) && timestampMs >= 0, `timestamp ${timestampMs} is not a non-negative integer`);
-    if (timestampMs > this.clockMs) this.clockMs = timestampMs;
+    if (timestampMs > this.clockMs) {
+      this.clockMs = timestampMs;
+      this.clockLogical = 0;
+    }
     this.dedup.expire(this.clockMs);
     return this.clockMs;
+  }
+
+  /**
+   * The hybrid logical clock of the log: a publish's stamp is the leader's
+   * (timestampMs, logical) when that is later than every stamp before it, and
+   * otherwise one tick of the counter past the latest. So stamps strictly
+   * increase along the log, across leader changes, whatever the leaders' clocks.
+   */
+  private advanceStamp(timestampMs: number, logical: number): { timestampMs: number; logical: number } {
+    assert(Number.isSafeInteger(logical) && logical >= 0, `logical clock ${logical} is not a non-negative integer`);
+    const previousMs = this.clockMs;
+    const previousLogical = this.clockLogical;
+    this.advanceClock(timestampMs);
+    const later = timestampMs > previousMs || (timestampMs === previousMs && logical > previousLogical);
+    this.clockLogical = later ? logical : previousLogical + 1;
+    return { timestampMs: this.clockMs, logical: this.clockLogical };
   }
 
   private createTopic(name: string): TopicLog {
@@ -371,9 +396,9 @@ export class BrokerStateMachine {
     return log;
   }
 
-  private store(log: TopicLog, command: PublishCommand, timestampMs: number): number {
+  private store(log: TopicLog, command: PublishCommand, stamp: { timestampMs: number; logical: number }): number {
     const offset = log.messages.length + 1;
-    const base = { topic: log.name, offset, timestampMs, headers: command.headers, payload: command.payload };
+    const base = { topic: log.name, offset, timestampMs: stamp.timestampMs, logical: stamp.logical, headers: command.headers, payload: command.payload };
     const message: StoredMessage = command.msgId === undefined ? base : { ...base, msgId: command.msgId };
     log.messages.push(message);
     mixMessage(log.chain, message);
@@ -383,16 +408,17 @@ export class BrokerStateMachine {
 
 function topicInvariants(log: TopicLog): void {
   assert(log.messages.length >= 1, `topic ${log.name} exists without a message`);
-  let previousMs = 0;
+  let previous: StoredMessage | undefined;
   log.messages.forEach((message, k) => {
     assert(message.offset === k + 1, `topic ${log.name} has offset ${message.offset} at position ${k + 1}`);
-    assert(message.timestampMs >= previousMs, `topic ${log.name} timestamps decrease at offset ${k + 1}`);
-    previousMs = message.timestampMs;
+    const later = previous === undefined || message.timestampMs > previous.timestampMs || (message.timestampMs === previous.timestampMs && message.logical > previous.logical);
+    assert(later, `topic ${log.name} stamps do not increase at offset ${k + 1}`);
+    previous = message;
   });
 }
 
 function mixMessage(hash: Hash64, message: StoredMessage): void {
-  hash.integer(message.offset).integer(message.timestampMs);
+  hash.integer(message.offset).integer(message.timestampMs).integer(message.logical);
   if (message.msgId === undefined) hash.word(0);
   else hash.word(1).text(message.msgId);
   hash.integer(message.headers.size);

@@ -57,6 +57,14 @@ export class HybridLogicalClock {
   }
 
   /**
+   * Takes in a timestamp without an event of its own (a stamp read from the
+   * replicated log): later stamps from this clock will be later than it.
+   */
+  witness(seen: HlcTimestamp): void {
+    if (compareHlc(seen, this.current) > 0) this.current = seen;
+  }
+
+  /**
    * The next timestamp later than both this clock and `floor`: what a leader
    * stamps a publish with when the client sent its own timestamp, so the
    * message is ordered after what the client had seen.

@@ -43,6 +43,7 @@ import type { ProtocolError } from '../protocol/client-errors.js';
 import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
 import { OffsetEstimator, offsetSample, type OffsetEstimate } from '../clock/offset-estimator.js';
+import { HybridLogicalClock } from '../clock/hlc.js';
 import {
   ackJson,
   deliveryReplySubject,
@@ -160,6 +161,8 @@ export class BrokerNode {
   private peerOutbox: PeerMessage[] = [];
   /** Sessions closed by the core whose last bytes the driver has not taken yet. */
   private readonly closed = new Map<number, ClientSession>();
+  /** Stamps the publishes this node proposes while it leads; see commandFor. */
+  private readonly hlc = new HybridLogicalClock();
   /** peer -> the estimate of its clock minus ours. */
   private readonly clockEstimators = new Map<NodeId, OffsetEstimator>();
 
@@ -573,7 +576,10 @@ export class BrokerNode {
         const { kind: _kind, ...publish } = request;
         const after = this.causalFloor(request.headers, nowMs);
         if (typeof after === 'string') return after;
-        return { type: 'Publish', ...publish, timestampMs: after === undefined ? nowMs : Math.max(nowMs, after + 1) };
+        // The leader's hybrid logical clock has witnessed every stamp it applied, so
+        // its stamp is later than those; the log's own clock settles any tie.
+        const stamp = this.hlc.now(after === undefined ? nowMs : Math.max(nowMs, after + 1));
+        return { type: 'Publish', ...publish, timestampMs: stamp.l, logical: stamp.c };
       }
       case 'ack':
         return { type: 'ConsumerAck', consumer: request.consumer, topic: request.topic, offset: request.offset };
@@ -628,6 +634,7 @@ export class BrokerNode {
 
   private apply(entry: Entry): void {
     const result = this.state.applyEntry(entry);
+    if (result.kind === 'published') this.hlc.witness({ l: result.timestampMs, c: result.logical });
     if (result.kind === 'published' && !result.duplicate) {
       const stored = this.state.history(result.topic, result.offset, 1);
       if (stored.ok && stored.messages[0] !== undefined) {
@@ -647,7 +654,7 @@ export class BrokerNode {
     }
     switch (result.kind) {
       case 'published':
-        return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, duplicate: result.duplicate };
+        return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, logical: result.logical, duplicate: result.duplicate };
       case 'acked':
         return { kind: 'ack-recorded', consumer: result.consumer, topic: result.topic, offset: result.offset };
       case 'expired':

@@ -81,6 +81,8 @@ export interface PublishAcked {
   readonly topic: string;
   readonly offset: number;
   readonly timestampMs: number;
+  /** The HLC counter under timestampMs. */
+  readonly logical: number;
   readonly duplicate: boolean;
 }
 

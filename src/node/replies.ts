@@ -25,7 +25,7 @@ const FAILURE_CODES: Readonly<Record<PublishFailure, number>> = {
 /** `{"stream":"<topic>","seq":N[,"duplicate":true]}`, or `{"error":{...}}` naming what went wrong. */
 export function pubAckJson(result: PublishResult): Uint8Array {
   if (result.kind === 'acked') {
-    const ack: Record<string, unknown> = { stream: result.topic, seq: result.offset, ts: result.timestampMs };
+    const ack: Record<string, unknown> = { stream: result.topic, seq: result.offset, ts: result.timestampMs, hlc: `${result.timestampMs}.${result.logical}` };
     if (result.duplicate) ack.duplicate = true;
     return encoder.encode(JSON.stringify(ack));
   }

@@ -17,7 +17,7 @@
 //                      2 ack:     consumer (u16 length), topic (u16 length), offset u64
 //                      3 barrier: nothing
 //     ForwardResult  token u64, kind u8, then per kind:
-//                      1 acked:        topic (u16), offset u64, timestampMs u64, duplicate u8
+//                      1 acked:        topic (u16), offset u64, timestampMs u64, logical u32, duplicate u8
 //                      2 ack-recorded: consumer (u16), topic (u16), offset u64
 //                      3 barrier:      index u64
 //                      4 failed:       reason u8 (FAILURE_REASONS), retryable u8,
@@ -151,6 +151,7 @@ function outcomeParts(outcome: CommandOutcome): Part[] {
         short(outcome.topic, 'topic'),
         { kind: 'u64', value: outcome.offset, what: 'offset' },
         { kind: 'u64', value: outcome.timestampMs, what: 'timestampMs' },
+        { kind: 'u32', value: outcome.logical, what: 'logical' },
         { kind: 'u8', value: outcome.duplicate ? 1 : 0 },
       ];
     case 'ack-recorded':
@@ -266,6 +267,7 @@ function readOutcome(reader: ByteReader): CommandOutcome | undefined {
         topic: readShort(reader, 'topic'),
         offset: reader.u64('offset'),
         timestampMs: reader.u64('timestampMs'),
+        logical: reader.u32('logical'),
         duplicate: reader.bool('duplicate'),
       };
     case 'ack-recorded':

@@ -37,12 +37,14 @@ const anyPublish: fc.Arbitrary<BrokerCommand> = fc
     msgId: fc.option(anyText, { nil: undefined }),
     timestampMs: fc.maxSafeNat(),
     requestId: fc.option(fc.maxSafeNat(), { nil: undefined }),
+    logical: fc.option(fc.integer({ min: 0, max: 0xffff_ffff }), { nil: undefined }),
   })
-  .map(({ msgId, requestId, ...rest }) => ({
+  .map(({ msgId, requestId, logical, ...rest }) => ({
     type: 'Publish' as const,
     ...rest,
     ...(msgId === undefined ? {} : { msgId }),
     ...(requestId === undefined ? {} : { requestId }),
+    ...(logical === undefined ? {} : { logical }),
   }));
 
 export const anyCommand: fc.Arbitrary<BrokerCommand> = fc.oneof(

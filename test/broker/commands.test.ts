@@ -173,8 +173,8 @@ describe('broker command decoding: errors name the problem and the byte', () => 
   });
 
   it('unknown Publish flags', () => {
-    expect(decodeError(fromHex('01 04 00 00 00 00 00 00 00 00 00 01 74 00 00 00 00 00 00 00 00'))).toBe(
-      'Publish: flags at byte 1 has unknown bits 0x4',
+    expect(decodeError(fromHex('01 08 00 00 00 00 00 00 00 00 00 01 74 00 00 00 00 00 00 00 00'))).toBe(
+      'Publish: flags at byte 1 has unknown bits 0x8',
     );
   });
 

@@ -146,8 +146,10 @@ describe('the digest', () => {
   }
 
   it('is canonical: the same state built in another order has the same digest', () => {
+    // Publishes are not reordered here: the log's hybrid logical clock stamps each
+    // one after the last, so publishes in another order make another state.
     const ab = [publish({ topic: 'a', timestampMs: 5 }), publish({ topic: 'b', timestampMs: 5 })];
-    expect(digestOf(ab)).toBe(digestOf([...ab].reverse()));
+    expect(digestOf(ab)).not.toBe(digestOf([...ab].reverse()));
     const acks = [publish({ topic: 'a' }), ack('c1', 'a', 1), ack('c2', 'a', 1)];
     expect(digestOf(acks)).toBe(digestOf([acks[0]!, acks[2]!, acks[1]!]));
   });

@@ -82,7 +82,29 @@ describe('offsets', () => {
     const headers = new Map([['X-A', ['1', '2']]]);
     feed(machine, publish({ topic: 'a', headers, payload: bytesOf('p'), msgId: 'id', timestampMs: 42 }));
     expect(history(machine, 'a', 1, 10)).toEqual([
-      { topic: 'a', offset: 1, timestampMs: 42, headers, payload: bytesOf('p'), msgId: 'id' },
+      { topic: 'a', offset: 1, timestampMs: 42, logical: 0, headers, payload: bytesOf('p'), msgId: 'id' },
+    ]);
+  });
+
+  it('stamps strictly increase along the log: the logical counter orders ties and late leader clocks', () => {
+    const machine = new BrokerStateMachine();
+    const stamps = feed(
+      machine,
+      publish({ topic: 'a', timestampMs: 500, logical: 3 }),
+      publish({ topic: 'b', timestampMs: 500 }),
+      publish({ topic: 'a', timestampMs: 300, logical: 9 }),
+      publish({ topic: 'a', timestampMs: 700 }),
+    ).map((r) => (r.kind === 'published' ? [r.timestampMs, r.logical] : r.kind));
+    expect(stamps).toEqual([
+      [500, 3],
+      [500, 4],
+      [500, 5],
+      [700, 0],
+    ]);
+    expect(history(machine, 'a', 1, 10).map((m) => [m.timestampMs, m.logical])).toEqual([
+      [500, 3],
+      [500, 5],
+      [700, 0],
     ]);
   });
 

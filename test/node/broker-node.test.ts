@@ -42,7 +42,7 @@ describe('BrokerNode: publishing', () => {
     // The followers have not answered yet: nothing is acknowledged.
     expect(acks(client)).toEqual([]);
     cluster.settle();
-    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs }]);
+    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs, hlc: `${cluster.nowMs}.0` }]);
   });
 
   it('stores a repeated message id once and acknowledges it with the original offset and duplicate: true', () => {

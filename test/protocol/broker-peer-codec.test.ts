@@ -31,7 +31,9 @@ const command: fc.Arbitrary<ForwardedCommand> = fc.oneof(
 
 const reasons: PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const outcome: fc.Arbitrary<CommandOutcome> = fc.oneof(
-  fc.record({ topic: name, offset: safeNat, timestampMs: safeNat, duplicate: fc.boolean() }).map((acked): CommandOutcome => ({ kind: 'acked', ...acked })),
+  fc
+    .record({ topic: name, offset: safeNat, timestampMs: safeNat, logical: uint32, duplicate: fc.boolean() })
+    .map((acked): CommandOutcome => ({ kind: 'acked', ...acked })),
   fc.record({ consumer: name, topic: name, offset: safeNat }).map((ack): CommandOutcome => ({ kind: 'ack-recorded', ...ack })),
   safeNat.map((index): CommandOutcome => ({ kind: 'barrier', index })),
   fc

@@ -20,7 +20,7 @@ const frames: Uint8Array[] = [
   encodeErr('Unknown Protocol Operation'),
   encodeStatus({ node: 1, role: 'leader' }),
   encodeHistoryHead('orders', 1, 7),
-  encodeEntry({ topic: 'orders', offset: 7, timestampMs: 123, headers: new Map(), payload: text.encode('seven') }),
+  encodeEntry({ topic: 'orders', offset: 7, timestampMs: 123, logical: 0, headers: new Map(), payload: text.encode('seven') }),
 ];
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

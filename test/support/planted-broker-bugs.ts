@@ -17,7 +17,7 @@ class AcknowledgesBeforeCommit extends BrokerNode {
   protected override acknowledgeOnPropose(topic: string): PublishAcked {
     const offset = Math.max(this.state.lastOffset(topic), this.promised.get(topic) ?? 0) + 1;
     this.promised.set(topic, offset);
-    return { kind: 'acked', topic, offset, timestampMs: this.state.nowMs, duplicate: false };
+    return { kind: 'acked', topic, offset, timestampMs: this.state.nowMs, logical: 0, duplicate: false };
   }
 }
 
