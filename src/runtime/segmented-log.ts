@@ -152,10 +152,7 @@ export class SegmentedLog {
   private createSegment(firstIndex: number): Segment {
     const file = path.join(this.dir, `segment-${String(firstIndex).padStart(20, '0')}.log`);
     const fd = fs.openSync(file, 'w+');
-    const header = new Uint8Array(SEGMENT_HEADER_BYTES);
-    header.set(new TextEncoder().encode(MAGIC), 0);
-    writeU64(new DataView(header.buffer), 8, firstIndex);
-    fs.writeSync(fd, header, 0, header.length, 0);
+    writeSegmentHeader(fd, firstIndex);
     const segment: Segment = { firstIndex, file, fd, size: SEGMENT_HEADER_BYTES, recordOffsets: [] };
     this.segments.push(segment);
     this.dirty.add(segment);
@@ -207,10 +204,7 @@ export class SegmentedLog {
       this.options.note(`${file}: cut a torn record at byte ${tornAt} (${bytes.length - tornAt} bytes) left by an interrupted write`);
       if (tornAt === 0) {
         fs.ftruncateSync(fd, 0);
-        const header = new Uint8Array(SEGMENT_HEADER_BYTES);
-        header.set(new TextEncoder().encode(MAGIC), 0);
-        writeU64(new DataView(header.buffer), 8, firstIndex);
-        fs.writeSync(fd, header, 0, header.length, 0);
+        writeSegmentHeader(fd, firstIndex);
         tornAt = SEGMENT_HEADER_BYTES;
       } else {
         fs.ftruncateSync(fd, tornAt);
@@ -250,6 +244,14 @@ function goodRecordFollows(bytes: Uint8Array, view: DataView, from: number, inde
     if (recordProblem(bytes, view, offset, index) === undefined) return true;
   }
   return false;
+}
+
+/** The 16-byte header every segment starts with: the magic and the segment's first index. */
+function writeSegmentHeader(fd: number, firstIndex: number): void {
+  const header = new Uint8Array(SEGMENT_HEADER_BYTES);
+  header.set(new TextEncoder().encode(MAGIC), 0);
+  writeU64(new DataView(header.buffer), 8, firstIndex);
+  fs.writeSync(fd, header, 0, header.length, 0);
 }
 
 function encodeRecord(entry: Entry): Uint8Array {

@@ -12,6 +12,7 @@ import { encodeClientCommand } from '../../src/protocol/client-command-encoder.j
 import { connectOptionsToJson } from '../../src/protocol/client-connect.js';
 import { encodeHeaderBlock } from '../../src/protocol/client-headers.js';
 import { ClientParser, type ClientParserOptions } from '../../src/protocol/client-parser.js';
+import { concat } from '../support/bytes.js';
 
 // Property tests in the manner of nats.js's parser tests: a stream of client
 // commands, written with random letter case, separators and line endings,
@@ -203,15 +204,6 @@ function writeStyled(command: ClientCommand, style: Style): Uint8Array {
   return line;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 // ---- feeding ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import { DEFAULT_RAFT_OPTIONS } from '../../src/raft/config.js';
 import { InvariantError } from '../../src/raft/assert.js';
 import { encodedSizeBytes } from '../../src/raft/size.js';
 import type { AppendRequest, Entry, RaftMessage, RaftMessageType } from '../../src/raft/types.js';
+import { concat } from '../support/bytes.js';
 
 // The peer codec sits on the trust boundary between nodes: whatever a peer sends,
 // decoding returns a message or an error value and never throws, and every message
@@ -423,16 +424,6 @@ describe('peer codec limits', () => {
 
 // ---- Framing.
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** The stream cut at the given (unsorted, possibly repeated) positions. */
 function split(stream: Uint8Array, cuts: readonly number[]): Uint8Array[] {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePing, encodePong } from '../../src/protocol/client-encoder.js';
 import { ServerParser, type ServerFrame } from '../../src/protocol/server-parser.js';
 import { encodeEntry, encodeHistoryHead, encodeStatus } from '../../src/node/replies.js';
+import { concat } from '../support/bytes.js';
 
 // The client's reader of server frames: every frame the broker writes reads
 // back the same, whole or split anywhere, and arbitrary bytes never throw.
@@ -23,15 +24,6 @@ const frames: Uint8Array[] = [
   encodeEntry({ topic: 'orders', offset: 7, timestampMs: 123, logical: 0, headers: new Map(), payload: text.encode('seven') }),
 ];
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function parseInChunks(bytes: Uint8Array, cuts: readonly number[]): ServerFrame[] {
   const parser = new ServerParser();
