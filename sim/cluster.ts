@@ -22,7 +22,7 @@ import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
 import { EventKind, EventPool, mixEvent, type SimEvent } from './events.js';
 import { BrokerNode, type BrokerNodeOptions } from '../src/node/broker-node.js';
-import { isBrokerPeerMessage, type BrokerPeerMessage, type PeerMessage } from '../src/node/peer-messages.js';
+import { isBrokerPeerMessage, type BrokerPeerMessage, type ClockStamp, type PeerMessage } from '../src/node/peer-messages.js';
 import type { ClientLink, ConnectionHandlers } from './clients.js';
 
 export interface ClockOptions {
@@ -567,7 +567,7 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
-    if (host.broker !== undefined) host.broker.step(message, this.localMs(host));
+    if (host.broker !== undefined) host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
     else host.core.step(message);
     this.pump(host);
     this.checkAfter(host);
@@ -724,6 +724,18 @@ export class SimCluster {
     }
   }
 
+  /**
+   * The clock stamp each message of a broker cluster travels with, taken as it
+   * is sent, as the real transport writes it in the message's frame. Keyed by
+   * the message itself, so a duplicated delivery carries the same stamp.
+   */
+  private readonly clockStamps = new WeakMap<PeerMessage, ClockStamp>();
+
+  private stampClock(message: PeerMessage): void {
+    const sender = this.host(message.from);
+    if (sender.broker !== undefined) this.clockStamps.set(message, sender.broker.clockStampFor(message.to, this.localMs(sender)));
+  }
+
   private sendAny(message: PeerMessage): void {
     if (isBrokerPeerMessage(message)) this.sendBroker(message);
     else this.send(message);
@@ -740,6 +752,7 @@ export class SimCluster {
       this.brokerTraffic.set(message.type, counter);
     }
     counter.count++;
+    this.stampClock(message);
     const delay = this.drawTransit(message.from, message.to);
     if (delay < 0) return;
     const label = `deliver ${message.type} n${message.from}->n${message.to}`;
@@ -756,7 +769,7 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
-    host.broker.step(message, this.localMs(host));
+    host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);
@@ -863,6 +876,7 @@ export class SimCluster {
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);
     this.checker.checkDurableBeforeSend(message, this.host(message.from).disk);
+    if (this.options.broker !== undefined) this.stampClock(message);
     const delay = this.drawTransit(message.from, message.to);
     if (delay < 0) return;
     this.scheduler.schedule(this.events.deliver(message), delay);

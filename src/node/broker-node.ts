@@ -4,14 +4,16 @@
 //   - A subscriber receives only applied (so committed) messages, through the
 //     cursors of subscriptions.ts: in offset order, with no gap, never twice.
 //
-// Pure and sans-IO like its parts. Inputs: tick(nowMs), step(message, nowMs),
+// Pure and sans-IO like its parts. Inputs: tick(nowMs), step(message, nowMs, clock),
 // openSession / receive / closeSession for client bytes. Outputs: ready() and
 // advance(ready) as in the Raft core (the driver makes the Ready durable, sends
 // its messages, then calls advance, which applies committed entries and
 // settles publishes), takePeerMessages() for messages that may go at once, and
 // takeClientOutput() for bytes to write to clients. `nowMs` is the node's wall
 // clock: a leader stamps the publishes it proposes with it, and every node
-// measures the others' clocks against it (see Clocks below).
+// measures the others' clocks against it (see Clocks below). Every message a
+// driver sends to a peer goes with clockStampFor(peer, nowMs), taken as it is
+// sent, and the receiver's driver hands that stamp to step.
 //
 // A client may use any node. A publish on a follower is forwarded to the
 // leader it knows (Forward); the leader answers once the entry is applied
@@ -40,7 +42,7 @@ import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
-import type { CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
+import type { ClockStamp, CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
 import { OffsetEstimator, offsetSample, type OffsetEstimate } from '../clock/offset-estimator.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
@@ -77,9 +79,13 @@ export interface BrokerNodeOptions {
   readonly sessionsMax: number;
   readonly subscriptionsPerSessionMax: number;
   readonly controlLineBytesMax: number;
-  /** Ticks between two clock pings to every peer (SNTP-style offset estimation). */
+  /** Ticks after which a peer this node has sent nothing to gets a ClockProbe, so every pair of nodes measures each other. */
   readonly clockSyncTicks: number;
-  /** A node whose clock is off from the majority's by more than this refuses to lead. */
+  /**
+   * A node whose clock is off from the majority's by more than this refuses to
+   * lead, and a peer's hybrid clock reading further than this ahead of ours is
+   * not merged into our clock.
+   */
   readonly maxClockOffsetMs: number;
 }
 
@@ -161,10 +167,16 @@ export class BrokerNode {
   private peerOutbox: PeerMessage[] = [];
   /** Sessions closed by the core whose last bytes the driver has not taken yet. */
   private readonly closed = new Map<number, ClientSession>();
-  /** Stamps the publishes this node proposes while it leads; see commandFor. */
+  /** Stamps every message to a peer, and the publishes this node proposes while it leads; see commandFor. */
   private readonly hlc = new HybridLogicalClock();
   /** peer -> the estimate of its clock minus ours. */
   private readonly clockEstimators = new Map<NodeId, OffsetEstimator>();
+  /** peer -> the newest stamp heard from it (its sentMs) and when, on our clock: what our next stamp to it echoes. */
+  private readonly lastHeard = new Map<NodeId, { readonly sentMs: number; readonly receivedMs: number }>();
+  /** peer -> the tick of the last stamp this node took for a message to it. */
+  private readonly lastSentTick = new Map<NodeId, number>();
+  /** Peer clock readings too far ahead to merge into our hybrid clock; see onClockStamp. */
+  private clockStampsRefused = 0;
 
   constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
@@ -181,7 +193,7 @@ export class BrokerNode {
   tick(nowMs: number): void {
     this.raft.tick();
     this.ticks++;
-    if (this.ticks % this.options.clockSyncTicks === 0) this.pingClocks(nowMs);
+    this.probeQuietPeers();
     for (const [token, forward] of this.forwards) {
       if (forward.deadlineTick > this.ticks) continue;
       this.forwards.delete(token);
@@ -192,7 +204,12 @@ export class BrokerNode {
     this.pump();
   }
 
-  step(message: PeerMessage, nowMs: number): void {
+  /**
+   * A message from a peer, with the clock stamp it travelled with. A stamp is
+   * missing only where a test steps a core by hand.
+   */
+  step(message: PeerMessage, nowMs: number, clock?: ClockStamp): void {
+    if (clock !== undefined) this.onClockStamp(message.from, clock, wallMs(nowMs));
     if (!isBrokerPeerMessage(message)) {
       this.raft.step(message);
       this.failForwardsToFormerLeaders();
@@ -212,29 +229,51 @@ export class BrokerNode {
       case 'Relay':
         this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined);
         break;
-      case 'ClockPing': {
-        const now = wallMs(nowMs);
-        this.peerOutbox.push({ type: 'ClockPong', group: this.raft.group, from: this.id, to: message.from, pingSentMs: message.sentMs, receivedMs: now, answeredMs: now });
-        break;
-      }
-      case 'ClockPong':
-        this.onClockPong(message.from, message.pingSentMs, message.receivedMs, message.answeredMs, wallMs(nowMs));
-        break;
+      case 'ClockProbe':
+        break; // Its stamp, taken in above, is all it carries.
     }
   }
 
-  // ---- Clocks. Every node estimates every peer's clock offset, SNTP-style, from
-  // pings it sends every clockSyncTicks. A node whose clock is off from the
-  // majority's by more than maxClockOffsetMs refuses to lead: a leader stamps
-  // every stored message with its clock.
+  // ---- Clocks. Every message between nodes carries the sender's clocks (a
+  // ClockStamp). The receiver merges the sender's hybrid clock into its own, so
+  // a message's receipt is later than its send and a new leader's stamps are
+  // later than everything its predecessor sent it; and it estimates every
+  // peer's clock offset, SNTP-style, from stamps that echo its own. A node
+  // whose clock is off from the majority's by more than maxClockOffsetMs
+  // refuses to lead: a leader stamps every stored message with its clock.
 
-  private pingClocks(nowMs: number): void {
+  /** The stamp for a message to `peer` sent now: a send event of the hybrid clock, and the echo of the newest stamp heard from `peer`. */
+  clockStampFor(peer: NodeId, nowMs: number): ClockStamp {
     const sentMs = wallMs(nowMs);
-    for (const peer of this.raft.others) this.peerOutbox.push({ type: 'ClockPing', group: this.raft.group, from: this.id, to: peer, sentMs });
+    const hlc = this.hlc.now(sentMs);
+    this.lastSentTick.set(peer, this.ticks);
+    const heard = this.lastHeard.get(peer);
+    if (heard === undefined) return { hlc, sentMs, echoSentMs: -1, echoReceivedMs: 0 };
+    return { hlc, sentMs, echoSentMs: heard.sentMs, echoReceivedMs: heard.receivedMs };
   }
 
-  private onClockPong(peer: NodeId, t1: number, t2: number, t3: number, t4: number): void {
-    // A pong answering a ping from before a restart, or from a clock that jumped back, is no sample.
+  private probeQuietPeers(): void {
+    for (const peer of this.raft.others) {
+      if (this.ticks - (this.lastSentTick.get(peer) ?? 0) < this.options.clockSyncTicks) continue;
+      this.peerOutbox.push({ type: 'ClockProbe', group: this.raft.group, from: this.id, to: peer });
+      // Counted as sent now, in case the driver stamps it only later.
+      this.lastSentTick.set(peer, this.ticks);
+    }
+  }
+
+  private onClockStamp(peer: NodeId, clock: ClockStamp, nowMs: number): void {
+    // A peer whose clock runs far ahead would drag our hybrid clock, and with it
+    // every stamp we give while leading, as far ahead as it is. Within the bound
+    // its reading is merged; beyond it the message still counts, its clock does
+    // not (the rule of the HLC paper for readings beyond the offset bound).
+    if (clock.hlc.l <= nowMs + this.options.maxClockOffsetMs) this.hlc.receive(clock.hlc, nowMs);
+    else this.clockStampsRefused++;
+    this.lastHeard.set(peer, { sentMs: clock.sentMs, receivedMs: nowMs });
+    if (clock.echoSentMs >= 0) this.onClockSample(peer, clock.echoSentMs, clock.echoReceivedMs, clock.sentMs, nowMs);
+  }
+
+  private onClockSample(peer: NodeId, t1: number, t2: number, t3: number, t4: number): void {
+    // An echo of a message from before a clock jumped back is no sample.
     if (t4 < t1 || t3 < t2) return;
     let estimator = this.clockEstimators.get(peer);
     if (estimator === undefined) {
@@ -396,6 +435,8 @@ export class BrokerNode {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
         maxClockOffsetMs: this.options.maxClockOffsetMs,
         refusesToLead: this.raft.leadershipRefused() ?? null,
+        hlc: `${this.hlc.last.l}.${this.hlc.last.c}`,
+        stampsRefused: this.clockStampsRefused,
         peers: this.clockEstimates(),
       },
     };

@@ -3,8 +3,14 @@
 // leader's answer, and the relay of unstored request/reply traffic. Like Raft
 // messages they name their group. None of them promises anything about the
 // sender's disk, so a driver sends them at once, with no persistence ordering.
+//
+// Every message between broker nodes, Raft's and these alike, travels with a
+// ClockStamp: the sender's clocks at the moment it went out. The stamp belongs
+// to the transmission, not to the message, so the driver takes it when it sends
+// (BrokerNode.clockStampFor) and hands it back on delivery (BrokerNode.step).
 
 import type { MessageHeaders } from '../broker/commands.js';
+import type { HlcTimestamp } from '../clock/hlc.js';
 import type { GroupId, NodeId, RaftMessage } from '../raft/types.js';
 
 interface BrokerMessageHeader {
@@ -51,24 +57,38 @@ export interface Relay extends BrokerMessageHeader {
   readonly payload: Uint8Array;
 }
 
-/** t1 of an SNTP exchange: the sender's wall clock when it sent the ping. */
-export interface ClockPing extends BrokerMessageHeader {
-  readonly type: 'ClockPing';
-  readonly sentMs: number;
+/**
+ * Nothing but its clock stamp: sent to a peer this node has sent nothing else
+ * to for clockSyncTicks, so two followers, which Raft keeps silent to each
+ * other, still measure each other's clocks.
+ */
+export interface ClockProbe extends BrokerMessageHeader {
+  readonly type: 'ClockProbe';
 }
 
-/** The answer: t1 echoed, with t2 and t3 on the answering node's clock. */
-export interface ClockPong extends BrokerMessageHeader {
-  readonly type: 'ClockPong';
-  readonly pingSentMs: number;
-  readonly receivedMs: number;
-  readonly answeredMs: number;
-}
-
-export type BrokerPeerMessage = Forward | ForwardResult | Relay | ClockPing | ClockPong;
+export type BrokerPeerMessage = Forward | ForwardResult | Relay | ClockProbe;
 export type PeerMessage = RaftMessage | BrokerPeerMessage;
 
-const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay', 'ClockPing', 'ClockPong']);
+/**
+ * The sender's clocks, carried by every message between broker nodes. The
+ * receiver merges `hlc` into its hybrid logical clock, and takes an SNTP sample
+ * of the sender's clock offset whenever the stamp echoes one of its own
+ * messages: t1 = echoSentMs and t4 = now on its clock, t2 = echoReceivedMs and
+ * t3 = sentMs on the sender's. Heartbeats flow every tick, so samples do too,
+ * with no message of their own. Readings are whole ms, never below 0.
+ */
+export interface ClockStamp {
+  /** The sender's hybrid logical clock at the send. */
+  readonly hlc: HlcTimestamp;
+  /** The sender's physical clock at the send. */
+  readonly sentMs: number;
+  /** The sentMs of the newest message the sender had from the receiver, or -1 when it has had none since it started. */
+  readonly echoSentMs: number;
+  /** When the sender received that message, on the sender's clock; 0 with no echo. */
+  readonly echoReceivedMs: number;
+}
+
+const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay', 'ClockProbe']);
 
 export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeerMessage {
   return BROKER_MESSAGE_TYPES.has(message.type);

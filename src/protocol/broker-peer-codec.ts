@@ -1,12 +1,22 @@
 // The binary codec for the broker's own node-to-node messages (src/node/
 // peer-messages.ts), and the entry points that encode and decode any peer
 // message: Raft's go through peer-codec.ts, the broker's through this file.
-// Both share the first byte, the type, so one stream carries both.
+// Both share the first byte, the type, so one stream carries both. Between
+// nodes, every message travels behind the sender's clock stamp: a frame's
+// payload is the stamp, then the message (encodeStampedPeerMessage).
 //
-// Layout (big-endian; strings are a length then strict UTF-8; u64 as in peer-codec.ts):
+// Clock stamp layout (37 bytes; big-endian, u64 as in peer-codec.ts):
 //
-//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay, 10 ClockPing,
-//           11 ClockPong (1-6 are Raft's)
+//   0   1   flags: bit 0 set when the stamp echoes a message (the rest are 0)
+//   1   8   hlc.l (u64)        9   4   hlc.c (u32)
+//   13  8   sentMs (u64)
+//   21  8   echoSentMs (u64), 0 without an echo
+//   29  8   echoReceivedMs (u64), 0 without an echo
+//
+// Message layout (strings are a length then strict UTF-8):
+//
+//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay, 10 ClockProbe
+//           (1-6 are Raft's)
 //   1   4   group (u32)
 //   5   4   from (u32)
 //   9   4   to (u32)
@@ -24,8 +34,7 @@
 //                                      leaderHint u32, message (u32 length)
 //     Relay          flags u8 (bit 0: reply subject present), subject (u16),
 //                    replyTo (u16, only with bit 0), header block (u32 length), payload (u32 length)
-//     ClockPing      sentMs u64
-//     ClockPong      pingSentMs u64, receivedMs u64, answeredMs u64
+//     ClockProbe     nothing: its clock stamp is the whole point
 //   Clock readings are whole milliseconds since the epoch, never below 0.
 //
 // Trust boundary as in peer-codec.ts: decoding never throws and names what is
@@ -33,18 +42,55 @@
 
 import { assert, unreachable } from '../raft/assert.js';
 import { decodeBrokerCommand, encodeBrokerCommand } from '../broker/commands.js';
-import type { BrokerPeerMessage, CommandOutcome, ForwardedCommand, PeerMessage, PublishFailure } from '../node/peer-messages.js';
+import type { BrokerPeerMessage, ClockStamp, CommandOutcome, ForwardedCommand, PeerMessage, PublishFailure } from '../node/peer-messages.js';
 import { isBrokerPeerMessage } from '../node/peer-messages.js';
 import { ByteReader, ByteWriter, utf8 } from './bytes.js';
 import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type PeerCodecLimits } from './peer-codec.js';
 
-const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9, ClockPing: 10, ClockPong: 11 } as const;
+const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9, ClockProbe: 10 } as const;
+const FLAG_ECHO = 0b1;
+export const CLOCK_STAMP_BYTES = 1 + 8 + 4 + 8 + 8 + 8;
 const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;
 const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed'] as const;
 const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const FLAG_REPLY = 0b1;
 
 export type AnyPeerDecodeResult = { readonly ok: true; readonly message: PeerMessage } | { readonly ok: false; readonly error: string };
+export type StampedPeerDecodeResult =
+  | { readonly ok: true; readonly message: PeerMessage; readonly clock: ClockStamp }
+  | { readonly ok: false; readonly error: string };
+
+/** A frame's payload between nodes: the sender's clock stamp, then the message. */
+export function encodeStampedPeerMessage(message: PeerMessage, clock: ClockStamp): Uint8Array {
+  const body = encodeAnyPeerMessage(message);
+  const echo = clock.echoSentMs >= 0;
+  const writer = new ByteWriter(new Uint8Array(CLOCK_STAMP_BYTES + body.length));
+  writer.u8(echo ? FLAG_ECHO : 0);
+  writer.u64(clock.hlc.l, 'hlc.l');
+  writer.u32(clock.hlc.c, 'hlc.c');
+  writer.u64(clock.sentMs, 'sentMs');
+  writer.u64(echo ? clock.echoSentMs : 0, 'echoSentMs');
+  writer.u64(echo ? clock.echoReceivedMs : 0, 'echoReceivedMs');
+  writer.raw(body);
+  return writer.bytes;
+}
+
+/** Decodes a stamp and the message behind it from exactly `bytes`. Never throws. */
+export function decodeStampedPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits = DEFAULT_PEER_CODEC_LIMITS): StampedPeerDecodeResult {
+  const reader = new ByteReader(bytes);
+  const flags = reader.u8('clock stamp flags');
+  const hlc = { l: reader.u64('hlc.l'), c: reader.u32('hlc.c') };
+  const sentMs = reader.u64('sentMs');
+  const echoSentMs = reader.u64('echoSentMs');
+  const echoReceivedMs = reader.u64('echoReceivedMs');
+  if (reader.failed) return { ok: false, error: `clock stamp: ${reader.error!}` };
+  if ((flags & ~FLAG_ECHO) !== 0) return { ok: false, error: `clock stamp flags 0x${flags.toString(16)} at byte 0 has unknown bits` };
+  const echo = (flags & FLAG_ECHO) !== 0;
+  const clock: ClockStamp = echo ? { hlc, sentMs, echoSentMs, echoReceivedMs } : { hlc, sentMs, echoSentMs: -1, echoReceivedMs: 0 };
+  const decoded = decodeAnyPeerMessage(bytes.subarray(CLOCK_STAMP_BYTES), limits);
+  if (!decoded.ok) return { ok: false, error: `in the message after the ${CLOCK_STAMP_BYTES}-byte clock stamp: ${decoded.error}` };
+  return { ok: true, message: decoded.message, clock };
+}
 
 /** Encodes any peer message: Raft's or the broker's. */
 export function encodeAnyPeerMessage(message: PeerMessage): Uint8Array {
@@ -54,7 +100,7 @@ export function encodeAnyPeerMessage(message: PeerMessage): Uint8Array {
 /** Decodes any peer message from exactly `bytes`. Never throws. */
 export function decodeAnyPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits = DEFAULT_PEER_CODEC_LIMITS): AnyPeerDecodeResult {
   const type = bytes[0];
-  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.ClockPong) return decodePeerMessage(bytes, limits);
+  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.ClockProbe) return decodePeerMessage(bytes, limits);
   if (bytes.length > limits.frameBytesMax) {
     return { ok: false, error: `message of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}` };
   }
@@ -99,20 +145,12 @@ export function encodeBrokerPeerMessage(message: BrokerPeerMessage): Uint8Array 
     case 'ForwardResult':
       parts.push({ kind: 'u64', value: message.token, what: 'token' }, ...outcomeParts(message.outcome));
       break;
-    case 'ClockPing':
-      parts.push({ kind: 'u64', value: message.sentMs, what: 'sentMs' });
-      break;
-    case 'ClockPong':
-      parts.push(
-        { kind: 'u64', value: message.pingSentMs, what: 'pingSentMs' },
-        { kind: 'u64', value: message.receivedMs, what: 'receivedMs' },
-        { kind: 'u64', value: message.answeredMs, what: 'answeredMs' },
-      );
-      break;
     case 'Relay':
       parts.push({ kind: 'u8', value: message.replyTo === undefined ? 0 : FLAG_REPLY }, short(message.subject, 'subject'));
       if (message.replyTo !== undefined) parts.push(short(message.replyTo, 'replyTo'));
       parts.push({ kind: 'long', bytes: message.headerBytes, what: 'header block' }, { kind: 'long', bytes: message.payload, what: 'payload' });
+      break;
+    case 'ClockProbe':
       break;
     default:
       unreachable(message);
@@ -210,11 +248,8 @@ export function decodeBrokerPeerMessage(bytes: Uint8Array): AnyPeerDecodeResult 
     case TYPE_BYTES.Relay:
       message = readRelay(reader, header);
       break;
-    case TYPE_BYTES.ClockPing:
-      message = { type: 'ClockPing', ...header, sentMs: reader.u64('sentMs') };
-      break;
-    case TYPE_BYTES.ClockPong:
-      message = { type: 'ClockPong', ...header, pingSentMs: reader.u64('pingSentMs'), receivedMs: reader.u64('receivedMs'), answeredMs: reader.u64('answeredMs') };
+    case TYPE_BYTES.ClockProbe:
+      message = { type: 'ClockProbe', ...header };
       break;
     default:
       return { ok: false, error: `unknown broker message type byte 0x${typeByte.toString(16)} at byte 0` };

@@ -18,6 +18,7 @@
 
 import * as net from 'node:net';
 import { BrokerNode } from '../node/broker-node.js';
+import type { PeerMessage } from '../node/peer-messages.js';
 import { peerCodecLimitsFor } from '../protocol/peer-codec.js';
 import type { Ready } from '../raft/types.js';
 import { AdminServer } from './admin-server.js';
@@ -81,8 +82,8 @@ export class NodeRunner {
       peers: config.nodes.filter((node) => node.id !== id),
       secret: config.secret,
       limits: peerCodecLimitsFor(config.raft),
-      onMessage: (message) => {
-        this.core.step(message, this.nowMs());
+      onMessage: (message, clock) => {
+        this.core.step(message, this.nowMs(), clock);
         this.pump();
       },
       log: options.log,
@@ -167,7 +168,7 @@ export class NodeRunner {
   /** Sends what may go at once, writes client output, and starts persisting a Ready if none is in flight. */
   private pump(): void {
     if (this.stopped) return;
-    for (const message of this.core.takePeerMessages()) this.transport.send(message);
+    for (const message of this.core.takePeerMessages()) this.send(message);
     for (const output of this.core.takeClientOutput()) {
       const socket = this.sockets.get(output.session);
       if (socket === undefined) continue;
@@ -178,6 +179,11 @@ export class NodeRunner {
       }
     }
     if (!this.persisting && this.core.hasReady()) void this.persistReady(this.core.ready());
+  }
+
+  /** Every message to a peer goes with the core's clock stamp, taken now, as it leaves. */
+  private send(message: PeerMessage): void {
+    this.transport.send(message, this.core.clockStampFor(message.to, this.nowMs()));
   }
 
   private async persistReady(ready: Ready): Promise<void> {
@@ -195,7 +201,7 @@ export class NodeRunner {
     if (ready.entries.length > 0 || ready.hardState !== undefined || ready.truncateFrom !== undefined) this.stats.fsyncs++;
     this.persisting = false;
     if (this.stopped) return;
-    for (const message of ready.messages) this.transport.send(message);
+    for (const message of ready.messages) this.send(message);
     this.core.advance(ready);
     this.pump();
   }

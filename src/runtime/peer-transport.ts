@@ -17,8 +17,8 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
-import type { PeerMessage } from '../node/peer-messages.js';
-import { decodeAnyPeerMessage, encodeAnyPeerMessage } from '../protocol/broker-peer-codec.js';
+import type { ClockStamp, PeerMessage } from '../node/peer-messages.js';
+import { CLOCK_STAMP_BYTES, decodeStampedPeerMessage, encodeStampedPeerMessage } from '../protocol/broker-peer-codec.js';
 import { FRAME_PREFIX_BYTES, FrameReader, type PeerCodecLimits } from '../protocol/peer-codec.js';
 import type { NodeAddress } from './config.js';
 
@@ -34,7 +34,7 @@ export interface PeerTransportOptions {
   readonly peers: readonly NodeAddress[];
   readonly secret: string;
   readonly limits: PeerCodecLimits;
-  readonly onMessage: (message: PeerMessage) => void;
+  readonly onMessage: (message: PeerMessage, clock: ClockStamp) => void;
   readonly log: (line: string) => void;
 }
 
@@ -82,14 +82,15 @@ export class PeerTransport {
     }
   }
 
-  send(message: PeerMessage): void {
+  /** Sends `message` behind `clock`, the sender's clock stamp taken as it goes (a DELAY fault holds both, as a slow network would). */
+  send(message: PeerMessage, clock: ClockStamp): void {
     if (this.faults.isolated || this.faults.dropTo.has(message.to)) return;
     const delay = this.faults.delayToMs.get(message.to);
     if (delay !== undefined && delay > 0) {
-      setTimeout(() => this.write(message), delay).unref();
+      setTimeout(() => this.write(message, clock), delay).unref();
       return;
     }
-    this.write(message);
+    this.write(message, clock);
   }
 
   async stop(): Promise<void> {
@@ -102,11 +103,11 @@ export class PeerTransport {
     await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
   }
 
-  private write(message: PeerMessage): void {
+  private write(message: PeerMessage, clock: ClockStamp): void {
     const link = this.outbound.get(message.to);
     if (link?.socket === undefined || !link.ready) return;
     if (link.socket.writableLength > QUEUED_BYTES_MAX) return;
-    const payload = encodeAnyPeerMessage(message);
+    const payload = encodeStampedPeerMessage(message, clock);
     const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + payload.length);
     frame.writeUInt32BE(payload.length, 0);
     frame.set(payload, FRAME_PREFIX_BYTES);
@@ -156,7 +157,7 @@ export class PeerTransport {
     socket.write(challenge);
     let hello = Buffer.alloc(0);
     let peer: number | undefined;
-    const reader = new FrameReader(this.options.limits);
+    const reader = new FrameReader({ ...this.options.limits, frameBytesMax: this.options.limits.frameBytesMax + CLOCK_STAMP_BYTES });
     const where = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.on('data', (chunk: Buffer) => {
       let bytes: Uint8Array = chunk;
@@ -184,7 +185,7 @@ export class PeerTransport {
   private readFrames(reader: FrameReader, bytes: Uint8Array, peer: number, socket: net.Socket): void {
     const result = reader.push(bytes);
     for (const frame of result.payloads) {
-      const decoded = decodeAnyPeerMessage(frame, this.options.limits);
+      const decoded = decodeStampedPeerMessage(frame, this.options.limits);
       if (!decoded.ok) {
         this.options.log(`dropping the connection from peer ${peer}: ${decoded.error}`);
         socket.destroy();
@@ -197,7 +198,7 @@ export class PeerTransport {
         return;
       }
       if (this.faults.isolated || this.faults.dropFrom.has(peer)) continue;
-      this.options.onMessage(decoded.message);
+      this.options.onMessage(decoded.message, decoded.clock);
     }
     if (result.error !== undefined) {
       this.options.log(`dropping the connection from peer ${peer}: ${result.error}`);

@@ -42,7 +42,8 @@ describe('BrokerNode: publishing', () => {
     // The followers have not answered yet: nothing is acknowledged.
     expect(acks(client)).toEqual([]);
     cluster.settle();
-    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs, hlc: `${cluster.nowMs}.0` }]);
+    // The counter under the millisecond counts the hybrid clock's events in it: messages sent and received.
+    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs, hlc: expect.stringMatching(new RegExp(`^${cluster.nowMs}\\.\\d+$`)) }]);
   });
 
   it('stores a repeated message id once and acknowledges it with the original offset and duplicate: true', () => {
@@ -108,7 +109,10 @@ describe('BrokerNode: publishing', () => {
   });
 
   it('stamps publishes in whole milliseconds, never below 0, whatever the clock reads', () => {
-    const cluster = clusterWithLeader();
+    // The whole cluster's clocks start before the epoch, so no stamp from a later reading was ever merged.
+    const cluster = new MiniCluster();
+    cluster.nowMs = -100_000.75;
+    cluster.electLeader(1);
     const client = cluster.connect(1);
     client.send('SUB _INBOX.me.* 1\r\n');
     cluster.nowMs = -5000.75;
@@ -365,6 +369,41 @@ describe('BrokerNode: clocks', () => {
     // Node 3 stepped down and another node leads.
     expect(cluster.node(3).raft.role()).not.toBe('leader');
     expect([1, 2].some((id) => cluster.node(id).raft.role() === 'leader')).toBe(true);
+  });
+});
+
+describe('BrokerNode: hybrid clocks on peer messages', () => {
+  type Clock = { hlc: string; stampsRefused: number };
+  const clockOf = (cluster: MiniCluster, id: number): Clock => {
+    const client = cluster.connect(id);
+    client.send('STATUS\r\n');
+    return client.take('Status')[0]!.status.clock as Clock;
+  };
+  const hlcMs = (clock: Clock): number => Number(clock.hlc.split('.')[0]);
+
+  it('merges the hybrid clock every peer message carries, so a node behind reads at least what it heard', () => {
+    const cluster = clusterWithLeader();
+    cluster.skewMs.set(1, 300); // within maxClockOffsetMs
+    for (let round = 0; round < 5; round++) cluster.heartbeat();
+    // Node 2's own clock reads nowMs, yet its hybrid clock has heard node 1's, 300 ms ahead
+    // (less the 20 ms the other two nodes' ticks moved time on since node 1 last sent).
+    expect(hlcMs(clockOf(cluster, 2))).toBeGreaterThanOrEqual(cluster.nowMs + 300 - 20);
+    expect(clockOf(cluster, 2).stampsRefused).toBe(0);
+    // A publish through node 2, led by node 1, is stamped after everything node 2 had heard.
+    const client = cluster.connect(2);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'one', '_INBOX.me.1'));
+    cluster.settle();
+    expect(acks(client)[0]!.ts).toBeGreaterThanOrEqual(cluster.nowMs + 300);
+  });
+
+  it('does not merge a peer clock reading beyond maxClockOffsetMs ahead, and counts it', () => {
+    const cluster = clusterWithLeader();
+    cluster.skewMs.set(3, 5000);
+    for (let round = 0; round < 5; round++) cluster.heartbeat();
+    const clock1 = clockOf(cluster, 1);
+    expect(clock1.stampsRefused).toBeGreaterThan(0);
+    expect(hlcMs(clock1)).toBeLessThan(cluster.nowMs + 500);
   });
 });
 

@@ -3,7 +3,7 @@
 // the node core's contracts by hand, one step at a time.
 
 import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.js';
-import type { PeerMessage } from '../../src/node/peer-messages.js';
+import type { ClockStamp, PeerMessage } from '../../src/node/peer-messages.js';
 import { DEFAULT_RAFT_OPTIONS } from '../../src/raft/config.js';
 import type { DurableState, NodeId } from '../../src/raft/types.js';
 import { ServerParser, type ServerFrame } from '../../src/protocol/server-parser.js';
@@ -55,6 +55,8 @@ export class MiniCluster {
   readonly nodes = new Map<NodeId, BrokerNode>();
   readonly clients = new Map<number, TestClient>();
   network: PeerMessage[] = [];
+  /** The clock stamp each message left with, as the real transport's frame carries it. */
+  private readonly stamps = new WeakMap<PeerMessage, ClockStamp>();
   nowMs = 1_000_000;
   /** How far each node's clock reads from nowMs. */
   readonly skewMs = new Map<NodeId, number>();
@@ -88,17 +90,24 @@ export class MiniCluster {
   /** Performs every Ready of a node: its writes are durable at once, then messages go and entries apply. */
   flush(id: NodeId): void {
     const node = this.node(id);
-    this.network.push(...node.takePeerMessages());
+    this.send(id, node.takePeerMessages());
     while (node.hasReady()) {
       const ready = node.ready();
-      this.network.push(...ready.messages);
+      this.send(id, ready.messages);
       node.advance(ready);
-      this.network.push(...node.takePeerMessages());
+      this.send(id, node.takePeerMessages());
     }
     for (const output of node.takeClientOutput()) {
       const client = this.clients.get(output.session)!;
       for (const bytes of output.bytes) client.received(bytes);
       if (output.close) client.closed = true;
+    }
+  }
+
+  private send(from: NodeId, messages: readonly PeerMessage[]): void {
+    for (const message of messages) {
+      this.stamps.set(message, this.node(from).clockStampFor(message.to, this.clockOf(from)));
+      this.network.push(message);
     }
   }
 
@@ -109,7 +118,7 @@ export class MiniCluster {
       this.network = [];
       for (const message of batch) {
         if (drop(message)) continue;
-        this.node(message.to).step(message, this.clockOf(message.to));
+        this.node(message.to).step(message, this.clockOf(message.to), this.stamps.get(message));
         this.flush(message.to);
       }
     }

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BrokerPeerMessage, CommandOutcome, ForwardedCommand, PublishFailure } from '../../src/node/peer-messages.js';
-import { decodeAnyPeerMessage, encodeAnyPeerMessage } from '../../src/protocol/broker-peer-codec.js';
+import type { BrokerPeerMessage, ClockStamp, CommandOutcome, ForwardedCommand, PublishFailure } from '../../src/node/peer-messages.js';
+import {
+  CLOCK_STAMP_BYTES,
+  decodeAnyPeerMessage,
+  decodeStampedPeerMessage,
+  encodeAnyPeerMessage,
+  encodeStampedPeerMessage,
+} from '../../src/protocol/broker-peer-codec.js';
 import type { RaftMessage } from '../../src/raft/types.js';
 
 // The broker's peer messages share the stream with Raft's: every message our
@@ -42,10 +48,7 @@ const outcome: fc.Arbitrary<CommandOutcome> = fc.oneof(
 );
 
 const brokerMessage: fc.Arbitrary<BrokerPeerMessage> = fc.oneof(
-  fc.tuple(header, safeNat).map(([h, sentMs]): BrokerPeerMessage => ({ type: 'ClockPing', ...h, sentMs })),
-  fc
-    .tuple(header, safeNat, safeNat, safeNat)
-    .map(([h, pingSentMs, receivedMs, answeredMs]): BrokerPeerMessage => ({ type: 'ClockPong', ...h, pingSentMs, receivedMs, answeredMs })),
+  header.map((h): BrokerPeerMessage => ({ type: 'ClockProbe', ...h })),
   fc.tuple(header, safeNat, command).map(([h, token, c]): BrokerPeerMessage => ({ type: 'Forward', ...h, token, command: c })),
   fc.tuple(header, safeNat, outcome).map(([h, token, o]): BrokerPeerMessage => ({ type: 'ForwardResult', ...h, token, outcome: o })),
   fc
@@ -60,7 +63,40 @@ const brokerMessage: fc.Arbitrary<BrokerPeerMessage> = fc.oneof(
     })),
 );
 
+const clockStamp: fc.Arbitrary<ClockStamp> = fc.oneof(
+  fc.record({ l: safeNat, c: uint32, sentMs: safeNat }).map(({ l, c, sentMs }): ClockStamp => ({ hlc: { l, c }, sentMs, echoSentMs: -1, echoReceivedMs: 0 })),
+  fc
+    .record({ l: safeNat, c: uint32, sentMs: safeNat, echoSentMs: safeNat, echoReceivedMs: safeNat })
+    .map(({ l, c, ...rest }): ClockStamp => ({ hlc: { l, c }, ...rest })),
+);
+
 describe('broker peer codec', () => {
+  it('round-trips every message behind every clock stamp, with and without an echo', () => {
+    const heartbeat: RaftMessage = { type: 'Heartbeat', group: 1, from: 2, to: 3, term: 4, commit: 5, seq: 6 };
+    fc.assert(
+      fc.property(fc.oneof(brokerMessage, fc.constant(heartbeat)), clockStamp, (message, clock) => {
+        expect(decodeStampedPeerMessage(encodeStampedPeerMessage(message, clock))).toEqual({ ok: true, message, clock });
+      }),
+    );
+  });
+
+  it('refuses a stamp with unknown flags, and names where a message behind a stamp is bad', () => {
+    const clock: ClockStamp = { hlc: { l: 5, c: 1 }, sentMs: 5, echoSentMs: -1, echoReceivedMs: 0 };
+    const encoded = encodeStampedPeerMessage({ type: 'ForwardResult', group: 1, from: 1, to: 2, token: 9, outcome: { kind: 'barrier', index: 3 } }, clock);
+    const badFlags = encoded.slice();
+    badFlags[0] = 0b110;
+    expect(decodeStampedPeerMessage(badFlags)).toEqual({ ok: false, error: 'clock stamp flags 0x6 at byte 0 has unknown bits' });
+    const badOutcome = encoded.slice();
+    badOutcome[CLOCK_STAMP_BYTES + 21] = 9;
+    expect(decodeStampedPeerMessage(badOutcome)).toEqual({
+      ok: false,
+      error: `in the message after the ${CLOCK_STAMP_BYTES}-byte clock stamp: outcome kind at byte 21 is not 1 to 4`,
+    });
+    const decoded = decodeStampedPeerMessage(encoded.subarray(0, 20));
+    expect(decoded.ok).toBe(false);
+    if (!decoded.ok) expect(decoded.error).toMatch(/^clock stamp: /);
+  });
+
   it('round-trips every broker message', () => {
     fc.assert(
       fc.property(brokerMessage, (message) => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PeerMessage } from '../../src/node/peer-messages.js';
+import type { ClockStamp, PeerMessage } from '../../src/node/peer-messages.js';
 import { DEFAULT_PEER_CODEC_LIMITS } from '../../src/protocol/peer-codec.js';
 import { AdminServer } from '../../src/runtime/admin-server.js';
 import type { NodeAddress } from '../../src/runtime/config.js';
@@ -15,13 +15,20 @@ async function address(id: number): Promise<NodeAddress> {
   return { id, host: '127.0.0.1', clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort(), dataDir: '' };
 }
 
+const stamps: ClockStamp[] = [];
+
 function transport(self: NodeAddress, peers: NodeAddress[], secret: string, received: PeerMessage[], log: string[]): PeerTransport {
-  const created = new PeerTransport({ self, peers, secret, limits: DEFAULT_PEER_CODEC_LIMITS, onMessage: (m) => received.push(m), log: (line) => log.push(line) });
+  const onMessage = (message: PeerMessage, clock: ClockStamp): void => {
+    received.push(message);
+    stamps.push(clock);
+  };
+  const created = new PeerTransport({ self, peers, secret, limits: DEFAULT_PEER_CODEC_LIMITS, onMessage, log: (line) => log.push(line) });
   transports.push(created);
   return created;
 }
 
 const heartbeat = (from: number, to: number): PeerMessage => ({ type: 'Heartbeat', group: 1, from, to, term: 1, commit: 0, seq: 1 });
+const clock: ClockStamp = { hlc: { l: 1_700_000_000_000, c: 3 }, sentMs: 1_700_000_000_000, echoSentMs: 1_699_999_999_990, echoReceivedMs: 1_699_999_999_995 };
 
 describe('PeerTransport', () => {
   it('carries messages between nodes that share the secret, and reconnects after a restart', async () => {
@@ -31,16 +38,17 @@ describe('PeerTransport', () => {
     let second = transport(b, [a], 'shared-secret', atB, []);
     await Promise.all([first.start(), second.start()]);
     await eventually(() => {
-      first.send(heartbeat(1, 2));
+      first.send(heartbeat(1, 2), clock);
       return atB.length > 0 ? true : undefined;
     }, 5000, 'a message to arrive');
     expect(atB[0]).toEqual(heartbeat(1, 2));
+    expect(stamps.at(-1)).toEqual(clock);
     await second.stop();
     atB.length = 0;
     second = transport(b, [a], 'shared-secret', atB, []);
     await second.start();
     await eventually(() => {
-      first.send(heartbeat(1, 2));
+      first.send(heartbeat(1, 2), clock);
       return atB.length > 0 ? true : undefined;
     }, 10_000, 'a message after the peer came back');
   });
@@ -54,7 +62,7 @@ describe('PeerTransport', () => {
     await Promise.all([honest.start(), intruder.start()]);
     await eventually(() => (logA.some((line) => line.includes('refused a peer connection')) ? true : undefined), 5000, 'the refusal');
     for (let i = 0; i < 5; i++) {
-      intruder.send(heartbeat(2, 1));
+      intruder.send(heartbeat(2, 1), clock);
       await sleep(20);
     }
     expect(atA).toEqual([]);
