@@ -69,13 +69,15 @@ export class BrokerWorkload {
     }
     const [first, second] = [options.topics[0]!, options.topics[1] ?? options.topics[0]!];
     const wildcard = first.includes('.') ? `${first.split('.')[0]!}.>` : '>';
-    const subscriber = (id: string, kind: 'live' | 'replay' | 'durable', subject: string, startMs: number): SimSubscriber =>
-      new SimSubscriber(link, this.recorder, random(id), { id, kind, subject, startMs, stopMs, ackEvery: 3, meanReconnectMs: 5000 });
+    const subscriber = (id: string, kind: 'live' | 'replay' | 'durable', subject: string, startMs: number, ordered = false): SimSubscriber =>
+      new SimSubscriber(link, this.recorder, random(id), { id, kind, subject, startMs, stopMs, ackEvery: 3, meanReconnectMs: 5000, ordered });
     this.subscribers.push(
       subscriber('live1', 'live', wildcard, 0),
       subscriber('live2', 'live', first, 2000),
       subscriber('replay1', 'replay', first, 5000),
       subscriber('durable1', 'durable', second, 1000),
+      // Every topic merged by timestamp, resuming per topic after its acknowledgements.
+      subscriber('ordered1', 'durable', wildcard, 1500, true),
     );
     this.readers.push(
       new SimHistoryReader(link, this.recorder, random('reader1'), { id: 'reader1', topics: options.topics, meanIntervalMs: 2000, limit: 50, startMs: 3000, stopMs }),

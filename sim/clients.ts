@@ -18,6 +18,7 @@ import { SimRandom } from './random.js';
 import type { HistoryRecorder, SubscriptionMode } from './history.js';
 import type { NodeId } from '../src/raft/types.js';
 import { ServerParser, type ServerFrame } from '../src/protocol/server-parser.js';
+import { LATE_HEADER } from '../src/node/replies.js';
 
 /** What the simulated clients need from the simulator. */
 export interface ClientLink {
@@ -291,6 +292,8 @@ export interface SubscriberOptions {
   readonly ackEvery: number;
   /** Durable only: mean simulated milliseconds between voluntary disconnects, to exercise resuming. */
   readonly meanReconnectMs: number;
+  /** Replay and durable: XSUB ... ORDERED, merging the matching topics by timestamp. */
+  readonly ordered?: boolean;
 }
 
 /** Subscribes, records every delivery, and subscribes again after losing its node. */
@@ -340,7 +343,7 @@ export class SimSubscriber {
     const sub = `${this.options.id}-${++this.subscriptions}`;
     this.currentSub = sub;
     const mode = this.mode();
-    this.history.subscribe({ timeMs: this.link.nowMs(), client: this.options.id, node, sub, pattern: this.options.subject, mode });
+    this.history.subscribe({ timeMs: this.link.nowMs(), client: this.options.id, node, sub, pattern: this.options.subject, mode, ordered: this.options.ordered === true });
     connection.write(`SUB _INBOX.${this.options.id}.* inbox\r\n`);
     connection.write(`${this.command(mode)}\r\n`);
   }
@@ -357,13 +360,14 @@ export class SimSubscriber {
   }
 
   private command(mode: SubscriptionMode): string {
+    const ordered = this.options.ordered === true ? ' ORDERED' : '';
     switch (mode.type) {
       case 'live':
         return `SUB ${this.options.subject} s`;
       case 'from-offset':
-        return `XSUB ${this.options.subject} s FROM ${mode.offset}`;
+        return `XSUB ${this.options.subject} s FROM ${mode.offset}${ordered}`;
       case 'durable':
-        return `XSUB ${this.options.subject} s DURABLE ${mode.consumer}`;
+        return `XSUB ${this.options.subject} s DURABLE ${mode.consumer}${ordered}`;
     }
   }
 
@@ -386,6 +390,7 @@ export class SimSubscriber {
       topic: frame.subject,
       offset,
       timestampMs: Number(meta[2]),
+      late: frame.headers.fields.has(LATE_HEADER),
       ...(msgId === undefined ? {} : { msgId }),
       payload: frame.payload,
     });

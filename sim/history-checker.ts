@@ -12,6 +12,8 @@
 //   History Read Mismatch      a history read returns exactly a committed stretch of the final log
 //   Timestamp Order            timestamps never decrease along a topic, as acknowledgements and deliveries show them
 //   Causal Order               a publish that named a time it had seen (Chorus-Time) is stamped later than it
+//   Ordered Delivery           an ORDERED subscription delivers across its topics in timestamp order,
+//                              except deliveries marked late, which must truly come after a later one
 //
 // The final logs are the reference: they are the state every node agreed on
 // once healed (and where they do not agree, Divergent Topic Order says so, and
@@ -53,7 +55,8 @@ export type HistoryProperty =
   | 'Delivery Mismatch'
   | 'History Read Mismatch'
   | 'Timestamp Order'
-  | 'Causal Order';
+  | 'Causal Order'
+  | 'Ordered Delivery';
 
 export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Acknowledged Publish Lost',
@@ -67,6 +70,7 @@ export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'History Read Mismatch',
   'Timestamp Order',
   'Causal Order',
+  'Ordered Delivery',
 ];
 
 export interface HistoryViolation {
@@ -125,6 +129,7 @@ export function checkHistory(history: History, options: HistoryCheckOptions = {}
   checkSubscriptions(context);
   checkReads(context);
   checkTimes(context);
+  checkOrderedDeliveries(context);
   // A stable sort keeps the check order among violations seen at the same time.
   const sorted = [...context.violations].sort((a, b) => a.timeMs - b.timeMs);
   return sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX);
@@ -331,6 +336,31 @@ function checkTimes(context: Context): void {
       context.reportAt(Math.max(earlier.index, later.index), { property: 'Timestamp Order', detail, topic, offset: offsets[i]! });
     }
   }
+}
+
+/**
+ * An ORDERED subscription merges its topics by timestamp: each delivery not
+ * marked late is stamped no earlier than every delivery before it on the same
+ * subscription (deliveries show whole milliseconds, so equal ones pass), and a
+ * delivery marked late is stamped earlier than one before it, or the mark lies.
+ */
+function checkOrderedDeliveries(context: Context): void {
+  const latest = new Map<SubscriptionId, { timestampMs: number; topic: string; offset: number }>();
+  context.history.events.forEach((event, index) => {
+    if (event.kind !== 'deliver' || event.timestampMs === undefined) return;
+    if (context.links.subscriptions.get(event.sub)?.subscribe.ordered !== true) return;
+    const before = latest.get(event.sub);
+    const base = { property: 'Ordered Delivery', subscription: event.sub, topic: event.topic, offset: event.offset } as const;
+    const earlier = before !== undefined && event.timestampMs < before.timestampMs;
+    if (earlier && event.late !== true) {
+      const detail = `${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms was delivered after ${before.topic} offset ${before.offset} stamped ${before.timestampMs} ms, and not marked late`;
+      context.reportAt(index, { ...base, detail });
+    } else if (!earlier && event.late === true) {
+      const detail = `${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms was marked late, but nothing stamped later had been delivered before it`;
+      context.reportAt(index, { ...base, detail });
+    }
+    if (before === undefined || event.timestampMs > before.timestampMs) latest.set(event.sub, { timestampMs: event.timestampMs, topic: event.topic, offset: event.offset });
+  });
 }
 
 function publishInvokeOf(context: Context, ok: PublishOk): PublishInvoke {

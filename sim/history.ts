@@ -99,6 +99,8 @@ export interface Subscribe extends EventBase {
   /** A subject, wildcards allowed. */
   readonly pattern: string;
   readonly mode: SubscriptionMode;
+  /** True for an ORDERED subscription: its deliveries, across topics, must come in timestamp order. */
+  readonly ordered?: boolean;
 }
 
 export interface Deliver extends EventBase {
@@ -110,6 +112,8 @@ export interface Deliver extends EventBase {
   readonly digest: string;
   /** The message's timestamp, as the delivery gave it, when it did. */
   readonly timestampMs?: number;
+  /** True when the delivery was marked late (Chorus-Late): it comes after a later-stamped one. */
+  readonly late?: boolean;
 }
 
 /** A durable consumer acknowledges every message of `topic` up to and including `offset`. */
@@ -402,18 +406,19 @@ export class HistoryRecorder {
     this.append({ ...this.completionBase(at), kind: 'publish-timeout', op: at.op });
   }
 
-  subscribe(at: Attached & { sub: SubscriptionId; pattern: string; mode: SubscriptionMode }): void {
+  subscribe(at: Attached & { sub: SubscriptionId; pattern: string; mode: SubscriptionMode; ordered?: boolean }): void {
     const { timeMs, client, node, sub, pattern, mode } = at;
-    this.append({ timeMs, client, node, kind: 'subscribe', sub, pattern, mode });
+    this.append({ timeMs, client, node, kind: 'subscribe', sub, pattern, mode, ...(at.ordered === true ? { ordered: true } : {}) });
   }
 
-  deliver(at: At & { sub: SubscriptionId; topic: string; timestampMs?: number } & MessageInput): void {
+  deliver(at: At & { sub: SubscriptionId; topic: string; timestampMs?: number; late?: boolean } & MessageInput): void {
     const link = this.links.subscriptions.get(at.sub);
     assert(link !== undefined, `delivery to unknown subscription ${at.sub}`);
     const { client, node } = link.subscribe;
     const message = toMessageRef(at);
     const stamp = at.timestampMs === undefined ? {} : { timestampMs: at.timestampMs };
-    this.append({ timeMs: at.timeMs, client, node, kind: 'deliver', sub: at.sub, topic: at.topic, ...message, ...stamp });
+    const late = at.late === true ? { late: true } : {};
+    this.append({ timeMs: at.timeMs, client, node, kind: 'deliver', sub: at.sub, topic: at.topic, ...message, ...stamp, ...late });
   }
 
   ackInvoke(at: Attached & { consumer: string; topic: string; offset: number }): number {
@@ -787,7 +792,7 @@ const EVENT_FIELDS: EventTables = {
   'publish-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' }, duplicate: { type: 'boolean' }, timestampMs: { type: 'time', optional: true } },
   'publish-fail': { ...BASE, op: { type: 'op' }, error: { type: 'text' }, retryable: { type: 'boolean' } },
   'publish-timeout': { ...BASE, op: { type: 'op' } },
-  subscribe: { ...BASE, sub: { type: 'name' }, pattern: { type: 'pattern' }, mode: { type: 'mode' } },
+  subscribe: { ...BASE, sub: { type: 'name' }, pattern: { type: 'pattern' }, mode: { type: 'mode' }, ordered: { type: 'boolean', optional: true } },
   deliver: {
     ...BASE,
     sub: { type: 'name' },
@@ -796,6 +801,7 @@ const EVENT_FIELDS: EventTables = {
     msgId: { type: 'name', optional: true },
     digest: { type: 'digest' },
     timestampMs: { type: 'time', optional: true },
+    late: { type: 'boolean', optional: true },
   },
   'ack-invoke': { ...BASE, op: { type: 'op' }, consumer: { type: 'name' }, topic: { type: 'topic' }, offset: { type: 'offset' } },
   'ack-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' } },

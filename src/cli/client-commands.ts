@@ -7,6 +7,8 @@ import { ChorusClient, parseServer } from '../runtime/client.js';
 import { UsageError, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
 import { clusterConfigFrom } from './real-config.js';
+import { REORDER_BOUND_MS_MAX } from '../protocol/client-commands.js';
+import { LATE_HEADER } from '../node/replies.js';
 
 const TIMEOUT_MS = 10_000;
 const decoder = new TextDecoder();
@@ -16,12 +18,15 @@ export const PUB_HELP = `Usage: chorus pub <topic> <message> [--id MSGID] [--ser
 Publishes one message and prints its PubAck: the topic, its offset, and
 whether it was a duplicate of an earlier message with the same --id.`;
 
-export const SUB_HELP = `Usage: chorus sub <subject> [--from N | --first | --durable NAME] [--count N] [--server host:port]
+export const SUB_HELP = `Usage: chorus sub <subject> [--from N | --first | --durable NAME] [--ordered [--reorder-bound MS]] [--count N] [--server host:port]
 
 Subscribes and prints each message as it arrives: offset, topic, payload.
 Wildcards * and > work. --from N and --first replay stored messages first;
 --durable NAME resumes after NAME's last acknowledgement and acknowledges each
-message printed. Stops after --count messages, or on Ctrl-C.`;
+message printed. --ordered (with one of those three) merges the matching
+topics in timestamp order, holding a message back at most --reorder-bound ms
+(default 100); a message marked late is printed with "late" after it. Stops
+after --count messages, or on Ctrl-C.`;
 
 export const HISTORY_HELP = `Usage: chorus history <topic> [--from N] [--limit N] [--server host:port]
 
@@ -93,16 +98,30 @@ export async function pubCommand(argv: readonly string[], io: CliIo): Promise<nu
 export async function subCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { ...COMMON_OPTIONS, from: { type: 'string' }, first: { type: 'boolean' }, durable: { type: 'string' }, count: { type: 'string' } },
+    options: {
+      ...COMMON_OPTIONS,
+      from: { type: 'string' },
+      first: { type: 'boolean' },
+      durable: { type: 'string' },
+      ordered: { type: 'boolean' },
+      'reorder-bound': { type: 'string' },
+      count: { type: 'string' },
+    },
     allowPositionals: true,
   });
   if (values.help === true) return help(io, SUB_HELP);
   if (positionals.length !== 1) throw new UsageError(`sub takes one subject, got ${positionals.length} arguments`);
   const starts = [values.from !== undefined, values.first === true, values.durable !== undefined].filter(Boolean).length;
   if (starts > 1) throw new UsageError('choose one of --from, --first and --durable');
+  if (values.ordered === true && starts === 0) throw new UsageError('--ordered needs one of --from, --first and --durable');
+  if (values['reorder-bound'] !== undefined && values.ordered !== true) throw new UsageError('--reorder-bound goes with --ordered');
+  const ordered =
+    values.ordered !== true
+      ? ''
+      : ` ORDERED${values['reorder-bound'] === undefined ? '' : ` ${parseInteger(values['reorder-bound'], '--reorder-bound', 0, REORDER_BOUND_MS_MAX)}`}`;
   const count = values.count === undefined ? Number.POSITIVE_INFINITY : parseInteger(values.count, '--count', 1, Number.MAX_SAFE_INTEGER);
   const subject = positionals[0]!;
-  const line =
+  const start =
     values.from !== undefined
       ? `XSUB ${subject} 1 FROM ${parseInteger(values.from, '--from', 1, Number.MAX_SAFE_INTEGER)}`
       : values.first === true
@@ -110,6 +129,7 @@ export async function subCommand(argv: readonly string[], io: CliIo): Promise<nu
         : values.durable !== undefined
           ? `XSUB ${subject} 1 DURABLE ${values.durable}`
           : `SUB ${subject} 1`;
+  const line = `${start}${ordered}`;
   const result = await withClient(values, io, async (client) => {
     client.write(`${line}\r\n`);
     let received = 0;
@@ -123,7 +143,8 @@ export async function subCommand(argv: readonly string[], io: CliIo): Promise<nu
       }
       if (frame.type !== 'Msg') continue;
       const offset = /^\$CHORUS\.(?:MSG|ACK\.[^.]+)\.(\d+)\./.exec(frame.replyTo ?? '')?.[1] ?? '?';
-      io.out(`${offset}\t${frame.subject}\t${decoder.decode(frame.payload)}`);
+      const late = frame.headers.fields.has(LATE_HEADER) ? '\tlate' : '';
+      io.out(`${offset}\t${frame.subject}\t${decoder.decode(frame.payload)}${late}`);
       if (values.durable !== undefined && frame.replyTo !== undefined) client.write(`PUB ${frame.replyTo} 0\r\n\r\n`);
       received++;
     }

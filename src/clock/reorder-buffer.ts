@@ -99,6 +99,11 @@ export class ReorderBuffer<T> {
     return released;
   }
 
+  /** An item of these streams went out by another way (a replay): an item earlier than it is late from now on. */
+  markDelivered(stamp: HlcTimestamp): void {
+    if (this.lastReleased === undefined || compareHlc(stamp, this.lastReleased) > 0) this.lastReleased = stamp;
+  }
+
   /** When the earliest held item falls due by the bound, or undefined when nothing is held. */
   nextDueMs(): number | undefined {
     if (this.held.length === 0) return undefined;

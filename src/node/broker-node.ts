@@ -38,7 +38,7 @@ import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
 import { consumerAckProblem, publishProblem } from '../broker/validation.js';
 import type { ClientCommand, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
-import { EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
+import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
@@ -54,12 +54,13 @@ import {
   encodeStatus,
   INBOX_PREFIX,
   isMsgMetadataSubject,
+  LATE_HEADER,
   parseAckSubject,
   pubAckJson,
   RESERVED_PREFIX,
 } from './replies.js';
 import { ClientSession } from './session.js';
-import { SubscriptionTable, type Member, type StartRule } from './subscriptions.js';
+import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
 
 export interface BrokerNodeOptions {
   readonly broker: BrokerOptions;
@@ -125,7 +126,7 @@ interface DurableWaiter {
   readonly sid: string;
   readonly subject: string;
   readonly consumer: string;
-  readonly ordered: boolean;
+  readonly ordering: Ordering | undefined;
 }
 
 type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
@@ -164,6 +165,8 @@ export class BrokerNode {
   private readonly startingDurables = new Set<string>();
   private nextToken = 1;
   private ticks = 0;
+  /** The node's clock at its last input: when applied messages enter ORDERED subscriptions' reorder buffers. */
+  private clockMs = 0;
   private peerOutbox: PeerMessage[] = [];
   /** Sessions closed by the core whose last bytes the driver has not taken yet. */
   private readonly closed = new Map<number, ClientSession>();
@@ -191,6 +194,7 @@ export class BrokerNode {
   // ---- Time and peers.
 
   tick(nowMs: number): void {
+    this.clockMs = nowMs;
     this.raft.tick();
     this.ticks++;
     this.probeQuietPeers();
@@ -201,6 +205,7 @@ export class BrokerNode {
       this.settle(forward.waiter, this.failed('timeout', message, true));
     }
     this.failForwardsToFormerLeaders();
+    this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
   }
 
@@ -209,6 +214,7 @@ export class BrokerNode {
    * missing only where a test steps a core by hand.
    */
   step(message: PeerMessage, nowMs: number, clock?: ClockStamp): void {
+    this.clockMs = nowMs;
     if (clock !== undefined) this.onClockStamp(message.from, clock, wallMs(nowMs));
     if (!isBrokerPeerMessage(message)) {
       this.raft.step(message);
@@ -388,6 +394,7 @@ export class BrokerNode {
 
   /** Bytes from a client, in any split. */
   receive(session: number, bytes: Uint8Array, nowMs: number): void {
+    this.clockMs = nowMs;
     const client = this.sessions.get(session);
     if (client === undefined) return;
     for (const output of client.parser.feed(bytes)) {
@@ -460,8 +467,9 @@ export class BrokerNode {
       case 'Sub':
         return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
       case 'XSub':
-        if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, command.ordered === true, nowMs);
-        return this.subscribe(client, command.sid, command.subject, undefined, command.start, command.ordered === true);
+        const ordering = command.ordered === true ? this.ordering(command.reorderBoundMs) : undefined;
+        if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, ordering, nowMs);
+        return this.subscribe(client, command.sid, command.subject, undefined, command.start, ordering);
       case 'Unsub': {
         const member = this.subscriptions.member(client.id, command.sid);
         if (member !== undefined) {
@@ -500,10 +508,19 @@ export class BrokerNode {
     if (client.verbose) client.write(encodeOk());
   }
 
-  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, ordered = false): void {
+  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, ordering?: Ordering): void {
     if (!this.sidFree(client, sid)) return;
-    this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordered);
+    this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordering);
     this.ok(client);
+  }
+
+  /** An ORDERED subscription's merge: over the Raft groups its topics live in, which is this node's one group. */
+  private ordering(boundMs: number | undefined): Ordering {
+    return { boundMs: boundMs ?? DEFAULT_REORDER_BOUND_MS, sources: [this.groupSource] };
+  }
+
+  private get groupSource(): string {
+    return `group ${this.raft.group}`;
   }
 
   /** Checks that a sid is free and the session may subscribe once more; answers -ERR if not. */
@@ -520,9 +537,9 @@ export class BrokerNode {
   }
 
   /** A durable XSUB starts once a read barrier it sent through the log is applied here. */
-  private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, ordered: boolean, nowMs: number): void {
+  private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, ordering: Ordering | undefined, nowMs: number): void {
     if (!this.sidFree(client, sid)) return;
-    const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer, ordered };
+    const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer, ordering };
     this.startingDurables.add(`${client.id} ${sid}`);
     const failure = this.submit({ kind: 'barrier' }, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
@@ -532,7 +549,7 @@ export class BrokerNode {
     if (!this.startingDurables.delete(`${waiter.session} ${waiter.sid}`)) return;
     const client = this.sessions.get(waiter.session);
     if (client === undefined) return;
-    this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state, waiter.ordered);
+    this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state, waiter.ordering);
     this.ok(client);
   }
 
@@ -679,7 +696,7 @@ export class BrokerNode {
     if (result.kind === 'published' && !result.duplicate) {
       const stored = this.state.history(result.topic, result.offset, 1);
       if (stored.ok && stored.messages[0] !== undefined) {
-        this.subscriptions.onStored(stored.messages[0], this.state, this.deliverStored, this.canTake);
+        this.subscriptions.onStored(stored.messages[0], this.groupSource, this.clockMs, this.state, this.deliverStored, this.canTake);
       }
     }
     const waiting = this.pending.get(entry.index);
@@ -751,14 +768,15 @@ export class BrokerNode {
     return client !== undefined && client.outputBytes < this.options.sessionOutputBytesMax;
   };
 
-  private readonly deliverStored = (member: Member, message: StoredMessage): boolean => {
+  private readonly deliverStored = (member: Member, message: StoredMessage, late: boolean): boolean => {
     const client = this.sessions.get(member.session);
     if (client === undefined || client.outputBytes >= this.options.sessionOutputBytesMax) return false;
     // The reply subject carries the offset and time, so any client can tell where it is in the topic.
     const replyTo = deliveryReplySubject(message, member.subscription.consumer);
     const frame = { subject: message.topic, sid: member.sid, payload: message.payload, replyTo };
-    if (message.headers.size > 0 && client.headers) {
-      client.write(encodeHMsg({ ...frame, headers: encodeHeaderBlock({ statusDescription: '', fields: message.headers }) }));
+    const headers = late ? new Map([...message.headers, [LATE_HEADER, ['true']]]) : message.headers;
+    if (headers.size > 0 && client.headers) {
+      client.write(encodeHMsg({ ...frame, headers: encodeHeaderBlock({ statusDescription: '', fields: headers }) }));
     } else {
       client.write(encodeMsg(frame));
     }

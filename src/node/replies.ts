@@ -61,6 +61,9 @@ const MSG_PREFIX = '$CHORUS.MSG.';
 /** Request/reply subjects: delivered to subscribers on every node, never stored. */
 export const INBOX_PREFIX = '_INBOX.';
 
+/** `Chorus-Late: true` marks an ORDERED delivery that comes after a later-stamped one. */
+export const LATE_HEADER = 'Chorus-Late';
+
 export function deliveryReplySubject(message: StoredMessage, consumer: string | undefined): string {
   const meta = `${message.offset}.${message.timestampMs}.${message.topic}`;
   return consumer === undefined ? MSG_PREFIX + meta : `${ACK_PREFIX}${consumer}.${meta}`;

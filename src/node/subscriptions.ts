@@ -22,8 +22,20 @@
 // A queue group (SUB with a queue name) is one subscription with several
 // members; each message goes to one member, taken in turn. Groups are per
 // node: members connected to different nodes each get every message.
+//
+// An ORDERED subscription merges its topics by timestamp. Catching up, it
+// replays them merged from the applied log, which is exact. Live, each
+// applied message passes through a ReorderBuffer (src/clock) whose sources are
+// the Raft groups its messages come from: a message waits until no group can
+// still send an earlier one, or at most the subscription's bound, and one that
+// comes after a later one went out is delivered marked late. A node hosts one
+// group today, whose stamps strictly increase along its log, so the buffer
+// releases every message as it is applied and never marks one late; the
+// simulator checks that ordered deliveries are in timestamp order.
 
 import { assert } from '../raft/assert.js';
+import { compareHlc, type HlcTimestamp } from '../clock/hlc.js';
+import { ReorderBuffer } from '../clock/reorder-buffer.js';
 import type { SubscriptionStart } from '../protocol/client-commands.js';
 import type { BrokerStateMachine, StoredMessage } from '../broker/state-machine.js';
 import { SubjectIndex, subjectMatches } from '../broker/subjects.js';
@@ -46,6 +58,9 @@ export class Subscription {
   /** topic -> the next offset to deliver there. */
   readonly cursors = new Map<string, number>();
   catchingUp: boolean;
+  /** ORDERED only: live messages waiting to be merged, and topic -> the last offset it holds there. */
+  readonly reorder: ReorderBuffer<StoredMessage> | undefined;
+  readonly heldUpTo = new Map<string, number>();
   private turn = 0;
 
   constructor(
@@ -54,10 +69,16 @@ export class Subscription {
     readonly subject: string,
     readonly queue: string | undefined,
     readonly start: StartRule,
-    /** Replays the matching topics merged in timestamp order, rather than topic by topic. */
-    readonly ordered = false,
+    /** ORDERED: the sources live messages come from, and the longest one is held back, in ms. */
+    ordering?: Ordering,
   ) {
     this.catchingUp = start.kind !== 'live';
+    this.reorder = ordering === undefined ? undefined : new ReorderBuffer(ordering.boundMs, ordering.sources);
+  }
+
+  /** Merges the matching topics in timestamp order, rather than topic by topic. */
+  get ordered(): boolean {
+    return this.reorder !== undefined;
   }
 
   get consumer(): string | undefined {
@@ -98,8 +119,17 @@ export class Subscription {
   }
 }
 
-/** Hands a message to a member's client; false when its output is full, in which case nothing was written. */
-export type Deliver = (member: Member, message: StoredMessage) => boolean;
+export interface Ordering {
+  readonly boundMs: number;
+  readonly sources: readonly string[];
+}
+
+/**
+ * Hands a message to a member's client; false when its output is full, in which
+ * case nothing was written. `late` marks an ORDERED delivery that comes after a
+ * later-stamped one.
+ */
+export type Deliver = (member: Member, message: StoredMessage, late: boolean) => boolean;
 export type CanTake = (member: Member) => boolean;
 
 export class SubscriptionTable {
@@ -107,6 +137,8 @@ export class SubscriptionTable {
   private readonly queueGroups = new Map<string, Subscription>();
   private readonly members = new Map<string, Member>();
   private readonly catchingUp = new Set<Subscription>();
+  /** ORDERED subscriptions with messages held back. */
+  private readonly holding = new Set<Subscription>();
   /** session -> its members. Invariant: counts exactly the members of each session. */
   private readonly perSession = new Map<number, number>();
   private created = 0;
@@ -124,13 +156,13 @@ export class SubscriptionTable {
   }
 
   /** Adds a member; the caller has checked that (session, sid) is free. */
-  add(session: number, sid: string, subject: string, queue: string | undefined, start: StartRule, state: BrokerStateMachine, ordered = false): Member {
+  add(session: number, sid: string, subject: string, queue: string | undefined, start: StartRule, state: BrokerStateMachine, ordering?: Ordering): Member {
     assert(!this.members.has(memberKey(session, sid)), `sid ${sid} already in use on session ${session}`);
     assert(queue === undefined || start.kind === 'live', 'only live subscriptions form queue groups');
     const groupKey = queue === undefined ? undefined : `${queue} ${subject}`;
     let subscription = groupKey === undefined ? undefined : this.queueGroups.get(groupKey);
     if (subscription === undefined) {
-      subscription = new Subscription(this.created++, subject, queue, start, ordered);
+      subscription = new Subscription(this.created++, subject, queue, start, ordering);
       if (start.kind === 'live') {
         for (const topic of state.topics()) {
           if (subjectMatches(subject, topic.name)) subscription.cursors.set(topic.name, topic.lastOffset + 1);
@@ -158,6 +190,7 @@ export class SubscriptionTable {
     if (subscription.members.length > 0) return;
     this.index.remove(subscription.subject, subscription);
     this.catchingUp.delete(subscription);
+    this.holding.delete(subscription);
     if (subscription.queue !== undefined) this.queueGroups.delete(`${subscription.queue} ${subscription.subject}`);
   }
 
@@ -170,17 +203,59 @@ export class SubscriptionTable {
     return this.index.match(subject).filter((subscription) => subscription.start.kind === 'live');
   }
 
-  /** Called after `message` is applied: delivers it to every caught-up subscription whose cursor is at it. */
-  onStored(message: StoredMessage, state: BrokerStateMachine, deliver: Deliver, canTake: CanTake): void {
+  /**
+   * Called after `message`, from the Raft group `source`, is applied at `nowMs`:
+   * delivers it to every caught-up subscription whose cursor is at it (through
+   * the reorder buffer of an ORDERED one).
+   */
+  onStored(message: StoredMessage, source: string, nowMs: number, state: BrokerStateMachine, deliver: Deliver, canTake: CanTake): void {
     for (const subscription of this.index.match(message.topic)) {
       if (subscription.catchingUp) continue;
-      const cursor = subscription.cursorFor(message.topic, state);
+      const reorder = subscription.reorder;
+      const held = subscription.heldUpTo.get(message.topic);
+      const cursor = held === undefined ? subscription.cursorFor(message.topic, state) : held + 1;
       if (cursor > message.offset) continue;
-      if (cursor < message.offset || !this.deliverOne(subscription, message, deliver, canTake)) {
-        subscription.catchingUp = true;
-        this.catchingUp.add(subscription);
+      if (cursor < message.offset) {
+        this.fallBehind(subscription);
+      } else if (reorder === undefined) {
+        if (!this.deliverOne(subscription, message, deliver, canTake, false)) this.fallBehind(subscription);
+      } else {
+        reorder.push(message, stampOf(message), source, nowMs);
+        subscription.heldUpTo.set(message.topic, message.offset);
+        this.releaseHeld(subscription, nowMs, deliver, canTake);
       }
     }
+  }
+
+  /** Delivers what the reorder buffers of ORDERED subscriptions have held as long as they may. */
+  releaseDue(nowMs: number, deliver: Deliver, canTake: CanTake): void {
+    for (const subscription of [...this.holding].sort((a, b) => a.order - b.order)) this.releaseHeld(subscription, nowMs, deliver, canTake);
+  }
+
+  private releaseHeld(subscription: Subscription, nowMs: number, deliver: Deliver, canTake: CanTake): void {
+    const reorder = subscription.reorder!;
+    for (const released of reorder.take(nowMs)) {
+      if (!this.deliverOne(subscription, released.item, deliver, canTake, released.late)) {
+        // Whatever was held is still in the log, after the cursors: the catch-up replays it, merged.
+        this.fallBehind(subscription);
+        return;
+      }
+    }
+    if (reorder.size > 0) {
+      this.holding.add(subscription);
+    } else {
+      this.holding.delete(subscription);
+      subscription.heldUpTo.clear();
+    }
+  }
+
+  /** The subscription missed a message or its client is full: it catches up from its cursors. */
+  private fallBehind(subscription: Subscription): void {
+    subscription.reorder?.clear();
+    subscription.heldUpTo.clear();
+    this.holding.delete(subscription);
+    subscription.catchingUp = true;
+    this.catchingUp.add(subscription);
   }
 
   /**
@@ -219,7 +294,7 @@ export class SubscriptionTable {
         const read = state.history(topic.name, cursor, budget - delivered);
         assert(read.ok && read.messages.length > 0, `history of ${topic.name} from ${cursor} is empty`);
         for (const message of read.messages) {
-          if (!this.deliverOne(subscription, message, deliver, canTake)) return { delivered, caughtUp: false };
+          if (!this.deliverOne(subscription, message, deliver, canTake, false)) return { delivered, caughtUp: false };
           delivered++;
         }
         cursor = subscription.cursorFor(topic.name, state);
@@ -231,9 +306,7 @@ export class SubscriptionTable {
   /**
    * Replays the matching topics as one stream in timestamp order: each step
    * delivers the next message, among every topic's cursor, with the earliest
-   * timestamp (ties go to the topic name, so every replica replays the same way).
-   * Live messages after that come in log order, which is timestamp order too,
-   * as the log's timestamps never decrease.
+   * stamp. Stamps strictly increase along the log, so there are no ties.
    */
   private catchUpInTimeOrder(
     subscription: Subscription,
@@ -251,24 +324,30 @@ export class SubscriptionTable {
         if (cursor > topic.lastOffset) continue;
         const read = state.history(topic.name, cursor, 1);
         const candidate = read.ok ? read.messages[0] : undefined;
-        if (candidate !== undefined && (next === undefined || candidate.timestampMs < next.timestampMs)) next = candidate;
+        if (candidate !== undefined && (next === undefined || compareHlc(stampOf(candidate), stampOf(next)) < 0)) next = candidate;
       }
       if (next === undefined) return { delivered, caughtUp: true };
       if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
-      if (!this.deliverOne(subscription, next, deliver, canTake)) return { delivered, caughtUp: false };
+      if (!this.deliverOne(subscription, next, deliver, canTake, false)) return { delivered, caughtUp: false };
       delivered++;
     }
   }
 
   /** Delivers one message at the subscription's cursor and moves the cursor on; false when no member could take it. */
-  private deliverOne(subscription: Subscription, message: StoredMessage, deliver: Deliver, canTake: CanTake): boolean {
+  private deliverOne(subscription: Subscription, message: StoredMessage, deliver: Deliver, canTake: CanTake, late: boolean): boolean {
     const member = subscription.nextMember(canTake);
-    if (member === undefined || !deliver(member, message)) return false;
+    if (member === undefined || !deliver(member, message, late)) return false;
     subscription.cursors.set(message.topic, message.offset + 1);
+    // A replayed message went out past the buffer: later live ones are judged late against it.
+    subscription.reorder?.markDelivered(stampOf(message));
     member.delivered++;
     if (member.max !== undefined && member.delivered >= member.max) this.remove(member);
     return true;
   }
+}
+
+function stampOf(message: StoredMessage): HlcTimestamp {
+  return { l: message.timestampMs, c: message.logical };
 }
 
 function memberKey(session: number, sid: string): string {

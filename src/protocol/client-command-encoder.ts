@@ -36,7 +36,7 @@ export function encodeClientCommand(command: ClientCommand): Uint8Array {
     case 'Pong':
       return encodeFrame('PONG', undefined);
     case 'XSub': {
-      const line = ['XSUB', argument('subject', command.subject), argument('sid', command.sid), ...startWords(command.start), ...(command.ordered ? ['ORDERED'] : [])];
+      const line = ['XSUB', argument('subject', command.subject), argument('sid', command.sid), ...startWords(command.start), ...(command.ordered ? ['ORDERED', ...(command.reorderBoundMs === undefined ? [] : [String(command.reorderBoundMs)])] : [])];
       return encodeFrame(line.join(' '), undefined);
     }
     case 'Ack': {

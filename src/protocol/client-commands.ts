@@ -105,14 +105,20 @@ export type SubscriptionStart =
   | { readonly kind: 'offset'; readonly offset: number }
   | { readonly kind: 'durable'; readonly consumer: string };
 
-/** `XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED]` */
+/** How long an ORDERED subscription holds a message back, at most, when XSUB names no bound. */
+export const DEFAULT_REORDER_BOUND_MS = 100;
+export const REORDER_BOUND_MS_MAX = 60_000;
+
+/** `XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED [<bound ms>]]` */
 export interface XSubCommand {
   readonly type: 'XSub';
   readonly subject: string;
   readonly sid: string;
   readonly start: SubscriptionStart;
-  /** Present when the replay must merge the matching topics in timestamp order. */
+  /** Present when the subscription merges the matching topics in timestamp order. */
   readonly ordered?: true;
+  /** With `ordered`: the longest a message is held back waiting for earlier ones, in ms. */
+  readonly reorderBoundMs?: number;
 }
 
 /** `ACK <consumer> <topic> <offset>`: the consumer has processed every message of topic up to offset. */

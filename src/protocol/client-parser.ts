@@ -31,7 +31,7 @@
 // connection the parser stays failed and ignores all further bytes.
 
 import { assert, unreachable } from '../raft/assert.js';
-import type { ClientParseOutput } from './client-commands.js';
+import { DEFAULT_REORDER_BOUND_MS, REORDER_BOUND_MS_MAX, type ClientParseOutput } from './client-commands.js';
 import { parseConnectOptions } from './client-connect.js';
 import {
   badArguments,
@@ -442,10 +442,19 @@ export class ClientParser {
   private onXSub(rest: string, out: ClientParseOutput[]): void {
     const usage = XSUB_USAGE;
     const words = splitArgs(rest);
-    // A trailing ORDERED asks for catch-up in timestamp order across the matching topics.
-    const ordered = words.length > 3 && (words[words.length - 1] as string).toLowerCase() === 'ordered';
-    const args = ordered ? words.slice(0, -1) : words;
-    const orderedField = ordered ? { ordered: true as const } : {};
+    // A trailing ORDERED, perhaps with a bound in ms, asks for the matching topics merged in timestamp order.
+    const isOrdered = (word: string | undefined): boolean => word !== undefined && word.toLowerCase() === 'ordered';
+    const orderedAt = words.length > 3 && isOrdered(words[words.length - 1]) ? words.length - 1 : words.length > 4 && isOrdered(words[words.length - 2]) ? words.length - 2 : -1;
+    const args = orderedAt < 0 ? words : words.slice(0, orderedAt);
+    let orderedField: { ordered?: true; reorderBoundMs?: number } = {};
+    if (orderedAt >= 0) {
+      const boundText = words[orderedAt + 1];
+      const bound = boundText === undefined ? DEFAULT_REORDER_BOUND_MS : parseCount(boundText);
+      if (bound === undefined || bound > REORDER_BOUND_MS_MAX) {
+        return void out.push(badArguments(usage, `XSUB ORDERED bound ${snippet(boundText!)} is not a whole number of ms from 0 to ${REORDER_BOUND_MS_MAX}`));
+      }
+      orderedField = { ordered: true, reorderBoundMs: bound };
+    }
     if (args.length < 3) return void out.push(badArguments(usage, `XSUB got ${args.length} arguments`));
     const [subject, sid, mode, value] = args as [string, string, string, string | undefined];
     if (CONTROL_CHARACTER.test(sid)) return void out.push(badArguments(usage, 'XSUB sid contains a control character'));
@@ -524,7 +533,7 @@ export class ClientParser {
   }
 }
 
-const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED]';
+const XSUB_USAGE = 'XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED [<bound ms>]]';
 const ACK_USAGE = 'ACK <consumer> <topic> <offset>';
 const HISTORY_USAGE = 'HISTORY <topic> <from offset | @time ms> <limit>';
 

@@ -444,6 +444,15 @@ describe('BrokerNode: time', () => {
     plain.send('XSUB orders.* 1 FIRST\r\n');
     expect(ordered.messages()).toEqual(['orders.eu#1', 'orders.us#2', 'orders.eu#3', 'orders.us#4', 'orders.us#5', 'orders.eu#6']);
     expect(plain.messages()).toEqual(['orders.eu#1', 'orders.eu#3', 'orders.eu#6', 'orders.us#2', 'orders.us#4', 'orders.us#5']);
+    // Live, through the reorder buffer: one group's log is already in stamp order, so
+    // each message goes out as it is applied, none held and none marked late.
+    for (const [i, topic] of ['orders.us', 'orders.eu', 'orders.us'].entries()) {
+      publisher.send(pub(topic, `${topic}#${i + 7}`));
+      cluster.settle();
+      const [frame] = ordered.take('Msg');
+      expect(frame && new TextDecoder().decode(frame.payload)).toBe(`${topic}#${i + 7}`);
+      expect(frame?.headers?.fields.has('Chorus-Late') ?? false).toBe(false);
+    }
   });
 
   it('HISTORY @time starts at the first message stamped at or after that time', () => {

@@ -115,8 +115,8 @@ const commandArb: fc.Arbitrary<ClientCommand> = fc.oneof(
   fc.constant<ClientCommand>({ type: 'Ping' }),
   fc.constant<ClientCommand>({ type: 'Pong' }),
   fc
-    .tuple(wildcardSubjectArb, sidArb, startArb, fc.boolean())
-    .map(([subject, sid, start, ordered]): ClientCommand => ({ type: 'XSub', subject, sid, start, ...(ordered ? { ordered: true as const } : {}) })),
+    .tuple(wildcardSubjectArb, sidArb, startArb, fc.option(fc.nat({ max: 60_000 }), { nil: undefined }))
+    .map(([subject, sid, start, bound]): ClientCommand => ({ type: 'XSub', subject, sid, start, ...(bound === undefined ? {} : { ordered: true as const, reorderBoundMs: bound }) })),
   fc
     .tuple(consumerArb, literalSubjectArb, offsetArb)
     .map(([consumer, topic, offset]): ClientCommand => ({ type: 'Ack', consumer, topic, offset })),
@@ -168,7 +168,7 @@ function controlLine(command: ClientCommand): { verb: string; args: string[] } {
     case 'Pong':
       return { verb: 'pong', args: [] };
     case 'XSub':
-      return { verb: 'xsub', args: [command.subject, command.sid, ...startArgs(command.start), ...(command.ordered ? ['Ordered'] : [])] };
+      return { verb: 'xsub', args: [command.subject, command.sid, ...startArgs(command.start), ...(command.ordered ? ['Ordered', String(command.reorderBoundMs)] : [])] };
     case 'Ack':
       return { verb: 'ack', args: [command.consumer, command.topic, String(command.offset)] };
     case 'Status':

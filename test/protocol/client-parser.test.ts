@@ -350,6 +350,20 @@ describe('ClientParser: the chorus extensions (docs/protocol.md)', () => {
     ]);
   });
 
+  it('parses ORDERED after any start, with the default reorder bound or the one given', () => {
+    expect(parse('XSUB orders.* 1 FIRST ORDERED\r\nXSUB orders.* 2 FROM 3 ordered 250\r\nXSUB > 3 DURABLE c ORDERED 0\r\n')).toEqual([
+      { type: 'XSub', subject: 'orders.*', sid: '1', start: { kind: 'first' }, ordered: true, reorderBoundMs: 100 },
+      { type: 'XSub', subject: 'orders.*', sid: '2', start: { kind: 'offset', offset: 3 }, ordered: true, reorderBoundMs: 250 },
+      { type: 'XSub', subject: '>', sid: '3', start: { kind: 'durable', consumer: 'c' }, ordered: true, reorderBoundMs: 0 },
+    ]);
+    const [refused] = parse('XSUB orders.* 1 FIRST ORDERED soon\r\n');
+    expect(refused).toMatchObject({
+      type: 'ProtocolError',
+      message: 'Invalid Arguments: XSUB <subject> <sid> FIRST | FROM <offset> | DURABLE <consumer> [ORDERED [<bound ms>]]',
+      detail: 'XSUB ORDERED bound "soon" is not a whole number of ms from 0 to 60000',
+    });
+  });
+
   it('parses ACK, STATUS and HISTORY', () => {
     expect(parse('HISTORY orders @1764158400000 5\r\n')).toEqual([{ type: 'History', topic: 'orders', from: { kind: 'time', timeMs: 1764158400000 }, limit: 5 }]);
     expect(parse('ACK billing orders 7\r\nSTATUS\r\nHISTORY orders 1 100\n')).toEqual([
@@ -367,6 +381,9 @@ describe('ClientParser: the chorus extensions (docs/protocol.md)', () => {
       'XSUB orders 1 FROM x\r\n',
       'XSUB orders 1 FIRST 5\r\n',
       'XSUB orders 1 DURABLE bad.name\r\n',
+      'XSUB orders 1 FIRST ORDERED 60001\r\n',
+      'XSUB orders 1 FIRST ORDERED -5\r\n',
+      'XSUB orders 1 ORDERED 5\r\n',
       'ACK billing orders\r\n',
       'ACK billing orders -1\r\n',
       'STATUS now\r\n',

@@ -83,6 +83,11 @@ describe('a real 3-node cluster', () => {
       // chorus sub replays from the first message; chorus status tabulates the nodes.
       const sub = await run(process.execPath, [CLI, 'sub', 'orders.*', '--first', '--count', '5', '--server', `127.0.0.1:${cluster.node(1).clientPort}`]);
       expect(sub.stdout.trim().split('\n')).toEqual([1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`));
+      // --ordered merges the topics by timestamp: the one orders.us message, published last, comes last.
+      await js.publish('orders.us', codec.encode('order us'));
+      const server1 = `127.0.0.1:${cluster.node(1).clientPort}`;
+      const ordered = await run(process.execPath, [CLI, 'sub', 'orders.*', '--first', '--ordered', '--reorder-bound', '50', '--count', '6', '--server', server1]);
+      expect(ordered.stdout.trim().split('\n')).toEqual([...[1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`), '1\torders.us\torder us']);
       const durable = await run(process.execPath, [CLI, 'sub', 'orders.eu', '--durable', 'audit', '--count', '2', '--server', `127.0.0.1:${cluster.node(2).clientPort}`]);
       expect(durable.stdout.trim().split('\n').map((line) => line.split('\t')[0])).toEqual(['1', '2']);
       await eventually(async () => {

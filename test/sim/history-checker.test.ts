@@ -811,4 +811,37 @@ describe('history checker: time', () => {
     expect(propertiesOf(violations)).toEqual(['Causal Order']);
     expect(formatHistoryViolation(violations[0]!)).toMatch(/asked to be stamped after 105 ms and was stamped 105 ms/);
   });
+
+  /** Two topics, a.x stamped 100, 300 and a.y stamped 200, 400, delivered to one ORDERED subscription in the order given. */
+  function orderedDeliveries(order: readonly { topic: 'a.x' | 'a.y'; offset: number; late?: boolean }[], ordered = true): History {
+    const r = new HistoryRecorder({ nodes: [1], dedupWindowMs: 1000, historyMessagesMax: 10 });
+    const stamps = { 'a.x': [100, 300], 'a.y': [200, 400] };
+    let t = 0;
+    r.subscribe({ timeMs: ++t, client: 's', node: 1, sub: 's1', pattern: 'a.*', mode: { type: 'from-offset', offset: 1 }, ordered });
+    for (const { topic, offset, late } of order) {
+      const payload = `${topic}#${offset}`;
+      r.deliver({ timeMs: ++t, sub: 's1', topic, offset, msgId: payload, payload, timestampMs: stamps[topic][offset - 1]!, late: late === true });
+    }
+    const log = (topic: 'a.x' | 'a.y'): MessageRef[] => [1, 2].map((offset) => messageRef(offset, `${topic}#${offset}`, `${topic}#${offset}`));
+    r.recordFinalLogs(++t, [{ node: 1, topics: [{ topic: 'a.x', messages: log('a.x') }, { topic: 'a.y', messages: log('a.y') }] }]);
+    return r.history();
+  }
+
+  it('passes an ORDERED subscription merged by timestamp, and one whose out-of-order delivery is marked late', () => {
+    const merged = [{ topic: 'a.x', offset: 1 }, { topic: 'a.y', offset: 1 }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 2 }] as const;
+    expect(checkHistory(orderedDeliveries(merged))).toEqual([]);
+    const withLate = [{ topic: 'a.x', offset: 1 }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 1, late: true }, { topic: 'a.y', offset: 2 }] as const;
+    expect(checkHistory(orderedDeliveries(withLate))).toEqual([]);
+  });
+
+  it('reports an ORDERED subscription out of timestamp order, and a late mark on a delivery that was not late', () => {
+    const topicByTopic = [{ topic: 'a.x', offset: 1 }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 1 }, { topic: 'a.y', offset: 2 }] as const;
+    const violations = checkHistory(orderedDeliveries(topicByTopic));
+    expect(propertiesOf(violations)).toEqual(['Ordered Delivery']);
+    expect(formatHistoryViolation(violations[0]!)).toMatch(/a\.y offset 1 stamped 200 ms was delivered after a\.x offset 2 stamped 300 ms, and not marked late/);
+    // The same order is no violation for a subscription that did not ask for ORDERED.
+    expect(checkHistory(orderedDeliveries(topicByTopic, false))).toEqual([]);
+    const falseLate = [{ topic: 'a.x', offset: 1 }, { topic: 'a.y', offset: 1, late: true }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 2 }] as const;
+    expect(formatHistoryViolation(checkHistory(orderedDeliveries(falseLate))[0]!)).toMatch(/was marked late, but nothing stamped later had been delivered before it/);
+  });
 });
