@@ -147,6 +147,8 @@ interface PendingForward {
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const PROTOCOL_VERSION = 1;
+/** The log keeps a stamp's counter in 32 bits. */
+const UINT32_MAX = 0xffff_ffff;
 
 export class BrokerNode {
   readonly raft: RaftNode;
@@ -634,9 +636,15 @@ export class BrokerNode {
         const { kind: _kind, ...publish } = request;
         const after = this.causalFloor(request.headers, nowMs);
         if (typeof after === 'string') return after;
-        // The leader's hybrid logical clock has witnessed every stamp it applied, so
-        // its stamp is later than those; the log's own clock settles any tie.
-        const stamp = this.hlc.now(after === undefined ? nowMs : Math.max(nowMs, after + 1));
+        // The leader's hybrid logical clock has witnessed every stamp it applied, and
+        // every clock stamp its peers sent, so its stamp is later than those; the
+        // log's own clock settles any tie.
+        const stamp =
+          after === undefined
+            ? this.hlc.now(nowMs)
+            : after.c === undefined
+              ? this.hlc.now(Math.max(nowMs, after.l + 1))
+              : this.hlc.after({ l: after.l, c: after.c }, nowMs);
         return { type: 'Publish', ...publish, timestampMs: stamp.l, logical: stamp.c };
       }
       case 'ack':
@@ -648,20 +656,26 @@ export class BrokerNode {
 
   /**
    * Causality for clients: a publish may carry the time of something its
-   * publisher has seen (the `ts` of a PubAck, or of a delivery) in a
-   * Chorus-Time header; the message is then stamped later than it. A time more
-   * than maxClockOffsetMs ahead of this leader's clock is refused, so a client
-   * cannot drag the replicated clock (which ages the dedup table) far ahead.
+   * publisher has seen in a Chorus-Time header: a whole stamp `<ms>.<counter>`
+   * (a PubAck's `hlc`), or just `<ms>` (a PubAck's `ts`, a delivery's time),
+   * which stands for every stamp of that millisecond. The message is then
+   * stamped later than it. A time more than maxClockOffsetMs ahead of this
+   * leader's clock is refused, so a client cannot drag the replicated clock
+   * (which ages the dedup table) far ahead.
    */
-  private causalFloor(headers: MessageHeaders, nowMs: number): number | undefined | string {
+  private causalFloor(headers: MessageHeaders, nowMs: number): { l: number; c?: number } | undefined | string {
     const value = headers.get(CAUSAL_TIME_HEADER)?.[0];
     if (value === undefined) return undefined;
-    if (!/^\d{1,15}$/.test(value)) return `${CAUSAL_TIME_HEADER} must be a time in whole milliseconds since the epoch, got ${JSON.stringify(value.slice(0, 40))}`;
-    const floor = Number(value);
+    const parts = /^(\d{1,15})(?:\.(\d{1,10}))?$/.exec(value);
+    const counter = parts?.[2] === undefined ? undefined : Number(parts[2]);
+    if (parts === null || (counter !== undefined && counter >= UINT32_MAX)) {
+      return `${CAUSAL_TIME_HEADER} must be a time in whole milliseconds since the epoch, or <ms>.<counter> as a PubAck's hlc, got ${JSON.stringify(value.slice(0, 40))}`;
+    }
+    const floor = Number(parts[1]);
     if (floor > nowMs + this.options.maxClockOffsetMs) {
       return `${CAUSAL_TIME_HEADER} ${floor} is ${floor - nowMs} ms ahead of the leader's clock, beyond maxClockOffsetMs ${this.options.maxClockOffsetMs}`;
     }
-    return floor;
+    return counter === undefined ? { l: floor } : { l: floor, c: counter };
   }
 
   private onForward(message: Forward, nowMs: number): void {

@@ -430,6 +430,20 @@ describe('BrokerNode: time', () => {
     expect(garbled).toEqual({ error: expect.objectContaining({ code: 400, description: expect.stringMatching(/^Chorus-Time must be a time in whole milliseconds/) }) });
   });
 
+  it('takes a whole stamp <ms>.<counter> as Chorus-Time, and stamps the publish just after it', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(1);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    const seenMs = cluster.nowMs + 300;
+    client.send(hpubWithTime('orders', 'after a stamp', `${seenMs}.7`, '_INBOX.me.1'));
+    client.send(hpubWithTime('orders', 'counter too big', `${seenMs}.4294967295`, '_INBOX.me.2'));
+    cluster.settle();
+    const bySubject = new Map(client.take('Msg').map((frame) => [frame.subject, JSON.parse(decoder.decode(frame.payload)) as Record<string, unknown>]));
+    // Within the same millisecond: the counter moves on past the one seen.
+    expect(bySubject.get('_INBOX.me.1')).toMatchObject({ seq: 1, ts: seenMs, hlc: `${seenMs}.8` });
+    expect(bySubject.get('_INBOX.me.2')).toEqual({ error: expect.objectContaining({ code: 400, description: expect.stringMatching(/or <ms>\.<counter> as a PubAck's hlc/) }) });
+  });
+
   it('XSUB ... ORDERED replays the matching topics merged in timestamp order; without it, topic by topic', () => {
     const cluster = clusterWithLeader();
     const publisher = cluster.connect(1);
