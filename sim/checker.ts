@@ -292,10 +292,18 @@ export class SafetyChecker {
    * has run ahead: a leader stamps with its own clock, and nothing else moves
    * the replicated clock forward.
    */
-  checkTimestampBound(node: NodeId, replicatedClockMs: number, trueMs: number, aheadMaxMs: number): void {
-    if (replicatedClockMs > trueMs + aheadMaxMs + 1) {
-      const ahead = (replicatedClockMs - trueMs).toFixed(0);
-      this.report('Timestamp Bound', `n${node} applied a timestamp ${ahead} ms ahead of true time; no clock ran more than ${aheadMaxMs.toFixed(0)} ms ahead`, [node], 0, 0);
+  /**
+   * A node's replicated clock (the latest stamp it applied) and its hybrid
+   * logical clock stay within the furthest any physical clock has run ahead of
+   * true time (plus a millisecond, for stamps in whole ms).
+   */
+  checkTimestampBound(node: NodeId, replicatedClockMs: number, hybridClockMs: number, trueMs: number, aheadMaxMs: number): void {
+    const limitMs = trueMs + aheadMaxMs + 1;
+    const bound = `no clock ran more than ${aheadMaxMs.toFixed(0)} ms ahead`;
+    if (replicatedClockMs > limitMs) {
+      this.report('Timestamp Bound', `n${node} applied a timestamp ${(replicatedClockMs - trueMs).toFixed(0)} ms ahead of true time; ${bound}`, [node], 0, 0);
+    } else if (hybridClockMs > limitMs) {
+      this.report('Timestamp Bound', `n${node}'s hybrid logical clock reads ${(hybridClockMs - trueMs).toFixed(0)} ms ahead of true time; ${bound}`, [node], 0, 0);
     }
   }
 

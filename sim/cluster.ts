@@ -567,8 +567,12 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
-    if (host.broker !== undefined) host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
-    else host.core.step(message);
+    if (host.broker !== undefined) {
+      host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
+      this.checkTimestamps(host.id, host.broker);
+    } else {
+      host.core.step(message);
+    }
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);
@@ -708,7 +712,7 @@ export class SimCluster {
 
   private checkTimestamps(id: NodeId, broker: BrokerNode): void {
     this.recordClocksAhead();
-    this.checker.checkTimestampBound(id, broker.state.nowMs, this.scheduler.now() / 1000, this.clocksAheadMaxMs);
+    this.checker.checkTimestampBound(id, broker.state.nowMs, broker.hybridClock.l, this.scheduler.now() / 1000, this.clocksAheadMaxMs);
   }
 
   /**
@@ -770,6 +774,7 @@ export class SimCluster {
     }
     this.catchUpTicks(host);
     host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
+    this.checkTimestamps(host.id, host.broker);
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);

@@ -45,7 +45,7 @@ import type { ProtocolError } from '../protocol/client-errors.js';
 import type { ClockStamp, CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
 import { isBrokerPeerMessage } from './peer-messages.js';
 import { OffsetEstimator, offsetSample, type OffsetEstimate } from '../clock/offset-estimator.js';
-import { HybridLogicalClock } from '../clock/hlc.js';
+import { HybridLogicalClock, type HlcTimestamp } from '../clock/hlc.js';
 import {
   ackJson,
   deliveryReplySubject,
@@ -249,6 +249,11 @@ export class BrokerNode {
   // peer's clock offset, SNTP-style, from stamps that echo its own. A node
   // whose clock is off from the majority's by more than maxClockOffsetMs
   // refuses to lead: a leader stamps every stored message with its clock.
+
+  /** The node's hybrid logical clock: the latest stamp it gave or took in. */
+  get hybridClock(): HlcTimestamp {
+    return this.hlc.last;
+  }
 
   /** The stamp for a message to `peer` sent now: a send event of the hybrid clock, and the echo of the newest stamp heard from `peer`. */
   clockStampFor(peer: NodeId, nowMs: number): ClockStamp {

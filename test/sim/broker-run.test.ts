@@ -48,4 +48,12 @@ describe('broker runs in the simulator', () => {
     expect(caught).toBeDefined();
     for (let seed = 1; seed <= caught!; seed++) expect(runSimulation({ ...RUN, seed }).broker!.violations).toEqual([]);
   });
+
+  it('catch a node whose hybrid clock runs ahead of every physical clock (Timestamp Bound), while the correct core passes', () => {
+    const calm: Partial<SimRunOptions> = { ...RUN, seed: 1, durationMs: 3000, faultKinds: [] };
+    const planted = runSimulation({ ...calm, cluster: { broker: { createBroker: plantedBrokerFactory('clock-ahead') } } });
+    expect(planted.violations.map((violation) => violation.property)).toContain('Timestamp Bound');
+    expect(planted.violations.find((violation) => violation.property === 'Timestamp Bound')?.detail).toMatch(/hybrid logical clock reads \d+ ms ahead of true time/);
+    expect(runSimulation(calm).violations).toEqual([]);
+  });
 });

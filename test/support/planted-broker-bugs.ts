@@ -2,9 +2,9 @@
 // with its clients, and the history checker must catch each.
 
 import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.js';
-import type { PublishAcked } from '../../src/node/peer-messages.js';
+import type { ClockStamp, PublishAcked } from '../../src/node/peer-messages.js';
 import type { RaftConfig } from '../../src/raft/config.js';
-import type { DurableState } from '../../src/raft/types.js';
+import type { DurableState, NodeId } from '../../src/raft/types.js';
 
 /**
  * Acknowledges a publish as soon as the leader appends it, before any quorum
@@ -21,8 +21,21 @@ class AcknowledgesBeforeCommit extends BrokerNode {
   }
 }
 
+/**
+ * Sends its hybrid clock as far ahead as its peers still merge (maxClockOffsetMs
+ * past its wall clock), as a node that mixed up units or added its offset
+ * twice might: every clock that hears it runs that far ahead of physical time.
+ */
+class SendsClockAhead extends BrokerNode {
+  override clockStampFor(peer: NodeId, nowMs: number): ClockStamp {
+    const stamp = super.clockStampFor(peer, nowMs);
+    return { ...stamp, hlc: { l: Math.max(stamp.hlc.l, Math.floor(nowMs) + this.options.maxClockOffsetMs), c: 0 } };
+  }
+}
+
 export const PLANTED_BROKER_BUGS = {
   'ack-before-commit': AcknowledgesBeforeCommit,
+  'clock-ahead': SendsClockAhead,
 } as const;
 
 export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;
