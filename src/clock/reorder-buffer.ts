@@ -61,7 +61,7 @@ export class ReorderBuffer<T> {
    */
   push(item: T, stamp: HlcTimestamp, source: string, nowMs: number): void {
     this.advance(source, stamp);
-    if (this.lastReleased !== undefined && compareHlc(stamp, this.lastReleased) < 0) {
+    if (this.isLate(stamp)) {
       this.lateItems.push({ item, stamp, late: true });
       return;
     }
@@ -97,6 +97,11 @@ export class ReorderBuffer<T> {
       this.lastReleased = held.stamp;
     }
     return released;
+  }
+
+  /** Whether an item stamped `stamp` would come after a later-stamped one already released. */
+  isLate(stamp: HlcTimestamp): boolean {
+    return this.lastReleased !== undefined && compareHlc(stamp, this.lastReleased) < 0;
   }
 
   /** An item of these streams went out by another way (a replay): an item earlier than it is late from now on. */

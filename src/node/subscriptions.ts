@@ -328,7 +328,9 @@ export class SubscriptionTable {
       }
       if (next === undefined) return { delivered, caughtUp: true };
       if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
-      if (!this.deliverOne(subscription, next, deliver, canTake, false)) return { delivered, caughtUp: false };
+      // Only a message the live merge had let through late can be earlier than one already delivered.
+      const late = subscription.reorder!.isLate(stampOf(next));
+      if (!this.deliverOne(subscription, next, deliver, canTake, late)) return { delivered, caughtUp: false };
       delivered++;
     }
   }
