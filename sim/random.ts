@@ -7,11 +7,36 @@ import type { RandomSource } from '../src/raft/config.js';
  * shifts another's sequence.
  */
 export class SimRandom implements RandomSource {
-  private readonly prng: seedrandom.PRNG;
+  /**
+   * Alea's state (s0, s1, s2, c) in one typed array. Alea is fast, gives 32-bit
+   * quality floats, and is seeded from a string; seedrandom's Alea derives the
+   * starting state and this class steps it with the very same arithmetic, so the
+   * sequence is unchanged. Stepping it here rather than through seedrandom's
+   * closure keeps the doubles unboxed: seedrandom stores them in object fields
+   * that the engine boxes, so every draw allocated a number on the heap, and
+   * every message, disk write and tick draws.
+   */
+  private readonly state = new Float64Array(4);
 
   constructor(readonly seed: string) {
-    // Alea: fast, 32-bit quality floats, and explicitly seedable from a string.
-    this.prng = seedrandom.alea(seed);
+    const initial = seedrandom.alea(seed, { state: true }).state();
+    this.state[0] = initial.s0;
+    this.state[1] = initial.s1;
+    this.state[2] = initial.s2;
+    this.state[3] = initial.c;
+  }
+
+  /** One step of Alea: the next float in [0, 1). */
+  private prng(): number {
+    const state = this.state;
+    const t = 2091639 * state[0]! + state[3]! * 2.3283064365386963e-10; // 2^-32
+    state[0] = state[1]!;
+    state[1] = state[2]!;
+    const c = t | 0;
+    state[3] = c;
+    const next = t - c;
+    state[2] = next;
+    return next;
   }
 
   /** The sub-stream `name` of a run seeded with `seed`. */

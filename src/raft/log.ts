@@ -23,6 +23,16 @@ export class RaftLog {
   private pendingTruncateFrom: number | undefined = undefined;
   /** The last index handed in the Ready that is being persisted now. */
   private inflightReadyLast = 0;
+  /**
+   * The last result of slice() and what it was asked, so that a leader sending
+   * the same new entries to every follower builds one array rather than one per
+   * follower. Invariant: cleared whenever the log changes, so a cached array
+   * always holds exactly what slice() would return now.
+   */
+  private sliceCache: readonly Entry[] | undefined = undefined;
+  private sliceCacheFrom = 0;
+  private sliceCacheCountMax = 0;
+  private sliceCacheBytesMax = 0;
 
   constructor(restored: readonly Entry[]) {
     for (let i = 0; i < restored.length; i++) {
@@ -71,8 +81,25 @@ export class RaftLog {
     return this.entries.slice(from - 1, to);
   }
 
-  /** Entries from `from` on, at most countMax of them and bytesMax of payload (but at least one). */
-  slice(from: number, countMax: number, bytesMax: number): Entry[] {
+  /**
+   * Entries from `from` on, at most countMax of them and bytesMax of payload (but
+   * at least one). The array may be shared with earlier and later callers, so
+   * nobody may change it; messages carry it read-only.
+   */
+  slice(from: number, countMax: number, bytesMax: number): readonly Entry[] {
+    const cached = this.sliceCache;
+    if (cached !== undefined && from === this.sliceCacheFrom && countMax === this.sliceCacheCountMax && bytesMax === this.sliceCacheBytesMax) {
+      return cached;
+    }
+    const entries = this.sliceAfresh(from, countMax, bytesMax);
+    this.sliceCache = entries;
+    this.sliceCacheFrom = from;
+    this.sliceCacheCountMax = countMax;
+    this.sliceCacheBytesMax = bytesMax;
+    return entries;
+  }
+
+  private sliceAfresh(from: number, countMax: number, bytesMax: number): readonly Entry[] {
     // Count first and copy once, so the result is allocated at its exact size
     // rather than grown element by element.
     let count = 0;
@@ -114,6 +141,7 @@ export class RaftLog {
     if (entry.index !== this.entries.length + 1) fail(`append of index ${entry.index} after ${this.entries.length}`);
     if (!(entry.term >= this.lastTerm())) fail(`append of term ${entry.term} after term ${this.lastTerm()}`);
     this.entries.push(entry);
+    this.sliceCache = undefined;
   }
 
   /** Deletes every entry with index >= from, noting what the durable log must drop too. */
@@ -121,6 +149,7 @@ export class RaftLog {
     if (!(from >= 1)) fail(`truncateFrom(${from})`);
     if (from > this.entries.length) return;
     this.entries.length = from - 1;
+    this.sliceCache = undefined;
     if (from <= this.handedIndex) {
       this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
       this.handedIndex = from - 1;
