@@ -2,7 +2,7 @@ import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NODES_MAX } from '../../sim/cluster.js';
 import { describeEvent, type SimEvent } from '../../sim/events.js';
-import { ALL_FAULT_KINDS, type FaultKind } from '../../sim/faults.js';
+import { ALL_FAULT_KINDS, EVERY_FAULT_KIND, type FaultKind } from '../../sim/faults.js';
 import { DEFAULT_SIM_RUN_OPTIONS, runPassed, runSimulation } from '../../sim/run.js';
 import { formatSummary } from '../../sim/summary.js';
 import { historyToJSON } from '../../sim/history.js';
@@ -31,8 +31,9 @@ Options:
                     100) per simulated second
   --history FILE    write the clients' history as JSON (docs/history-format.md);
                     broker workload only
-  --faults LIST     which fault kinds to draw: all (default), none, or a
-                    comma-separated list of ${ALL_FAULT_KINDS.join(', ')}
+  --faults LIST     which fault kinds to draw: all (default), every, none, or a
+                    comma-separated list of kinds. all is the default mix:
+${wrapped(`${ALL_FAULT_KINDS.join(', ')}; every adds ${EVERY_FAULT_KIND.filter((kind) => !ALL_FAULT_KINDS.includes(kind)).join(', ')}`, 20, 80)}
   --trace FILE      write every event of the run to FILE, one line each
   --quiet           no progress line on the terminal
   -h, --help        this help
@@ -141,15 +142,32 @@ function writeHistory(path: string, json: string): void {
   }
 }
 
-/** `all`, `none`, or a comma-separated list of fault kinds, each named exactly. */
+/** Words of `text` on lines of at most `width` columns, each indented by `indent` spaces. */
+function wrapped(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((text) => `${' '.repeat(indent)}${text}`).join('\n');
+}
+
+/** `all`, `every`, `none`, or a comma-separated list of fault kinds, each named exactly. */
 function parseFaultKinds(text: string): readonly FaultKind[] {
   const trimmed = text.trim();
   if (trimmed === 'all') return ALL_FAULT_KINDS;
+  if (trimmed === 'every') return EVERY_FAULT_KIND;
   if (trimmed === 'none') return [];
   const kinds = trimmed.split(',').map((kind) => kind.trim());
-  const unknown = kinds.filter((kind) => !(ALL_FAULT_KINDS as readonly string[]).includes(kind));
+  const unknown = kinds.filter((kind) => !(EVERY_FAULT_KIND as readonly string[]).includes(kind));
   if (unknown.length > 0 || kinds.length === 0) {
-    throw new UsageError(`--faults: unknown fault kind '${unknown[0] ?? ''}'; use all, none or some of ${ALL_FAULT_KINDS.join(', ')}`);
+    throw new UsageError(`--faults: unknown fault kind '${unknown[0] ?? ''}'; use all, every, none or some of ${EVERY_FAULT_KIND.join(', ')}`);
   }
   return [...new Set(kinds)] as FaultKind[];
 }

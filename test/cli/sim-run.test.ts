@@ -57,6 +57,15 @@ describe('chorus sim run', () => {
     expect(some.out.join('\n')).toContain('--faults crash-leader,restart');
   });
 
+  it('draws the clock faults beyond the default mix when named, or with --faults every', () => {
+    const clocks = run(['sim', 'run', '--duration', '15s', '--nodes', '3', '--seed', '2', '--faults', 'clock-jump,clock-offset']);
+    expect(clocks.status).toBe(0);
+    const faultLine = clocks.out.find((line) => line.startsWith('faults'))!;
+    expect(faultLine).toMatch(/clock-(jump|offset) \d+/);
+    expect(faultLine).not.toMatch(/crash|partition|loss/);
+    expect(run(['sim', 'run', '--duration', '5s', '--nodes', '3', '--faults', 'every']).status).toBe(0);
+  });
+
   it('runs broker clients by default and writes their history with --history', () => {
     const folder = mkdtempSync(join(tmpdir(), 'chorus-history-'));
     try {
