@@ -473,10 +473,11 @@ export class BrokerNode {
         return this.onPublish(client, command.subject, command.replyTo, command.headers, command.headerBytes, command.payload, nowMs);
       case 'Sub':
         return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
-      case 'XSub':
+      case 'XSub': {
         const ordering = command.ordered === true ? this.ordering(command.reorderBoundMs) : undefined;
         if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, ordering, nowMs);
         return this.subscribe(client, command.sid, command.subject, undefined, command.start, ordering);
+      }
       case 'Unsub': {
         const member = this.subscriptions.member(client.id, command.sid);
         if (member !== undefined) {
