@@ -4,17 +4,21 @@
  * once or more for every simulated event, so each mix is kept to two multiplies.
  */
 export class RunningHash {
-  private low = 0x811c9dc5;
+  // The lanes are kept as signed 32-bit integers, which the engine stores as
+  // small integers; unsigned values above 2^31 would be boxed doubles, and every
+  // event mixes several numbers. hex() reads them back as unsigned.
+  private low = 0x811c9dc5 | 0;
   private high = 0x01000193;
 
   /** Mixes a finite number (integers up to 2^53 in magnitude are mixed exactly). */
   mix(value: number): void {
     const lowWord = value >>> 0;
-    // Exact for integers: the subtraction leaves a multiple of 2^32.
-    const highWord = ((value - lowWord) / 4294967296) >>> 0;
+    // Exact for integers: the subtraction leaves a multiple of 2^32. Most values
+    // fit in 32 bits, and for them the division is skipped.
+    const highWord = value === lowWord ? 0 : ((value - lowWord) / 4294967296) >>> 0;
     const low = Math.imul(this.low ^ lowWord, 0x01000193);
-    this.low = low >>> 0;
-    this.high = Math.imul(this.high ^ highWord ^ (low >>> 15) ^ (lowWord << 7), 0x5bd1e995) >>> 0;
+    this.low = low;
+    this.high = Math.imul(this.high ^ highWord ^ (low >>> 15) ^ (lowWord << 7), 0x5bd1e995);
   }
 
   mixString(text: string): void {
@@ -23,7 +27,7 @@ export class RunningHash {
   }
 
   hex(): string {
-    return this.high.toString(16).padStart(8, '0') + this.low.toString(16).padStart(8, '0');
+    return (this.high >>> 0).toString(16).padStart(8, '0') + (this.low >>> 0).toString(16).padStart(8, '0');
   }
 }
 
