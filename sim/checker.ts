@@ -32,12 +32,21 @@ export function formatViolation(violation: Violation): string {
   return `${violation.property} violated at t=${seconds}s (nodes ${nodes}, term ${violation.term}, index ${violation.index}): ${violation.detail}`;
 }
 
-/** What the checker remembers of one node: a mirror of its log with a prefix hash per entry. */
+/**
+ * What the checker remembers of one node: its log as of the last check, with a
+ * prefix hash per entry. The log is held as a prefix shared with the checker's
+ * canonical log (see SafetyChecker) and the node's own entries after it.
+ */
 interface NodeRecord {
   incarnation: number;
-  mirror: Entry[];
-  /** chains[i] hashes entries 1..i+1; equal chains mean equal prefixes. */
-  chains: number[];
+  /** How many entries the node's log held at the last check. */
+  length: number;
+  /** Positions 0..shared-1 of the node's log hold exactly the canonical entries there. */
+  shared: number;
+  /** The node's entries at positions shared..length-1, where it leaves the canonical log. */
+  ownEntries: Entry[];
+  /** ownChains[i] is the prefix hash up to and including ownEntries[i]. */
+  ownChains: number[];
   commit: number;
   applied: number;
   /** The term in which this node was last seen as leader, or 0. */
@@ -53,6 +62,15 @@ const TERM_KEY_LIMIT = 2 ** 21;
  * Logs are compared through prefix hashes: two logs hold the same prefix up to i
  * exactly when their chain values at i agree (up to hash collisions, which could
  * only hide a violation, never invent one).
+ *
+ * Nodes mostly hold the same entries, so the checker keeps one canonical log of
+ * entries and prefix hashes, and remembers each node as how far it follows the
+ * canonical log plus its own entries beyond that. A node appending the very entry
+ * object the canonical log already has at that position costs a comparison, not
+ * a hash and a copy of the log per node. The canonical log follows whichever
+ * node first writes each position; a position no node has shown committed may
+ * be rewritten when a node that follows it wholly writes a different entry there,
+ * as a new leader does over its predecessor's uncommitted entries.
  */
 export class SafetyChecker {
   readonly violations: Violation[] = [];
@@ -66,6 +84,12 @@ export class SafetyChecker {
   private readonly firstTermAt: number[] = [];
   private readonly firstChainAt: number[] = [];
   private readonly chainByIndexTerm = new Map<number, number>();
+  /**
+   * The canonical log, 0-based: canonEntries[p] is the entry at index p + 1 and
+   * canonChains[p] the prefix hash through it, built from canonChains[p - 1].
+   */
+  private readonly canonEntries: Entry[] = [];
+  private readonly canonChains: number[] = [];
   private readonly leaderByTerm = new Map<number, NodeId>();
   /** Every election seen, in the order they happened. */
   readonly elections: { readonly term: number; readonly node: NodeId; readonly timeUs: number }[] = [];
@@ -90,7 +114,7 @@ export class SafetyChecker {
   checkNode(node: RaftNode, incarnation: number): void {
     const record = this.recordFor(node.id, incarnation);
     if (this.unchangedSinceLastCheck(node, record)) return;
-    this.syncMirror(node, record);
+    this.syncLog(node, record);
     this.checkCommit(node, record);
     this.checkLeadership(node, record);
   }
@@ -102,8 +126,10 @@ export class SafetyChecker {
    */
   private unchangedSinceLastCheck(node: RaftNode, record: NodeRecord): boolean {
     const log = node.log.view();
-    const mirror = record.mirror;
-    if (log.length !== mirror.length || log[log.length - 1] !== mirror[mirror.length - 1]) return false;
+    const length = log.length;
+    if (length !== record.length) return false;
+    // Not indexed at -1 when empty: a negative key would make these loads megamorphic.
+    if (length > 0 && log[length - 1] !== this.entryAt(record, length - 1)) return false;
     if (node.commitIndex() !== record.commit) return false;
     return node.role() === 'leader' ? record.leaderTerm === node.term() : record.leaderTerm === 0;
   }
@@ -167,10 +193,10 @@ export class SafetyChecker {
   private recordFor(id: NodeId, incarnation: number): NodeRecord {
     let record = this.nodes[id];
     if (record === undefined) {
-      record = { incarnation, mirror: [], chains: [], commit: 0, applied: 0, leaderTerm: 0 };
+      record = { incarnation, length: 0, shared: 0, ownEntries: [], ownChains: [], commit: 0, applied: 0, leaderTerm: 0 };
       this.nodes[id] = record;
     } else if (record.incarnation !== incarnation) {
-      // A restart: volatile state starts over; the log mirror is re-synced below.
+      // A restart: volatile state starts over; the remembered log is re-synced below.
       record.incarnation = incarnation;
       record.commit = 0;
       record.applied = 0;
@@ -179,27 +205,84 @@ export class SafetyChecker {
     return record;
   }
 
-  /** Brings the mirror up to the node's log, checking Leader Append-Only and Log Matching on the way. */
-  private syncMirror(node: RaftNode, record: NodeRecord): void {
+  /** The node's entry at 0-based position p as of the last check (p < record.length). */
+  private entryAt(record: NodeRecord, p: number): Entry {
+    return p < record.shared ? this.canonEntries[p]! : record.ownEntries[p - record.shared]!;
+  }
+
+  /** The node's prefix hash through 0-based position p as of the last check, 0 before the log. */
+  private chainAt(record: NodeRecord, p: number): number {
+    if (p < 0) return 0;
+    return p < record.shared ? this.canonChains[p]! : record.ownChains[p - record.shared]!;
+  }
+
+  /** Brings the remembered log up to the node's log, checking Leader Append-Only and Log Matching on the way. */
+  private syncLog(node: RaftNode, record: NodeRecord): void {
     const log = node.log.view();
-    const mirror = record.mirror;
-    let same = Math.min(mirror.length, log.length);
-    while (same > 0 && mirror[same - 1] !== log[same - 1]) same--;
-    if (same < mirror.length && record.leaderTerm === node.term() && node.role() === 'leader') {
+    let same = Math.min(record.length, log.length);
+    while (same > 0 && this.entryAt(record, same - 1) !== log[same - 1]) same--;
+    if (same < record.length && record.leaderTerm === node.term() && node.role() === 'leader') {
       this.report('Leader Append-Only', `leader n${node.id} removed or replaced entries from index ${same + 1} in term ${node.term()}`, [node.id], node.term(), same + 1);
     }
-    if (same < mirror.length) {
-      mirror.length = same;
-      record.chains.length = same;
+    if (same < record.length) this.truncateRecord(record, same);
+    for (let p = same; p < log.length; p++) this.appendToRecord(node.id, record, log[p]!);
+  }
+
+  private truncateRecord(record: NodeRecord, length: number): void {
+    if (length <= record.shared) {
+      record.shared = length;
+      record.ownEntries.length = 0;
+      record.ownChains.length = 0;
+    } else {
+      record.ownEntries.length = length - record.shared;
+      record.ownChains.length = length - record.shared;
     }
-    for (let index = same + 1; index <= log.length; index++) {
-      const entry = log[index - 1]!;
-      const previous = index === 1 ? 0 : record.chains[index - 2]!;
-      const chain = chainHash(previous, entry.term, entry.index, this.dataHash(entry));
-      mirror.push(entry);
-      record.chains.push(chain);
-      this.checkLogMatching(node.id, entry, chain);
+    record.length = length;
+  }
+
+  /** The node's log grew by `entry` at position record.length. */
+  private appendToRecord(id: NodeId, record: NodeRecord, entry: Entry): void {
+    const p = record.length;
+    record.length = p + 1;
+    if (record.shared === p) {
+      const canonLength = this.canonEntries.length;
+      if (p < canonLength && this.canonEntries[p] === entry) {
+        // The canonical entry itself, on the canonical prefix: its hash and its
+        // Log Matching check are the canonical log's.
+        record.shared = p + 1;
+        return;
+      }
+      // A position nobody has shown committed may be rewritten by a node that
+      // wholly follows the canonical log; a committed one never is.
+      if (p === canonLength || p >= this.committedChains.length) {
+        if (p < canonLength) this.rewriteCanonFrom(p);
+        const chain = chainHash(p === 0 ? 0 : this.canonChains[p - 1]!, entry.term, entry.index, this.dataHash(entry));
+        this.canonEntries.push(entry);
+        this.canonChains.push(chain);
+        record.shared = p + 1;
+        this.checkLogMatching(id, entry, chain);
+        return;
+      }
     }
+    const chain = chainHash(this.chainAt(record, p - 1), entry.term, entry.index, this.dataHash(entry));
+    record.ownEntries.push(entry);
+    record.ownChains.push(chain);
+    this.checkLogMatching(id, entry, chain);
+  }
+
+  /**
+   * Cuts the canonical log back to p entries. Nodes that followed it further keep
+   * what they hold: the canonical entries from p on become their own.
+   */
+  private rewriteCanonFrom(p: number): void {
+    for (const record of this.nodes) {
+      if (record === undefined || record.shared <= p) continue;
+      record.ownEntries = this.canonEntries.slice(p, record.shared).concat(record.ownEntries);
+      record.ownChains = this.canonChains.slice(p, record.shared).concat(record.ownChains);
+      record.shared = p;
+    }
+    this.canonEntries.length = p;
+    this.canonChains.length = p;
   }
 
   private checkLogMatching(id: NodeId, entry: Entry, chain: number): void {
@@ -230,8 +313,8 @@ export class SafetyChecker {
       this.report('Commit Monotonic', `n${node.id} commit index went from ${record.commit} back to ${commit}`, [node.id], node.term(), commit);
     }
     for (let index = record.commit + 1; index <= commit; index++) {
-      const chain = record.chains[index - 1];
-      if (chain === undefined) break;
+      if (index > record.length) break;
+      const chain = this.chainAt(record, index - 1);
       const known = this.committedChains[index - 1];
       if (known === undefined) {
         this.committedChains[index - 1] = chain;
@@ -264,15 +347,16 @@ export class SafetyChecker {
     let committed = this.committedChains.length;
     while (committed > 0 && this.committedInTerm[committed - 1]! >= term) committed--;
     if (committed === 0) return;
-    if (record.chains.length < committed || record.chains[committed - 1] !== this.committedChains[committed - 1]) {
+    if (record.length < committed || this.chainAt(record, committed - 1) !== this.committedChains[committed - 1]) {
       this.report('Leader Completeness', `n${node.id} became leader of term ${term} without the committed entries up to index ${committed}`, [node.id], term, committed);
     }
   }
 
   private chainOfApplied(node: RaftNode, record: NodeRecord, entry: Entry): number {
-    if (record.mirror[entry.index - 1] === entry) return record.chains[entry.index - 1]!;
-    this.syncMirror(node, record);
-    return record.chains[entry.index - 1] ?? chainHash(0, entry.term, entry.index, this.dataHash(entry));
+    const p = entry.index - 1;
+    if (p < record.length && this.entryAt(record, p) === entry) return this.chainAt(record, p);
+    this.syncLog(node, record);
+    return p < record.length ? this.chainAt(record, p) : chainHash(0, entry.term, entry.index, this.dataHash(entry));
   }
 
   private dataHash(entry: Entry): number {
