@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connect } from 'nats';
-import { freePort, sleep } from '../src/runtime/local-cluster.js';
+import { freePorts, sleep } from '../src/runtime/local-cluster.js';
 
 export function natsServerBinary(): string | undefined {
   for (const candidate of ['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server']) {
@@ -29,8 +29,9 @@ export class NatsServerCluster {
 
   static async start(binary: string, streamName: string, subject: string): Promise<NatsServerCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-nats-bench-'));
-    const clientPorts = [await freePort(), await freePort(), await freePort()];
-    const routePorts = [await freePort(), await freePort(), await freePort()];
+    const ports = await freePorts(6);
+    const clientPorts = ports.slice(0, 3);
+    const routePorts = ports.slice(3);
     const cluster = new NatsServerCluster(dir, clientPorts);
     for (let i = 0; i < 3; i++) {
       const config = [

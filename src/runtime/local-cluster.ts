@@ -20,12 +20,26 @@ export const CLI = import.meta.url.endsWith('.ts')
   ? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
   : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/**
+ * `count` distinct loopback ports free at this moment. Every port stays bound
+ * until all are chosen: a port asked for and released one at a time may be
+ * handed out again by the next ask, and two nodes given the same port cannot start.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((server) => (server.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
 }
 
 export interface NodePorts {
@@ -60,8 +74,10 @@ export class RealCluster {
   static async create(size = 3, tickMs = 20, electionTicksMin = 10, heartbeatTicks = 2): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
+    const ports = await freePorts(3 * size);
     for (let id = 1; id <= size; id++) {
-      nodes.push({ id, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort(), dataDir: path.join(dir, `n${id}`) });
+      const [clientPort, peerPort, adminPort] = ports.slice(3 * (id - 1), 3 * id) as [number, number, number];
+      nodes.push({ id, clientPort, peerPort, adminPort, dataDir: path.join(dir, `n${id}`) });
     }
     const secret = randomBytes(12).toString('hex');
     const yaml = [

@@ -4,15 +4,24 @@ import { DEFAULT_PEER_CODEC_LIMITS } from '../../src/protocol/peer-codec.js';
 import { AdminServer } from '../../src/runtime/admin-server.js';
 import type { NodeAddress } from '../../src/runtime/config.js';
 import { NO_FAULTS, PeerTransport, type PeerFaults } from '../../src/runtime/peer-transport.js';
-import { eventually, freePort, sleep } from '../../src/runtime/local-cluster.js';
+import { eventually, freePorts, sleep } from '../../src/runtime/local-cluster.js';
 
 const transports: PeerTransport[] = [];
 afterEach(async () => {
   for (const transport of transports.splice(0)) await transport.stop();
 });
 
-async function address(id: number): Promise<NodeAddress> {
-  return { id, host: '127.0.0.1', clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort(), dataDir: '' };
+/** Addresses for nodes 1..count, every port distinct. */
+async function addresses(count: number): Promise<NodeAddress[]> {
+  const ports = await freePorts(3 * count);
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    host: '127.0.0.1',
+    clientPort: ports[3 * i]!,
+    peerPort: ports[3 * i + 1]!,
+    adminPort: ports[3 * i + 2]!,
+    dataDir: '',
+  }));
 }
 
 const stamps: ClockStamp[] = [];
@@ -32,7 +41,7 @@ const clock: ClockStamp = { hlc: { l: 1_700_000_000_000, c: 3 }, sentMs: 1_700_0
 
 describe('PeerTransport', () => {
   it('carries messages between nodes that share the secret, and reconnects after a restart', async () => {
-    const [a, b] = [await address(1), await address(2)];
+    const [a, b] = (await addresses(2)) as [NodeAddress, NodeAddress];
     const atB: PeerMessage[] = [];
     const first = transport(a, [b], 'shared-secret', [], []);
     let second = transport(b, [a], 'shared-secret', atB, []);
@@ -54,7 +63,7 @@ describe('PeerTransport', () => {
   });
 
   it('refuses and logs a peer that does not know the secret', async () => {
-    const [a, b] = [await address(1), await address(2)];
+    const [a, b] = (await addresses(2)) as [NodeAddress, NodeAddress];
     const atA: PeerMessage[] = [];
     const logA: string[] = [];
     const honest = transport(a, [b], 'right-secret', atA, logA);
