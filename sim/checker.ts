@@ -110,28 +110,24 @@ export class SafetyChecker {
     private readonly violationsMax = 100,
   ) {}
 
-  /** Checks a node's state after an event it handled. */
+  /**
+   * Checks a node's state after an event it handled. Most events (ticks,
+   * heartbeats, answers to appends) change nothing the properties look at, and
+   * only what changed is looked at: a log only changes at its end, so the same
+   * length and the same last entry object mean the same log.
+   */
   checkNode(node: RaftNode, incarnation: number): void {
     const record = this.recordFor(node.id, incarnation);
-    if (this.unchangedSinceLastCheck(node, record)) return;
-    this.syncLog(node, record);
-    this.checkCommit(node, record);
-    this.checkLeadership(node, record);
-  }
-
-  /**
-   * Most events (ticks, heartbeats) change nothing the properties look at. A log
-   * only changes at its end, so the same last entry object and length mean the
-   * same log.
-   */
-  private unchangedSinceLastCheck(node: RaftNode, record: NodeRecord): boolean {
     const log = node.log.view();
     const length = log.length;
-    if (length !== record.length) return false;
     // Not indexed at -1 when empty: a negative key would make these loads megamorphic.
-    if (length > 0 && log[length - 1] !== this.entryAt(record, length - 1)) return false;
-    if (node.commitIndex() !== record.commit) return false;
-    return node.role() === 'leader' ? record.leaderTerm === node.term() : record.leaderTerm === 0;
+    const logUnchanged = length === record.length && (length === 0 || log[length - 1] === this.entryAt(record, length - 1));
+    const commit = node.commitIndex();
+    const leaderTerm = node.role() === 'leader' ? node.term() : 0;
+    if (logUnchanged && commit === record.commit && leaderTerm === record.leaderTerm) return;
+    if (!logUnchanged) this.syncLog(node, record);
+    if (commit !== record.commit) this.checkCommit(node, record);
+    if (leaderTerm !== record.leaderTerm) this.checkLeadership(node, record);
   }
 
   /** Checks one message the moment a node hands it to the network. */

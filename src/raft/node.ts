@@ -716,7 +716,10 @@ export class RaftNode {
       // otherwise multiply the traffic on a network that reorders.
       if (progress.maybeUpdate(message.matchIndex)) {
         if (progress.state === 'probe') progress.becomeReplicate();
-        this.maybeCommit();
+        // A match at or below the commit index cannot lift the quorum's index
+        // above it: after the first acknowledgements of an entry commit it, the
+        // rest skip counting.
+        if (message.matchIndex > this.commitValue) this.maybeCommit();
         this.sendAppends(message.from);
       }
       return;
