@@ -218,7 +218,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     healAtMs,
     elections: cluster.checker.elections,
     proposalAttempts: proposer.attempts,
-    proposalsAccepted: proposer.accepted.length,
+    proposalsAccepted: proposer.acceptedCount,
     committedIndex: cluster.checker.committedIndex(),
     appliedIndexByNode: cluster.statuses().map((status) => status.appliedIndex),
     violations: cluster.violations(),

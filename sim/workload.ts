@@ -2,14 +2,6 @@ import { NO_NODE, type NodeId } from '../src/raft/types.js';
 import type { SimCluster } from './cluster.js';
 import type { SimRandom } from './random.js';
 
-export interface ProposalRecord {
-  readonly command: string;
-  readonly node: NodeId;
-  readonly atMs: number;
-  readonly index: number;
-  readonly term: number;
-}
-
 export interface SteadyProposerOptions {
   readonly proposalsPerSecond: number;
   readonly startMs: number;
@@ -22,7 +14,8 @@ export interface SteadyProposerOptions {
  * otherwise tries a random node: the way a real client finds the leader.
  */
 export class SteadyProposer {
-  readonly accepted: ProposalRecord[] = [];
+  /** How many proposals a leader accepted. */
+  acceptedCount = 0;
   attempts = 0;
   refusals = 0;
   private target: NodeId;
@@ -46,8 +39,7 @@ export class SteadyProposer {
   private proposeNext(): void {
     const nowMs = this.cluster.nowMs();
     if (nowMs >= this.options.stopMs) return;
-    const command = `c${this.sequence++}`;
-    const data = encodeAscii(command);
+    const data = encodeCommand(this.sequence++);
     this.attempts++;
     let outcome = this.cluster.propose(this.target, data);
     if (!outcome.accepted) {
@@ -57,16 +49,26 @@ export class SteadyProposer {
       this.target = hint !== NO_NODE && hint !== this.target ? hint : this.random.pick(this.cluster.nodeIds);
       outcome = this.cluster.propose(this.target, data);
     }
-    if (outcome.accepted) {
-      this.accepted.push({ command, node: this.target, atMs: nowMs, index: outcome.index, term: outcome.term });
-    }
+    if (outcome.accepted) this.acceptedCount++;
     this.cluster.after(1000 / this.options.proposalsPerSecond, 'propose', this.step);
   }
 }
 
-/** Commands are short ASCII strings; encoding them by hand avoids TextEncoder's overhead on the hot path. */
-function encodeAscii(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0x7f;
+/**
+ * The command numbered `sequence` is the ASCII text "c" and its decimal digits.
+ * The bytes are written directly rather than through a string and TextEncoder,
+ * since this runs for every proposal.
+ */
+function encodeCommand(sequence: number): Uint8Array {
+  let digits = 1;
+  for (let rest = sequence; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const bytes = new Uint8Array(1 + digits);
+  bytes[0] = 0x63; // 'c'
+  let rest = sequence;
+  for (let i = digits; i >= 1; i--) {
+    bytes[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
   return bytes;
 }
+
