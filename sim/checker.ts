@@ -348,12 +348,20 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * The prefix hash through an applied entry. An applied entry must be the very
+   * entry the node's log holds at its index (the simulator counts applied entries
+   * and reads them back from the log), so anything else is reported.
+   */
   private chainOfApplied(node: RaftNode, record: NodeRecord, entry: Entry): number {
     const p = entry.index - 1;
     if (p < record.length && this.entryAt(record, p) === entry) return this.chainAt(record, p);
     this.syncLog(node, record);
-    return p < record.length ? this.chainAt(record, p) : chainHash(0, entry.term, entry.index, this.dataHash(entry));
+    if (p < record.length && this.entryAt(record, p) === entry) return this.chainAt(record, p);
+    this.report('Apply Order', `n${node.id} applied an entry at index ${entry.index} that is not the one its log holds there`, [node.id], entry.term, entry.index);
+    return chainHash(0, entry.term, entry.index, this.dataHash(entry));
   }
+
 
   private dataHash(entry: Entry): number {
     // Short commands are cheaper to hash again than to look up.

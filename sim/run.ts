@@ -119,7 +119,7 @@ export interface BrokerRunResult {
 
 /** Every live node has applied the entry at (index, term). */
 function appliedEverywhere(cluster: SimCluster, index: number, term: number): boolean {
-  return cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.applied(id)[index - 1]?.term === term);
+  return cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.appliedEntry(id, index)?.term === term);
 }
 
 /**
@@ -137,7 +137,7 @@ export function commitEverywhere(cluster: SimCluster, command: string | Uint8Arr
   const done = (): boolean =>
     accepted !== undefined &&
     appliedEverywhere(cluster, accepted.index, accepted.term) &&
-    cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.applied(id).length >= cluster.checker.committedIndex());
+    cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.status(id).appliedIndex >= cluster.checker.committedIndex());
   while (!done() && cluster.nowMs() < deadline) {
     const leader = cluster.leader();
     if (leader !== undefined && (accepted === undefined || cluster.status(leader).term !== accepted.term)) {

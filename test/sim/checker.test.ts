@@ -42,6 +42,28 @@ describe('SafetyChecker', () => {
   });
 });
 
+describe('Apply Order', () => {
+  it("flags an applied entry that is not the one the node's log holds at its index", () => {
+    const cluster = new Cluster({ ids: [1, 2, 3] });
+    cluster.elect(1);
+    cluster.stabilize();
+    const node = cluster.node(1);
+    expect(node.commitIndex()).toBeGreaterThan(0);
+    const own = node.log.entry(1)!;
+    const checker = new SafetyChecker(() => 0);
+    checker.checkNode(node, 0);
+    checker.checkApply(node, 0, own);
+    expect(checker.violations).toEqual([]);
+    // A copy with equal fields is still not the entry the log holds.
+    const other = new SafetyChecker(() => 0);
+    other.checkNode(node, 0);
+    other.checkApply(node, 0, { ...own });
+    expect(other.violations.map((v) => `${v.property}: ${v.detail}`)).toEqual([
+      'Apply Order: n1 applied an entry at index 1 that is not the one its log holds there',
+    ]);
+  });
+});
+
 describe('Durable Before Send', () => {
   const base = { group: 1, from: 2, to: 1 } as const;
 
