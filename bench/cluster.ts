@@ -3,11 +3,12 @@
 import { SimCluster } from '../sim/cluster.js';
 import { SimRandom } from '../sim/random.js';
 import { SteadyProposer } from '../sim/workload.js';
-import { formatRate, intOption, median } from './stats.js';
+import { formatRate, median, readOptions } from './stats.js';
 
 // --tick-ms 100 gives etcd's production timing (100 ms ticks, heartbeat every tick,
 // elections after 10 to 20 ticks) instead of the simulator's faster default.
-const tickMs = intOption('tick-ms', 10);
+const options = readOptions({ runs: 3, seconds: 3600, 'tick-ms': 10 });
+const tickMs = options['tick-ms'];
 const timing = tickMs === 10 ? {} : { tickMs, raft: { electionTicksMin: 10, heartbeatTicks: 1 } };
 
 function runOnce(seed: number, simulatedSeconds: number): { ratio: number; events: number; wallMs: number; committed: number } {
@@ -30,8 +31,8 @@ function runOnce(seed: number, simulatedSeconds: number): { ratio: number; event
   };
 }
 
-const runs = intOption('runs', 3);
-const simulatedSeconds = intOption('seconds', 3600);
+const runs = options.runs;
+const simulatedSeconds = options.seconds;
 runOnce(99, 60);
 const results = Array.from({ length: runs }, (_, run) => runOnce(run + 1, simulatedSeconds));
 console.log(

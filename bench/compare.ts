@@ -11,14 +11,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { intOption, median } from './stats.js';
+import { median, readOptions } from './stats.js';
 
-function stringOption(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index < 0 ? undefined : process.argv[index + 1];
-}
-
-const baseDir = stringOption('base');
+const { pairs, seconds, base: baseDir } = readOptions({ pairs: 8, seconds: 600 }, ['base']);
 if (baseDir === undefined) {
   console.error('usage: node dist/bench/compare.js --base <checkout built with npm run build> [--pairs N] [--seconds S]');
   process.exit(2);
@@ -29,8 +24,6 @@ if (!fs.existsSync(baseBench)) {
   process.exit(2);
 }
 const ownBench = fileURLToPath(new URL('./cluster.js', import.meta.url));
-const pairs = intOption('pairs', 8);
-const seconds = intOption('seconds', 600);
 
 /** One run of a cluster benchmark in its own process: its ratio to real time. */
 function runOnce(bench: string): number {

@@ -12,11 +12,9 @@ import { connect, type NatsConnection } from 'nats';
 import { ChorusClient } from '../src/runtime/client.js';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { NatsServerCluster, natsServerBinary } from './nats-server-cluster.js';
-import { intOption, median } from './stats.js';
+import { median, readOptions } from './stats.js';
 
-const runs = intOption('runs', 3);
-const messages = intOption('messages', 2000);
-const failovers = intOption('failovers', 10);
+const { runs, messages, failovers } = readOptions({ runs: 3, messages: 2000, failovers: 10 });
 const payload = new Uint8Array(128).fill(0x61);
 
 /** Publishes `count` messages with `inFlight` concurrent publishers awaiting their PubAcks; returns messages per second. */

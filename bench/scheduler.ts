@@ -2,7 +2,7 @@
 // that holds about as many pending events as a busy simulated cluster does.
 import { SimRandom } from '../sim/random.js';
 import { Scheduler, type Scheduled } from '../sim/scheduler.js';
-import { formatRate, intOption, median } from './stats.js';
+import { formatRate, median, readOptions } from './stats.js';
 
 interface RawEvent extends Scheduled {
   node: number;
@@ -22,9 +22,7 @@ function runOnce(eventCount: number, pending: number, random: SimRandom): number
   return eventCount / ((performance.now() - started) / 1000);
 }
 
-const runs = intOption('runs', 7);
-const events = intOption('events', 5_000_000);
-const pending = intOption('pending', 1000);
+const { runs, events, pending } = readOptions({ runs: 7, events: 5_000_000, pending: 1000 });
 const random = SimRandom.stream(1, 'bench');
 runOnce(events / 5, pending, random);
 const rates: number[] = [];

@@ -3,13 +3,13 @@
 // command that replays it. (Parallel sweeps with workers come with `chorus sim sweep`.)
 import { formatViolation } from '../sim/checker.js';
 import { runPassed, runSimulation } from '../sim/run.js';
-import { intOption } from './stats.js';
+import { readOptions } from './stats.js';
 
-const from = intOption('from', 1);
-const to = intOption('to', 100);
-const nodes = intOption('nodes', 5);
-const seconds = intOption('seconds', 30);
-if (to < from) throw new Error(`--to (${to}) must not be below --from (${from})`);
+const { from, to, nodes, seconds } = readOptions({ from: 1, to: 100, nodes: 5, seconds: 30 });
+if (to < from) {
+  console.error(`sweep.js: --to (${to}) must not be below --from (${from})`);
+  process.exit(2);
+}
 
 const failures: string[] = [];
 const started = performance.now();
