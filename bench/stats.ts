@@ -51,6 +51,12 @@ export function parseOptions<I extends string, S extends string = never>(
   return values as Record<I, number> & Partial<Record<S, string>>;
 }
 
+/** Ends a benchmark over a mistake on its command line: the script's name and what is wrong, status 2. */
+export function exitWithUsageError(message: string): never {
+  console.error(`${path.basename(process.argv[1] ?? 'bench')}: ${message}`);
+  process.exit(2);
+}
+
 /**
  * parseOptions over this process's arguments; a mistake prints what is wrong
  * and exits with status 2.
@@ -63,7 +69,6 @@ export function readOptions<I extends string, S extends string = never>(
     return parseOptions(process.argv.slice(2), integers, strings);
   } catch (error) {
     if (!(error instanceof OptionError)) throw error;
-    console.error(`${path.basename(process.argv[1] ?? 'bench')}: ${error.message}`);
-    process.exit(2);
+    exitWithUsageError(error.message);
   }
 }

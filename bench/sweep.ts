@@ -3,13 +3,10 @@
 // command that replays it. (Parallel sweeps with workers come with `chorus sim sweep`.)
 import { formatViolation } from '../sim/checker.js';
 import { runPassed, runSimulation } from '../sim/run.js';
-import { readOptions } from './stats.js';
+import { exitWithUsageError, readOptions } from './stats.js';
 
 const { from, to, nodes, seconds } = readOptions({ from: 1, to: 100, nodes: 5, seconds: 30 });
-if (to < from) {
-  console.error(`sweep.js: --to (${to}) must not be below --from (${from})`);
-  process.exit(2);
-}
+if (to < from) exitWithUsageError(`--to (${to}) must not be below --from (${from})`);
 
 const failures: string[] = [];
 const started = performance.now();
