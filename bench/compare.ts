@@ -11,18 +11,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, readOptions } from './stats.js';
+import { exitWithUsageError, median, readOptions } from './stats.js';
 
 const { pairs, seconds, base: baseDir } = readOptions({ pairs: 8, seconds: 600 }, ['base']);
 if (baseDir === undefined) {
-  console.error('usage: node dist/bench/compare.js --base <checkout built with npm run build> [--pairs N] [--seconds S]');
-  process.exit(2);
+  exitWithUsageError('--base <checkout built with npm run build> is required; the other options are --pairs N and --seconds S');
 }
 const baseBench = path.resolve(baseDir, 'dist/bench/cluster.js');
-if (!fs.existsSync(baseBench)) {
-  console.error(`compare: ${baseBench} does not exist; run npm run build in ${baseDir} first`);
-  process.exit(2);
-}
+if (!fs.existsSync(baseBench)) exitWithUsageError(`${baseBench} does not exist; run npm run build in ${baseDir} first`);
 const ownBench = fileURLToPath(new URL('./cluster.js', import.meta.url));
 
 /** One run of a cluster benchmark in its own process: its ratio to real time. */
