@@ -651,7 +651,9 @@ export class SimCluster {
       host.core = this.options.createNode(config, host.disk.durableState());
     } else {
       const create = brokerOptions.createBroker ?? ((c, restored, o) => new BrokerNode(c, restored, o));
-      host.broker = create(config, host.disk.durableState(), brokerOptions.node ?? {});
+      // The simulator counts a node's starts itself, as a real node keeps a durable counter.
+      const incarnation = host.incarnation + 1;
+      host.broker = create(config, host.disk.durableState(), { ...brokerOptions.node, incarnation });
       host.core = host.broker.raft;
     }
     host.appliedCount = 0;

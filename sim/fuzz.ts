@@ -63,9 +63,14 @@ export function firstProblem(result: SimRunResult): string | undefined {
   if (runPassed(result)) return undefined;
   const safety = result.violations[0];
   if (safety !== undefined) return `${safety.property}: ${safety.detail}`;
+  // A run that did not converge leaves some nodes behind, and the history
+  // checks of the final logs then report what those nodes lack: the liveness
+  // failure is the cause, so it comes first.
+  const liveness = result.liveness.problems[0];
+  if (liveness !== undefined) return liveness;
   const history = result.broker?.violations[0];
   if (history !== undefined) return formatHistoryViolation(history);
-  return result.liveness.problems[0] ?? 'failed';
+  return 'failed';
 }
 
 export interface ShrinkResult {

@@ -228,7 +228,8 @@ function checkDivergence(context: Context): void {
         firstOffset = offset;
         example =
           `n${node} holds ${log.length} messages and n${referenceNode} ${reference.length}; at offset ${offset} ` +
-          `n${node} has ${describe(log[offset - 1])} and n${referenceNode} ${describe(reference[offset - 1])}`;
+          `n${node} has ${describe(log[offset - 1])} and n${referenceNode} ${describe(reference[offset - 1])}` +
+          (offset > log.length ? behindNote(node, referenceNode, topic) : '');
       }
     }
     if (differing.length === 0) continue;
@@ -236,6 +237,14 @@ function checkDivergence(context: Context): void {
     const timeMs = context.history.endMs;
     context.report({ property: 'Divergent Topic Order', detail, topic, offset: firstOffset, nodes: [referenceNode, ...differing], timeMs });
   }
+}
+
+/**
+ * A node whose log is a prefix of the reference is behind, not divergent: it
+ * applied less, which a run that failed to converge (a liveness failure) explains.
+ */
+function behindNote(node: NodeId, referenceNode: NodeId, topic: string): string {
+  return ` (n${node}'s log of ${topic} is a prefix of n${referenceNode}'s: it is behind, not divergent)`;
 }
 
 /** The first offset where two logs differ, or undefined when they are identical. */
@@ -281,10 +290,15 @@ function checkAcknowledgedOnNodes(context: Context, index: number, ok: PublishOk
   }
   const missing: NodeId[] = [];
   let example = '';
+  const reference = context.reference.get(topic);
   for (const node of context.logs.keys()) {
-    const stored = context.logOf(node, topic)[ok.offset - 1];
+    const log = context.logOf(node, topic);
+    const stored = log[ok.offset - 1];
     if (stored !== undefined && stored.msgId === msgId && (ok.duplicate || stored.digest === digest)) continue;
-    if (missing.length === 0) example = `n${node} holds ${describe(stored)} there`;
+    if (missing.length === 0) {
+      const behind = stored === undefined && reference !== undefined && firstDifference(log, reference.messages) === log.length + 1;
+      example = `n${node} holds ${describe(stored)} there` + (behind ? behindNote(node, reference.node, topic) : '');
+    }
     missing.push(node);
   }
   if (missing.length === 0) return;

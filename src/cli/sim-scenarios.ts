@@ -57,7 +57,9 @@ export function runScenario(scenario: Scenario, seed: number, wallMs: () => numb
   const result = runSimulation({ ...options, sampleEveryMs: 100, onProgress }, wallMs);
   const unmet = unmetExpectations(scenario, result);
   const report = buildReport(scenario, seed, result, unmet);
-  const problems = [...report.violations.map((v) => v.text), ...report.historyViolations.map((v) => v.text), ...report.liveness, ...unmet];
+  // Liveness before the history checks: a run that did not converge leaves nodes
+  // behind, and what they lack then shows up in the history checks too.
+  const problems = [...report.violations.map((v) => v.text), ...report.liveness, ...report.historyViolations.map((v) => v.text), ...unmet];
   let summary = formatSummary(result, `${report.replay}   (or: npx chorus sim run ${scenario.file} --seed ${seed})`);
   const lines = summary.split('\n');
   const expectLine = `${chalk.bold('expect'.padEnd(11))}${unmet.length === 0 ? chalk.green('every expectation met') : chalk.red(unmet.join('; '))}`;

@@ -29,6 +29,7 @@
 // this node has applied it: every acknowledgement committed before the XSUB
 // is then applied here too.
 
+import { assert } from '../raft/assert.js';
 import type { RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { DurableState, Entry, NodeId, Ready } from '../raft/types.js';
@@ -88,6 +89,13 @@ export interface BrokerNodeOptions {
    * not merged into our clock.
    */
   readonly maxClockOffsetMs: number;
+  /**
+   * Which start of this node's data this core is: every start must be given a
+   * number above every earlier one's (the driver keeps a durable counter). It
+   * makes forward tokens unique across restarts, so an answer to a forward of
+   * an earlier incarnation can never settle a publish of this one.
+   */
+  readonly incarnation: number;
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -104,7 +112,12 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   controlLineBytesMax: 4096,
   clockSyncTicks: 20,
   maxClockOffsetMs: 500,
+  incarnation: 1,
 };
+
+/** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */
+const TOKENS_PER_INCARNATION = 2 ** 32;
+export const INCARNATION_MAX = Math.floor(Number.MAX_SAFE_INTEGER / TOKENS_PER_INCARNATION) - 1;
 
 export interface ClientOutput {
   readonly session: number;
@@ -165,7 +178,9 @@ export class BrokerNode {
   private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter }[] = [];
   /** "session sid" of durable XSUBs waiting for their barrier: the sid is taken. */
   private readonly startingDurables = new Set<string>();
-  private nextToken = 1;
+  /** Forwards sent by this incarnation; the next token is firstToken + forwardsSent % TOKENS_PER_INCARNATION. */
+  private forwardsSent = 0;
+  private readonly firstToken: number;
   private ticks = 0;
   /** The node's clock at its last input: when applied messages enter ORDERED subscriptions' reorder buffers. */
   private clockMs = 0;
@@ -182,9 +197,14 @@ export class BrokerNode {
   private readonly lastSentTick = new Map<NodeId, number>();
   /** Peer clock readings too far ahead to merge into our hybrid clock; see onClockStamp. */
   private clockStampsRefused = 0;
+  /** Leadership hand-overs this node began while refused; see maybeHandLeadershipOn. */
+  private handOverAttempts = 0;
 
   constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
+    const incarnation = this.options.incarnation;
+    assert(Number.isSafeInteger(incarnation) && incarnation >= 1 && incarnation <= INCARNATION_MAX, `incarnation ${incarnation} is not an integer from 1 to ${INCARNATION_MAX}`);
+    this.firstToken = incarnation * TOKENS_PER_INCARNATION;
     this.raft = new RaftNode(config, restored);
     this.state = new BrokerStateMachine(this.options.broker);
   }
@@ -207,6 +227,7 @@ export class BrokerNode {
       this.settle(forward.waiter, this.failed('timeout', message, true));
     }
     this.failForwardsToFormerLeaders();
+    this.maybeHandLeadershipOn();
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
   }
@@ -229,7 +250,9 @@ export class BrokerNode {
         break;
       case 'ForwardResult': {
         const forward = this.forwards.get(message.token);
-        if (forward === undefined) break; // It timed out, or it is a duplicate.
+        // It timed out, or it is a duplicate; or it does not come from the node
+        // the forward went to, which a correct peer never sends.
+        if (forward === undefined || forward.leader !== message.from) break;
         this.forwards.delete(message.token);
         this.settle(forward.waiter, message.outcome);
         break;
@@ -302,6 +325,12 @@ export class BrokerNode {
    * from us, counting ourselves at 0. Undefined until a majority is measured.
    */
   offsetFromMajorityMs(): number | undefined {
+    const majority = this.majorityClockFromOursMs();
+    return majority === undefined ? undefined : -majority;
+  }
+
+  /** The median of every measured clock's offset from ours (ours at 0), once a majority is measured. */
+  private majorityClockFromOursMs(): number | undefined {
     const offsets = [0];
     for (const estimator of this.clockEstimators.values()) {
       const estimate = estimator.estimate();
@@ -309,8 +338,7 @@ export class BrokerNode {
     }
     if (offsets.length < Math.floor(this.raft.voters.length / 2) + 1) return undefined;
     offsets.sort((a, b) => a - b);
-    // The median peer offset is how far the majority's clocks are from ours.
-    return -offsets[Math.floor((offsets.length - 1) / 2)]!;
+    return offsets[Math.floor((offsets.length - 1) / 2)]!;
   }
 
   private checkClock(): void {
@@ -318,6 +346,30 @@ export class BrokerNode {
     const refused = off !== undefined && Math.abs(off) > this.options.maxClockOffsetMs;
     const reason = refused ? `its clock is ${off!.toFixed(0)} ms off from the majority's, beyond maxClockOffsetMs ${this.options.maxClockOffsetMs}` : undefined;
     if (reason !== this.raft.leadershipRefused()) this.raft.refuseLeadership(reason);
+  }
+
+  /**
+   * A leader whose clock is refused hands leadership to the peer whose clock
+   * is nearest the majority's, within maxClockOffsetMs. It leads at all only
+   * because no allowed node could win a vote (their logs were behind), and
+   * leading brought them up to date. Each further attempt, after one was
+   * abandoned, tries the next such peer, so an unreachable one is not tried forever.
+   */
+  private maybeHandLeadershipOn(): void {
+    if (this.raft.role() !== 'leader' || this.raft.leadershipRefused() === undefined) return;
+    if (this.raft.leadershipTransferee() !== NO_NODE) return;
+    const majority = this.majorityClockFromOursMs();
+    if (majority === undefined) return;
+    const fit: { node: NodeId; distanceMs: number }[] = [];
+    for (const [node, estimator] of this.clockEstimators) {
+      const estimate = estimator.estimate();
+      if (estimate === undefined) continue;
+      const distanceMs = Math.abs(estimate.offsetMs - majority);
+      if (distanceMs <= this.options.maxClockOffsetMs) fit.push({ node, distanceMs });
+    }
+    if (fit.length === 0) return;
+    fit.sort((a, b) => a.distanceMs - b.distanceMs || a.node - b.node);
+    this.raft.transferLeadership(fit[this.handOverAttempts++ % fit.length]!.node);
   }
 
   /** Each peer's estimated clock offset (its clock minus ours) and round trip. */
@@ -623,7 +675,7 @@ export class BrokerNode {
     if (this.forwards.size >= this.options.pendingForwardsMax) {
       return this.failed('overloaded', `${this.forwards.size} commands are already waiting for the leader`, true);
     }
-    const token = this.nextToken++;
+    const token = this.firstToken + (this.forwardsSent++ % TOKENS_PER_INCARNATION);
     this.forwards.set(token, { waiter, leader, deadlineTick: this.ticks + this.options.forwardTimeoutTicks });
     this.forwardsLeader = leader;
     this.peerOutbox.push({ type: 'Forward', group: this.raft.group, from: this.id, to: leader, token, command: request });

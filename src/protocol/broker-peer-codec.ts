@@ -15,8 +15,8 @@
 //
 // Message layout (strings are a length then strict UTF-8):
 //
-//   0   1   type byte: 7 Forward, 8 ForwardResult, 9 Relay, 10 ClockProbe
-//           (1-6 are Raft's)
+//   0   1   type byte: 16 Forward, 17 ForwardResult, 18 Relay, 19 ClockProbe
+//           (1-15 are Raft's; 1-7 are in use)
 //   1   4   group (u32)
 //   5   4   from (u32)
 //   9   4   to (u32)
@@ -47,7 +47,8 @@ import { isBrokerPeerMessage } from '../node/peer-messages.js';
 import { ByteReader, ByteWriter, utf8 } from './bytes.js';
 import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type PeerCodecLimits } from './peer-codec.js';
 
-const TYPE_BYTES = { Forward: 7, ForwardResult: 8, Relay: 9, ClockProbe: 10 } as const;
+/** Raft's messages take the type bytes below 16 (peer-codec.ts), so both can grow apart. */
+const TYPE_BYTES = { Forward: 16, ForwardResult: 17, Relay: 18, ClockProbe: 19 } as const;
 const FLAG_ECHO = 0b1;
 export const CLOCK_STAMP_BYTES = 1 + 8 + 4 + 8 + 8 + 8;
 const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;

@@ -5,13 +5,15 @@
 //
 //   offset size  field
 //   0      1     type byte: 1 VoteRequest, 2 VoteResponse, 3 AppendRequest,
-//                4 AppendResponse, 5 Heartbeat, 6 HeartbeatResponse (0 is never valid)
+//                4 AppendResponse, 5 Heartbeat, 6 HeartbeatResponse,
+//                7 TimeoutNow (0 is never valid)
 //   1      4     group (uint32)
 //   5      4     from  (uint32)
 //   9      4     to    (uint32)
 //   13     8     term  (uint64, at most 2^53-1)
 //   21     ...   the body of the type:
-//     VoteRequest        preVote u8 (0|1), lastLogIndex u64, lastLogTerm u64
+//     VoteRequest        preVote u8 (0|1), lastLogIndex u64, lastLogTerm u64,
+//                        transfer u8 (0|1)
 //     VoteResponse       preVote u8 (0|1), granted u8 (0|1)
 //     AppendRequest      prevLogIndex u64, prevLogTerm u64, leaderCommit u64,
 //                        entry count u32, then per entry:
@@ -21,6 +23,7 @@
 //                        conflictTerm u64, conflictIndex u64
 //     Heartbeat          commit u64, seq u64
 //     HeartbeatResponse  seq u64, lastIndex u64, lastTerm u64
+//     TimeoutNow         (no body)
 //
 // A u64 is written as two uint32 halves, high first. Terms and indices are safe
 // integers, so the high half is at most 2^21-1 and decoding rejects anything larger.
@@ -131,6 +134,7 @@ function writeBody(writer: ByteWriter, message: RaftMessage): void {
       writer.bool(message.preVote);
       writer.u64(message.lastLogIndex, 'lastLogIndex');
       writer.u64(message.lastLogTerm, 'lastLogTerm');
+      writer.bool(message.transfer);
       return;
     case 'VoteResponse':
       writer.bool(message.preVote);
@@ -154,6 +158,8 @@ function writeBody(writer: ByteWriter, message: RaftMessage): void {
       writer.u64(message.seq, 'seq');
       writer.u64(message.lastIndex, 'lastIndex');
       writer.u64(message.lastTerm, 'lastTerm');
+      return;
+    case 'TimeoutNow':
       return;
     default:
       unreachable(message);
@@ -261,6 +267,7 @@ function readBody(reader: ByteReader, type: RaftMessageType, header: Header, lim
         preVote: reader.bool('preVote'),
         lastLogIndex: reader.u64('lastLogIndex'),
         lastLogTerm: reader.u64('lastLogTerm'),
+        transfer: reader.bool('transfer'),
       };
     case 'VoteResponse':
       return { type, ...header, preVote: reader.bool('preVote'), granted: reader.bool('granted') };
@@ -286,6 +293,8 @@ function readBody(reader: ByteReader, type: RaftMessageType, header: Header, lim
         lastIndex: reader.u64('lastIndex'),
         lastTerm: reader.u64('lastTerm'),
       };
+    case 'TimeoutNow':
+      return { type, ...header };
     default:
       return unreachable(type);
   }

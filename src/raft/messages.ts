@@ -7,6 +7,7 @@ import type {
   HeartbeatResponse,
   NodeId,
   RaftMessage,
+  TimeoutNow,
   VoteRequest,
   VoteResponse,
 } from './types.js';
@@ -43,6 +44,7 @@ function build(
   seq: number | undefined,
   lastIndex: number | undefined,
   lastTerm: number | undefined,
+  transfer: boolean | undefined,
 ): RaftMessage {
   const message = {
     type,
@@ -67,18 +69,28 @@ function build(
     seq,
     lastIndex,
     lastTerm,
+    transfer,
   };
   return message as unknown as RaftMessage;
 }
 
 const U = undefined;
 
-export function voteRequest(group: GroupId, from: NodeId, to: NodeId, term: number, preVote: boolean, lastLogIndex: number, lastLogTerm: number): VoteRequest {
-  return build('VoteRequest', group, from, to, term, preVote, U, lastLogIndex, lastLogTerm, U, U, U, U, U, U, U, U, U, U, U, U, U) as VoteRequest;
+export function voteRequest(
+  group: GroupId,
+  from: NodeId,
+  to: NodeId,
+  term: number,
+  preVote: boolean,
+  lastLogIndex: number,
+  lastLogTerm: number,
+  transfer = false,
+): VoteRequest {
+  return build('VoteRequest', group, from, to, term, preVote, U, lastLogIndex, lastLogTerm, U, U, U, U, U, U, U, U, U, U, U, U, U, transfer) as VoteRequest;
 }
 
 export function voteResponse(group: GroupId, from: NodeId, to: NodeId, term: number, preVote: boolean, granted: boolean): VoteResponse {
-  return build('VoteResponse', group, from, to, term, preVote, granted, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as VoteResponse;
+  return build('VoteResponse', group, from, to, term, preVote, granted, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as VoteResponse;
 }
 
 export function appendRequest(
@@ -91,7 +103,7 @@ export function appendRequest(
   entries: readonly Entry[],
   leaderCommit: number,
 ): AppendRequest {
-  return build('AppendRequest', group, from, to, term, U, U, U, U, prevLogIndex, prevLogTerm, entries, leaderCommit, U, U, U, U, U, U, U, U, U) as AppendRequest;
+  return build('AppendRequest', group, from, to, term, U, U, U, U, prevLogIndex, prevLogTerm, entries, leaderCommit, U, U, U, U, U, U, U, U, U, U) as AppendRequest;
 }
 
 export function appendResponse(
@@ -105,13 +117,17 @@ export function appendResponse(
   conflictTerm: number,
   conflictIndex: number,
 ): AppendResponse {
-  return build('AppendResponse', group, from, to, term, U, U, U, U, U, U, U, U, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, U, U, U, U) as AppendResponse;
+  return build('AppendResponse', group, from, to, term, U, U, U, U, U, U, U, U, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, U, U, U, U, U) as AppendResponse;
 }
 
 export function heartbeat(group: GroupId, from: NodeId, to: NodeId, term: number, commit: number, seq: number): Heartbeat {
-  return build('Heartbeat', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, commit, seq, U, U) as Heartbeat;
+  return build('Heartbeat', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, commit, seq, U, U, U) as Heartbeat;
 }
 
 export function heartbeatResponse(group: GroupId, from: NodeId, to: NodeId, term: number, seq: number, lastIndex: number, lastTerm: number): HeartbeatResponse {
-  return build('HeartbeatResponse', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, seq, lastIndex, lastTerm) as HeartbeatResponse;
+  return build('HeartbeatResponse', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, seq, lastIndex, lastTerm, U) as HeartbeatResponse;
+}
+
+export function timeoutNow(group: GroupId, from: NodeId, to: NodeId, term: number): TimeoutNow {
+  return build('TimeoutNow', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as TimeoutNow;
 }

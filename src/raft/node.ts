@@ -1,7 +1,7 @@
 import { assert, fail, unreachable } from './assert.js';
 import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
 import { RaftLog } from './log.js';
-import { appendRequest, appendResponse, heartbeat, heartbeatResponse, voteRequest, voteResponse } from './messages.js';
+import { appendRequest, appendResponse, heartbeat, heartbeatResponse, timeoutNow, voteRequest, voteResponse } from './messages.js';
 import { Progress } from './progress.js';
 import {
   NO_NODE,
@@ -34,6 +34,7 @@ function promisesDurableState(message: RaftMessage): boolean {
     case 'AppendRequest':
     case 'Heartbeat':
     case 'HeartbeatResponse':
+    case 'TimeoutNow':
       return false;
   }
 }
@@ -45,6 +46,14 @@ function promisesDurableState(message: RaftMessage): boolean {
  * iterator path, which allocates a result object per element.
  */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+
+/**
+ * How many of its election timeouts a node refused leadership waits before it
+ * campaigns anyway. Long enough that a node allowed to lead, with a log as
+ * new, wins first; finite, so that a cluster whose newest logs are all on
+ * refused nodes still elects one, which then hands leadership on.
+ */
+const REFUSED_CAMPAIGN_TIMEOUTS = 3;
 
 /**
  * Copies the first `length` messages out of a reused outbox buffer into an array
@@ -128,6 +137,10 @@ export class RaftNode {
   private readyInFlight = false;
   /** Set while the layer above forbids this node to lead; see refuseLeadership(). */
   private leadershipRefusal: string | undefined = undefined;
+  /** The follower a leader is handing leadership to, or NO_NODE; see transferLeadership(). */
+  private leadTransferee: NodeId = NO_NODE;
+  /** Leader ticks since the transfer began; it is abandoned after an election timeout. */
+  private transferElapsed = 0;
   /** Reused by quorumMatchIndex so that counting a quorum allocates nothing. */
   private readonly matchScratch: number[];
 
@@ -198,9 +211,10 @@ export class RaftNode {
     if (this.roleValue === 'leader') {
       const untilHeartbeat = this.options.heartbeatTicks - this.heartbeatElapsed;
       const untilQuorumCheck = this.options.electionTicksMin - this.electionElapsed;
-      return Math.max(1, Math.min(untilHeartbeat, untilQuorumCheck));
+      const untilTransferGivenUp = this.leadTransferee === NO_NODE ? untilQuorumCheck : this.options.electionTicksMin - this.transferElapsed;
+      return Math.max(1, Math.min(untilHeartbeat, untilQuorumCheck, untilTransferGivenUp));
     }
-    return Math.max(1, this.randomizedElectionTicks - this.electionElapsed);
+    return Math.max(1, this.campaignDueTicks() - this.electionElapsed);
   }
 
   /** Why this node may not lead now, or undefined when it may. */
@@ -208,17 +222,42 @@ export class RaftNode {
     return this.leadershipRefusal;
   }
 
+  /** The follower this leader is handing leadership to, or NO_NODE. */
+  leadershipTransferee(): NodeId {
+    return this.leadTransferee;
+  }
+
   // ---- Inputs.
 
   /**
-   * The layer above forbids or allows this node to lead (the broker refuses to
-   * let a node with a far-off clock stamp messages). A leader that is refused
-   * steps down at once, as CheckQuorum does; a refused node still votes. Safety
-   * never depends on it: it only removes candidates.
+   * The layer above forbids or allows this node to serve as leader (the broker
+   * refuses to let a node with a far-off clock stamp messages). A refused node
+   * still votes, and campaigns only as a last resort, after
+   * REFUSED_CAMPAIGN_TIMEOUTS election timeouts without a leader: if only
+   * refused nodes hold the newest log, no other node can win a vote, and
+   * someone must bring the others up to date. A refused leader accepts no
+   * proposals; it keeps replicating, so the layer above can hand leadership to
+   * a node that may serve (transferLeadership). Safety never depends on any of
+   * this: a refused leader is an ordinary Raft leader that proposes nothing.
    */
   refuseLeadership(reason: string | undefined): void {
     this.leadershipRefusal = reason;
-    if (reason !== undefined && this.roleValue === 'leader') this.becomeFollower(this.termValue, NO_NODE);
+  }
+
+  /**
+   * Hands leadership to `target` (thesis section 3.10): the leader stops
+   * accepting proposals, brings the target's log up to its own, then tells it
+   * to campaign at once (TimeoutNow). Abandoned after an election timeout if
+   * the target has not taken over by then. Does nothing unless this node leads.
+   */
+  transferLeadership(target: NodeId): void {
+    assert(this.isOther(target), `cannot transfer leadership to ${target}: not another voter`);
+    if (this.roleValue !== 'leader') return;
+    this.leadTransferee = target;
+    this.transferElapsed = 0;
+    const progress = this.progressById[target]!;
+    if (progress.match === this.log.lastIndex()) this.send(timeoutNow(this.group, this.id, target, this.termValue));
+    else this.sendAppends(target);
   }
 
   tick(): void {
@@ -237,6 +276,12 @@ export class RaftNode {
     if (this.roleValue !== 'leader') {
       const known = this.leaderValue === NO_NODE ? 'no leader is known' : `the leader is node ${this.leaderValue}`;
       return this.refuse('not-leader', `node ${this.id} is not the leader; ${known}`);
+    }
+    if (this.leadTransferee !== NO_NODE) {
+      return this.refuse('not-leader', `node ${this.id} is handing leadership to node ${this.leadTransferee}`);
+    }
+    if (this.leadershipRefusal !== undefined) {
+      return this.refuse('not-leader', `node ${this.id} leads only to hand leadership on: ${this.leadershipRefusal}`);
     }
     if (data.length > this.options.commandBytesMax) {
       return this.refuse('too-large', `command of ${data.length} bytes exceeds commandBytesMax ${this.options.commandBytesMax}`);
@@ -397,8 +442,9 @@ export class RaftNode {
   private acceptHigherTerm(message: RaftMessage): boolean {
     if (message.type === 'VoteRequest') {
       // CheckQuorum lease (thesis 4.2.3): while we hear from a leader, a disruptive
-      // candidate cannot make us move on.
-      if (this.inLeaderLease()) return false;
+      // candidate cannot make us move on; one the leader itself asked to take
+      // over is no disruption.
+      if (this.inLeaderLease() && !message.transfer) return false;
       // A PreVote carries a future term and must not change ours.
       if (message.preVote) return true;
     }
@@ -434,12 +480,14 @@ export class RaftNode {
     }
     this.roleValue = 'follower';
     this.leaderValue = leader;
+    this.leadTransferee = NO_NODE;
     this.clearProgress();
     this.votes.clear();
     this.resetElectionTimer();
   }
 
-  private campaign(preVote: boolean): void {
+  /** A TimeoutNow from the leader skips PreVote: the leader itself asked, so no vote is disrupted. */
+  private campaign(preVote: boolean, transfer = false): void {
     this.votes.clear();
     this.leaderValue = NO_NODE;
     this.resetElectionTimer();
@@ -458,15 +506,11 @@ export class RaftNode {
     const term = preVote ? this.termValue + 1 : this.termValue;
     for (let i = 0; i < this.others.length; i++) {
       const peer = this.others[i]!;
-      this.send(voteRequest(this.group, this.id, peer, term, preVote, this.log.lastIndex(), this.log.lastTerm()));
+      this.send(voteRequest(this.group, this.id, peer, term, preVote, this.log.lastIndex(), this.log.lastTerm(), transfer));
     }
   }
 
   private winCampaign(): void {
-    if (this.leadershipRefusal !== undefined) {
-      this.becomeFollower(this.termValue, NO_NODE);
-      return;
-    }
     if (this.roleValue === 'precandidate') {
       this.campaign(false);
     } else {
@@ -483,6 +527,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.heartbeatSeq = 0;
     this.uncommittedBytes = 0;
+    this.leadTransferee = NO_NODE;
     this.clearProgress();
     for (const peer of this.others) {
       const progress = new Progress(this.log.lastIndex() + 1, this.options.inflightAppendsMax);
@@ -504,16 +549,24 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTicks) {
-      // A node that may not lead still votes for others; it only stays out of the race.
-      if (this.leadershipRefusal !== undefined) this.electionElapsed = 0;
-      else this.campaign(this.options.preVote);
-    }
+    if (this.electionElapsed >= this.campaignDueTicks()) this.campaign(this.options.preVote);
+  }
+
+  /**
+   * A node that may not serve as leader lets the others try first, for several
+   * election timeouts; see refuseLeadership().
+   */
+  private campaignDueTicks(): number {
+    if (this.leadershipRefusal === undefined) return this.randomizedElectionTicks;
+    return this.randomizedElectionTicks * REFUSED_CAMPAIGN_TIMEOUTS;
   }
 
   private tickLeader(): void {
     this.electionElapsed++;
     this.heartbeatElapsed++;
+    if (this.leadTransferee !== NO_NODE && ++this.transferElapsed >= this.options.electionTicksMin) {
+      this.leadTransferee = NO_NODE;
+    }
     if (this.electionElapsed >= this.options.electionTicksMin) {
       this.electionElapsed = 0;
       if (this.options.checkQuorum && !this.quorumRecentlyActive()) {
@@ -579,6 +632,7 @@ export class RaftNode {
       case 'VoteRequest':
       case 'AppendResponse':
       case 'HeartbeatResponse':
+      case 'TimeoutNow':
         break;
       default:
         unreachable(message);
@@ -614,6 +668,10 @@ export class RaftNode {
         this.electionElapsed = 0;
         this.leaderValue = message.from;
         this.handleHeartbeat(message);
+        break;
+      case 'TimeoutNow':
+        // Only our own leader may hand over, and only to a node allowed to serve.
+        if (message.from === this.leaderValue && this.leadershipRefusal === undefined) this.campaign(false, true);
         break;
       case 'VoteRequest':
       case 'VoteResponse':
@@ -673,6 +731,7 @@ export class RaftNode {
       case 'VoteResponse':
       case 'AppendRequest':
       case 'Heartbeat':
+      case 'TimeoutNow':
         break;
       default:
         unreachable(message);
@@ -721,6 +780,9 @@ export class RaftNode {
         // rest skip counting.
         if (message.matchIndex > this.commitValue) this.maybeCommit();
         this.sendAppends(message.from);
+        if (message.from === this.leadTransferee && progress.match === this.log.lastIndex()) {
+          this.send(timeoutNow(this.group, this.id, message.from, this.termValue));
+        }
       }
       return;
     }

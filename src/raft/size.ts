@@ -14,7 +14,7 @@ const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
 export function encodedSizeBytes(message: RaftMessage): number {
   switch (message.type) {
     case 'VoteRequest':
-      return HEADER_BYTES + 1 + 8 + 8;
+      return HEADER_BYTES + 1 + 8 + 8 + 1;
     case 'VoteResponse':
       return HEADER_BYTES + 1 + 1;
     case 'AppendRequest': {
@@ -29,5 +29,7 @@ export function encodedSizeBytes(message: RaftMessage): number {
       return HEADER_BYTES + 8 + 8;
     case 'HeartbeatResponse':
       return HEADER_BYTES + 8 + 8 + 8;
+    case 'TimeoutNow':
+      return HEADER_BYTES;
   }
 }

@@ -53,6 +53,11 @@ export interface VoteRequest extends MessageHeader {
   readonly preVote: boolean;
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /**
+   * Sent by a candidate that the leader asked to take over (TimeoutNow): voters
+   * answer it even while they still hear from that leader (thesis section 3.10).
+   */
+  readonly transfer: boolean;
 }
 
 export interface VoteResponse extends MessageHeader {
@@ -109,13 +114,22 @@ export interface HeartbeatResponse extends MessageHeader {
   readonly lastTerm: number;
 }
 
+/**
+ * The leader tells a follower whose log it has brought up to date to campaign at
+ * once, handing leadership over (thesis section 3.10, etcd's MsgTimeoutNow).
+ */
+export interface TimeoutNow extends MessageHeader {
+  readonly type: 'TimeoutNow';
+}
+
 export type RaftMessage =
   | VoteRequest
   | VoteResponse
   | AppendRequest
   | AppendResponse
   | Heartbeat
-  | HeartbeatResponse;
+  | HeartbeatResponse
+  | TimeoutNow;
 
 export type RaftMessageType = RaftMessage['type'];
 
@@ -126,9 +140,10 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
   'AppendResponse',
   'Heartbeat',
   'HeartbeatResponse',
+  'TimeoutNow',
 ];
 
-/** A small number per message type (1..6, in the order above), for wire codes and trace hashes. */
+/** A small number per message type (1..7, in the order above), for wire codes and trace hashes. */
 export const RAFT_MESSAGE_TYPE_CODES: Readonly<Record<RaftMessageType, number>> = Object.fromEntries(
   RAFT_MESSAGE_TYPES.map((type, index) => [type, index + 1]),
 ) as Record<RaftMessageType, number>;
@@ -152,6 +167,8 @@ export function raftMessageTypeCode(type: RaftMessageType): number {
       return 5;
     case 'HeartbeatResponse':
       return 6;
+    case 'TimeoutNow':
+      return 7;
   }
 }
 

@@ -57,12 +57,12 @@ export class NodeRunner {
     const address = config.nodes.find((node) => node.id === id);
     if (address === undefined) throw new Error(`node ${id} is not in ${config.source} (ids: ${config.nodes.map((node) => node.id).join(', ')})`);
     this.address = address;
-    const { storage, durable } = NodeStorage.open(address.dataDir, {
+    const { storage, durable, incarnation } = NodeStorage.open(address.dataDir, {
       segmentBytesMax: config.segmentBytesMax,
       note: (line) => options.log(line),
     });
     this.storage = storage;
-    options.log(`recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${durable.entries.length} log entries from ${address.dataDir}`);
+    options.log(`start ${incarnation} of this data directory: recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${durable.entries.length} log entries from ${address.dataDir}`);
     const raftConfig = {
       id,
       group: 1,
@@ -76,6 +76,7 @@ export class NodeRunner {
       serverName: `chorus-n${id}`,
       version: options.version,
       infoExtra: { host: address.host, port: address.clientPort },
+      incarnation,
     });
     this.transport = new PeerTransport({
       self: address,

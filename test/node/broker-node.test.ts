@@ -73,6 +73,30 @@ describe('BrokerNode: publishing', () => {
     expect(cluster.node(1).state.lastOffset('orders')).toBe(1);
   });
 
+  it('takes a forward answer only from the node the forward went to, with a token no earlier incarnation used', () => {
+    const cluster = clusterWithLeader();
+    const client = cluster.connect(3);
+    client.send('SUB _INBOX.me.* 1\r\n');
+    client.send(pub('orders', 'via follower', '_INBOX.me.1'));
+    const forward = cluster.network.find((message) => message.type === 'Forward' && message.from === 3);
+    if (forward?.type !== 'Forward') throw new Error('no forward from node 3');
+    // Tokens start above every token of incarnation 1 (the default) at 2^32.
+    expect(forward.token).toBe(2 ** 32);
+    const forged: PeerMessage = {
+      type: 'ForwardResult',
+      group: forward.group,
+      from: 2,
+      to: 3,
+      token: forward.token,
+      outcome: { kind: 'acked', topic: 'orders', offset: 99, timestampMs: 1, logical: 0, duplicate: false },
+    };
+    cluster.node(3).step(forged, cluster.clockOf(3));
+    cluster.flush(3);
+    expect(acks(client)).toEqual([]);
+    cluster.settle();
+    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'orders', seq: 1 })]);
+  });
+
   it('gives a clear, retryable error at once when no leader is known', () => {
     const cluster = new MiniCluster();
     const client = cluster.connect(2);

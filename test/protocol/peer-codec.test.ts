@@ -88,7 +88,7 @@ const appendRequest: fc.Arbitrary<AppendRequest> = fc
 
 const messageArbitraries: Record<RaftMessageType, fc.Arbitrary<RaftMessage>> = {
   VoteRequest: fc
-    .record({ header, preVote: fc.boolean(), lastLogIndex: safeNat, lastLogTerm: safeNat })
+    .record({ header, preVote: fc.boolean(), lastLogIndex: safeNat, lastLogTerm: safeNat, transfer: fc.boolean() })
     .map(({ header, ...rest }) => ({ type: 'VoteRequest', ...header, ...rest })),
   VoteResponse: fc
     .record({ header, preVote: fc.boolean(), granted: fc.boolean() })
@@ -110,6 +110,7 @@ const messageArbitraries: Record<RaftMessageType, fc.Arbitrary<RaftMessage>> = {
   HeartbeatResponse: fc
     .record({ header, seq: safeNat, lastIndex: safeNat, lastTerm: safeNat })
     .map(({ header, ...rest }) => ({ type: 'HeartbeatResponse', ...header, ...rest })),
+  TimeoutNow: header.map((fields) => ({ type: 'TimeoutNow', ...fields })),
 };
 
 const anyMessage = fc.oneof(...Object.values(messageArbitraries));
@@ -251,7 +252,7 @@ describe('peer message codec', () => {
 });
 
 describe('peer message decode errors', () => {
-  const vote: RaftMessage = { type: 'VoteRequest', group: 1, from: 2, to: 3, term: 4, preVote: true, lastLogIndex: 5, lastLogTerm: 4 };
+  const vote: RaftMessage = { type: 'VoteRequest', group: 1, from: 2, to: 3, term: 4, preVote: true, lastLogIndex: 5, lastLogTerm: 4, transfer: false };
   const append = (entries: Entry[], term = 9): AppendRequest => ({
     type: 'AppendRequest',
     group: 1,

@@ -388,6 +388,7 @@ export function voteRequest(fields: {
   lastLogIndex: number;
   lastLogTerm: number;
   preVote?: boolean;
+  transfer?: boolean;
 }): RaftMessage {
   return {
     type: 'VoteRequest',
@@ -398,6 +399,7 @@ export function voteRequest(fields: {
     preVote: fields.preVote ?? false,
     lastLogIndex: fields.lastLogIndex,
     lastLogTerm: fields.lastLogTerm,
+    transfer: fields.transfer ?? false,
   };
 }
 

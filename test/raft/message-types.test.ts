@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendRequest, appendResponse, heartbeat, heartbeatResponse, voteRequest, voteResponse } from '../../src/raft/messages.js';
+import { appendRequest, appendResponse, heartbeat, heartbeatResponse, timeoutNow, voteRequest, voteResponse } from '../../src/raft/messages.js';
 import { RAFT_MESSAGE_TYPE_CODES, RAFT_MESSAGE_TYPES, raftMessageTypeCode, type RaftMessage } from '../../src/raft/types.js';
 
 /** The fields a message really carries: those its builder did not leave undefined. */
@@ -18,12 +18,13 @@ describe('message types', () => {
   it('each builder sets exactly the fields of its type, and all share one key order', () => {
     const header = ['from', 'group', 'term', 'to', 'type'];
     const built: [RaftMessage, string[]][] = [
-      [voteRequest(1, 1, 2, 3, true, 4, 5), ['lastLogIndex', 'lastLogTerm', 'preVote']],
+      [voteRequest(1, 1, 2, 3, true, 4, 5), ['lastLogIndex', 'lastLogTerm', 'preVote', 'transfer']],
       [voteResponse(1, 1, 2, 3, false, true), ['granted', 'preVote']],
       [appendRequest(1, 1, 2, 3, 4, 5, [], 6), ['entries', 'leaderCommit', 'prevLogIndex', 'prevLogTerm']],
       [appendResponse(1, 1, 2, 3, false, 0, 4, 5, 6), ['conflictIndex', 'conflictTerm', 'matchIndex', 'rejectedIndex', 'success']],
       [heartbeat(1, 1, 2, 3, 4, 5), ['commit', 'seq']],
       [heartbeatResponse(1, 1, 2, 3, 4, 5, 6), ['lastIndex', 'lastTerm', 'seq']],
+      [timeoutNow(1, 1, 2, 3), []],
     ];
     const order = Object.keys(built[0]![0]);
     for (const [message, fields] of built) {

@@ -205,7 +205,7 @@ describe('a real 3-node cluster', () => {
     expect(cluster.lines.some((line) => line.startsWith('[n2]') && line.includes(`${corruptFile}: byte `) && line.includes('refusing to start'))).toBe(true);
   }, 90_000);
 
-  it('measures clock offsets between nodes, and a leader whose clock is skewed far off steps down and says why', async () => {
+  it('measures clock offsets between nodes, and a leader whose clock is skewed far off says why and hands leadership to a peer', async () => {
     const cluster = await newCluster();
     cluster.start();
     const leader = await cluster.waitForLeader();

@@ -45,6 +45,22 @@ describe('crc32', () => {
 });
 
 describe('NodeStorage', () => {
+  it('counts its starts durably, one more at every open, and refuses a damaged count', () => {
+    const dir = tempDir();
+    const starts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { storage, incarnation } = NodeStorage.open(dir, { segmentBytesMax: 1 << 20, note: () => {} });
+      starts.push(incarnation);
+      storage.close();
+    }
+    expect(starts).toEqual([1, 2, 3]);
+    const file = path.join(dir, 'incarnation');
+    const bytes = fs.readFileSync(file);
+    bytes[15] = bytes[15]! ^ 0x01;
+    fs.writeFileSync(file, bytes);
+    expect(() => NodeStorage.open(dir, { segmentBytesMax: 1 << 20, note: () => {} })).toThrow(/incarnation CRC mismatch/);
+  });
+
   it('restarts from exactly what was persisted: hard state, entries, truncations', async () => {
     const dir = tempDir();
     const first = open(dir);

@@ -71,7 +71,7 @@ describe('Durable Before Send', () => {
     const checker = new SafetyChecker(() => 0);
     const disk = { term: 3, vote: 0, lastIndex: 5 };
     checker.checkDurableBeforeSend({ ...base, type: 'VoteResponse', term: 3, preVote: false, granted: true }, disk);
-    checker.checkDurableBeforeSend({ ...base, type: 'VoteRequest', term: 3, preVote: false, lastLogIndex: 5, lastLogTerm: 3 }, disk);
+    checker.checkDurableBeforeSend({ ...base, type: 'VoteRequest', term: 3, preVote: false, lastLogIndex: 5, lastLogTerm: 3, transfer: false }, disk);
     const ack = { ...base, type: 'AppendResponse', term: 3, success: true, matchIndex: 7, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 } as const;
     checker.checkDurableBeforeSend(ack, disk);
     checker.checkDurableBeforeSend({ ...base, type: 'HeartbeatResponse', term: 4, seq: 1, lastIndex: 5, lastTerm: 3 }, disk);
@@ -86,7 +86,7 @@ describe('Durable Before Send', () => {
   it('accepts what the disk backs, and PreVotes, which promise nothing', () => {
     const checker = new SafetyChecker(() => 0);
     checker.checkDurableBeforeSend({ ...base, type: 'VoteResponse', term: 3, preVote: false, granted: true }, { term: 3, vote: 1, lastIndex: 0 });
-    checker.checkDurableBeforeSend({ ...base, type: 'VoteRequest', term: 9, preVote: true, lastLogIndex: 0, lastLogTerm: 0 }, { term: 3, vote: 0, lastIndex: 0 });
+    checker.checkDurableBeforeSend({ ...base, type: 'VoteRequest', term: 9, preVote: true, lastLogIndex: 0, lastLogTerm: 0, transfer: false }, { term: 3, vote: 0, lastIndex: 0 });
     const ack = { ...base, type: 'AppendResponse', term: 3, success: true, matchIndex: 5, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0 } as const;
     checker.checkDurableBeforeSend(ack, { term: 3, vote: 0, lastIndex: 5 });
     // A grant of term 3 queued before the node moved on to term 4: the durable

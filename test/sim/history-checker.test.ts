@@ -369,6 +369,24 @@ describe('each property catches its own violation, and only it', () => {
   });
 });
 
+describe('a node behind the others', () => {
+  it('is called behind, not divergent, when its log is a prefix of the longest; a log that differs is not', () => {
+    const behind = checkHistory(mutate(fixture(), (doc) => ordersLog(doc, 2).splice(3, 3)));
+    const note = "(n2's log of orders is a prefix of n1's: it is behind, not divergent)";
+    expect(behind.map((v) => v.property)).toContain('Acknowledged Publish Lost');
+    for (const violation of behind) expect(violation.detail.endsWith(note), violation.detail).toBe(true);
+
+    const divergent = checkHistory(
+      mutate(fixture(), (doc) => {
+        ordersLog(doc, 2).splice(3, 3);
+        ordersLog(doc, 2).push({ ...messageRef(4, 'other') });
+      }),
+    );
+    expect(divergent.length).toBeGreaterThan(0);
+    for (const violation of divergent) expect(violation.detail).not.toContain('behind');
+  });
+});
+
 describe('what the checker allows', () => {
   it('lets a durable consumer resume after an ack whose outcome it never learned', () => {
     // d2 resumes at 5: an ack of 4 was invoked before the resume and failed, so it may have been applied.
