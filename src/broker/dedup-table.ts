@@ -18,6 +18,8 @@ export interface DedupEntry {
   readonly offset: number;
   /** The replicated clock when the id was stored. The window runs from here and a duplicate does not extend it. */
   readonly recordedAtMs: number;
+  /** The stored message's clock counter under recordedAtMs, so a duplicate can be answered with its stamp. */
+  readonly logical: number;
 }
 
 /** Dead queue slots tolerated before the queue is compacted, so compaction stays amortised. */
@@ -31,7 +33,7 @@ export class DedupTable {
   private head = 0;
 
   constructor(
-    private readonly windowMs: number,
+    private windowMs: number,
     private readonly entriesMax: number,
   ) {
     assert(Number.isSafeInteger(windowMs) && windowMs >= 1, `dedup windowMs must be a positive integer, got ${windowMs}`);
@@ -50,13 +52,20 @@ export class DedupTable {
     return this.byTopic.get(topic)?.get(msgId);
   }
 
+  /** A new window from now on; ids already recorded are kept or forgotten by it as of `nowMs`. */
+  setWindow(windowMs: number, nowMs: number): void {
+    assert(Number.isSafeInteger(windowMs) && windowMs >= 1, `dedup windowMs must be a positive integer, got ${windowMs}`);
+    this.windowMs = windowMs;
+    this.expire(nowMs);
+  }
+
   /** Records a newly stored message's id. The caller expired old entries at `nowMs` first. */
-  record(topic: string, msgId: string, offset: number, nowMs: number): void {
+  record(topic: string, msgId: string, offset: number, nowMs: number, logical = 0): void {
     assert(!this.full, `dedup table is full (${this.entriesMax}); the caller must reject first`);
     assert(this.lookup(topic, msgId) === undefined, `message id ${msgId} on ${topic} is already recorded`);
     const last = this.queue[this.queue.length - 1];
     assert(last === undefined || last.recordedAtMs <= nowMs, `dedup clock went back from ${last?.recordedAtMs} to ${nowMs}`);
-    const entry: DedupEntry = { topic, msgId, offset, recordedAtMs: nowMs };
+    const entry: DedupEntry = { topic, msgId, offset, recordedAtMs: nowMs, logical };
     let ids = this.byTopic.get(topic);
     if (ids === undefined) {
       ids = new Map();

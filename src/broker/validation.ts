@@ -27,7 +27,15 @@ export type RejectionCode =
   | 'consumer-offsets-max'
   | 'topic-unknown'
   | 'offset-out-of-range'
-  | 'undecodable';
+  | 'undecodable'
+  | 'max-msgs'
+  | 'max-bytes'
+  | 'max-msg-size'
+  | 'no-stream'
+  | 'stream-invalid'
+  | 'stream-exists'
+  | 'stream-not-found'
+  | 'subjects-overlap';
 
 export interface Rejection {
   readonly kind: 'rejected';

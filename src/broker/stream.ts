@@ -1,0 +1,420 @@
+// One stream's messages, held to its limits: the store part of a stream,
+// without the subjects routing or the commands around it (state-machine.ts).
+//
+// Every message gets the stream's next sequence number; sequences start at 1,
+// only grow, and are never reused, even after a purge (JetStream's rule), so a
+// sequence names one message for the stream's whole life. Messages leave in
+// exactly these ways, each a function of the log alone:
+//   - a limit with discard 'old': max_msgs and max_bytes remove the stream's
+//     oldest, max_msgs_per_subject the subject's oldest, after each store and
+//     after an update that lowers a limit;
+//   - max_age: at every advance of the replicated clock (a publish's leader
+//     timestamp, or a clock command), messages stamped max_age or longer ago;
+//   - a purge: all, or a subject filter's, up to a sequence, or all but the
+//     newest N.
+// With discard 'new', a publish that would pass max_msgs or max_bytes is
+// refused instead (max_msgs_per_subject still removes the subject's oldest, as
+// nats-server does unless told otherwise), and nothing is removed.
+//
+// Each of those removes the oldest messages of the stream or of one subject,
+// so a subject's sequences only ever leave from the front of its list; the
+// stream's slots may leave holes in the middle, which reads skip.
+//
+// Digest: an order-free sum of per-message hashes, added on store and taken
+// away on removal, so equal contents give equal digests however they were
+// reached (a snapshot restored, or the log replayed).
+
+import { assert } from '../raft/assert.js';
+import type { MessageHeaders } from './commands.js';
+import { DedupTable } from './dedup-table.js';
+import { Hash64 } from './hash.js';
+import { subjectMatches } from './subjects.js';
+import type { StreamConfig } from './stream-config.js';
+import { headerBlockBytes, rejection, type Rejection } from './validation.js';
+
+export interface StreamMessage {
+  readonly stream: string;
+  readonly subject: string;
+  readonly seq: number;
+  readonly timestampMs: number;
+  /** The hybrid logical clock's counter: (timestampMs, logical) strictly increases along the stream. */
+  readonly logical: number;
+  readonly headers: MessageHeaders;
+  readonly payload: Uint8Array;
+  readonly msgId?: string;
+  /** What the message counts toward max_bytes and max_msg_size; see storedMessageBytes. */
+  readonly bytes: number;
+}
+
+export interface Stamp {
+  readonly timestampMs: number;
+  readonly logical: number;
+}
+
+export type StoreResult =
+  | { readonly kind: 'stored'; readonly seq: number; readonly stamp: Stamp }
+  | { readonly kind: 'duplicate'; readonly seq: number; readonly stamp: Stamp }
+  | Rejection;
+
+export interface PurgeRequest {
+  /** Only messages whose subject matches this pattern. */
+  readonly filter?: string;
+  /** Up to but not including this sequence (JetStream's `seq`). */
+  readonly upToSeq?: number;
+  /** All but the newest this many (of the filter's messages, with a filter). */
+  readonly keep?: number;
+}
+
+export interface StreamInfo {
+  readonly messages: number;
+  readonly bytes: number;
+  /** The oldest message's sequence; lastSeq + 1 when the stream is empty. */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly firstTimestampMs: number | undefined;
+  readonly lastTimestampMs: number | undefined;
+  readonly subjects: number;
+}
+
+/**
+ * What a message counts toward max_bytes and max_msg_size: its subject, its
+ * header block as sent on the wire, and its payload, as nats-server counts
+ * header and payload (and adds the subject for stored bytes).
+ */
+export function storedMessageBytes(subject: string, headers: MessageHeaders, payload: Uint8Array): number {
+  return new TextEncoder().encode(subject).length + (headers.size === 0 ? 0 : headerBlockBytes(headers)) + payload.length;
+}
+
+/** Dead slots tolerated before the slot array is compacted, so compaction stays amortised. */
+const SLOT_COMPACT_MIN = 1024;
+const TWO_POW_32 = 0x1_0000_0000;
+
+interface SubjectSeqs {
+  /** The subject's sequences, ascending. Invariant: seqs[head..] are exactly its live messages. */
+  seqs: number[];
+  head: number;
+}
+
+export class Stream {
+  private configValue: StreamConfig;
+  /** slots[i] holds sequence slotBase + i, or undefined once removed. */
+  private slots: (StreamMessage | undefined)[] = [];
+  private slotBase = 1;
+  /** Index of the first live slot, or slots.length when none is. */
+  private head = 0;
+  private lastSeqValue = 0;
+  private count = 0;
+  private bytesValue = 0;
+  private readonly bySubject = new Map<string, SubjectSeqs>();
+  private readonly dedup: DedupTable;
+  /** The sum of the live messages' hashes, two 32-bit lanes. */
+  private digestLow = 0;
+  private digestHigh = 0;
+
+  constructor(config: StreamConfig, dedupEntriesMax: number) {
+    this.configValue = config;
+    this.dedup = new DedupTable(Math.max(1, config.duplicateWindowMs), dedupEntriesMax);
+  }
+
+  get config(): StreamConfig {
+    return this.configValue;
+  }
+
+  get name(): string {
+    return this.configValue.name;
+  }
+
+  get lastSeq(): number {
+    return this.lastSeqValue;
+  }
+
+  get firstSeq(): number {
+    return this.head < this.slots.length ? this.slotBase + this.head : this.lastSeqValue + 1;
+  }
+
+  get messageCount(): number {
+    return this.count;
+  }
+
+  info(): StreamInfo {
+    const first = this.slots[this.head];
+    let last: StreamMessage | undefined;
+    for (let i = this.slots.length - 1; i >= this.head && last === undefined; i--) last = this.slots[i];
+    return {
+      messages: this.count,
+      bytes: this.bytesValue,
+      firstSeq: this.firstSeq,
+      lastSeq: this.lastSeqValue,
+      firstTimestampMs: first?.timestampMs,
+      lastTimestampMs: last?.timestampMs,
+      subjects: this.bySubject.size,
+    };
+  }
+
+  /** The number of live messages per subject matching `filter` (all subjects without one), sorted by subject. */
+  subjectCounts(filter?: string): { subject: string; messages: number }[] {
+    const counts: { subject: string; messages: number }[] = [];
+    for (const [subject, list] of this.bySubject) {
+      if (filter === undefined || subjectMatches(filter, subject)) counts.push({ subject, messages: list.seqs.length - list.head });
+    }
+    return counts.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+  }
+
+  /** The live message with this sequence, or undefined. */
+  get(seq: number): StreamMessage | undefined {
+    if (!Number.isSafeInteger(seq) || seq < this.slotBase) return undefined;
+    return this.slots[seq - this.slotBase];
+  }
+
+  /** Up to `limit` live messages from `fromSeq` on whose subject matches `filter`, in sequence order. */
+  read(filter: string, fromSeq: number, limit: number): StreamMessage[] {
+    const found: StreamMessage[] = [];
+    if (limit <= 0) return found;
+    const literal = this.bySubject.get(filter);
+    if (literal !== undefined && !filter.includes('*') && !filter.includes('>')) {
+      let i = lowerBound(literal.seqs, literal.head, Math.max(fromSeq, 1));
+      for (; i < literal.seqs.length && found.length < limit; i++) found.push(this.get(literal.seqs[i]!)!);
+      return found;
+    }
+    for (let i = Math.max(this.head, fromSeq - this.slotBase); i < this.slots.length && found.length < limit; i++) {
+      const message = this.slots[i];
+      if (message !== undefined && subjectMatches(filter, message.subject)) found.push(message);
+    }
+    return found;
+  }
+
+  /** The replicated clock moved to `nowMs`: forget expired message ids and remove messages past max_age. */
+  advanceClock(nowMs: number): number {
+    this.dedup.expire(nowMs);
+    const maxAgeMs = this.configValue.maxAgeMs;
+    if (maxAgeMs === 0) return 0;
+    let removed = 0;
+    for (;;) {
+      const oldest = this.slots[this.head];
+      if (oldest === undefined || nowMs - oldest.timestampMs < maxAgeMs) return removed;
+      this.remove(oldest);
+      removed++;
+    }
+  }
+
+  /**
+   * Stores a message, or says why not. The caller moved the clock to the
+   * message's stamp first (advanceClock), so age and dedup are current.
+   */
+  store(subject: string, headers: MessageHeaders, payload: Uint8Array, msgId: string | undefined, stamp: Stamp): StoreResult {
+    const config = this.configValue;
+    if (msgId !== undefined) {
+      const seen = this.dedup.lookup('', msgId);
+      if (seen !== undefined) return { kind: 'duplicate', seq: seen.offset, stamp: { timestampMs: seen.recordedAtMs, logical: seen.logical } };
+    }
+    const bytes = storedMessageBytes(subject, headers, payload);
+    if (config.maxMsgSize !== -1 && bytes > config.maxMsgSize) {
+      return rejection('max-msg-size', `message of ${bytes} bytes exceeds max_msg_size ${config.maxMsgSize} of stream ${config.name}`);
+    }
+    if (config.maxBytes !== -1 && bytes > config.maxBytes) {
+      return rejection('max-bytes', `message of ${bytes} bytes is larger than max_bytes ${config.maxBytes} of stream ${config.name}`);
+    }
+    const refusal = config.discard === 'new' ? this.discardNewRefusal(subject, bytes) : undefined;
+    if (refusal !== undefined) return refusal;
+    if (msgId !== undefined && this.dedup.full) {
+      return rejection('dedup-entries-max', `${this.dedup.size} message ids are remembered in stream ${config.name}; retry after the oldest expire, or publish without a message id`);
+    }
+    const seq = this.lastSeqValue + 1;
+    const base = { stream: config.name, subject, seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
+    this.append(msgId === undefined ? base : { ...base, msgId });
+    if (msgId !== undefined) this.dedup.record('', msgId, seq, stamp.timestampMs, stamp.logical);
+    this.enforceLimits(subject);
+    return { kind: 'stored', seq, stamp };
+  }
+
+  /** Removes what a purge names; returns how many messages it removed. */
+  purge(request: PurgeRequest): number {
+    const candidates: StreamMessage[] = [];
+    for (let i = this.head; i < this.slots.length; i++) {
+      const message = this.slots[i];
+      if (message === undefined) continue;
+      if (request.upToSeq !== undefined && message.seq >= request.upToSeq) break;
+      if (request.filter === undefined || subjectMatches(request.filter, message.subject)) candidates.push(message);
+    }
+    const keep = request.keep ?? 0;
+    const doomed = candidates.slice(0, Math.max(0, candidates.length - keep));
+    for (const message of doomed) this.remove(message);
+    return doomed.length;
+  }
+
+  /**
+   * Takes a new config (the caller checked that only editable fields changed)
+   * and holds the messages to its limits at once: a lowered limit removes the
+   * oldest, whatever the discard policy, as nats-server does.
+   */
+  update(config: StreamConfig, nowMs: number): void {
+    assert(config.name === this.configValue.name, `stream ${this.configValue.name} cannot become ${config.name}`);
+    this.configValue = config;
+    this.dedup.setWindow(Math.max(1, config.duplicateWindowMs), nowMs);
+    for (const subject of [...this.bySubject.keys()]) this.enforceSubjectLimit(subject);
+    this.enforceStreamLimits();
+    this.advanceClock(nowMs);
+  }
+
+  /** An order-free hash of the config, sequence position and live messages. */
+  digest(hash: Hash64): void {
+    const config = this.configValue;
+    hash.text(JSON.stringify(config)).integer(this.lastSeqValue).integer(this.count).integer(this.bytesValue);
+    hash.word(this.digestLow).word(this.digestHigh);
+    const ids = [...this.dedup.entries()].sort((a, b) => (a.msgId < b.msgId ? -1 : a.msgId > b.msgId ? 1 : 0));
+    hash.integer(ids.length);
+    for (const id of ids) hash.text(id.msgId).integer(id.offset).integer(id.recordedAtMs);
+  }
+
+  invariants(): void {
+    this.dedup.invariants();
+    let live = 0;
+    let bytes = 0;
+    let previous: StreamMessage | undefined;
+    for (let i = this.head; i < this.slots.length; i++) {
+      const message = this.slots[i];
+      if (message === undefined) continue;
+      assert(message.seq === this.slotBase + i, `stream ${this.name} holds seq ${message.seq} in the slot of ${this.slotBase + i}`);
+      const later = previous === undefined || message.timestampMs > previous.timestampMs || (message.timestampMs === previous.timestampMs && message.logical > previous.logical);
+      assert(later, `stream ${this.name} stamps do not increase at seq ${message.seq}`);
+      previous = message;
+      live++;
+      bytes += message.bytes;
+    }
+    assert(this.head === this.slots.length || this.slots[this.head] !== undefined, `stream ${this.name} head points at a removed slot`);
+    assert(live === this.count, `stream ${this.name} counts ${this.count} messages, holds ${live}`);
+    assert(bytes === this.bytesValue, `stream ${this.name} counts ${this.bytesValue} bytes, holds ${bytes}`);
+    assert(this.lastSeqValue >= this.slotBase + this.slots.length - 1, `stream ${this.name} holds a slot past its last seq`);
+    let subjectTotal = 0;
+    for (const [subject, list] of this.bySubject) {
+      assert(list.head < list.seqs.length, `stream ${this.name} keeps empty subject ${subject}`);
+      for (let i = list.head; i < list.seqs.length; i++) assert(this.get(list.seqs[i]!)?.subject === subject, `stream ${this.name} lists a missing seq under ${subject}`);
+      subjectTotal += list.seqs.length - list.head;
+    }
+    assert(subjectTotal === this.count, `stream ${this.name} lists ${subjectTotal} messages by subject, holds ${this.count}`);
+    this.limitInvariants();
+  }
+
+  // ---- Helpers.
+
+  private limitInvariants(): void {
+    const config = this.configValue;
+    assert(config.maxMsgs === -1 || this.count <= config.maxMsgs, `stream ${this.name} holds ${this.count} messages, max_msgs ${config.maxMsgs}`);
+    assert(config.maxBytes === -1 || this.bytesValue <= config.maxBytes, `stream ${this.name} holds ${this.bytesValue} bytes, max_bytes ${config.maxBytes}`);
+    if (config.maxMsgsPerSubject === -1) return;
+    for (const [subject, list] of this.bySubject) {
+      assert(list.seqs.length - list.head <= config.maxMsgsPerSubject, `stream ${this.name} holds more than max_msgs_per_subject of ${subject}`);
+    }
+  }
+
+  /**
+   * With discard 'new': a publish that would pass max_msgs or max_bytes is
+   * refused, with JetStream's descriptions. One that replaces its subject's
+   * oldest under max_msgs_per_subject adds nothing in count, so it passes.
+   */
+  private discardNewRefusal(subject: string, bytes: number): Rejection | undefined {
+    const config = this.configValue;
+    const list = this.bySubject.get(subject);
+    const subjectCount = list === undefined ? 0 : list.seqs.length - list.head;
+    if (config.maxMsgsPerSubject !== -1 && subjectCount >= config.maxMsgsPerSubject) return undefined;
+    if (config.maxMsgs !== -1 && this.count + 1 > config.maxMsgs) return rejection('max-msgs', 'maximum messages exceeded');
+    if (config.maxBytes !== -1 && this.bytesValue + bytes > config.maxBytes) return rejection('max-bytes', 'maximum bytes exceeded');
+    return undefined;
+  }
+
+  private enforceLimits(subject: string): void {
+    this.enforceSubjectLimit(subject);
+    this.enforceStreamLimits();
+  }
+
+  private enforceSubjectLimit(subject: string): void {
+    const limit = this.configValue.maxMsgsPerSubject;
+    if (limit === -1) return;
+    for (;;) {
+      const list = this.bySubject.get(subject);
+      if (list === undefined || list.seqs.length - list.head <= limit) return;
+      this.remove(this.get(list.seqs[list.head]!)!);
+    }
+  }
+
+  private enforceStreamLimits(): void {
+    const { maxMsgs, maxBytes } = this.configValue;
+    while ((maxMsgs !== -1 && this.count > maxMsgs) || (maxBytes !== -1 && this.bytesValue > maxBytes)) {
+      this.remove(this.slots[this.head]!);
+    }
+  }
+
+  private append(message: StreamMessage): void {
+    assert(message.seq === this.lastSeqValue + 1, `stream ${this.name} appends seq ${message.seq} after ${this.lastSeqValue}`);
+    if (this.head === this.slots.length) {
+      // Empty: restart the slots at this sequence, so a purge leaves no dead run behind.
+      this.slots = [];
+      this.slotBase = message.seq;
+      this.head = 0;
+    }
+    assert(this.slotBase + this.slots.length === message.seq, `stream ${this.name} slots do not end before seq ${message.seq}`);
+    this.slots.push(message);
+    this.lastSeqValue = message.seq;
+    this.count++;
+    this.bytesValue += message.bytes;
+    let list = this.bySubject.get(message.subject);
+    if (list === undefined) {
+      list = { seqs: [], head: 0 };
+      this.bySubject.set(message.subject, list);
+    }
+    list.seqs.push(message.seq);
+    this.mixDigest(message, 1);
+  }
+
+  private remove(message: StreamMessage): void {
+    const index = message.seq - this.slotBase;
+    assert(this.slots[index] === message, `stream ${this.name} removes seq ${message.seq}, which it does not hold`);
+    this.slots[index] = undefined;
+    this.count--;
+    this.bytesValue -= message.bytes;
+    const list = this.bySubject.get(message.subject)!;
+    assert(list.seqs[list.head] === message.seq, `stream ${this.name} removes seq ${message.seq}, not the oldest of ${message.subject}`);
+    list.head++;
+    if (list.head === list.seqs.length) this.bySubject.delete(message.subject);
+    else if (list.head >= SLOT_COMPACT_MIN && list.head * 2 >= list.seqs.length) {
+      list.seqs = list.seqs.slice(list.head);
+      list.head = 0;
+    }
+    while (this.head < this.slots.length && this.slots[this.head] === undefined) this.head++;
+    if (this.head >= SLOT_COMPACT_MIN && this.head * 2 >= this.slots.length) {
+      this.slots = this.slots.slice(this.head);
+      this.slotBase += this.head;
+      this.head = 0;
+    }
+    this.mixDigest(message, -1);
+  }
+
+  private mixDigest(message: StreamMessage, sign: 1 | -1): void {
+    const hash = new Hash64().integer(message.seq).text(message.subject).integer(message.timestampMs).integer(message.logical);
+    if (message.msgId === undefined) hash.word(0);
+    else hash.word(1).text(message.msgId);
+    hash.integer(message.headers.size);
+    for (const [name, values] of message.headers) {
+      hash.text(name).integer(values.length);
+      for (const value of values) hash.text(value);
+    }
+    hash.bytes(message.payload);
+    const hex = hash.hex();
+    const high = Number.parseInt(hex.slice(0, 8), 16);
+    const low = Number.parseInt(hex.slice(8), 16);
+    this.digestHigh = (((this.digestHigh + sign * high) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
+    this.digestLow = (((this.digestLow + sign * low) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
+  }
+}
+
+/** The first position at or after `from` in an ascending array whose value is at least `value`. */
+function lowerBound(values: readonly number[], from: number, value: number): number {
+  let low = from;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
