@@ -3,6 +3,7 @@
 // history checker judges at the end. runSimulation uses it when the run's
 // workload is 'broker'.
 
+import { streamConfigWithDefaults, type StreamConfig } from '../src/broker/stream-config.js';
 import type { SimCluster } from './cluster.js';
 import { SimHistoryReader, SimPublisher, SimSubscriber, type ClientLink } from './clients.js';
 import { HistoryRecorder, payloadDigest, type History, type NodeSnapshot } from './history.js';
@@ -109,6 +110,16 @@ export class BrokerWorkload {
     this.recorder.recordFinalLogs(endMs, logs);
     return this.recorder.history();
   }
+}
+
+/**
+ * The streams a workload's topics need: one stream per topic, so that a
+ * topic's offsets (its stream's sequences) are dense, as the history checker
+ * reads them. Named after the topic, upper-cased, with '.' as '_' (a stream
+ * name may not hold a '.').
+ */
+export function streamsForTopics(topics: readonly string[], replicas: number): StreamConfig[] {
+  return topics.map((topic) => streamConfigWithDefaults({ name: topic.toUpperCase().replaceAll('.', '_'), subjects: [topic] }, replicas));
 }
 
 /** Every live node's topic logs in a simulated cluster, as the history records them. */

@@ -16,7 +16,7 @@ import type { NodeId } from '../src/raft/types.js';
 import { ChorusClient } from '../src/runtime/client.js';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
-import { BrokerWorkload, snapshotRef, type BrokerWorkloadStats } from './broker-workload.js';
+import { BrokerWorkload, snapshotRef, streamsForTopics, type BrokerWorkloadStats } from './broker-workload.js';
 import type { ClientLink, ConnectionHandlers } from './clients.js';
 import { describeFault, type FaultAction } from './faults.js';
 import { checkHistory, type HistoryViolation } from './history-checker.js';
@@ -97,7 +97,9 @@ class SocketClientLink implements ClientLink {
 
 export async function runScenarioOnRealCluster(scenario: Scenario, options: RealRunOptions): Promise<RealRunResult> {
   const raft = { electionTicksMin: 15, heartbeatTicks: 5, ...scenario.cluster.raft };
-  const cluster = await RealCluster.create(scenario.nodes, options.tickMs, raft.electionTicksMin, raft.heartbeatTicks);
+  // One stream per workload topic, as in the simulator, so each topic's offsets are dense.
+  const streams = streamsForTopics(scenario.workload.topics, scenario.nodes);
+  const cluster = await RealCluster.create(scenario.nodes, options.tickMs, raft.electionTicksMin, raft.heartbeatTicks, streams);
   const skipped: string[] = [];
   const problems: string[] = [];
   const skews = new Map<NodeId, number>();
@@ -133,7 +135,7 @@ export async function runScenarioOnRealCluster(scenario: Scenario, options: Real
     workload.stop();
     link.stop();
     await converge(cluster, problems);
-    const logs = await finalLogs(cluster);
+    const logs = await finalLogs(cluster, scenario.workload.topics);
     const history = workload.finish(link.nowMs(), logs);
     const violations = checkHistory(history);
     const stats = workload.stats();
@@ -259,22 +261,22 @@ async function converge(cluster: RealCluster, problems: string[]): Promise<void>
   problems.push('the nodes did not converge on one applied log within 20 s of the end');
 }
 
-async function finalLogs(cluster: RealCluster): Promise<NodeSnapshot[]> {
+/** Every node's log of each workload topic, read with HISTORY page by page. */
+async function finalLogs(cluster: RealCluster, topics: readonly string[]): Promise<NodeSnapshot[]> {
   const logs: NodeSnapshot[] = [];
   for (const node of cluster.nodes) {
     const client = await ChorusClient.connect('127.0.0.1', node.clientPort);
     try {
-      const status = await client.status(5000);
-      const topics = (status.topics as { name: string; lastOffset: number }[]) ?? [];
       const snapshot = [];
       for (const topic of topics) {
         const messages = [];
-        while (messages.length < topic.lastOffset) {
-          const page = await client.history(topic.name, messages.length + 1, topic.lastOffset - messages.length, 10_000);
+        for (let from = 1; ; ) {
+          const page = await client.history(topic, from, 10_000, 10_000);
           if (page.entries.length === 0) break;
           messages.push(...page.entries.map((entry) => snapshotRef(entry.offset, entry.payload, entry.headers.fields.get('Nats-Msg-Id')?.[0])));
+          from = page.entries[page.entries.length - 1]!.offset + 1;
         }
-        snapshot.push({ topic: topic.name, messages });
+        if (messages.length > 0) snapshot.push({ topic, messages });
       }
       logs.push({ node: node.id, topics: snapshot });
     } finally {

@@ -4,7 +4,8 @@
 // Layout (all integers big-endian, no padding, exactly one encoding per command):
 //
 //   offset size  field
-//   0      1     type byte: 1 Publish, 2 ConsumerAck, 3 DedupExpire (0 is never valid)
+//   0      1     type byte: 1 Publish, 2 ConsumerAck, 3 DedupExpire, 4 StreamCreate,
+//                5 StreamUpdate, 6 StreamDelete, 7 StreamPurge (0 is never valid)
 //   Publish:
 //   1      1     flags: bit 0 msgId present, bit 1 requestId present,
 //                bit 2 logical present, other bits 0
@@ -23,6 +24,17 @@
 //          8     offset (u64)
 //   DedupExpire:
 //   1      8     nowMs (u64)
+//   StreamCreate, StreamUpdate:
+//   1      4+n   config: u32 length, UTF-8 JSON of StreamConfig's fields (camelCase,
+//                durations in ms), written in one fixed key order
+//   StreamDelete:
+//   1      2+n   name: u16 length, UTF-8 bytes
+//   StreamPurge:
+//   1      2+n   name: u16 length, UTF-8 bytes
+//          1     flags: bit 0 filter present, bit 1 upToSeq present, bit 2 keep present
+//          2+n   filter: u16 length, UTF-8 bytes             (only when flag bit 0)
+//          8     upToSeq (u64)                               (only when flag bit 1)
+//          8     keep (u64)                                  (only when flag bit 2)
 //
 // A u64 is two u32 halves, high first, and must be at most 2^53-1. Strings are
 // strict UTF-8 (a leading BOM is kept). Nothing may follow the last field.
@@ -42,6 +54,7 @@
 import { assert, unreachable } from '../raft/assert.js';
 import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
 import type { BrokerOptions } from './options.js';
+import type { DiscardPolicy, StreamConfig } from './stream-config.js';
 
 /** Header name -> values, in first-appearance order (as HeaderBlock.fields in src/protocol). */
 export type MessageHeaders = ReadonlyMap<string, readonly string[]>;
@@ -80,11 +93,59 @@ export interface DedupExpireCommand {
   readonly nowMs: number;
 }
 
-export type BrokerCommand = PublishCommand | ConsumerAckCommand | DedupExpireCommand;
+/** Creates a stream; the same config again is no change (JetStream's rule), another one is refused. */
+export interface StreamCreateCommand {
+  readonly type: 'StreamCreate';
+  readonly config: StreamConfig;
+}
+
+/** Changes a stream's editable fields; the new limits apply at once. */
+export interface StreamUpdateCommand {
+  readonly type: 'StreamUpdate';
+  readonly config: StreamConfig;
+}
+
+/** Deletes a stream with its messages and its consumers' offsets. */
+export interface StreamDeleteCommand {
+  readonly type: 'StreamDelete';
+  readonly name: string;
+}
+
+/** Removes messages from a stream: JetStream's purge request. */
+export interface StreamPurgeCommand {
+  readonly type: 'StreamPurge';
+  readonly name: string;
+  readonly filter?: string;
+  readonly upToSeq?: number;
+  readonly keep?: number;
+}
+
+export type StreamCommand = StreamCreateCommand | StreamUpdateCommand | StreamDeleteCommand | StreamPurgeCommand;
+export type BrokerCommand = PublishCommand | ConsumerAckCommand | DedupExpireCommand | StreamCommand;
 export type BrokerCommandType = BrokerCommand['type'];
 
-const TYPE_BYTES: Readonly<Record<BrokerCommandType, number>> = { Publish: 1, ConsumerAck: 2, DedupExpire: 3 };
-const TYPES_BY_BYTE: readonly (BrokerCommandType | undefined)[] = [undefined, 'Publish', 'ConsumerAck', 'DedupExpire'];
+const TYPE_BYTES: Readonly<Record<BrokerCommandType, number>> = {
+  Publish: 1,
+  ConsumerAck: 2,
+  DedupExpire: 3,
+  StreamCreate: 4,
+  StreamUpdate: 5,
+  StreamDelete: 6,
+  StreamPurge: 7,
+};
+const TYPES_BY_BYTE: readonly (BrokerCommandType | undefined)[] = [
+  undefined,
+  'Publish',
+  'ConsumerAck',
+  'DedupExpire',
+  'StreamCreate',
+  'StreamUpdate',
+  'StreamDelete',
+  'StreamPurge',
+];
+const FLAG_FILTER = 0b001;
+const FLAG_UP_TO_SEQ = 0b010;
+const FLAG_KEEP = 0b100;
 const FLAG_MSG_ID = 0b01;
 const FLAG_REQUEST_ID = 0b10;
 const FLAG_LOGICAL = 0b100;
@@ -135,9 +196,59 @@ export function encodeBrokerCommand(command: BrokerCommand): Uint8Array {
       writer.u64(command.nowMs, 'nowMs');
       return finish(writer);
     }
+    case 'StreamCreate':
+    case 'StreamUpdate': {
+      const json = utf8(JSON.stringify(configFields(command.config)), 'config');
+      const writer = new ByteWriter(new Uint8Array(1 + 4 + json.length));
+      writer.u8(TYPE_BYTES[command.type]);
+      writeLong(writer, json, 'config');
+      return finish(writer);
+    }
+    case 'StreamDelete': {
+      const name = utf8(command.name, 'name');
+      const writer = new ByteWriter(new Uint8Array(1 + 2 + name.length));
+      writer.u8(TYPE_BYTES.StreamDelete);
+      writeShort(writer, name, 'name');
+      return finish(writer);
+    }
+    case 'StreamPurge':
+      return encodePurge(command);
     default:
       return unreachable(command);
   }
+}
+
+/** The config's fields in one fixed order, so equal configs encode to equal bytes. */
+function configFields(config: StreamConfig): StreamConfig {
+  return {
+    name: config.name,
+    subjects: [...config.subjects],
+    maxMsgs: config.maxMsgs,
+    maxBytes: config.maxBytes,
+    maxAgeMs: config.maxAgeMs,
+    maxMsgsPerSubject: config.maxMsgsPerSubject,
+    maxMsgSize: config.maxMsgSize,
+    discard: config.discard,
+    duplicateWindowMs: config.duplicateWindowMs,
+    replicas: config.replicas,
+  };
+}
+
+function encodePurge(command: StreamPurgeCommand): Uint8Array {
+  const name = utf8(command.name, 'name');
+  const filter = command.filter === undefined ? undefined : utf8(command.filter, 'filter');
+  let size = 1 + 2 + name.length + 1;
+  if (filter !== undefined) size += 2 + filter.length;
+  if (command.upToSeq !== undefined) size += 8;
+  if (command.keep !== undefined) size += 8;
+  const writer = new ByteWriter(new Uint8Array(size));
+  writer.u8(TYPE_BYTES.StreamPurge);
+  writeShort(writer, name, 'name');
+  writer.u8((filter === undefined ? 0 : FLAG_FILTER) | (command.upToSeq === undefined ? 0 : FLAG_UP_TO_SEQ) | (command.keep === undefined ? 0 : FLAG_KEEP));
+  if (filter !== undefined) writeShort(writer, filter, 'filter');
+  if (command.upToSeq !== undefined) writer.u64(command.upToSeq, 'upToSeq');
+  if (command.keep !== undefined) writer.u64(command.keep, 'keep');
+  return finish(writer);
 }
 
 function encodePublish(command: PublishCommand): Uint8Array {
@@ -223,10 +334,76 @@ function readBody(reader: ByteReader, type: BrokerCommandType): BrokerCommand {
       };
     case 'DedupExpire':
       return { type, nowMs: reader.u64('nowMs') };
+    case 'StreamCreate':
+    case 'StreamUpdate': {
+      const offset = reader.offset;
+      const text = readLong(reader, 'config');
+      const config = reader.failed ? undefined : readConfigJson(text);
+      if (typeof config === 'string') reader.fail(`config at byte ${offset}: ${config}`);
+      return { type, config: config as StreamConfig };
+    }
+    case 'StreamDelete':
+      return { type, name: readShort(reader, 'name') };
+    case 'StreamPurge':
+      return readPurge(reader);
     default:
       return unreachable(type);
   }
 }
+
+function readPurge(reader: ByteReader): StreamPurgeCommand {
+  const name = readShort(reader, 'name');
+  const flagsOffset = reader.offset;
+  const flags = reader.u8('flags');
+  if ((flags & ~(FLAG_FILTER | FLAG_UP_TO_SEQ | FLAG_KEEP)) !== 0) reader.fail(`flags at byte ${flagsOffset} has unknown bits 0x${flags.toString(16)}`);
+  const filter = (flags & FLAG_FILTER) !== 0 ? readShort(reader, 'filter') : undefined;
+  const upToSeq = (flags & FLAG_UP_TO_SEQ) !== 0 ? reader.u64('upToSeq') : undefined;
+  const keep = (flags & FLAG_KEEP) !== 0 ? reader.u64('keep') : undefined;
+  return {
+    type: 'StreamPurge',
+    name,
+    ...(filter === undefined ? {} : { filter }),
+    ...(upToSeq === undefined ? {} : { upToSeq }),
+    ...(keep === undefined ? {} : { keep }),
+  };
+}
+
+/**
+ * The config's JSON, checked for shape only: every field present with its
+ * type. Whether the values make a valid stream is the state machine's verdict.
+ */
+function readConfigJson(text: string): StreamConfig | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const record = value as Record<string, unknown>;
+  const expected = Object.keys(configFields(EXAMPLE_CONFIG));
+  if (Object.keys(record).join(',') !== expected.join(',')) return `fields are ${Object.keys(record).join(',')}, expected ${expected.join(',')}`;
+  if (typeof record.name !== 'string') return 'name is not a string';
+  if (!Array.isArray(record.subjects) || !record.subjects.every((subject) => typeof subject === 'string')) return 'subjects is not a list of strings';
+  for (const key of ['maxMsgs', 'maxBytes', 'maxAgeMs', 'maxMsgsPerSubject', 'maxMsgSize', 'duplicateWindowMs', 'replicas']) {
+    if (!Number.isSafeInteger(record[key])) return `${key} is not an integer`;
+  }
+  if (record.discard !== 'old' && record.discard !== 'new') return 'discard is neither "old" nor "new"';
+  return { ...(record as unknown as StreamConfig), discard: record.discard as DiscardPolicy };
+}
+
+const EXAMPLE_CONFIG: StreamConfig = {
+  name: '',
+  subjects: [],
+  maxMsgs: 0,
+  maxBytes: 0,
+  maxAgeMs: 0,
+  maxMsgsPerSubject: 0,
+  maxMsgSize: 0,
+  discard: 'old',
+  duplicateWindowMs: 0,
+  replicas: 0,
+};
 
 function readPublish(reader: ByteReader): PublishCommand {
   const flagsOffset = reader.offset;

@@ -16,13 +16,17 @@ export interface BrokerOptions {
   readonly headerBytesMax: number;
   /** UTF-8 bytes of a topic name. */
   readonly topicNameBytesMax: number;
-  /** Topics that may exist at once. Topics are never deleted yet, so this bounds them for good. */
-  readonly topicsMax: number;
+  /** Streams that may exist at once. */
+  readonly streamsMax: number;
   /** UTF-8 bytes of a message id (the Nats-Msg-Id header). */
   readonly msgIdBytesMax: number;
-  /** How long a message id is remembered, in leader milliseconds, from the publish that stored it. */
+  /**
+   * The duplicate window of streams whose config names none (their
+   * duplicate_window), in leader milliseconds: how long a message id is
+   * remembered from the publish that stored it.
+   */
   readonly dedupWindowMs: number;
-  /** Message ids remembered at once, over all topics. A new id beyond this is rejected. */
+  /** Message ids one stream remembers at once. A new id beyond this is rejected. */
   readonly dedupEntriesMax: number;
   /** UTF-8 bytes of a durable consumer name. */
   readonly consumerNameBytesMax: number;
@@ -42,7 +46,7 @@ export const DEFAULT_BROKER_OPTIONS: BrokerOptions = {
   payloadBytesMax: 960 * 1024,
   headerBytesMax: 16 * 1024,
   topicNameBytesMax: 256,
-  topicsMax: 10_000,
+  streamsMax: 1_000,
   msgIdBytesMax: 256,
   dedupWindowMs: 120_000,
   dedupEntriesMax: 1_000_000,

@@ -1,6 +1,6 @@
-// The broker's replicated state machine: topics with their messages, the
-// message-id dedup table, and durable consumer offsets, changed only by
-// committed commands applied in log order.
+// The broker's replicated state machine: streams with their messages and
+// limits, and durable consumer offsets, changed only by committed commands
+// applied in log order.
 //
 // Determinism. Every replica applies the same commands in the same order and
 // must reach the same state, and a restarted replica rebuilds its state by
@@ -9,34 +9,29 @@
 // no iteration order that is not itself a function of the applied commands.
 // Time enters only as the leader-assigned timestamps inside commands.
 //
-// Offsets start at 1, for three reasons: it is what JetStream does (a stream's
-// first sequence is 1), so clients see familiar numbers; a consumer's
-// acknowledged offset can then start at 0, meaning "nothing acknowledged",
-// without a sentinel or an optional; and resuming is uniformly "read from
-// acknowledged + 1", for a new consumer too. Offsets are dense: message k of a
-// topic has offset k.
+// Streams. A stream captures the subjects its config names (wildcards
+// allowed) and no two streams capture one subject, so a published subject
+// belongs to at most one stream; a publish to a subject no stream captures is
+// refused here (the node core never proposes one: such subjects are NATS core,
+// delivered and forgotten). A stored message's number is its stream's sequence
+// (docs/protocol.md says why); for the rest of chorus a message's subject is
+// its `topic` and its sequence its `offset`. Sequences start at 1, as
+// JetStream's do, so a consumer's acknowledged offset can start at 0 meaning
+// "nothing acknowledged", and resuming is uniformly "read from acknowledged + 1".
 //
 // The replicated clock, clockMs, is the largest timestamp of any Publish or
 // DedupExpire applied so far. It never goes backwards, even when a new leader's
-// clock is behind the old one's, and it ages the dedup table, so expiry depends
-// on the log alone. A stored message's timestamp is the replicated clock after
-// its Publish is applied: the leader's timestamp, raised if needed so that
-// timestamps never decrease along the log.
+// clock is behind the old one's; every advance ages each stream's message ids
+// and removes messages past its max_age, so both depend on the log alone. A
+// stored message's timestamp is the replicated clock after its Publish is
+// applied: the leader's timestamp, raised if needed so that stamps never
+// decrease along the log.
 //
-// Dedup rules, for a Publish of topic T with message id M (JetStream's
-// Nats-Msg-Id semantics, window in leader time):
-//   1. The clock is raised to the command's timestamp, and every id recorded
-//      at r with clockMs - r >= dedupWindowMs is forgotten.
-//   2. A publish failing a stateless check (validation.ts) is rejected, and
-//      its id is not recorded: nothing was stored under it.
-//   3. If (T, M) is remembered, nothing is stored and the answer is the
-//      original message's offset and timestamp with duplicate: true. Payload
-//      and headers are not compared, and the window is not extended.
-//   4. Otherwise, if dedupEntriesMax ids are remembered, the publish is
-//      rejected (dedup-entries-max) rather than silently forgetting an id
-//      early: a promise the broker cannot keep is refused, not broken.
-//   5. Otherwise (topicsMax permitting) the message is stored and (T, M)
-//      recorded at clockMs; the same id on another topic is unrelated.
+// Dedup, JetStream's Nats-Msg-Id semantics, per stream, with the stream's
+// duplicate_window in leader time: a publish whose id the stream remembers
+// stores nothing and is answered with the original sequence and duplicate:
+// true (payload and headers are not compared, the window is not extended);
+// a new id beyond dedupEntriesMax is refused rather than forgetting one early.
 //
 // Options are not in the log: every replica must run with the same options,
 // and changing one changes what a replay of old commands produces.
@@ -48,30 +43,27 @@ import {
   type BrokerCommand,
   type ConsumerAckCommand,
   type DedupExpireCommand,
-  type MessageHeaders,
   type PublishCommand,
+  type StreamCreateCommand,
+  type StreamDeleteCommand,
+  type StreamPurgeCommand,
+  type StreamUpdateCommand,
 } from './commands.js';
-import { DedupTable } from './dedup-table.js';
 import { Hash64 } from './hash.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from './options.js';
+import { Stream, type StreamInfo, type StreamMessage } from './stream.js';
+import { overlappingSubjects, streamConfigProblems, uneditableChanges, type StreamConfig } from './stream-config.js';
+import { SubjectIndex, subjectMatches } from './subjects.js';
 import { consumerAckProblem, publishProblem, rejection, type Rejection } from './validation.js';
 
-/** One stored message. The state machine owns the arrays it holds; callers must not mutate them. */
-export interface StoredMessage {
-  readonly topic: string;
-  readonly offset: number;
-  readonly timestampMs: number;
-  /** The hybrid logical clock's counter: (timestampMs, logical) strictly increases along the log. */
-  readonly logical: number;
-  readonly headers: MessageHeaders;
-  readonly payload: Uint8Array;
-  readonly msgId?: string;
-}
+/** One stored message: its subject is `topic`, its stream sequence `offset`. */
+export type StoredMessage = StreamMessage;
 
 export interface PublishApplied {
   readonly kind: 'published';
+  readonly stream: string;
   readonly topic: string;
-  /** The new message's offset, or for a duplicate the offset of the message that first carried the id. */
+  /** The new message's stream sequence, or for a duplicate the sequence of the message that first carried the id. */
   readonly offset: number;
   readonly timestampMs: number;
   readonly logical: number;
@@ -91,14 +83,31 @@ export interface AckApplied {
 export interface ExpireApplied {
   readonly kind: 'expired';
   readonly nowMs: number;
-  readonly removed: number;
+}
+
+export interface StreamApplied {
+  readonly kind: 'stream-created' | 'stream-updated' | 'stream-deleted';
+  readonly stream: string;
+}
+
+export interface PurgeApplied {
+  readonly kind: 'stream-purged';
+  readonly stream: string;
+  readonly purged: number;
 }
 
 export interface PublishRejected extends Rejection {
   readonly requestId?: number;
 }
 
-export type ApplyResult = PublishApplied | AckApplied | ExpireApplied | PublishRejected | { readonly kind: 'noop' };
+export type ApplyResult =
+  | PublishApplied
+  | AckApplied
+  | ExpireApplied
+  | StreamApplied
+  | PurgeApplied
+  | PublishRejected
+  | { readonly kind: 'noop' };
 
 export type HistoryResult =
   | { readonly ok: true; readonly messages: readonly StoredMessage[]; readonly lastOffset: number }
@@ -106,23 +115,18 @@ export type HistoryResult =
 
 export interface TopicInfo {
   readonly name: string;
-  /** The offset of the topic's newest message, which is also its message count. */
+  /** The stream sequence of the topic's newest message. */
   readonly lastOffset: number;
-}
-
-interface TopicLog {
-  readonly name: string;
-  /** Invariant: messages[k].offset === k + 1. */
-  readonly messages: StoredMessage[];
-  /** A running hash of the messages, appended to as they are stored, so digest() need not rehash payloads. */
-  readonly chain: Hash64;
 }
 
 export class BrokerStateMachine {
   readonly options: BrokerOptions;
-  private readonly topicLogs = new Map<string, TopicLog>();
-  private readonly dedup: DedupTable;
-  /** consumer -> topic -> acknowledged offset. Invariant: every stored offset is >= 1 and <= its topic's last offset. */
+  private readonly streams = new Map<string, Stream>();
+  /** Each stream under each of its subject patterns. Invariant: a literal subject matches at most one stream. */
+  private readonly streamIndex = new SubjectIndex<Stream>();
+  /** Streams with a max_age, which every clock advance must visit. */
+  private readonly agedStreams = new Set<Stream>();
+  /** consumer -> topic -> acknowledged offset. Invariant: every stored offset is >= 1 and <= its topic's stream's last sequence. */
   private readonly consumerOffsets = new Map<string, Map<string, number>>();
   /** Invariant: equals the number of (consumer, topic) pairs in consumerOffsets. */
   private consumerOffsetCount = 0;
@@ -137,7 +141,6 @@ export class BrokerStateMachine {
     const problems = validateBrokerOptions(options);
     assert(problems.length === 0, `invalid broker options: ${problems.join('; ')}`);
     this.options = options;
-    this.dedup = new DedupTable(options.dedupWindowMs, options.dedupEntriesMax);
   }
 
   /** The index of the last entry applied. */
@@ -150,8 +153,11 @@ export class BrokerStateMachine {
     return this.clockMs;
   }
 
+  /** Message ids remembered, over every stream. */
   get dedupEntries(): number {
-    return this.dedup.size;
+    let entries = 0;
+    for (const stream of this.streams.values()) entries += stream.dedupEntries;
+    return entries;
   }
 
   /**
@@ -183,16 +189,94 @@ export class BrokerStateMachine {
         return this.applyConsumerAck(command);
       case 'DedupExpire':
         return this.applyDedupExpire(command);
+      case 'StreamCreate':
+        return this.applyStreamCreate(command);
+      case 'StreamUpdate':
+        return this.applyStreamUpdate(command);
+      case 'StreamDelete':
+        return this.applyStreamDelete(command);
+      case 'StreamPurge':
+        return this.applyStreamPurge(command);
       default:
         return unreachable(command);
     }
   }
 
+  // ---- Streams.
+
+  /** The stream that captures a literal subject, or undefined when none does (the subject is NATS core). */
+  streamFor(subject: string): Stream | undefined {
+    const matches = this.streamIndex.match(subject);
+    assert(matches.length <= 1, `subject ${subject} is captured by ${matches.length} streams`);
+    return matches[0];
+  }
+
+  stream(name: string): Stream | undefined {
+    return this.streams.get(name);
+  }
+
+  /** Every stream, sorted by name (by UTF-16 code units, which is locale-free). */
+  streamList(): Stream[] {
+    return [...this.streams.values()].sort((a, b) => compareText(a.name, b.name));
+  }
+
+  /** Totals over every stream, for a short status line. */
+  totals(): { streams: number; messages: number; bytes: number } {
+    let messages = 0;
+    let bytes = 0;
+    for (const stream of this.streams.values()) {
+      const info: StreamInfo = stream.info();
+      messages += info.messages;
+      bytes += info.bytes;
+    }
+    return { streams: this.streams.size, messages, bytes };
+  }
+
+  /** Consumers with an acknowledged offset on a subject of `stream`. */
+  consumerCount(stream: Stream): number {
+    let count = 0;
+    for (const offsets of this.consumerOffsets.values()) {
+      for (const topic of offsets.keys()) {
+        if (this.streamFor(topic) === stream) {
+          count++;
+          break;
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Why a new stream with this config could not be made now, or undefined. The node asks before it proposes. */
+  streamCreateProblem(config: StreamConfig): Rejection | undefined {
+    const problems = streamConfigProblems(config);
+    if (problems.length > 0) return rejection('stream-invalid', `stream ${config.name}: ${problems.join('; ')}`);
+    const existing = this.streams.get(config.name);
+    if (existing !== undefined) {
+      if (JSON.stringify(existing.config) === JSON.stringify(config)) return undefined;
+      return rejection('stream-exists', `stream name already in use with a different configuration: ${config.name}`);
+    }
+    if (this.streams.size >= this.options.streamsMax) return rejection('streams-max', `${this.streams.size} streams exist, streamsMax ${this.options.streamsMax}`);
+    return this.overlapProblem(config);
+  }
+
+  /** Why this update could not be made now, or undefined. */
+  streamUpdateProblem(config: StreamConfig): Rejection | undefined {
+    const existing = this.streams.get(config.name);
+    if (existing === undefined) return rejection('stream-not-found', `stream not found: ${config.name}`);
+    const problems = streamConfigProblems(config);
+    if (problems.length > 0) return rejection('stream-invalid', `stream ${config.name}: ${problems.join('; ')}`);
+    const fixed = uneditableChanges(existing.config, config);
+    if (fixed.length > 0) return rejection('stream-invalid', `stream configuration update can not change ${fixed.join(', ')} of stream ${config.name}`);
+    return this.overlapProblem(config);
+  }
+
+  // ---- Reads.
+
   /**
    * Up to `limit` committed messages of `topic` from `fromOffset` on, oldest
    * first. A limit above historyMessagesMax is clamped to it, as any paged read
    * may return fewer than asked; `lastOffset` tells the caller whether more
-   * exist. An unknown topic has no messages yet, which is not an error.
+   * exist. A topic with no messages yet is not an error.
    */
   history(topic: string, fromOffset: number, limit: number): HistoryResult {
     if (!Number.isSafeInteger(fromOffset) || fromOffset < 1) {
@@ -201,38 +285,31 @@ export class BrokerStateMachine {
     if (!Number.isSafeInteger(limit) || limit < 0) {
       return { ok: false, reason: `history limit ${limit} is not a non-negative integer` };
     }
-    const messages = this.topicLogs.get(topic)?.messages ?? [];
+    const stream = this.streamFor(topic);
     const count = Math.min(limit, this.options.historyMessagesMax);
-    return { ok: true, messages: messages.slice(fromOffset - 1, fromOffset - 1 + count), lastOffset: messages.length };
+    const messages = stream === undefined ? [] : stream.read(topic, fromOffset, count);
+    return { ok: true, messages, lastOffset: this.lastOffset(topic) };
   }
 
   /**
    * The offset of the topic's first message stamped at or after `timeMs`, or
-   * one past the last when none is. Timestamps never decrease along a topic,
-   * so this is a binary search.
+   * one past its stream's last sequence when none is.
    */
   offsetAtTime(topic: string, timeMs: number): number {
-    const messages = this.topicLogs.get(topic)?.messages ?? [];
-    let low = 0;
-    let high = messages.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (messages[middle]!.timestampMs < timeMs) low = middle + 1;
-      else high = middle;
-    }
-    return low + 1;
+    const stream = this.streamFor(topic);
+    return stream === undefined ? 1 : stream.firstSeqAtOrAfter(topic, timeMs);
   }
 
-  /** Every topic, sorted by name (by UTF-16 code units, which is locale-free). */
+  /** Every topic (subject) that holds messages, sorted by name. */
   topics(): TopicInfo[] {
-    return [...this.topicLogs.values()]
-      .map((log) => ({ name: log.name, lastOffset: log.messages.length }))
-      .sort((a, b) => compareText(a.name, b.name));
+    const topics: TopicInfo[] = [];
+    for (const stream of this.streams.values()) topics.push(...stream.topics());
+    return topics.sort((a, b) => compareText(a.name, b.name));
   }
 
-  /** The offset of the topic's newest message; 0 when it has none. */
+  /** The stream sequence of the topic's newest message; 0 when it has none. */
   lastOffset(topic: string): number {
-    return this.topicLogs.get(topic)?.messages.length ?? 0;
+    return this.streamFor(topic)?.lastSeqOf(topic) ?? 0;
   }
 
   /** The consumer's acknowledged offset on the topic; 0 when it acknowledged nothing. It resumes at this + 1. */
@@ -246,33 +323,34 @@ export class BrokerStateMachine {
    * compare replicas at the same applied index.
    */
   digest(): string {
-    const hash = new Hash64().integer(this.lastAppliedIndex).integer(this.clockMs);
-    const logs = [...this.topicLogs.values()].sort((a, b) => compareText(a.name, b.name));
-    hash.integer(logs.length);
-    for (const log of logs) hash.text(log.name).integer(log.messages.length).hash(log.chain);
+    const hash = new Hash64().integer(this.lastAppliedIndex).integer(this.clockMs).integer(this.clockLogical);
+    const streams = this.streamList();
+    hash.integer(streams.length);
+    for (const stream of streams) stream.digest(hash);
     const consumers = [...this.consumerOffsets].sort(([a], [b]) => compareText(a, b));
     hash.integer(this.consumerOffsetCount);
     for (const [consumer, offsets] of consumers) {
       const sorted = [...offsets].sort(([a], [b]) => compareText(a, b));
       for (const [topic, offset] of sorted) hash.text(consumer).text(topic).integer(offset);
     }
-    const entries = [...this.dedup.entries()].sort((a, b) => compareText(a.topic, b.topic) || compareText(a.msgId, b.msgId));
-    hash.integer(entries.length);
-    for (const entry of entries) hash.text(entry.topic).text(entry.msgId).integer(entry.offset).integer(entry.recordedAtMs);
     return hash.hex();
   }
 
   /** Checks every invariant; throws InvariantError on the first broken one. Cost is linear in the state. */
   invariants(): void {
-    this.dedup.invariants();
-    assert(this.topicLogs.size <= this.options.topicsMax, `${this.topicLogs.size} topics exceed topicsMax`);
-    for (const log of this.topicLogs.values()) topicInvariants(log);
-    this.consumerInvariants();
-    for (const entry of this.dedup.entries()) {
-      assert(entry.recordedAtMs <= this.clockMs, 'a dedup entry is recorded after the replicated clock');
-      const message = this.topicLogs.get(entry.topic)?.messages[entry.offset - 1];
-      assert(message?.msgId === entry.msgId, `dedup entry ${entry.msgId} names the wrong message`);
+    assert(this.streams.size <= this.options.streamsMax, `${this.streams.size} streams exceed streamsMax`);
+    const streams = this.streamList();
+    for (const stream of streams) {
+      stream.invariants();
+      assert(this.agedStreams.has(stream) === stream.config.maxAgeMs > 0, `stream ${stream.name} is misfiled by max_age`);
     }
+    for (let i = 0; i < streams.length; i++) {
+      for (let j = i + 1; j < streams.length; j++) {
+        const overlap = overlappingSubjects(streams[i]!.config, streams[j]!.config);
+        assert(overlap === undefined, `streams ${streams[i]!.name} and ${streams[j]!.name} both capture ${overlap?.ours}`);
+      }
+    }
+    this.consumerInvariants();
   }
 
   private consumerInvariants(): void {
@@ -280,7 +358,8 @@ export class BrokerStateMachine {
     for (const offsets of this.consumerOffsets.values()) {
       assert(offsets.size > 0, 'a consumer without offsets is kept');
       for (const [topic, offset] of offsets) {
-        assert(offset >= 1 && offset <= this.lastOffset(topic), `consumer offset ${offset} on ${topic} is out of range`);
+        const lastSeq = this.streamFor(topic)?.lastSeq ?? 0;
+        assert(offset >= 1 && offset <= lastSeq, `consumer offset ${offset} on ${topic} is out of range`);
         pairs += 1;
       }
     }
@@ -293,42 +372,27 @@ export class BrokerStateMachine {
   private applyPublish(command: PublishCommand): PublishApplied | PublishRejected {
     // The clock moves first, whatever the verdict: the timestamp is committed leader time either way.
     const stamp = this.advanceStamp(command.timestampMs, command.logical ?? 0);
-    const nowMs = stamp.timestampMs;
     const tag = command.requestId === undefined ? {} : { requestId: command.requestId };
     const problem = publishProblem(command, this.options);
     if (problem !== undefined) return { ...problem, ...tag };
-    const log = this.topicLogs.get(command.topic);
-    if (command.msgId !== undefined) {
-      const seen = this.dedup.lookup(command.topic, command.msgId);
-      if (seen !== undefined) {
-        const original = log?.messages[seen.offset - 1];
-        assert(original !== undefined, `dedup entry ${command.msgId} on ${command.topic} names missing offset ${seen.offset}`);
-        const { offset, timestampMs, logical } = original;
-        return { kind: 'published', topic: command.topic, offset, timestampMs, logical, duplicate: true, ...tag };
-      }
-      if (this.dedup.full) {
-        const reason =
-          `${this.dedup.size} message ids are remembered, dedupEntriesMax ${this.options.dedupEntriesMax}; ` +
-          'retry after the oldest expire, or publish without a message id';
-        return { ...rejection('dedup-entries-max', reason), ...tag };
-      }
-    }
-    if (log === undefined && this.topicLogs.size >= this.options.topicsMax) {
-      const reason = `${this.topicLogs.size} topics exist, topicsMax ${this.options.topicsMax}`;
-      return { ...rejection('topics-max', reason), ...tag };
-    }
-    const offset = this.store(log ?? this.createTopic(command.topic), command, stamp);
-    if (command.msgId !== undefined) this.dedup.record(command.topic, command.msgId, offset, nowMs);
-    return { kind: 'published', topic: command.topic, offset, timestampMs: nowMs, logical: stamp.logical, duplicate: false, ...tag };
+    const stream = this.streamFor(command.topic);
+    if (stream === undefined) return { ...rejection('no-stream', `no stream captures subject ${command.topic}`), ...tag };
+    stream.advanceClock(stamp.timestampMs);
+    const stored = stream.store(command.topic, command.headers, command.payload, command.msgId, stamp);
+    if (stored.kind === 'rejected') return { ...stored, ...tag };
+    const { timestampMs, logical } = stored.stamp;
+    const duplicate = stored.kind === 'duplicate';
+    return { kind: 'published', stream: stream.name, topic: command.topic, offset: stored.seq, timestampMs, logical, duplicate, ...tag };
   }
 
   private applyConsumerAck(command: ConsumerAckCommand): AckApplied | Rejection {
     const problem = consumerAckProblem(command, this.options);
     if (problem !== undefined) return problem;
-    const lastOffset = this.lastOffset(command.topic);
-    if (lastOffset === 0) return rejection('topic-unknown', `topic ${command.topic} has no messages to acknowledge`);
-    if (command.offset > lastOffset) {
-      const reason = `acknowledged offset ${command.offset} is beyond ${command.topic}'s last offset ${lastOffset}`;
+    const stream = this.streamFor(command.topic);
+    if (stream === undefined) return rejection('no-stream', `no stream captures subject ${command.topic}`);
+    if (stream.lastSeq === 0) return rejection('topic-unknown', `stream ${stream.name} has no messages to acknowledge`);
+    if (command.offset > stream.lastSeq) {
+      const reason = `acknowledged offset ${command.offset} is beyond the last sequence ${stream.lastSeq} of stream ${stream.name}`;
       return rejection('offset-out-of-range', reason);
     }
     const acked = { kind: 'acked', consumer: command.consumer, topic: command.topic } as const;
@@ -350,12 +414,93 @@ export class BrokerStateMachine {
   }
 
   private applyDedupExpire(command: DedupExpireCommand): ExpireApplied {
-    const before = this.dedup.size;
     const nowMs = this.advanceClock(command.nowMs);
-    return { kind: 'expired', nowMs, removed: before - this.dedup.size };
+    for (const stream of this.streamList()) stream.advanceClock(nowMs);
+    return { kind: 'expired', nowMs };
+  }
+
+  private applyStreamCreate(command: StreamCreateCommand): StreamApplied | Rejection {
+    const problem = this.streamCreateProblem(command.config);
+    if (problem !== undefined) return problem;
+    const name = command.config.name;
+    if (this.streams.has(name)) return { kind: 'stream-created', stream: name };
+    const stream = new Stream(command.config, this.options.dedupEntriesMax);
+    this.streams.set(name, stream);
+    for (const subject of command.config.subjects) this.streamIndex.add(subject, stream);
+    if (command.config.maxAgeMs > 0) this.agedStreams.add(stream);
+    return { kind: 'stream-created', stream: name };
+  }
+
+  private applyStreamUpdate(command: StreamUpdateCommand): StreamApplied | Rejection {
+    const problem = this.streamUpdateProblem(command.config);
+    if (problem !== undefined) return problem;
+    const stream = this.streams.get(command.config.name)!;
+    const orphaned = this.topicsLeaving(stream, command.config.subjects);
+    for (const subject of stream.config.subjects) this.streamIndex.remove(subject, stream);
+    stream.update(command.config, this.clockMs);
+    for (const subject of command.config.subjects) this.streamIndex.add(subject, stream);
+    if (command.config.maxAgeMs > 0) this.agedStreams.add(stream);
+    else this.agedStreams.delete(stream);
+    this.dropConsumerOffsets(orphaned);
+    return { kind: 'stream-updated', stream: stream.name };
+  }
+
+  private applyStreamDelete(command: StreamDeleteCommand): StreamApplied | Rejection {
+    const stream = this.streams.get(command.name);
+    if (stream === undefined) return rejection('stream-not-found', `stream not found: ${command.name}`);
+    const orphaned = this.topicsLeaving(stream, []);
+    for (const subject of stream.config.subjects) this.streamIndex.remove(subject, stream);
+    this.streams.delete(command.name);
+    this.agedStreams.delete(stream);
+    this.dropConsumerOffsets(orphaned);
+    return { kind: 'stream-deleted', stream: command.name };
+  }
+
+  private applyStreamPurge(command: StreamPurgeCommand): PurgeApplied | Rejection {
+    const stream = this.streams.get(command.name);
+    if (stream === undefined) return rejection('stream-not-found', `stream not found: ${command.name}`);
+    if (command.upToSeq !== undefined && command.keep !== undefined) return rejection('stream-invalid', 'a purge takes seq or keep, not both');
+    const purged = stream.purge(command);
+    return { kind: 'stream-purged', stream: stream.name, purged };
   }
 
   // ---- Helpers.
+
+  private overlapProblem(config: StreamConfig): Rejection | undefined {
+    for (const other of this.streamList()) {
+      if (other.name === config.name) continue;
+      const overlap = overlappingSubjects(config, other.config);
+      if (overlap !== undefined) {
+        const reason = `subjects overlap with an existing stream: ${config.name}'s ${overlap.ours} and ${other.name}'s ${overlap.theirs}`;
+        return rejection('subjects-overlap', reason);
+      }
+    }
+    return undefined;
+  }
+
+  /** Consumers' topics that `stream` captures and `subjects` would not: their offsets go with the stream. */
+  private topicsLeaving(stream: Stream, subjects: readonly string[]): string[] {
+    const leaving: string[] = [];
+    for (const offsets of this.consumerOffsets.values()) {
+      for (const topic of offsets.keys()) {
+        if (this.streamFor(topic) === stream && !subjects.some((pattern) => subjectMatches(pattern, topic))) leaving.push(topic);
+      }
+    }
+    return leaving;
+  }
+
+  private dropConsumerOffsets(topics: readonly string[]): void {
+    if (topics.length === 0) return;
+    const doomed = new Set(topics);
+    for (const [consumer, offsets] of this.consumerOffsets) {
+      for (const topic of [...offsets.keys()]) {
+        if (!doomed.has(topic)) continue;
+        offsets.delete(topic);
+        this.consumerOffsetCount -= 1;
+      }
+      if (offsets.size === 0) this.consumerOffsets.delete(consumer);
+    }
+  }
 
   private advanceIndex(index: number): void {
     assert(Number.isSafeInteger(index), `entry index ${index} is not an integer`);
@@ -363,14 +508,19 @@ export class BrokerStateMachine {
     this.lastAppliedIndex = index;
   }
 
-  /** Moves the replicated clock up to `timestampMs` (never down) and expires dedup entries at the result. */
+  /**
+   * Moves the replicated clock up to `timestampMs` (never down). Streams with
+   * a max_age lose what it expires at once, on every replica at this same log
+   * position; message ids expire when their stream is next published to, or
+   * at a DedupExpire for all streams, which is as deterministic and cheaper.
+   */
   private advanceClock(timestampMs: number): number {
     assert(Number.isSafeInteger(timestampMs) && timestampMs >= 0, `timestamp ${timestampMs} is not a non-negative integer`);
     if (timestampMs > this.clockMs) {
       this.clockMs = timestampMs;
       this.clockLogical = 0;
     }
-    this.dedup.expire(this.clockMs);
+    for (const stream of this.agedStreams) stream.advanceClock(this.clockMs);
     return this.clockMs;
   }
 
@@ -389,44 +539,6 @@ export class BrokerStateMachine {
     this.clockLogical = later ? logical : previousLogical + 1;
     return { timestampMs: this.clockMs, logical: this.clockLogical };
   }
-
-  private createTopic(name: string): TopicLog {
-    const log: TopicLog = { name, messages: [], chain: new Hash64() };
-    this.topicLogs.set(name, log);
-    return log;
-  }
-
-  private store(log: TopicLog, command: PublishCommand, stamp: { timestampMs: number; logical: number }): number {
-    const offset = log.messages.length + 1;
-    const base = { topic: log.name, offset, timestampMs: stamp.timestampMs, logical: stamp.logical, headers: command.headers, payload: command.payload };
-    const message: StoredMessage = command.msgId === undefined ? base : { ...base, msgId: command.msgId };
-    log.messages.push(message);
-    mixMessage(log.chain, message);
-    return offset;
-  }
-}
-
-function topicInvariants(log: TopicLog): void {
-  assert(log.messages.length >= 1, `topic ${log.name} exists without a message`);
-  let previous: StoredMessage | undefined;
-  log.messages.forEach((message, k) => {
-    assert(message.offset === k + 1, `topic ${log.name} has offset ${message.offset} at position ${k + 1}`);
-    const later = previous === undefined || message.timestampMs > previous.timestampMs || (message.timestampMs === previous.timestampMs && message.logical > previous.logical);
-    assert(later, `topic ${log.name} stamps do not increase at offset ${k + 1}`);
-    previous = message;
-  });
-}
-
-function mixMessage(hash: Hash64, message: StoredMessage): void {
-  hash.integer(message.offset).integer(message.timestampMs).integer(message.logical);
-  if (message.msgId === undefined) hash.word(0);
-  else hash.word(1).text(message.msgId);
-  hash.integer(message.headers.size);
-  for (const [name, values] of message.headers) {
-    hash.text(name).integer(values.length);
-    for (const value of values) hash.text(value);
-  }
-  hash.bytes(message.payload);
 }
 
 /** Code-unit order: the same on every machine, unlike localeCompare. */

@@ -47,8 +47,12 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 export const STREAM_NAME_BYTES_MAX = 255;
 /** Subjects one stream may list. */
 export const STREAM_SUBJECTS_MAX = 256;
-/** Subjects no stream may capture: chorus's own, and request/reply inboxes. */
-export const RESERVED_SUBJECT_PATTERNS: readonly string[] = ['$CHORUS.>', '_INBOX.>'];
+/**
+ * Subjects never stored, whatever a stream says: chorus's own ($CHORUS.) and
+ * request/reply inboxes (_INBOX.). A stream may not name a subject inside them;
+ * a wildcard that reaches into them (such as '>') captures everything else.
+ */
+export const RESERVED_SUBJECT_PREFIXES: readonly string[] = ['$CHORUS.', '_INBOX.'];
 
 const UNLIMITED = -1;
 const NANOS_PER_MS = 1_000_000;
@@ -154,8 +158,8 @@ function subjectProblems(subjects: readonly string[]): string[] {
       problems.push(`subjects[${i}] ${JSON.stringify(subject)} is not a valid subject`);
       return;
     }
-    const reserved = RESERVED_SUBJECT_PATTERNS.find((pattern) => subjectsOverlap(pattern, subject));
-    if (reserved !== undefined) problems.push(`subjects[${i}] ${subject} overlaps ${reserved}, which no stream may capture`);
+    const reserved = RESERVED_SUBJECT_PREFIXES.find((prefix) => subject.startsWith(prefix) || `${subject}.` === prefix);
+    if (reserved !== undefined) problems.push(`subjects[${i}] ${subject} is under ${reserved}, which is never stored`);
     for (let j = 0; j < i; j++) {
       const earlier = subjects[j]!;
       if (isValidSubject(earlier) && subjectsOverlap(earlier, subject)) problems.push(`subjects[${i}] ${subject} overlaps subjects[${j}] ${earlier}`);

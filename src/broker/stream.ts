@@ -32,10 +32,16 @@ import { subjectMatches } from './subjects.js';
 import type { StreamConfig } from './stream-config.js';
 import { headerBlockBytes, rejection, type Rejection } from './validation.js';
 
+/**
+ * One stored message. `topic` is its subject and `offset` its stream
+ * sequence: the names the client protocol and the rest of chorus have used
+ * since before streams (see docs/protocol.md). The stream owns the arrays it
+ * holds; callers must not mutate them.
+ */
 export interface StreamMessage {
   readonly stream: string;
-  readonly subject: string;
-  readonly seq: number;
+  readonly topic: string;
+  readonly offset: number;
   readonly timestampMs: number;
   /** The hybrid logical clock's counter: (timestampMs, logical) strictly increases along the stream. */
   readonly logical: number;
@@ -111,7 +117,10 @@ export class Stream {
   private digestLow = 0;
   private digestHigh = 0;
 
-  constructor(config: StreamConfig, dedupEntriesMax: number) {
+  constructor(
+    config: StreamConfig,
+    private readonly dedupEntriesMax: number,
+  ) {
     this.configValue = config;
     this.dedup = new DedupTable(Math.max(1, config.duplicateWindowMs), dedupEntriesMax);
   }
@@ -160,6 +169,42 @@ export class Stream {
     return counts.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   }
 
+  /** Message ids remembered for deduplication. */
+  get dedupEntries(): number {
+    return this.dedup.size;
+  }
+
+  /** The sequence of the subject's newest live message; 0 when it has none. */
+  lastSeqOf(subject: string): number {
+    const list = this.bySubject.get(subject);
+    return list === undefined ? 0 : list.seqs[list.seqs.length - 1]!;
+  }
+
+  /** Every subject with live messages, and the sequence of its newest. */
+  topics(): { name: string; lastOffset: number }[] {
+    const topics: { name: string; lastOffset: number }[] = [];
+    for (const [name, list] of this.bySubject) topics.push({ name, lastOffset: list.seqs[list.seqs.length - 1]! });
+    return topics;
+  }
+
+  /**
+   * The sequence of the subject's first live message stamped at or after
+   * `timeMs`, or one past the stream's last sequence when none is. Stamps
+   * never decrease along the stream, so this is a binary search.
+   */
+  firstSeqAtOrAfter(subject: string, timeMs: number): number {
+    const list = this.bySubject.get(subject);
+    if (list === undefined) return this.lastSeqValue + 1;
+    let low = list.head;
+    let high = list.seqs.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.get(list.seqs[middle]!)!.timestampMs < timeMs) low = middle + 1;
+      else high = middle;
+    }
+    return low < list.seqs.length ? list.seqs[low]! : this.lastSeqValue + 1;
+  }
+
   /** The live message with this sequence, or undefined. */
   get(seq: number): StreamMessage | undefined {
     if (!Number.isSafeInteger(seq) || seq < this.slotBase) return undefined;
@@ -178,7 +223,7 @@ export class Stream {
     }
     for (let i = Math.max(this.head, fromSeq - this.slotBase); i < this.slots.length && found.length < limit; i++) {
       const message = this.slots[i];
-      if (message !== undefined && subjectMatches(filter, message.subject)) found.push(message);
+      if (message !== undefined && subjectMatches(filter, message.topic)) found.push(message);
     }
     return found;
   }
@@ -217,10 +262,10 @@ export class Stream {
     const refusal = config.discard === 'new' ? this.discardNewRefusal(subject, bytes) : undefined;
     if (refusal !== undefined) return refusal;
     if (msgId !== undefined && this.dedup.full) {
-      return rejection('dedup-entries-max', `${this.dedup.size} message ids are remembered in stream ${config.name}; retry after the oldest expire, or publish without a message id`);
+      return rejection('dedup-entries-max', `${this.dedup.size} message ids are remembered in stream ${config.name}, dedupEntriesMax ${this.dedupEntriesMax}; retry after the oldest expire, or publish without a message id`);
     }
     const seq = this.lastSeqValue + 1;
-    const base = { stream: config.name, subject, seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
+    const base = { stream: config.name, topic: subject, offset: seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
     this.append(msgId === undefined ? base : { ...base, msgId });
     if (msgId !== undefined) this.dedup.record('', msgId, seq, stamp.timestampMs, stamp.logical);
     this.enforceLimits(subject);
@@ -233,8 +278,8 @@ export class Stream {
     for (let i = this.head; i < this.slots.length; i++) {
       const message = this.slots[i];
       if (message === undefined) continue;
-      if (request.upToSeq !== undefined && message.seq >= request.upToSeq) break;
-      if (request.filter === undefined || subjectMatches(request.filter, message.subject)) candidates.push(message);
+      if (request.upToSeq !== undefined && message.offset >= request.upToSeq) break;
+      if (request.filter === undefined || subjectMatches(request.filter, message.topic)) candidates.push(message);
     }
     const keep = request.keep ?? 0;
     const doomed = candidates.slice(0, Math.max(0, candidates.length - keep));
@@ -274,9 +319,9 @@ export class Stream {
     for (let i = this.head; i < this.slots.length; i++) {
       const message = this.slots[i];
       if (message === undefined) continue;
-      assert(message.seq === this.slotBase + i, `stream ${this.name} holds seq ${message.seq} in the slot of ${this.slotBase + i}`);
+      assert(message.offset === this.slotBase + i, `stream ${this.name} holds seq ${message.offset} in the slot of ${this.slotBase + i}`);
       const later = previous === undefined || message.timestampMs > previous.timestampMs || (message.timestampMs === previous.timestampMs && message.logical > previous.logical);
-      assert(later, `stream ${this.name} stamps do not increase at seq ${message.seq}`);
+      assert(later, `stream ${this.name} stamps do not increase at seq ${message.offset}`);
       previous = message;
       live++;
       bytes += message.bytes;
@@ -288,7 +333,7 @@ export class Stream {
     let subjectTotal = 0;
     for (const [subject, list] of this.bySubject) {
       assert(list.head < list.seqs.length, `stream ${this.name} keeps empty subject ${subject}`);
-      for (let i = list.head; i < list.seqs.length; i++) assert(this.get(list.seqs[i]!)?.subject === subject, `stream ${this.name} lists a missing seq under ${subject}`);
+      for (let i = list.head; i < list.seqs.length; i++) assert(this.get(list.seqs[i]!)?.topic === subject, `stream ${this.name} lists a missing seq under ${subject}`);
       subjectTotal += list.seqs.length - list.head;
     }
     assert(subjectTotal === this.count, `stream ${this.name} lists ${subjectTotal} messages by subject, holds ${this.count}`);
@@ -345,37 +390,37 @@ export class Stream {
   }
 
   private append(message: StreamMessage): void {
-    assert(message.seq === this.lastSeqValue + 1, `stream ${this.name} appends seq ${message.seq} after ${this.lastSeqValue}`);
+    assert(message.offset === this.lastSeqValue + 1, `stream ${this.name} appends seq ${message.offset} after ${this.lastSeqValue}`);
     if (this.head === this.slots.length) {
       // Empty: restart the slots at this sequence, so a purge leaves no dead run behind.
       this.slots = [];
-      this.slotBase = message.seq;
+      this.slotBase = message.offset;
       this.head = 0;
     }
-    assert(this.slotBase + this.slots.length === message.seq, `stream ${this.name} slots do not end before seq ${message.seq}`);
+    assert(this.slotBase + this.slots.length === message.offset, `stream ${this.name} slots do not end before seq ${message.offset}`);
     this.slots.push(message);
-    this.lastSeqValue = message.seq;
+    this.lastSeqValue = message.offset;
     this.count++;
     this.bytesValue += message.bytes;
-    let list = this.bySubject.get(message.subject);
+    let list = this.bySubject.get(message.topic);
     if (list === undefined) {
       list = { seqs: [], head: 0 };
-      this.bySubject.set(message.subject, list);
+      this.bySubject.set(message.topic, list);
     }
-    list.seqs.push(message.seq);
+    list.seqs.push(message.offset);
     this.mixDigest(message, 1);
   }
 
   private remove(message: StreamMessage): void {
-    const index = message.seq - this.slotBase;
-    assert(this.slots[index] === message, `stream ${this.name} removes seq ${message.seq}, which it does not hold`);
+    const index = message.offset - this.slotBase;
+    assert(this.slots[index] === message, `stream ${this.name} removes seq ${message.offset}, which it does not hold`);
     this.slots[index] = undefined;
     this.count--;
     this.bytesValue -= message.bytes;
-    const list = this.bySubject.get(message.subject)!;
-    assert(list.seqs[list.head] === message.seq, `stream ${this.name} removes seq ${message.seq}, not the oldest of ${message.subject}`);
+    const list = this.bySubject.get(message.topic)!;
+    assert(list.seqs[list.head] === message.offset, `stream ${this.name} removes seq ${message.offset}, not the oldest of ${message.topic}`);
     list.head++;
-    if (list.head === list.seqs.length) this.bySubject.delete(message.subject);
+    if (list.head === list.seqs.length) this.bySubject.delete(message.topic);
     else if (list.head >= SLOT_COMPACT_MIN && list.head * 2 >= list.seqs.length) {
       list.seqs = list.seqs.slice(list.head);
       list.head = 0;
@@ -390,7 +435,7 @@ export class Stream {
   }
 
   private mixDigest(message: StreamMessage, sign: 1 | -1): void {
-    const hash = new Hash64().integer(message.seq).text(message.subject).integer(message.timestampMs).integer(message.logical);
+    const hash = new Hash64().integer(message.offset).text(message.topic).integer(message.timestampMs).integer(message.logical);
     if (message.msgId === undefined) hash.word(0);
     else hash.word(1).text(message.msgId);
     hash.integer(message.headers.size);

@@ -15,7 +15,7 @@ import type { BrokerOptions } from './options.js';
 export type RejectionCode =
   | 'topic-invalid'
   | 'topic-too-long'
-  | 'topics-max'
+  | 'streams-max'
   | 'payload-too-large'
   | 'headers-too-large'
   | 'header-invalid'

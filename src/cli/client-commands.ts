@@ -188,7 +188,7 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     }),
   );
   const highest = Math.max(0, ...rows.map((row) => (row.status === undefined ? 0 : Number(row.status.commitIndex))));
-  const table = [['node', 'address', 'role', 'term', 'leader', 'commit', 'lag', 'clock', 'topics']];
+  const table = [['node', 'address', 'role', 'term', 'leader', 'commit', 'lag', 'clock', 'streams', 'messages']];
   for (const row of rows) {
     const address = `${row.target.host}:${row.target.port}`;
     if (row.status === undefined) {
@@ -197,8 +197,9 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     }
     const status = row.status;
     const commit = Number(status.commitIndex);
-    const topics = Array.isArray(status.topics) ? status.topics.length : 0;
-    table.push([`n${String(status.node)}`, address, String(status.role), String(status.term), String(status.leader || '-'), String(commit), String(highest - commit), clockCell(status.clock), String(topics)]);
+    const streams = (status.streams ?? {}) as { streams?: number; messages?: number };
+    const cells = [String(streams.streams ?? 0), String(streams.messages ?? 0)];
+    table.push([`n${String(status.node)}`, address, String(status.role), String(status.term), String(status.leader || '-'), String(commit), String(highest - commit), clockCell(status.clock), ...cells]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   for (const row of table) io.out(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());

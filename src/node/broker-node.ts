@@ -34,10 +34,12 @@ import type { RaftConfig } from '../raft/config.js';
 import { RaftNode } from '../raft/node.js';
 import type { DurableState, Entry, NodeId, Ready } from '../raft/types.js';
 import { NO_NODE } from '../raft/types.js';
-import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders } from '../broker/commands.js';
+import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders, type PublishCommand } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
-import { consumerAckProblem, publishProblem } from '../broker/validation.js';
+import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
+import { subjectMatches } from '../broker/subjects.js';
+import type { StreamConfig } from '../broker/stream-config.js';
 import type { ClientCommand, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
@@ -61,6 +63,7 @@ import {
   RESERVED_PREFIX,
 } from './replies.js';
 import { ClientSession } from './session.js';
+import { jetStreamErrCode } from './replies.js';
 import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
 
 export interface BrokerNodeOptions {
@@ -96,6 +99,13 @@ export interface BrokerNodeOptions {
    * an earlier incarnation can never settle a publish of this one.
    */
   readonly incarnation: number;
+  /**
+   * Streams the cluster is declared with (cluster.yaml): a leader creates
+   * those missing from the replicated state before it proposes anything
+   * else, and every node treats their subjects as stored from the start.
+   * Every node must be given the same list.
+   */
+  readonly streams: readonly StreamConfig[];
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -113,6 +123,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   clockSyncTicks: 20,
   maxClockOffsetMs: 500,
   incarnation: 1,
+  streams: [],
 };
 
 /** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */
@@ -197,6 +208,8 @@ export class BrokerNode {
   private readonly lastSentTick = new Map<NodeId, number>();
   /** Peer clock readings too far ahead to merge into our hybrid clock; see onClockStamp. */
   private clockStampsRefused = 0;
+  /** The term in which this node, as leader, last proposed the declared streams; see maybeCreateDeclaredStreams. */
+  private declaredStreamsTerm = 0;
   /** Leadership hand-overs this node began while refused; see maybeHandLeadershipOn. */
   private handOverAttempts = 0;
 
@@ -228,6 +241,7 @@ export class BrokerNode {
     }
     this.failForwardsToFormerLeaders();
     this.maybeHandLeadershipOn();
+    this.maybeCreateDeclaredStreams();
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
   }
@@ -496,7 +510,7 @@ export class BrokerNode {
       commitIndex: this.raft.commitIndex(),
       appliedIndex: this.state.appliedIndex,
       lastIndex: this.raft.lastIndex(),
-      topics: this.state.topics(),
+      streams: this.state.totals(),
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
         maxClockOffsetMs: this.options.maxClockOffsetMs,
@@ -622,7 +636,8 @@ export class BrokerNode {
     payload: Uint8Array,
     nowMs: number,
   ): void {
-    if (subject.startsWith(INBOX_PREFIX)) {
+    if (subject.startsWith(INBOX_PREFIX) || (!subject.startsWith(RESERVED_PREFIX) && !this.isStored(subject))) {
+      // NATS core: delivered to every matching subscription on every node, at most once, and forgotten.
       this.deliverUnstored(subject, replyTo, headerBytes, payload, client.echo ? undefined : client.id);
       this.relay(subject, replyTo, headerBytes, payload);
       return this.ok(client);
@@ -648,6 +663,33 @@ export class BrokerNode {
   }
 
   /**
+   * Whether a subject is stored: a stream in the replicated state captures it,
+   * or a declared one will. A stream created at run time counts on a node once
+   * that node has applied its creation; until then the subject is NATS core
+   * there, as a JetStream publish finds no stream before one exists.
+   */
+  private isStored(subject: string): boolean {
+    if (this.state.streamFor(subject) !== undefined) return true;
+    return this.options.streams.some((config) => config.subjects.some((pattern) => subjectMatches(pattern, subject)));
+  }
+
+  /**
+   * On a leader, proposes a StreamCreate for every declared stream the
+   * replicated state lacks, once per term, ahead of the command about to be
+   * proposed: so a publish to a declared stream always follows its creation
+   * in the log. A declared stream that exists with another config is left as
+   * it is (it may have been edited at run time); STATUS does not hide it.
+   */
+  private maybeCreateDeclaredStreams(): void {
+    if (this.declaredStreamsTerm === this.raft.term() || this.raft.role() !== 'leader') return;
+    this.declaredStreamsTerm = this.raft.term();
+    for (const config of this.options.streams) {
+      if (this.state.stream(config.name) !== undefined) continue;
+      this.raft.propose(encodeBrokerCommand({ type: 'StreamCreate', config }));
+    }
+  }
+
+  /**
    * Proposes a command on the leader, or forwards it to the leader. Returns a
    * failure when it cannot go on at all; otherwise the waiter is settled later.
    */
@@ -661,10 +703,11 @@ export class BrokerNode {
           : command.type === 'ConsumerAck'
             ? consumerAckProblem(command, this.options.broker)
             : undefined;
-      if (problem !== undefined) return this.failed('rejected', problem.reason, false);
+      if (problem !== undefined) return this.rejected(problem);
+      this.maybeCreateDeclaredStreams();
       const proposed = this.raft.propose(encodeBrokerCommand(command));
       if (!proposed.ok) return this.failed(proposed.reason, proposed.message, proposed.reason !== 'too-large');
-      const early = command.type === 'Publish' ? this.acknowledgeOnPropose(command.topic) : undefined;
+      const early = command.type === 'Publish' ? this.acknowledgeOnPropose(command) : undefined;
       if (early !== undefined) this.settle(waiter, early);
       else this.pending.set(proposed.index, { waiter, term: proposed.term });
       return undefined;
@@ -756,7 +799,7 @@ export class BrokerNode {
    * tests overrides this to acknowledge at once, and the history checker must
    * catch it; nothing in production does.
    */
-  protected acknowledgeOnPropose(_topic: string): PublishAcked | undefined {
+  protected acknowledgeOnPropose(_command: PublishCommand): PublishAcked | undefined {
     return undefined;
   }
 
@@ -783,17 +826,30 @@ export class BrokerNode {
       return this.failed('superseded', 'leadership changed before the command was committed; send it again (a publish with the same message id)', true);
     }
     switch (result.kind) {
-      case 'published':
-        return { kind: 'acked', topic: result.topic, offset: result.offset, timestampMs: result.timestampMs, logical: result.logical, duplicate: result.duplicate };
+      case 'published': {
+        const { stream, topic, offset, timestampMs, logical, duplicate } = result;
+        return { kind: 'acked', stream, topic, offset, timestampMs, logical, duplicate };
+      }
       case 'acked':
         return { kind: 'ack-recorded', consumer: result.consumer, topic: result.topic, offset: result.offset };
       case 'expired':
         return { kind: 'barrier', index: entry.index };
       case 'rejected':
-        return this.failed('rejected', result.reason, false);
+        return this.rejected(result);
       case 'noop':
+      case 'stream-created':
+      case 'stream-updated':
+      case 'stream-deleted':
+      case 'stream-purged':
         return this.failed('rejected', `entry ${entry.index} is not the command that was proposed`, false);
     }
+  }
+
+  /** A replicated refusal, with JetStream's err_code where it has one. */
+  private rejected(rejection: Rejection): CommandFailed {
+    const errCode = jetStreamErrCode(rejection.code);
+    const failed = this.failed('rejected', rejection.reason, false);
+    return errCode === undefined ? failed : { ...failed, errCode };
   }
 
   private settle(waiter: Waiter, outcome: CommandOutcome): void {

@@ -98,6 +98,7 @@ export type PublishFailure = 'no-leader' | 'not-leader' | 'too-large' | 'overloa
 
 export interface PublishAcked {
   readonly kind: 'acked';
+  readonly stream: string;
   readonly topic: string;
   readonly offset: number;
   readonly timestampMs: number;
@@ -128,6 +129,8 @@ export interface CommandFailed {
   readonly retryable: boolean;
   /** The leader the answering node knows of, or 0. */
   readonly leaderHint: NodeId;
+  /** JetStream's err_code for the same refusal (10077 a full stream, say), when it has one. */
+  readonly errCode?: number;
 }
 
 /** How a publish ended, as a client is told. */

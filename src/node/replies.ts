@@ -4,6 +4,7 @@
 // of STATUS and HISTORY. docs/protocol.md documents each of them.
 
 import type { StoredMessage } from '../broker/state-machine.js';
+import type { RejectionCode } from '../broker/validation.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import { encodeFrame, argument } from '../protocol/client-encoder.js';
 import type { AckRecorded, CommandFailed, PublishFailure, PublishResult } from './peer-messages.js';
@@ -22,10 +23,39 @@ const FAILURE_CODES: Readonly<Record<PublishFailure, number>> = {
   'too-large': 413,
 };
 
-/** `{"stream":"<topic>","seq":N[,"duplicate":true]}`, or `{"error":{...}}` naming what went wrong. */
+/**
+ * JetStream's API error for a refusal it has one for: the code and err_code its
+ * clients already know (nats-server's errors.json); the description is ours.
+ */
+const JETSTREAM_ERRORS: Partial<Readonly<Record<RejectionCode, { readonly code: number; readonly errCode: number }>>> = {
+  'max-msgs': { code: 503, errCode: 10077 },
+  'max-bytes': { code: 503, errCode: 10077 },
+  'max-msg-size': { code: 400, errCode: 10054 },
+  'stream-not-found': { code: 404, errCode: 10059 },
+  'no-stream': { code: 404, errCode: 10059 },
+  'stream-exists': { code: 400, errCode: 10058 },
+  'subjects-overlap': { code: 400, errCode: 10065 },
+  'stream-invalid': { code: 500, errCode: 10052 },
+};
+
+/** JetStream's err_code for a rejection, or undefined where JetStream has none. */
+export function jetStreamErrCode(code: RejectionCode): number | undefined {
+  return JETSTREAM_ERRORS[code]?.errCode;
+}
+
+/** The HTTP-like code that goes with a JetStream err_code, as nats-server sends them together. */
+function codeOfErrCode(errCode: number): number | undefined {
+  for (const error of Object.values(JETSTREAM_ERRORS)) if (error?.errCode === errCode) return error.code;
+  return undefined;
+}
+
+/**
+ * `{"stream":"<stream>","seq":N[,"duplicate":true]}`, as JetStream's PubAck, with
+ * the message's timestamp; or `{"error":{...}}` naming what went wrong.
+ */
 export function pubAckJson(result: PublishResult): Uint8Array {
   if (result.kind === 'acked') {
-    const ack: Record<string, unknown> = { stream: result.topic, seq: result.offset, ts: result.timestampMs, hlc: `${result.timestampMs}.${result.logical}` };
+    const ack: Record<string, unknown> = { stream: result.stream, seq: result.offset, ts: result.timestampMs, hlc: `${result.timestampMs}.${result.logical}` };
     if (result.duplicate) ack.duplicate = true;
     return encoder.encode(JSON.stringify(ack));
   }
@@ -40,7 +70,8 @@ export function ackJson(result: AckRecorded | CommandFailed): Uint8Array {
 
 function errorJson(failure: CommandFailed): Uint8Array {
   const error: Record<string, unknown> = {
-    code: FAILURE_CODES[failure.reason],
+    code: (failure.errCode === undefined ? undefined : codeOfErrCode(failure.errCode)) ?? FAILURE_CODES[failure.reason],
+    ...(failure.errCode === undefined ? {} : { err_code: failure.errCode }),
     reason: failure.reason,
     description: failure.message,
     retryable: failure.retryable,

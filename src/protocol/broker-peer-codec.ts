@@ -27,11 +27,11 @@
 //                      2 ack:     consumer (u16 length), topic (u16 length), offset u64
 //                      3 barrier: nothing
 //     ForwardResult  token u64, kind u8, then per kind:
-//                      1 acked:        topic (u16), offset u64, timestampMs u64, logical u32, duplicate u8
+//                      1 acked:        stream (u16), topic (u16), offset u64, timestampMs u64, logical u32, duplicate u8
 //                      2 ack-recorded: consumer (u16), topic (u16), offset u64
 //                      3 barrier:      index u64
 //                      4 failed:       reason u8 (FAILURE_REASONS), retryable u8,
-//                                      leaderHint u32, message (u32 length)
+//                                      leaderHint u32, errCode u32 (0: none), message (u32 length)
 //     Relay          flags u8 (bit 0: reply subject present), subject (u16),
 //                    replyTo (u16, only with bit 0), header block (u32 length), payload (u32 length)
 //     ClockProbe     nothing: its clock stamp is the whole point
@@ -187,6 +187,7 @@ function outcomeParts(outcome: CommandOutcome): Part[] {
     case 'acked':
       return [
         kind,
+        short(outcome.stream, 'stream'),
         short(outcome.topic, 'topic'),
         { kind: 'u64', value: outcome.offset, what: 'offset' },
         { kind: 'u64', value: outcome.timestampMs, what: 'timestampMs' },
@@ -203,6 +204,7 @@ function outcomeParts(outcome: CommandOutcome): Part[] {
         { kind: 'u8', value: FAILURE_REASONS.indexOf(outcome.reason) },
         { kind: 'u8', value: outcome.retryable ? 1 : 0 },
         { kind: 'u32', value: outcome.leaderHint, what: 'leaderHint' },
+        { kind: 'u32', value: outcome.errCode ?? 0, what: 'errCode' },
         { kind: 'long', bytes: utf8(outcome.message, 'message'), what: 'message' },
       ];
   }
@@ -300,6 +302,7 @@ function readOutcome(reader: ByteReader): CommandOutcome | undefined {
     case 'acked':
       return {
         kind,
+        stream: readShort(reader, 'stream'),
         topic: readShort(reader, 'topic'),
         offset: reader.u64('offset'),
         timestampMs: reader.u64('timestampMs'),
@@ -316,8 +319,10 @@ function readOutcome(reader: ByteReader): CommandOutcome | undefined {
       if (reason === undefined && !reader.failed) reader.fail(`reason at byte ${reasonOffset} is not a known failure`);
       const retryable = reader.bool('retryable');
       const leaderHint = reader.u32('leaderHint');
+      const errCode = reader.u32('errCode');
       const message = reader.text(reader.u32('message length'), 'message');
-      return reason === undefined ? undefined : { kind, reason, retryable, leaderHint, message };
+      if (reason === undefined) return undefined;
+      return { kind, reason, retryable, leaderHint, message, ...(errCode === 0 ? {} : { errCode }) };
     }
     default:
       reader.fail(`outcome kind at byte ${kindOffset} is not 1 to 4`);

@@ -7,6 +7,8 @@
 //   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
 //   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
 //   storage: { segmentBytesMax: 67108864 }
+//   streams:                # created at first start; JetStream's field names
+//     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
 //   nodes:
 //     - { id: 1, host: 127.0.0.1, clientPort: 4222, peerPort: 6222, adminPort: 8222, dataDir: ./data/n1 }
 //
@@ -21,6 +23,7 @@ import { FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from '../broker/options.js';
 import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
+import { overlappingSubjects, streamConfigFromJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 
 export interface NodeAddress {
   readonly id: number;
@@ -44,6 +47,8 @@ export interface ClusterConfig {
   readonly broker: BrokerOptions;
   readonly node: NodeTuning;
   readonly segmentBytesMax: number;
+  /** Declared streams: the leader creates those the replicated state lacks. */
+  readonly streams: readonly StreamConfig[];
   readonly nodes: readonly NodeAddress[];
 }
 
@@ -80,8 +85,18 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     broker: DEFAULT_BROKER_OPTIONS,
     node: pickTuning(DEFAULT_BROKER_NODE_OPTIONS),
     segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX,
+    streams: [exampleStream(nodes.length)],
     nodes,
   };
+}
+
+/**
+ * The built-in cluster's one stream: 'orders' and everything under it is
+ * stored, so a first session by hand (PUB orders.eu, SUB, HISTORY) keeps what
+ * it publishes; any other subject, request/reply included, is NATS core.
+ */
+export function exampleStream(replicas: number): StreamConfig {
+  return streamConfigWithDefaults({ name: 'ORDERS', subjects: ['orders', 'orders.>'] }, replicas);
 }
 
 export function loadClusterConfig(file: string): ClusterConfig {
@@ -101,7 +116,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
     throw new YamlFieldError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
   }
   const top = root as Record<string, unknown>;
-  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'nodes']);
+  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'streams', 'nodes']);
   const secret = reader.string(['secret'], top.secret ?? BUILT_IN_SECRET);
   const tickMs = reader.integer(['tickMs'], top.tickMs ?? DEFAULT_TICK_MS, 1, 60_000);
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
@@ -114,12 +129,41 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], 1, Number.MAX_SAFE_INTEGER);
   if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
   const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
+  const streams = readStreams(reader, top.streams, nodes.length);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, streams, nodes };
 }
 
 function pickTuning(options: BrokerNodeOptions): NodeTuning {
   return Object.fromEntries(NODE_TUNING_KEYS.map((key) => [key, options[key]])) as unknown as NodeTuning;
+}
+
+/** The declared streams, each checked alone and against the others; replicas must be the cluster's size for now. */
+function readStreams(reader: FieldReader, value: unknown, clusterSize: number): StreamConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    reader.problem(['streams'], `must be a list of stream configs, got ${describe(value)}`);
+    return [];
+  }
+  const streams: StreamConfig[] = [];
+  value.forEach((item: unknown, index) => {
+    const parsed = streamConfigFromJson(item, clusterSize);
+    if (!parsed.ok) {
+      for (const problem of parsed.problems) reader.problem(['streams', index], problem);
+      return;
+    }
+    const config = parsed.config;
+    if (config.replicas !== clusterSize) reader.problem(['streams', index, 'num_replicas'], `must be the cluster's size, ${clusterSize}, for now; got ${config.replicas}`);
+    for (const [earlier, other] of streams.entries()) {
+      if (other.name === config.name) reader.problem(['streams', index, 'name'], `${config.name} is already declared by streams[${earlier}]`);
+      const overlap = overlappingSubjects(config, other);
+      if (overlap !== undefined) {
+        reader.problem(['streams', index, 'subjects'], `${overlap.ours} overlaps ${overlap.theirs} of streams[${earlier}] (${other.name}): one subject may belong to one stream only`);
+      }
+    }
+    streams.push(config);
+  });
+  return streams;
 }
 
 function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAddress[] {

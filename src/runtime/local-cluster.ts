@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChorusClient } from './client.js';
+import { streamConfigToJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 import { Supervisor } from './supervisor.js';
 
 /**
@@ -70,8 +71,12 @@ export class RealCluster {
     });
   }
 
-  /** Writes a cluster.yaml; the default fast ticks (20 ms) make elections take a fraction of a second. */
-  static async create(size = 3, tickMs = 20, electionTicksMin = 10, heartbeatTicks = 2): Promise<RealCluster> {
+  /**
+   * Writes a cluster.yaml; the default fast ticks (20 ms) make elections take a
+   * fraction of a second. Without `streams`, one stream stores every subject
+   * but the reserved ones.
+   */
+  static async create(size = 3, tickMs = 20, electionTicksMin = 10, heartbeatTicks = 2, streams?: readonly StreamConfig[]): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
     const ports = await freePorts(3 * size);
@@ -88,6 +93,8 @@ export class RealCluster {
       `  heartbeatTicks: ${heartbeatTicks}`,
       'node:',
       '  forwardTimeoutTicks: 100',
+      'streams:',
+      ...(streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map((config) => `  - ${JSON.stringify(streamConfigToJson(config))}`),
       'nodes:',
       ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, dataDir: ${n.dataDir} }`),
       '',

@@ -77,6 +77,7 @@ export class NodeRunner {
       version: options.version,
       infoExtra: { host: address.host, port: address.clientPort },
       incarnation,
+      streams: config.streams,
     });
     this.transport = new PeerTransport({
       self: address,

@@ -2,6 +2,7 @@
 
 import fc from 'fast-check';
 import type { BrokerCommand, ConsumerAckCommand, MessageHeaders, PublishCommand } from '../../src/broker/commands.js';
+import type { StreamConfig } from '../../src/broker/stream-config.js';
 
 const encoder = new TextEncoder();
 
@@ -47,10 +48,42 @@ const anyPublish: fc.Arbitrary<BrokerCommand> = fc
     ...(logical === undefined ? {} : { logical }),
   }));
 
+/** Any config the encoding must carry, valid or not: validity is the state machine's verdict. */
+const anyStreamConfig: fc.Arbitrary<StreamConfig> = fc.record({
+  name: anyText,
+  subjects: fc.array(anyText, { maxLength: 3 }),
+  maxMsgs: fc.integer(),
+  maxBytes: fc.integer(),
+  maxAgeMs: fc.maxSafeNat(),
+  maxMsgsPerSubject: fc.integer(),
+  maxMsgSize: fc.integer(),
+  discard: fc.constantFrom('old' as const, 'new' as const),
+  duplicateWindowMs: fc.maxSafeNat(),
+  replicas: fc.integer(),
+});
+
+const anyPurge: fc.Arbitrary<BrokerCommand> = fc
+  .record({
+    name: anyText,
+    filter: fc.option(anyText, { nil: undefined }),
+    upToSeq: fc.option(fc.maxSafeNat(), { nil: undefined }),
+    keep: fc.option(fc.maxSafeNat(), { nil: undefined }),
+  })
+  .map(({ name, filter, upToSeq, keep }) => ({
+    type: 'StreamPurge' as const,
+    name,
+    ...(filter === undefined ? {} : { filter }),
+    ...(upToSeq === undefined ? {} : { upToSeq }),
+    ...(keep === undefined ? {} : { keep }),
+  }));
+
 export const anyCommand: fc.Arbitrary<BrokerCommand> = fc.oneof(
   anyPublish,
   fc.record({ type: fc.constant('ConsumerAck' as const), consumer: anyText, topic: anyText, offset: fc.maxSafeNat() }),
   fc.record({ type: fc.constant('DedupExpire' as const), nowMs: fc.maxSafeNat() }),
+  fc.record({ type: fc.constantFrom('StreamCreate' as const, 'StreamUpdate' as const), config: anyStreamConfig }),
+  fc.record({ type: fc.constant('StreamDelete' as const), name: anyText }),
+  anyPurge,
 );
 
 // ---- Commands drawn from small pools, for the state machine: collisions

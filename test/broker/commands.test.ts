@@ -152,7 +152,8 @@ describe('broker command decoding: errors name the problem and the byte', () => 
   it('empty input and an unknown type', () => {
     expect(decodeError(new Uint8Array(0))).toBe('truncated: type at byte 0 needs 1 bytes, 0 remain');
     expect(decodeError(fromHex('00'))).toBe('unknown command type byte 0x0 at byte 0');
-    expect(decodeError(fromHex('04'))).toBe('unknown command type byte 0x4 at byte 0');
+    expect(decodeError(fromHex('08'))).toBe('unknown command type byte 0x8 at byte 0');
+    expect(decodeError(fromHex('04'))).toBe('StreamCreate: truncated: config length at byte 1 needs 4 bytes, 0 remain');
   });
 
   it('truncation and trailing bytes', () => {

@@ -11,13 +11,14 @@ import { BrokerStateMachine, type ApplyResult } from '../../src/broker/state-mac
 import { consumerAckProblem, publishProblem } from '../../src/broker/validation.js';
 import type { Entry } from '../../src/raft/types.js';
 import { ack, poolCommands, publish } from './arbitraries.js';
+import { withTopicStreams } from './topic-streams.js';
 
 /** Small limits, so that random runs of a few dozen commands reach every one of them. */
 const OPTIONS: BrokerOptions = {
   ...DEFAULT_BROKER_OPTIONS,
   dedupWindowMs: 1_000,
   dedupEntriesMax: 3,
-  topicsMax: 4,
+  streamsMax: 4,
   consumerOffsetsMax: 3,
   payloadBytesMax: 10,
 };
@@ -37,6 +38,12 @@ function outcome(result: ApplyResult): Outcome {
       return ['rejected', result.code];
     case 'noop':
       return ['noop'];
+    case 'stream-created':
+    case 'stream-updated':
+    case 'stream-deleted':
+      return [result.kind, result.stream];
+    case 'stream-purged':
+      return [result.kind, result.stream, result.purged];
   }
 }
 
@@ -49,6 +56,8 @@ function outcome(result: ApplyResult): Outcome {
 class NaiveBroker {
   private readonly topics = new Map<string, { timestampMs: number; msgId: string | undefined }[]>();
   private readonly acked = new Map<string, number>();
+  /** Topics with a stream of their own. */
+  private readonly streams = new Set<string>();
   private clockMs = 0;
 
   constructor(private readonly options: BrokerOptions) {}
@@ -58,21 +67,31 @@ class NaiveBroker {
       this.clockMs = Math.max(this.clockMs, command.nowMs);
       return ['expired', this.clockMs];
     }
-    return command.type === 'Publish' ? this.publish(command) : this.ack(command);
+    if (command.type === 'StreamCreate') {
+      // Each topic's own stream (topic-streams.ts): refused once streamsMax exist.
+      const topic = command.config.subjects[0]!;
+      if (this.streams.size >= this.options.streamsMax) return ['rejected', 'streams-max'];
+      this.streams.add(topic);
+      return ['stream-created', command.config.name];
+    }
+    if (command.type === 'Publish') return this.publish(command);
+    if (command.type === 'ConsumerAck') return this.ack(command);
+    throw new Error(`the model knows no ${command.type}`);
   }
 
   private publish(command: PublishCommand): Outcome {
     this.clockMs = Math.max(this.clockMs, command.timestampMs);
     const problem = publishProblem(command, this.options);
     if (problem !== undefined) return ['rejected', problem.code];
+    if (!this.streams.has(command.topic)) return ['rejected', 'no-stream'];
     const messages = this.topics.get(command.topic) ?? [];
     if (command.msgId !== undefined) {
       const last = messages.map((m, i) => ({ ...m, offset: i + 1 })).filter((m) => m.msgId === command.msgId).pop();
       if (last !== undefined && this.remembered(last.timestampMs)) return ['published', command.topic, last.offset, true, last.timestampMs];
-      const live = [...this.topics.values()].flat().filter((m) => m.msgId !== undefined && this.remembered(m.timestampMs)).length;
+      // Each stream remembers up to dedupEntriesMax ids of its own.
+      const live = messages.filter((m) => m.msgId !== undefined && this.remembered(m.timestampMs)).length;
       if (live >= this.options.dedupEntriesMax) return ['rejected', 'dedup-entries-max'];
     }
-    if (!this.topics.has(command.topic) && this.topics.size >= this.options.topicsMax) return ['rejected', 'topics-max'];
     messages.push({ timestampMs: this.clockMs, msgId: command.msgId });
     this.topics.set(command.topic, messages);
     return ['published', command.topic, messages.length, false, this.clockMs];
@@ -85,6 +104,7 @@ class NaiveBroker {
   private ack(command: ConsumerAckCommand): Outcome {
     const problem = consumerAckProblem(command, this.options);
     if (problem !== undefined) return ['rejected', problem.code];
+    if (!this.streams.has(command.topic)) return ['rejected', 'no-stream'];
     const last = this.topics.get(command.topic)?.length ?? 0;
     if (last === 0) return ['rejected', 'topic-unknown'];
     if (command.offset > last) return ['rejected', 'offset-out-of-range'];
@@ -97,7 +117,8 @@ class NaiveBroker {
   }
 }
 
-const commandLists = poolCommands;
+/** Random command lists, each topic's stream created before the topic's first use. */
+const commandLists = poolCommands.map((commands) => withTopicStreams(commands, OPTIONS.dedupWindowMs));
 
 describe('determinism of the broker state machine', () => {
   it('agrees with the naive model on every result, keeping its invariants after every command', () => {
@@ -141,7 +162,7 @@ describe('determinism of the broker state machine', () => {
 describe('the digest', () => {
   function digestOf(commands: readonly BrokerCommand[]): string {
     const machine = new BrokerStateMachine(OPTIONS);
-    commands.forEach((command, i) => machine.apply(i + 1, command));
+    withTopicStreams(commands, OPTIONS.dedupWindowMs).forEach((command, i) => machine.apply(i + 1, command));
     return machine.digest();
   }
 

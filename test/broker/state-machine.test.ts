@@ -6,11 +6,13 @@ import { headerBlockBytes } from '../../src/broker/validation.js';
 import { encodeHeaderBlock } from '../../src/protocol/client-headers.js';
 import { InvariantError } from '../../src/raft/assert.js';
 import { ack, bytesOf, publish } from './arbitraries.js';
+import { applyWithTopicStream } from './topic-streams.js';
+import { streamConfigWithDefaults } from '../../src/broker/stream-config.js';
 
 /** Applies commands at indices 1, 2, 3... after what was applied, checking invariants after each. */
 function feed(machine: BrokerStateMachine, ...commands: BrokerCommand[]): ApplyResult[] {
   return commands.map((command) => {
-    const result = machine.apply(machine.appliedIndex + 1, command);
+    const result = applyWithTopicStream(machine, command);
     machine.invariants();
     return result;
   });
@@ -82,7 +84,7 @@ describe('offsets', () => {
     const headers = new Map([['X-A', ['1', '2']]]);
     feed(machine, publish({ topic: 'a', headers, payload: bytesOf('p'), msgId: 'id', timestampMs: 42 }));
     expect(history(machine, 'a', 1, 10)).toEqual([
-      { topic: 'a', offset: 1, timestampMs: 42, logical: 0, headers, payload: bytesOf('p'), msgId: 'id' },
+      { stream: 'A', topic: 'a', offset: 1, timestampMs: 42, logical: 0, headers, payload: bytesOf('p'), msgId: 'id', bytes: 1 + headerBlockBytes(headers) + 1 },
     ]);
   });
 
@@ -209,10 +211,10 @@ describe('durable consumer offsets', () => {
     expect(one(machine, ack('c', 't', 3))).toEqual({
       kind: 'rejected',
       code: 'offset-out-of-range',
-      reason: "acknowledged offset 3 is beyond t's last offset 2",
+      reason: 'acknowledged offset 3 is beyond the last sequence 2 of stream T',
     });
     expect(code(one(machine, ack('c', 't', 0)))).toBe('offset-out-of-range');
-    expect(one(machine, ack('c', 'nope', 1))).toEqual({ kind: 'rejected', code: 'topic-unknown', reason: 'topic nope has no messages to acknowledge' });
+    expect(one(machine, ack('c', 'nope', 1))).toEqual({ kind: 'rejected', code: 'topic-unknown', reason: 'stream NOPE has no messages to acknowledge' });
     expect(machine.consumerOffset('c', 't')).toBe(0);
   });
 });
@@ -230,6 +232,7 @@ describe('every limit has its own clear rejection', () => {
 
   it('topicNameBytesMax counts UTF-8 bytes, not characters', () => {
     const machine = machineWith({ topicNameBytesMax: 4 });
+    feed(machine, { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, 3) });
     expect(one(machine, publish({ topic: 'abcd' })).kind).toBe('published');
     expect(one(machine, publish({ topic: 'éé' })).kind).toBe('published');
     expect(one(machine, publish({ topic: 'ééa' }))).toEqual({
@@ -247,11 +250,17 @@ describe('every limit has its own clear rejection', () => {
     expect(one(machine, publish({ topic: 'a.*' }))).toMatchObject({ reason: 'topic "a.*" is not a literal subject (dot-separated non-empty tokens, no wildcards, no whitespace)' });
   });
 
-  it('topicsMax refuses a new topic but not more messages on existing ones', () => {
-    const machine = machineWith({ topicsMax: 2 });
+  it('streamsMax refuses a new stream but not more messages on existing ones', () => {
+    const machine = machineWith({ streamsMax: 2 });
     feed(machine, publish({ topic: 'a' }), publish({ topic: 'b' }));
-    expect(one(machine, publish({ topic: 'c' }))).toEqual({ kind: 'rejected', code: 'topics-max', reason: '2 topics exist, topicsMax 2' });
+    const third = { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'C', subjects: ['c'] }, 3) } as const;
+    expect(one(machine, third)).toEqual({ kind: 'rejected', code: 'streams-max', reason: '2 streams exist, streamsMax 2' });
     expect(one(machine, publish({ topic: 'a' })).kind).toBe('published');
+  });
+
+  it('a publish to a subject no stream captures is refused, naming it', () => {
+    const machine = new BrokerStateMachine();
+    expect(machine.apply(1, publish({ topic: 'loose.end' }))).toEqual({ kind: 'rejected', code: 'no-stream', reason: 'no stream captures subject loose.end' });
   });
 
   it('headerBytesMax counts the NATS/1.0 header block a subscriber receives', () => {
@@ -320,13 +329,16 @@ describe('applying committed Raft entries', () => {
     expect(machine.applyEntry({ index: 1, term: 1, kind: 'noop', data: new Uint8Array(0) })).toEqual({ kind: 'noop' });
     const bad = machine.applyEntry({ index: 2, term: 1, kind: 'command', data: new Uint8Array([9, 9]) });
     expect(bad).toEqual({ kind: 'rejected', code: 'undecodable', reason: 'entry 2 holds no broker command: unknown command type byte 0x9 at byte 0' });
-    const good = machine.applyEntry({ index: 3, term: 1, kind: 'command', data: encodeBrokerCommand(publish({ topic: 'a' })) });
-    expect(good).toMatchObject({ kind: 'published', offset: 1 });
-    expect(machine.appliedIndex).toBe(3);
+    const create = { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'A', subjects: ['a'] }, 3) } as const;
+    expect(machine.applyEntry({ index: 3, term: 1, kind: 'command', data: encodeBrokerCommand(create) })).toEqual({ kind: 'stream-created', stream: 'A' });
+    const good = machine.applyEntry({ index: 4, term: 1, kind: 'command', data: encodeBrokerCommand(publish({ topic: 'a' })) });
+    expect(good).toMatchObject({ kind: 'published', stream: 'A', offset: 1 });
+    expect(machine.appliedIndex).toBe(4);
   });
 
   it('throws on an index applied twice or out of order (a driver bug)', () => {
     const machine = new BrokerStateMachine();
+    machine.apply(1, { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'A', subjects: ['a'] }, 3) });
     machine.apply(5, publish({ topic: 'a' }));
     expect(() => machine.apply(5, publish({ topic: 'a' }))).toThrow(InvariantError);
     expect(() => machine.apply(4, publish({ topic: 'a' }))).toThrow(InvariantError);
@@ -344,8 +356,8 @@ describe('options', () => {
   it('are checked once, loudly', () => {
     expect(validateBrokerOptions(DEFAULT_BROKER_OPTIONS)).toEqual([]);
     expect(DEFAULT_BROKER_OPTIONS.dedupWindowMs).toBe(120_000);
-    expect(validateBrokerOptions({ ...DEFAULT_BROKER_OPTIONS, topicsMax: 0, topicNameBytesMax: 70_000 })).toEqual([
-      'topicsMax must be a positive safe integer, got 0',
+    expect(validateBrokerOptions({ ...DEFAULT_BROKER_OPTIONS, streamsMax: 0, topicNameBytesMax: 70_000 })).toEqual([
+      'streamsMax must be a positive safe integer, got 0',
       'topicNameBytesMax (70000) must be at most 65535, the u16 length the encoding uses',
     ]);
     expect(() => machineWith({ dedupWindowMs: 0.5 })).toThrow(InvariantError);

@@ -77,7 +77,7 @@ describe('stream configs', () => {
     expect(second.ok ? [] : second.problems).toEqual([
       `stream name "bad.name" may not contain spaces, '.', '*', '>', '/', '\\' or control characters`,
       'subjects[1] x.y overlaps subjects[0] x.*',
-      'subjects[2] _INBOX.> overlaps _INBOX.>, which no stream may capture',
+      'subjects[2] _INBOX.> is under _INBOX., which is never stored',
     ]);
   });
 

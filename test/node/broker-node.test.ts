@@ -43,7 +43,7 @@ describe('BrokerNode: publishing', () => {
     expect(acks(client)).toEqual([]);
     cluster.settle();
     // The counter under the millisecond counts the hybrid clock's events in it: messages sent and received.
-    expect(acks(client)).toEqual([{ stream: 'orders', seq: 1, ts: cluster.nowMs, hlc: expect.stringMatching(new RegExp(`^${cluster.nowMs}\\.\\d+$`)) }]);
+    expect(acks(client)).toEqual([{ stream: 'ALL', seq: 1, ts: cluster.nowMs, hlc: expect.stringMatching(new RegExp(`^${cluster.nowMs}\\.\\d+$`)) }]);
   });
 
   it('stores a repeated message id once and acknowledges it with the original offset and duplicate: true', () => {
@@ -69,7 +69,7 @@ describe('BrokerNode: publishing', () => {
     client.send(pub('orders', 'via follower', '_INBOX.me.1'));
     expect(cluster.network.some((message) => message.type === 'Forward' && message.command.kind === 'publish' && message.to === 1)).toBe(true);
     cluster.settle();
-    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'orders', seq: 1 })]);
+    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'ALL', seq: 1 })]);
     expect(cluster.node(1).state.lastOffset('orders')).toBe(1);
   });
 
@@ -88,13 +88,13 @@ describe('BrokerNode: publishing', () => {
       from: 2,
       to: 3,
       token: forward.token,
-      outcome: { kind: 'acked', topic: 'orders', offset: 99, timestampMs: 1, logical: 0, duplicate: false },
+      outcome: { kind: 'acked', stream: 'ALL', topic: 'orders', offset: 99, timestampMs: 1, logical: 0, duplicate: false },
     };
     cluster.node(3).step(forged, cluster.clockOf(3));
     cluster.flush(3);
     expect(acks(client)).toEqual([]);
     cluster.settle();
-    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'orders', seq: 1 })]);
+    expect(acks(client)).toEqual([expect.objectContaining({ stream: 'ALL', seq: 1 })]);
   });
 
   it('gives a clear, retryable error at once when no leader is known', () => {
@@ -517,7 +517,7 @@ describe('BrokerNode: extensions and bad input', () => {
     cluster.settle();
     publisher.send('STATUS\r\n');
     const [status] = publisher.take('Status');
-    expect(status?.status).toMatchObject({ node: 1, role: 'leader', leader: 1, topics: [{ name: 'orders', lastOffset: 1 }] });
+    expect(status?.status).toMatchObject({ node: 1, role: 'leader', leader: 1, streams: { streams: 1, messages: 1 } });
     expect(status?.status.commitIndex).toBe(cluster.node(1).raft.commitIndex());
   });
 

@@ -3,6 +3,7 @@
 // the node core's contracts by hand, one step at a time.
 
 import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.js';
+import { streamConfigWithDefaults } from '../../src/broker/stream-config.js';
 import type { ClockStamp, PeerMessage } from '../../src/node/peer-messages.js';
 import { DEFAULT_RAFT_OPTIONS } from '../../src/raft/config.js';
 import type { DurableState, NodeId } from '../../src/raft/types.js';
@@ -14,6 +15,9 @@ function fixedRandom(id: NodeId): { nextFloat: () => number } {
 }
 
 const text = new TextEncoder();
+
+/** The tests here speak of topics; one stream stores every subject but the reserved ones. */
+const ALL_SUBJECTS = streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, 3);
 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
@@ -66,7 +70,7 @@ export class MiniCluster {
     const empty: DurableState = { hardState: { term: 0, vote: 0 }, entries: [] };
     for (const id of this.ids) {
       const config = { id, group: 1, peers: this.ids, options: DEFAULT_RAFT_OPTIONS, random: fixedRandom(id) };
-      this.nodes.set(id, new BrokerNode(config, empty, options));
+      this.nodes.set(id, new BrokerNode(config, empty, { streams: [ALL_SUBJECTS], ...options }));
     }
   }
 

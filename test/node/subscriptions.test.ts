@@ -8,7 +8,7 @@ import { SubscriptionTable, type Member } from '../../src/node/subscriptions.js'
 // broker-node.test.ts covers that case end to end.)
 
 function message(topic: string, offset: number, timestampMs: number): StoredMessage {
-  return { topic, offset, timestampMs, logical: 0, headers: new Map(), payload: new Uint8Array(0) };
+  return { stream: 'ORDERS', topic, offset, timestampMs, logical: 0, headers: new Map(), payload: new Uint8Array(0), bytes: topic.length };
 }
 
 describe('SubscriptionTable: ORDERED live delivery through the reorder buffer', () => {

@@ -38,13 +38,13 @@ const command: fc.Arbitrary<ForwardedCommand> = fc.oneof(
 const reasons: PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const outcome: fc.Arbitrary<CommandOutcome> = fc.oneof(
   fc
-    .record({ topic: name, offset: safeNat, timestampMs: safeNat, logical: uint32, duplicate: fc.boolean() })
+    .record({ stream: name, topic: name, offset: safeNat, timestampMs: safeNat, logical: uint32, duplicate: fc.boolean() })
     .map((acked): CommandOutcome => ({ kind: 'acked', ...acked })),
   fc.record({ consumer: name, topic: name, offset: safeNat }).map((ack): CommandOutcome => ({ kind: 'ack-recorded', ...ack })),
   safeNat.map((index): CommandOutcome => ({ kind: 'barrier', index })),
   fc
-    .record({ reason: fc.constantFrom(...reasons), message: fc.string(), retryable: fc.boolean(), leaderHint: uint32 })
-    .map((failed): CommandOutcome => ({ kind: 'failed', ...failed })),
+    .record({ reason: fc.constantFrom(...reasons), message: fc.string(), retryable: fc.boolean(), leaderHint: uint32, errCode: fc.option(fc.integer({ min: 1, max: 0xffff_ffff }), { nil: undefined }) })
+    .map(({ errCode, ...failed }): CommandOutcome => ({ kind: 'failed', ...failed, ...(errCode === undefined ? {} : { errCode }) })),
 );
 
 const brokerMessage: fc.Arbitrary<BrokerPeerMessage> = fc.oneof(

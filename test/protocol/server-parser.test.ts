@@ -21,7 +21,7 @@ const frames: Uint8Array[] = [
   encodeErr('Unknown Protocol Operation'),
   encodeStatus({ node: 1, role: 'leader' }),
   encodeHistoryHead('orders', 1, 7),
-  encodeEntry({ topic: 'orders', offset: 7, timestampMs: 123, logical: 0, headers: new Map(), payload: text.encode('seven') }),
+  encodeEntry({ stream: 'ORDERS', topic: 'orders', offset: 7, timestampMs: 123, logical: 0, headers: new Map(), payload: text.encode('seven'), bytes: 11 }),
 ];
 
 

@@ -69,7 +69,7 @@ describe('a real 3-node cluster', () => {
       const js = nc.jetstream();
       const acks = [];
       for (let i = 1; i <= 5; i++) acks.push(await js.publish('orders.eu', codec.encode(`order ${i}`), { msgID: `order-${i}` }));
-      expect(acks.map((ack) => [ack.stream, ack.seq, ack.duplicate])).toEqual([1, 2, 3, 4, 5].map((seq) => ['orders.eu', seq, false]));
+      expect(acks.map((ack) => [ack.stream, ack.seq, ack.duplicate])).toEqual([1, 2, 3, 4, 5].map((seq) => ['ALL', seq, false]));
       const again = await js.publish('orders.eu', codec.encode('order 3'), { msgID: 'order-3' });
       expect([again.seq, again.duplicate]).toEqual([3, true]);
       await eventually(() => (received.length === 5 ? true : undefined), 5000, 'five deliveries');
@@ -83,11 +83,12 @@ describe('a real 3-node cluster', () => {
       // chorus sub replays from the first message; chorus status tabulates the nodes.
       const sub = await run(process.execPath, [CLI, 'sub', 'orders.*', '--first', '--count', '5', '--server', `127.0.0.1:${cluster.node(1).clientPort}`]);
       expect(sub.stdout.trim().split('\n')).toEqual([1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`));
-      // --ordered merges the topics by timestamp: the one orders.us message, published last, comes last.
+      // --ordered merges the topics by timestamp: the one orders.us message, published last, comes last,
+      // with the next sequence of the stream they share.
       await js.publish('orders.us', codec.encode('order us'));
       const server1 = `127.0.0.1:${cluster.node(1).clientPort}`;
       const ordered = await run(process.execPath, [CLI, 'sub', 'orders.*', '--first', '--ordered', '--reorder-bound', '50', '--count', '6', '--server', server1]);
-      expect(ordered.stdout.trim().split('\n')).toEqual([...[1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`), '1\torders.us\torder us']);
+      expect(ordered.stdout.trim().split('\n')).toEqual([...[1, 2, 3, 4, 5].map((i) => `${i}\torders.eu\torder ${i}`), '6\torders.us\torder us']);
       const durable = await run(process.execPath, [CLI, 'sub', 'orders.eu', '--durable', 'audit', '--count', '2', '--server', `127.0.0.1:${cluster.node(2).clientPort}`]);
       expect(durable.stdout.trim().split('\n').map((line) => line.split('\t')[0])).toEqual(['1', '2']);
       await eventually(async () => {
@@ -96,7 +97,9 @@ describe('a real 3-node cluster', () => {
       }, 10_000, 'the durable consumer to resume after its acknowledgements');
       const status = await run(process.execPath, [CLI, 'status', '-c', cluster.configFile]);
       const rows = status.stdout.trim().split('\n');
-      expect(rows[0]).toMatch(/^node +address +role +term +leader +commit +lag +clock +topics$/);
+      expect(rows[0]).toMatch(/^node +address +role +term +leader +commit +lag +clock +streams +messages$/);
+      // One stream, holding the six messages stored above, on every node.
+      for (const row of rows.slice(1)) expect(row.split(/ +/).slice(-2)).toEqual(['1', '6']);
       expect(rows.slice(1).filter((row) => /\bleader\b/.test(row.split(/ +/)[2] ?? ''))).toHaveLength(1);
       expect(rows).toHaveLength(4);
     } finally {
@@ -239,7 +242,7 @@ describe('a real 3-node cluster', () => {
     const newLeader = await cluster.waitForLeader(others);
     expect(newLeader).not.toBe(oldLeader);
     const client = await ChorusClient.connect('127.0.0.1', cluster.node(newLeader).clientPort);
-    expect(await client.publish('after', codec.encode('x'), undefined, 5000)).toMatchObject({ stream: 'after', seq: 1 });
+    expect(await client.publish('after', codec.encode('x'), undefined, 5000)).toMatchObject({ stream: 'ALL', seq: 1 });
     client.close();
     const committed = Number((await cluster.status(newLeader))!.commitIndex);
     expect(await cluster.admin(oldLeader, 'HEAL')).toEqual(['OK healed']);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { streamsForTopics } from '../../sim/broker-workload.js';
 import { SimCluster } from '../../sim/cluster.js';
 import { ServerParser, type ServerFrame } from '../../src/protocol/server-parser.js';
 import type { NodeId } from '../../src/raft/types.js';
@@ -50,7 +51,7 @@ function ackedSequences(client: TestClient): number[] {
 }
 
 function staleAnswerRun(seed: number): { acked: number[]; storedAt: number | undefined } {
-  const cluster = new SimCluster({ nodes: 3, seed, broker: {} });
+  const cluster = new SimCluster({ nodes: 3, seed, broker: { node: { streams: streamsForTopics(['orders.eu'], 3) } } });
   expect(cluster.runUntil((c) => c.leader() !== undefined, 5_000)).toBe(true);
   const leader = cluster.leader()!;
   const [follower, other] = cluster.nodeIds.filter((id) => id !== leader) as [NodeId, NodeId];

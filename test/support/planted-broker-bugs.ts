@@ -5,6 +5,7 @@ import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.j
 import type { ClockStamp, PublishAcked } from '../../src/node/peer-messages.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import type { DurableState, NodeId } from '../../src/raft/types.js';
+import type { PublishCommand } from '../../src/broker/commands.js';
 
 /**
  * Acknowledges a publish as soon as the leader appends it, before any quorum
@@ -14,10 +15,11 @@ import type { DurableState, NodeId } from '../../src/raft/types.js';
 class AcknowledgesBeforeCommit extends BrokerNode {
   private readonly promised = new Map<string, number>();
 
-  protected override acknowledgeOnPropose(topic: string): PublishAcked {
+  protected override acknowledgeOnPropose(command: PublishCommand): PublishAcked {
+    const topic = command.topic;
     const offset = Math.max(this.state.lastOffset(topic), this.promised.get(topic) ?? 0) + 1;
     this.promised.set(topic, offset);
-    return { kind: 'acked', topic, offset, timestampMs: this.state.nowMs, logical: 0, duplicate: false };
+    return { kind: 'acked', stream: this.state.streamFor(topic)?.name ?? topic, topic, offset, timestampMs: command.timestampMs, logical: command.logical ?? 0, duplicate: false };
   }
 }
 
