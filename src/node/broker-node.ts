@@ -510,7 +510,7 @@ export class BrokerNode {
       commitIndex: this.raft.commitIndex(),
       appliedIndex: this.state.appliedIndex,
       lastIndex: this.raft.lastIndex(),
-      streams: this.state.totals(),
+      streams: { ...this.state.totals(), declaredDiffer: this.declaredStreamsDiffering() },
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
         maxClockOffsetMs: this.options.maxClockOffsetMs,
@@ -678,7 +678,8 @@ export class BrokerNode {
    * replicated state lacks, once per term, ahead of the command about to be
    * proposed: so a publish to a declared stream always follows its creation
    * in the log. A declared stream that exists with another config is left as
-   * it is (it may have been edited at run time); STATUS does not hide it.
+   * it is (it may have been edited at run time); STATUS names it in
+   * streams.declaredDiffer.
    */
   private maybeCreateDeclaredStreams(): void {
     if (this.declaredStreamsTerm === this.raft.term() || this.raft.role() !== 'leader') return;
@@ -687,6 +688,16 @@ export class BrokerNode {
       if (this.state.stream(config.name) !== undefined) continue;
       this.raft.propose(encodeBrokerCommand({ type: 'StreamCreate', config }));
     }
+  }
+
+  /** Declared streams whose replicated config is not the declared one. */
+  private declaredStreamsDiffering(): string[] {
+    const differing: string[] = [];
+    for (const config of this.options.streams) {
+      const stream = this.state.stream(config.name);
+      if (stream !== undefined && JSON.stringify(stream.config) !== JSON.stringify(config)) differing.push(config.name);
+    }
+    return differing;
   }
 
   /**

@@ -517,7 +517,7 @@ describe('BrokerNode: extensions and bad input', () => {
     cluster.settle();
     publisher.send('STATUS\r\n');
     const [status] = publisher.take('Status');
-    expect(status?.status).toMatchObject({ node: 1, role: 'leader', leader: 1, streams: { streams: 1, messages: 1 } });
+    expect(status?.status).toMatchObject({ node: 1, role: 'leader', leader: 1, streams: { streams: 1, messages: 1, declaredDiffer: [] } });
     expect(status?.status.commitIndex).toBe(cluster.node(1).raft.commitIndex());
   });
 
