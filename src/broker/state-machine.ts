@@ -424,7 +424,7 @@ export class BrokerStateMachine {
     if (problem !== undefined) return problem;
     const name = command.config.name;
     if (this.streams.has(name)) return { kind: 'stream-created', stream: name };
-    const stream = new Stream(command.config, this.options.dedupEntriesMax);
+    const stream = new Stream(command.config, this.options.dedupEntriesMax, this.clockMs);
     this.streams.set(name, stream);
     for (const subject of command.config.subjects) this.streamIndex.add(subject, stream);
     if (command.config.maxAgeMs > 0) this.agedStreams.add(stream);

@@ -120,6 +120,8 @@ export class Stream {
   constructor(
     config: StreamConfig,
     private readonly dedupEntriesMax: number,
+    /** The replicated clock when the stream was created. */
+    readonly createdMs = 0,
   ) {
     this.configValue = config;
     this.dedup = new DedupTable(Math.max(1, config.duplicateWindowMs), dedupEntriesMax);

@@ -4,6 +4,7 @@ import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
 import { nodeCommand } from './node-command.js';
 import { realCommand } from './real-run-command.js';
+import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
 import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
 import { VERSION } from './version.js';
@@ -21,6 +22,7 @@ Commands:
   sub              subscribe and print messages (live, --from N, --first, --durable NAME)
   history          print the stored messages of a topic
   status           print a table of the cluster's nodes
+  stream           add, list, inspect, edit, remove and purge streams (what is stored)
   real run         run a scenario against a real local cluster with the same checker
 
 Run 'chorus <command> --help' for a command's options.`;
@@ -34,6 +36,7 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   sub: subCommand,
   history: historyCommand,
   status: statusCommand,
+  stream: streamCommand,
   real: realCommand,
 };
 

@@ -10,7 +10,7 @@ import { clusterConfigFrom } from './real-config.js';
 import { REORDER_BOUND_MS_MAX } from '../protocol/client-commands.js';
 import { LATE_HEADER } from '../node/replies.js';
 
-const TIMEOUT_MS = 10_000;
+export const TIMEOUT_MS = 10_000;
 const decoder = new TextDecoder();
 
 export const PUB_HELP = `Usage: chorus pub <topic> <message> [--id MSGID] [--server host:port]
@@ -40,13 +40,13 @@ far each lags the highest commit index, and its clock's measured offset from
 the majority's (a node too far off refuses to lead). With --server, asks that
 one node.`;
 
-interface Common {
+export interface Common {
   server?: string | undefined;
   config?: string | undefined;
   help?: boolean | undefined;
 }
 
-const COMMON_OPTIONS = {
+export const COMMON_OPTIONS = {
   server: { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
@@ -64,7 +64,7 @@ function serverOf(values: Common): { host: string; port: number } {
   return { host: first.host, port: first.clientPort };
 }
 
-async function withClient<T>(values: Common, io: CliIo, action: (client: ChorusClient) => Promise<T>): Promise<T | undefined> {
+export async function withClient<T>(values: Common, io: CliIo, action: (client: ChorusClient) => Promise<T>): Promise<T | undefined> {
   const { host, port } = serverOf(values);
   let client: ChorusClient;
   try {
@@ -214,7 +214,7 @@ function clockCell(clock: unknown): string {
   return fields.refusesToLead ? `${offset} (won't lead)` : offset;
 }
 
-function help(io: CliIo, text: string): number {
+export function help(io: CliIo, text: string): number {
   io.out(text);
   return 0;
 }

@@ -63,7 +63,8 @@ import {
   RESERVED_PREFIX,
 } from './replies.js';
 import { ClientSession } from './session.js';
-import { jetStreamErrCode } from './replies.js';
+import { codeOfErrCode, jetStreamErrCode } from './replies.js';
+import { JS_API_PREFIX, parseStreamApiRequest, streamApiError, streamApiResponse, type StreamApiOp, type StreamApiRequest } from './stream-api.js';
 import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
 
 export interface BrokerNodeOptions {
@@ -142,6 +143,7 @@ type Waiter =
   | { readonly kind: 'publish'; readonly session: number; readonly replyTo: string | undefined }
   | { readonly kind: 'ack'; readonly session: number; readonly replyTo: string | undefined }
   | DurableWaiter
+  | ApiWaiter
   | { readonly kind: 'remote'; readonly node: NodeId; readonly token: number };
 
 interface DurableWaiter {
@@ -151,6 +153,14 @@ interface DurableWaiter {
   readonly subject: string;
   readonly consumer: string;
   readonly ordering: Ordering | undefined;
+}
+
+/** A stream API request (stream-api.ts): answered once its write or read barrier is applied on this node. */
+interface ApiWaiter {
+  readonly kind: 'api';
+  readonly session: number;
+  readonly replyTo: string | undefined;
+  readonly request: Exclude<StreamApiRequest, { kind: 'refused' }>;
 }
 
 type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
@@ -186,7 +196,7 @@ export class BrokerNode {
   /** The leader this node believed in when it last checked its forwards. */
   private forwardsLeader: NodeId = NO_NODE;
   /** Durable XSUBs whose barrier passed at an index this node has not applied yet. */
-  private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter }[] = [];
+  private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter | ApiWaiter; readonly purged: number }[] = [];
   /** "session sid" of durable XSUBs waiting for their barrier: the sid is taken. */
   private readonly startingDurables = new Set<string>();
   /** Forwards sent by this incarnation; the next token is firstToken + forwardsSent % TOKENS_PER_INCARNATION. */
@@ -443,7 +453,7 @@ export class BrokerNode {
       const applied = this.state.appliedIndex;
       const due = this.barrierWaits.filter((wait) => wait.index <= applied);
       this.barrierWaits = this.barrierWaits.filter((wait) => wait.index > applied);
-      for (const wait of due) this.startDurable(wait.waiter);
+      for (const wait of due) this.afterBarrier(wait.waiter, wait.purged);
     }
     this.pump();
   }
@@ -636,6 +646,7 @@ export class BrokerNode {
     payload: Uint8Array,
     nowMs: number,
   ): void {
+    if (subject.startsWith(JS_API_PREFIX)) return this.onStreamApi(client, subject, replyTo, payload, nowMs);
     if (subject.startsWith(INBOX_PREFIX) || (!subject.startsWith(RESERVED_PREFIX) && !this.isStored(subject))) {
       // NATS core: delivered to every matching subscription on every node, at most once, and forgotten.
       this.deliverUnstored(subject, replyTo, headerBytes, payload, client.echo ? undefined : client.id);
@@ -660,6 +671,26 @@ export class BrokerNode {
     const waiter: LocalWaiter = { kind: 'publish', session: client.id, replyTo };
     const failure = this.submit(request, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
+  }
+
+  /**
+   * A stream API request: a write goes through the log like a publish, a read
+   * waits for a read barrier; either is answered from this node's state once
+   * it has applied that far, so what one node said was done, any node shows.
+   */
+  private onStreamApi(client: ClientSession, subject: string, replyTo: string | undefined, payload: Uint8Array, nowMs: number): void {
+    this.ok(client);
+    const request = parseStreamApiRequest(subject, payload, this.raft.voters.length);
+    if (request.kind === 'refused') return this.answer(client.id, replyTo, request.response);
+    const waiter: ApiWaiter = { kind: 'api', session: client.id, replyTo, request };
+    const failure = this.submit(request.kind === 'write' ? { kind: 'stream', command: request.command } : { kind: 'barrier' }, waiter, nowMs);
+    if (failure !== undefined) this.settle(waiter, failure);
+  }
+
+  /** A durable XSUB starts, or an API request is answered, once its barrier or write is applied here. */
+  private afterBarrier(waiter: DurableWaiter | ApiWaiter, purged: number): void {
+    if (waiter.kind === 'durable') return this.startDurable(waiter);
+    this.answer(waiter.session, waiter.replyTo, streamApiResponse(waiter.request, this.state, `chorus-n${this.raft.leader()}`, purged));
   }
 
   /**
@@ -713,7 +744,11 @@ export class BrokerNode {
           ? publishProblem(command, this.options.broker)
           : command.type === 'ConsumerAck'
             ? consumerAckProblem(command, this.options.broker)
-            : undefined;
+            : command.type === 'StreamCreate'
+              ? this.state.streamCreateProblem(command.config)
+              : command.type === 'StreamUpdate'
+                ? this.state.streamUpdateProblem(command.config)
+                : undefined;
       if (problem !== undefined) return this.rejected(problem);
       this.maybeCreateDeclaredStreams();
       const proposed = this.raft.propose(encodeBrokerCommand(command));
@@ -763,6 +798,8 @@ export class BrokerNode {
         return { type: 'ConsumerAck', consumer: request.consumer, topic: request.topic, offset: request.offset };
       case 'barrier':
         return { type: 'DedupExpire', nowMs };
+      case 'stream':
+        return request.command;
     }
   }
 
@@ -847,11 +884,13 @@ export class BrokerNode {
         return { kind: 'barrier', index: entry.index };
       case 'rejected':
         return this.rejected(result);
-      case 'noop':
       case 'stream-created':
       case 'stream-updated':
       case 'stream-deleted':
+        return { kind: 'stream-changed', index: entry.index, purged: 0 };
       case 'stream-purged':
+        return { kind: 'stream-changed', index: entry.index, purged: result.purged };
+      case 'noop':
         return this.failed('rejected', `entry ${entry.index} is not the command that was proposed`, false);
     }
   }
@@ -874,16 +913,28 @@ export class BrokerNode {
       case 'ack':
         if (outcome.kind === 'ack-recorded' || outcome.kind === 'failed') this.answer(waiter.session, waiter.replyTo, ackJson(outcome));
         return;
+      case 'api':
+        if (outcome.kind === 'barrier' || outcome.kind === 'stream-changed') {
+          this.whenApplied(outcome.index, waiter, outcome.kind === 'stream-changed' ? outcome.purged : 0);
+        } else if (outcome.kind === 'failed') {
+          this.answer(waiter.session, waiter.replyTo, apiFailure(waiter.request.op, outcome));
+        }
+        return;
       case 'durable':
         if (outcome.kind === 'barrier') {
-          if (outcome.index <= this.state.appliedIndex) this.startDurable(waiter);
-          else this.barrierWaits.push({ index: outcome.index, waiter });
+          this.whenApplied(outcome.index, waiter, 0);
         } else if (outcome.kind === 'failed') {
           this.startingDurables.delete(`${waiter.session} ${waiter.sid}`);
           this.sessions.get(waiter.session)?.write(encodeErr(`durable subscription ${waiter.sid} not started: ${outcome.message}`));
         }
         return;
     }
+  }
+
+  /** Runs afterBarrier once this node has applied `index`. */
+  private whenApplied(index: number, waiter: DurableWaiter | ApiWaiter, purged: number): void {
+    if (index <= this.state.appliedIndex) this.afterBarrier(waiter, purged);
+    else this.barrierWaits.push({ index, waiter, purged });
   }
 
   /**
@@ -966,4 +1017,15 @@ export class BrokerNode {
 /** Clock readings in whole milliseconds, never below 0: what the wire and the log carry. */
 function wallMs(nowMs: number): number {
   return Number.isFinite(nowMs) ? Math.max(0, Math.floor(nowMs)) : 0;
+}
+
+/**
+ * A stream API request that failed, as JetStream answers: the err_code of a
+ * replicated refusal, or "JetStream cluster not available" (503, 10008) for a
+ * failure worth retrying, such as no leader.
+ */
+function apiFailure(op: StreamApiOp, failure: CommandFailed): Uint8Array {
+  if (failure.errCode !== undefined) return streamApiError(op, codeOfErrCode(failure.errCode) ?? 400, failure.errCode, failure.message);
+  if (failure.retryable) return streamApiError(op, 503, 10008, `JetStream cluster not available: ${failure.message}`);
+  return streamApiError(op, 400, 10003, failure.message);
 }

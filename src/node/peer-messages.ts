@@ -9,7 +9,7 @@
 // to the transmission, not to the message, so the driver takes it when it sends
 // (BrokerNode.clockStampFor) and hands it back on delivery (BrokerNode.step).
 
-import type { MessageHeaders } from '../broker/commands.js';
+import type { MessageHeaders, StreamCommand } from '../broker/commands.js';
 import type { HlcTimestamp } from '../clock/hlc.js';
 import type { GroupId, NodeId, RaftMessage } from '../raft/types.js';
 
@@ -30,7 +30,9 @@ export type ForwardedCommand =
     }
   | { readonly kind: 'ack'; readonly consumer: string; readonly topic: string; readonly offset: number }
   /** A read barrier: an entry whose application means everything committed before it is applied. */
-  | { readonly kind: 'barrier' };
+  | { readonly kind: 'barrier' }
+  /** A stream's creation, update, deletion or purge, from the stream API. */
+  | { readonly kind: 'stream'; readonly command: StreamCommand };
 
 /** A client's command made on a follower, for the leader to propose. */
 export interface Forward extends BrokerMessageHeader {
@@ -121,6 +123,13 @@ export interface BarrierPassed {
   readonly index: number;
 }
 
+/** A stream command was applied at `index`; a purge says how many messages it removed. */
+export interface StreamChanged {
+  readonly kind: 'stream-changed';
+  readonly index: number;
+  readonly purged: number;
+}
+
 export interface CommandFailed {
   readonly kind: 'failed';
   readonly reason: PublishFailure;
@@ -136,4 +145,4 @@ export interface CommandFailed {
 /** How a publish ended, as a client is told. */
 export type PublishResult = PublishAcked | CommandFailed;
 /** How any forwarded command ended. */
-export type CommandOutcome = PublishAcked | AckRecorded | BarrierPassed | CommandFailed;
+export type CommandOutcome = PublishAcked | AckRecorded | BarrierPassed | StreamChanged | CommandFailed;

@@ -44,7 +44,7 @@ export function jetStreamErrCode(code: RejectionCode): number | undefined {
 }
 
 /** The HTTP-like code that goes with a JetStream err_code, as nats-server sends them together. */
-function codeOfErrCode(errCode: number): number | undefined {
+export function codeOfErrCode(errCode: number): number | undefined {
   for (const error of Object.values(JETSTREAM_ERRORS)) if (error?.errCode === errCode) return error.code;
   return undefined;
 }

@@ -26,10 +26,12 @@
 //                        (timestampMs 0; the leader stamps it), as u32 length + bytes
 //                      2 ack:     consumer (u16 length), topic (u16 length), offset u64
 //                      3 barrier: nothing
+//                      4 stream:  the stream command as encodeBrokerCommand writes it, as u32 length + bytes
 //     ForwardResult  token u64, kind u8, then per kind:
 //                      1 acked:        stream (u16), topic (u16), offset u64, timestampMs u64, logical u32, duplicate u8
 //                      2 ack-recorded: consumer (u16), topic (u16), offset u64
 //                      3 barrier:      index u64
+//                      5 stream-changed: index u64, purged u64
 //                      4 failed:       reason u8 (FAILURE_REASONS), retryable u8,
 //                                      leaderHint u32, errCode u32 (0: none), message (u32 length)
 //     Relay          flags u8 (bit 0: reply subject present), subject (u16),
@@ -41,7 +43,7 @@
 // wrong with the byte offset; encoding a message no correct core builds throws.
 
 import { assert, unreachable } from '../raft/assert.js';
-import { decodeBrokerCommand, encodeBrokerCommand } from '../broker/commands.js';
+import { decodeBrokerCommand, encodeBrokerCommand, type StreamCommand } from '../broker/commands.js';
 import type { BrokerPeerMessage, ClockStamp, CommandOutcome, ForwardedCommand, PeerMessage, PublishFailure } from '../node/peer-messages.js';
 import { isBrokerPeerMessage } from '../node/peer-messages.js';
 import { ByteReader, ByteWriter, utf8 } from './bytes.js';
@@ -51,8 +53,8 @@ import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type P
 const TYPE_BYTES = { Forward: 16, ForwardResult: 17, Relay: 18, ClockProbe: 19 } as const;
 const FLAG_ECHO = 0b1;
 export const CLOCK_STAMP_BYTES = 1 + 8 + 4 + 8 + 8 + 8;
-const COMMAND_KINDS = ['publish', 'ack', 'barrier'] as const;
-const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed'] as const;
+const COMMAND_KINDS = ['publish', 'ack', 'barrier', 'stream'] as const;
+const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed', 'stream-changed'] as const;
 const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const FLAG_REPLY = 0b1;
 
@@ -178,6 +180,8 @@ function commandParts(command: ForwardedCommand): Part[] {
       return [kind, short(command.consumer, 'consumer'), short(command.topic, 'topic'), { kind: 'u64', value: command.offset, what: 'offset' }];
     case 'barrier':
       return [kind];
+    case 'stream':
+      return [kind, { kind: 'long', bytes: encodeBrokerCommand(command.command), what: 'stream command' }];
   }
 }
 
@@ -198,6 +202,8 @@ function outcomeParts(outcome: CommandOutcome): Part[] {
       return [kind, short(outcome.consumer, 'consumer'), short(outcome.topic, 'topic'), { kind: 'u64', value: outcome.offset, what: 'offset' }];
     case 'barrier':
       return [kind, { kind: 'u64', value: outcome.index, what: 'index' }];
+    case 'stream-changed':
+      return [kind, { kind: 'u64', value: outcome.index, what: 'index' }, { kind: 'u64', value: outcome.purged, what: 'purged' }];
     case 'failed':
       return [
         kind,
@@ -288,8 +294,19 @@ function readCommand(reader: ByteReader): ForwardedCommand | undefined {
       return { kind: 'ack', consumer: readShort(reader, 'consumer'), topic: readShort(reader, 'topic'), offset: reader.u64('offset') };
     case 'barrier':
       return { kind: 'barrier' };
+    case 'stream': {
+      const bytes = reader.copy(reader.u32('stream command length'), 'stream command');
+      if (reader.failed) return undefined;
+      const decoded = decodeBrokerCommand(bytes);
+      const type = decoded.ok ? decoded.command.type : undefined;
+      if (!decoded.ok || !(type === 'StreamCreate' || type === 'StreamUpdate' || type === 'StreamDelete' || type === 'StreamPurge')) {
+        reader.fail(`stream command at byte ${kindOffset + 1}: ${decoded.ok ? 'not a stream command' : decoded.error}`);
+        return undefined;
+      }
+      return { kind: 'stream', command: decoded.command as StreamCommand };
+    }
     default:
-      reader.fail(`command kind at byte ${kindOffset} is not 1, 2 or 3`);
+      reader.fail(`command kind at byte ${kindOffset} is not 1 to 4`);
       return undefined;
   }
 }
@@ -313,6 +330,8 @@ function readOutcome(reader: ByteReader): CommandOutcome | undefined {
       return { kind, consumer: readShort(reader, 'consumer'), topic: readShort(reader, 'topic'), offset: reader.u64('offset') };
     case 'barrier':
       return { kind, index: reader.u64('index') };
+    case 'stream-changed':
+      return { kind, index: reader.u64('index'), purged: reader.u64('purged') };
     case 'failed': {
       const reasonOffset = reader.offset;
       const reason = FAILURE_REASONS[reader.u8('reason')];
@@ -325,7 +344,7 @@ function readOutcome(reader: ByteReader): CommandOutcome | undefined {
       return { kind, reason, retryable, leaderHint, message, ...(errCode === 0 ? {} : { errCode }) };
     }
     default:
-      reader.fail(`outcome kind at byte ${kindOffset} is not 1 to 4`);
+      reader.fail(`outcome kind at byte ${kindOffset} is not 1 to 5`);
       return undefined;
   }
 }

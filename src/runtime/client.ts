@@ -87,9 +87,14 @@ export class ChorusClient {
 
   /** Publishes and waits for the PubAck (or error object) as parsed JSON. */
   async publish(topic: string, payload: Uint8Array, msgId: string | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
-    const inbox = `_INBOX.cli.${this.nextInbox++}`;
     const headers = msgId === undefined ? new Uint8Array(0) : new TextEncoder().encode(`NATS/1.0\r\nNats-Msg-Id: ${msgId}\r\n\r\n`);
-    this.write(`HPUB ${topic} ${inbox} ${headers.length} ${headers.length + payload.length}\r\n`);
+    return this.request(topic, headers, payload, timeoutMs);
+  }
+
+  /** Sends a request (a publish with a reply subject) and waits for its one JSON answer. */
+  async request(subject: string, headers: Uint8Array, payload: Uint8Array, timeoutMs: number): Promise<Record<string, unknown>> {
+    const inbox = `_INBOX.cli.${this.nextInbox++}`;
+    this.write(`HPUB ${subject} ${inbox} ${headers.length} ${headers.length + payload.length}\r\n`);
     this.write(Buffer.concat([headers, payload, Buffer.from('\r\n')]));
     const reply = await this.next((frame) => frame.type === 'Msg' && frame.subject === inbox, timeoutMs);
     return JSON.parse(new TextDecoder().decode((reply as Extract<ServerFrame, { type: 'Msg' }>).payload)) as Record<string, unknown>;

@@ -140,7 +140,8 @@ function pickTuning(options: BrokerNodeOptions): NodeTuning {
 
 /** The declared streams, each checked alone and against the others; replicas must be the cluster's size for now. */
 function readStreams(reader: FieldReader, value: unknown, clusterSize: number): StreamConfig[] {
-  if (value === undefined) return [];
+  // `streams:` with every entry commented out reads as null: no streams.
+  if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
     reader.problem(['streams'], `must be a list of stream configs, got ${describe(value)}`);
     return [];

@@ -90,7 +90,7 @@ describe('broker peer codec', () => {
     badOutcome[CLOCK_STAMP_BYTES + 21] = 9;
     expect(decodeStampedPeerMessage(badOutcome)).toEqual({
       ok: false,
-      error: `in the message after the ${CLOCK_STAMP_BYTES}-byte clock stamp: outcome kind at byte 21 is not 1 to 4`,
+      error: `in the message after the ${CLOCK_STAMP_BYTES}-byte clock stamp: outcome kind at byte 21 is not 1 to 5`,
     });
     const decoded = decodeStampedPeerMessage(encoded.subarray(0, 20));
     expect(decoded.ok).toBe(false);
@@ -127,6 +127,6 @@ describe('broker peer codec', () => {
     const encoded = encodeAnyPeerMessage({ type: 'ForwardResult', group: 1, from: 1, to: 2, token: 9, outcome: { kind: 'barrier', index: 3 } });
     const bad = encoded.slice();
     bad[21] = 9; // the outcome kind
-    expect(decodeAnyPeerMessage(bad)).toEqual({ ok: false, error: 'outcome kind at byte 21 is not 1 to 4' });
+    expect(decodeAnyPeerMessage(bad)).toEqual({ ok: false, error: 'outcome kind at byte 21 is not 1 to 5' });
   });
 });
