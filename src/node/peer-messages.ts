@@ -12,6 +12,7 @@
 import type { MessageHeaders, StreamCommand } from '../broker/commands.js';
 import type { HlcTimestamp } from '../clock/hlc.js';
 import type { GroupId, NodeId, RaftMessage } from '../raft/types.js';
+import type { InterestUpdate } from './interest.js';
 
 interface BrokerMessageHeader {
   readonly group: GroupId;
@@ -49,7 +50,7 @@ export interface ForwardResult extends BrokerMessageHeader {
   readonly outcome: CommandOutcome;
 }
 
-/** An unstored message (a request/reply subject) for the receiver's local subscribers. */
+/** An unstored (NATS core) message for the receiver's local subscribers. */
 export interface Relay extends BrokerMessageHeader {
   readonly type: 'Relay';
   readonly subject: string;
@@ -57,6 +58,17 @@ export interface Relay extends BrokerMessageHeader {
   /** The header block as published; empty when there was none. */
   readonly headerBytes: Uint8Array;
   readonly payload: Uint8Array;
+  /**
+   * The queue groups (interestKey: pattern and queue name) the sender chose the
+   * receiver to serve: one member of each gets the message. Plain
+   * subscriptions get it regardless.
+   */
+  readonly queues: readonly string[];
+}
+
+/** A node's live subscriptions, for routing NATS core traffic; see interest.ts. */
+export interface Interest extends BrokerMessageHeader, InterestUpdate {
+  readonly type: 'Interest';
 }
 
 /**
@@ -68,7 +80,7 @@ export interface ClockProbe extends BrokerMessageHeader {
   readonly type: 'ClockProbe';
 }
 
-export type BrokerPeerMessage = Forward | ForwardResult | Relay | ClockProbe;
+export type BrokerPeerMessage = Forward | ForwardResult | Relay | ClockProbe | Interest;
 export type PeerMessage = RaftMessage | BrokerPeerMessage;
 
 /**
@@ -90,7 +102,7 @@ export interface ClockStamp {
   readonly echoReceivedMs: number;
 }
 
-const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay', 'ClockProbe']);
+const BROKER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['Forward', 'ForwardResult', 'Relay', 'ClockProbe', 'Interest']);
 
 export function isBrokerPeerMessage(message: PeerMessage): message is BrokerPeerMessage {
   return BROKER_MESSAGE_TYPES.has(message.type);

@@ -14,6 +14,8 @@ export class ClientSession {
   headers = false;
   /** CONNECT's echo: the client receives its own unstored publishes. Stored messages ignore it. */
   echo = true;
+  /** CONNECT's no_responders: a request nobody subscribes to is answered with a 503 status. */
+  noResponders = false;
   name = '';
   private output: Uint8Array[] = [];
   /** Invariant: the sum of the lengths of `output`. */
@@ -40,6 +42,7 @@ export class ClientSession {
     this.verbose = options.verbose ?? false;
     this.headers = options.headers ?? false;
     this.echo = options.echo ?? true;
+    this.noResponders = options.noResponders ?? false;
     this.name = options.name ?? '';
   }
 

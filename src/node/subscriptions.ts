@@ -142,6 +142,9 @@ export class SubscriptionTable {
   /** session -> its members. Invariant: counts exactly the members of each session. */
   private readonly perSession = new Map<number, number>();
   private created = 0;
+  /** Bumped by every change to the live subscriptions; see interestChanged. */
+  private interestVersion = 0;
+  private interestVersionTold = 0;
 
   get memberCount(): number {
     return this.members.size;
@@ -175,6 +178,7 @@ export class SubscriptionTable {
     }
     const member: Member = { session, sid, delivered: 0, max: undefined, subscription };
     subscription.members.push(member);
+    if (start.kind === 'live') this.interestVersion++;
     this.members.set(memberKey(session, sid), member);
     this.perSession.set(session, this.membersOfSession(session) + 1);
     return member;
@@ -187,6 +191,7 @@ export class SubscriptionTable {
     else this.perSession.set(member.session, left);
     const subscription = member.subscription;
     subscription.members.splice(subscription.members.indexOf(member), 1);
+    if (subscription.start.kind === 'live') this.interestVersion++;
     if (subscription.members.length > 0) return;
     this.index.remove(subscription.subject, subscription);
     this.catchingUp.delete(subscription);
@@ -196,6 +201,30 @@ export class SubscriptionTable {
 
   removeSession(session: number): void {
     for (const member of [...this.members.values()]) if (member.session === session) this.remove(member);
+  }
+
+  /** Whether the live subscriptions changed since the last call. */
+  interestChanged(): boolean {
+    const changed = this.interestVersion !== this.interestVersionTold;
+    this.interestVersionTold = this.interestVersion;
+    return changed;
+  }
+
+  /**
+   * This node's live subscriptions as interest to advertise: each pattern and
+   * queue group with its member count, in creation order.
+   */
+  liveInterest(): { subject: string; queue: string | undefined; count: number }[] {
+    const interest = new Map<string, { subject: string; queue: string | undefined; count: number; order: number }>();
+    for (const member of this.members.values()) {
+      const subscription = member.subscription;
+      if (subscription.start.kind !== 'live') continue;
+      const key = subscription.queue === undefined ? subscription.subject : `${subscription.subject} ${subscription.queue}`;
+      const known = interest.get(key);
+      if (known === undefined) interest.set(key, { subject: subscription.subject, queue: subscription.queue, count: 1, order: subscription.order });
+      else known.count++;
+    }
+    return [...interest.values()].sort((a, b) => a.order - b.order).map(({ subject, queue, count }) => ({ subject, queue, count }));
   }
 
   /** Live subscriptions (SUB) matching an unstored subject: request/reply traffic. */

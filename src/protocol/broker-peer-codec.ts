@@ -15,7 +15,7 @@
 //
 // Message layout (strings are a length then strict UTF-8):
 //
-//   0   1   type byte: 16 Forward, 17 ForwardResult, 18 Relay, 19 ClockProbe
+//   0   1   type byte: 16 Forward, 17 ForwardResult, 18 Relay, 19 ClockProbe, 20 Interest
 //           (1-15 are Raft's; 1-7 are in use)
 //   1   4   group (u32)
 //   5   4   from (u32)
@@ -36,7 +36,10 @@
 //                                      leaderHint u32, errCode u32 (0: none), message (u32 length)
 //     Relay          flags u8 (bit 0: reply subject present), subject (u16),
 //                    replyTo (u16, only with bit 0), header block (u32 length), payload (u32 length)
+//                    queue count (u16), then each queue group key (u16)
 //     ClockProbe     nothing: its clock stamp is the whole point
+//     Interest       epoch u64, version u64, full u8, entry count u32, then per entry:
+//                      flags u8 (bit 0: queue present), subject (u16), queue (u16, only with bit 0), count u32
 //   Clock readings are whole milliseconds since the epoch, never below 0.
 //
 // Trust boundary as in peer-codec.ts: decoding never throws and names what is
@@ -46,17 +49,20 @@ import { assert, unreachable } from '../raft/assert.js';
 import { decodeBrokerCommand, encodeBrokerCommand, type StreamCommand } from '../broker/commands.js';
 import type { BrokerPeerMessage, ClockStamp, CommandOutcome, ForwardedCommand, PeerMessage, PublishFailure } from '../node/peer-messages.js';
 import { isBrokerPeerMessage } from '../node/peer-messages.js';
+import type { InterestEntry } from '../node/interest.js';
+import { isValidSubject } from './client-subjects.js';
 import { ByteReader, ByteWriter, utf8 } from './bytes.js';
 import { decodePeerMessage, DEFAULT_PEER_CODEC_LIMITS, encodePeerMessage, type PeerCodecLimits } from './peer-codec.js';
 
 /** Raft's messages take the type bytes below 16 (peer-codec.ts), so both can grow apart. */
-const TYPE_BYTES = { Forward: 16, ForwardResult: 17, Relay: 18, ClockProbe: 19 } as const;
+const TYPE_BYTES = { Forward: 16, ForwardResult: 17, Relay: 18, ClockProbe: 19, Interest: 20 } as const;
 const FLAG_ECHO = 0b1;
 export const CLOCK_STAMP_BYTES = 1 + 8 + 4 + 8 + 8 + 8;
 const COMMAND_KINDS = ['publish', 'ack', 'barrier', 'stream'] as const;
 const OUTCOME_KINDS = ['acked', 'ack-recorded', 'barrier', 'failed', 'stream-changed'] as const;
 const FAILURE_REASONS: readonly PublishFailure[] = ['no-leader', 'not-leader', 'too-large', 'overloaded', 'rejected', 'superseded', 'timeout', 'leader-changed'];
 const FLAG_REPLY = 0b1;
+const FLAG_QUEUE = 0b1;
 
 export type AnyPeerDecodeResult = { readonly ok: true; readonly message: PeerMessage } | { readonly ok: false; readonly error: string };
 export type StampedPeerDecodeResult =
@@ -103,7 +109,7 @@ export function encodeAnyPeerMessage(message: PeerMessage): Uint8Array {
 /** Decodes any peer message from exactly `bytes`. Never throws. */
 export function decodeAnyPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits = DEFAULT_PEER_CODEC_LIMITS): AnyPeerDecodeResult {
   const type = bytes[0];
-  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.ClockProbe) return decodePeerMessage(bytes, limits);
+  if (type === undefined || type < TYPE_BYTES.Forward || type > TYPE_BYTES.Interest) return decodePeerMessage(bytes, limits);
   if (bytes.length > limits.frameBytesMax) {
     return { ok: false, error: `message of ${bytes.length} bytes exceeds frameBytesMax ${limits.frameBytesMax}` };
   }
@@ -114,16 +120,18 @@ export function decodeAnyPeerMessage(bytes: Uint8Array, limits: PeerCodecLimits 
 
 type Part =
   | { readonly kind: 'u8'; readonly value: number }
+  | { readonly kind: 'u16'; readonly value: number; readonly what: string }
   | { readonly kind: 'u32'; readonly value: number; readonly what: string }
   | { readonly kind: 'u64'; readonly value: number; readonly what: string }
   | { readonly kind: 'short'; readonly bytes: Uint8Array; readonly what: string }
   | { readonly kind: 'long'; readonly bytes: Uint8Array; readonly what: string };
 
-const PART_BYTES = { u8: 1, u32: 4, u64: 8 } as const;
+const PART_BYTES = { u8: 1, u16: 2, u32: 4, u64: 8 } as const;
 
 function partSize(part: Part): number {
   switch (part.kind) {
     case 'u8':
+    case 'u16':
     case 'u32':
     case 'u64':
       return PART_BYTES[part.kind];
@@ -152,8 +160,22 @@ export function encodeBrokerPeerMessage(message: BrokerPeerMessage): Uint8Array 
       parts.push({ kind: 'u8', value: message.replyTo === undefined ? 0 : FLAG_REPLY }, short(message.subject, 'subject'));
       if (message.replyTo !== undefined) parts.push(short(message.replyTo, 'replyTo'));
       parts.push({ kind: 'long', bytes: message.headerBytes, what: 'header block' }, { kind: 'long', bytes: message.payload, what: 'payload' });
+      parts.push({ kind: 'u16', value: message.queues.length, what: 'queue count' }, ...message.queues.map((queue) => short(queue, 'queue')));
       break;
     case 'ClockProbe':
+      break;
+    case 'Interest':
+      parts.push(
+        { kind: 'u64', value: message.epoch, what: 'epoch' },
+        { kind: 'u64', value: message.version, what: 'version' },
+        { kind: 'u8', value: message.full ? 1 : 0 },
+        { kind: 'u32', value: message.entries.length, what: 'entry count' },
+      );
+      for (const entry of message.entries) {
+        parts.push({ kind: 'u8', value: entry.queue === undefined ? 0 : FLAG_QUEUE }, short(entry.subject, 'subject'));
+        if (entry.queue !== undefined) parts.push(short(entry.queue, 'queue'));
+        parts.push({ kind: 'u32', value: entry.count, what: 'count' });
+      }
       break;
     default:
       unreachable(message);
@@ -220,6 +242,8 @@ function writePart(writer: ByteWriter, part: Part): void {
   switch (part.kind) {
     case 'u8':
       return writer.u8(part.value);
+    case 'u16':
+      return writer.u16(part.value, part.what);
     case 'u32':
       return writer.u32(part.value, part.what);
     case 'u64':
@@ -256,6 +280,9 @@ export function decodeBrokerPeerMessage(bytes: Uint8Array): AnyPeerDecodeResult 
     }
     case TYPE_BYTES.Relay:
       message = readRelay(reader, header);
+      break;
+    case TYPE_BYTES.Interest:
+      message = readInterest(reader, header);
       break;
     case TYPE_BYTES.ClockProbe:
       message = { type: 'ClockProbe', ...header };
@@ -357,6 +384,37 @@ function readRelay(reader: ByteReader, header: { group: number; from: number; to
   const replyTo = (flags & FLAG_REPLY) !== 0 ? readShort(reader, 'replyTo') : undefined;
   const headerBytes = reader.copy(reader.u32('header block length'), 'header block');
   const payload = reader.copy(reader.u32('payload length'), 'payload');
+  const queueCount = reader.u16('queue count');
+  const queues: string[] = [];
+  for (let i = 0; i < queueCount && !reader.failed; i++) queues.push(readShort(reader, 'queue'));
   if (reader.failed) return undefined;
-  return { type: 'Relay', ...header, subject, headerBytes, payload, ...(replyTo === undefined ? {} : { replyTo }) };
+  return { type: 'Relay', ...header, subject, headerBytes, payload, queues, ...(replyTo === undefined ? {} : { replyTo }) };
+}
+
+/**
+ * Entries are checked as the receiver's subject index needs them: a valid
+ * subject pattern, a non-empty queue name, a count that fits.
+ */
+function readInterest(reader: ByteReader, header: { group: number; from: number; to: number }): BrokerPeerMessage | undefined {
+  const epoch = reader.u64('epoch');
+  const version = reader.u64('version');
+  const full = reader.bool('full');
+  const countOffset = reader.offset;
+  const count = reader.u32('entry count');
+  // Each entry takes at least 1 + 2 + 1 + 4 bytes: a forged count cannot make us spin.
+  if (count * 8 > reader.remaining) reader.fail(`entry count ${count} at byte ${countOffset} needs more than the ${reader.remaining} bytes left`);
+  const entries: InterestEntry[] = [];
+  for (let i = 0; i < count && !reader.failed; i++) {
+    const flagsOffset = reader.offset;
+    const flags = reader.u8('flags');
+    if ((flags & ~FLAG_QUEUE) !== 0) reader.fail(`entries[${i}].flags at byte ${flagsOffset} has unknown bits 0x${flags.toString(16)}`);
+    const subjectOffset = reader.offset;
+    const subject = readShort(reader, 'subject');
+    if (!reader.failed && !isValidSubject(subject)) reader.fail(`entries[${i}].subject at byte ${subjectOffset} is not a subject`);
+    const queue = (flags & FLAG_QUEUE) !== 0 ? readShort(reader, 'queue') : undefined;
+    if (queue === '') reader.fail(`entries[${i}].queue is empty`);
+    entries.push({ subject, queue, count: reader.u32('count') });
+  }
+  if (reader.failed) return undefined;
+  return { type: 'Interest', ...header, epoch, version, full, entries };
 }

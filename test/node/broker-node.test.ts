@@ -358,6 +358,8 @@ describe('BrokerNode: subscriptions', () => {
     const cluster = clusterWithLeader();
     const responder = cluster.connect(3);
     responder.send('SUB _INBOX.service.> 1\r\n');
+    // The subscription's interest reaches the other nodes first, as between nats-servers.
+    cluster.settle();
     const requester = cluster.connect(2);
     requester.send(pub('_INBOX.service.ping', 'hello'));
     cluster.settle();

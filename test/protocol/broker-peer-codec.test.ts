@@ -52,15 +52,32 @@ const brokerMessage: fc.Arbitrary<BrokerPeerMessage> = fc.oneof(
   fc.tuple(header, safeNat, command).map(([h, token, c]): BrokerPeerMessage => ({ type: 'Forward', ...h, token, command: c })),
   fc.tuple(header, safeNat, outcome).map(([h, token, o]): BrokerPeerMessage => ({ type: 'ForwardResult', ...h, token, outcome: o })),
   fc
-    .tuple(header, name, fc.option(name, { nil: undefined }), bytes, bytes)
-    .map(([h, subject, replyTo, headerBytes, payload]): BrokerPeerMessage => ({
+    .tuple(header, name, fc.option(name, { nil: undefined }), bytes, bytes, fc.array(name, { maxLength: 3 }))
+    .map(([h, subject, replyTo, headerBytes, payload, queues]): BrokerPeerMessage => ({
       type: 'Relay',
       ...h,
       subject,
       headerBytes,
       payload,
+      queues,
       ...(replyTo === undefined ? {} : { replyTo }),
     })),
+  fc
+    .tuple(
+      header,
+      safeNat,
+      safeNat,
+      fc.boolean(),
+      fc.array(
+        fc.record({
+          subject: fc.constantFrom('orders.*', 'a', '>', 'x.y.>'),
+          queue: fc.option(fc.constantFrom('workers', 'q2'), { nil: undefined }),
+          count: uint32,
+        }),
+        { maxLength: 4 },
+      ),
+    )
+    .map(([h, epoch, version, full, entries]): BrokerPeerMessage => ({ type: 'Interest', ...h, epoch, version, full, entries })),
 );
 
 const clockStamp: fc.Arbitrary<ClockStamp> = fc.oneof(
