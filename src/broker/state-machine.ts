@@ -220,6 +220,11 @@ export class BrokerStateMachine {
     return [...this.streams.values()].sort((a, b) => compareText(a.name, b.name));
   }
 
+  /** Whether some stream has a max_age, which only the passing of leader time enforces. */
+  hasAgedStreams(): boolean {
+    return this.agedStreams.size > 0;
+  }
+
   /** Totals over every stream, for a short status line. */
   totals(): { streams: number; messages: number; bytes: number } {
     let messages = 0;

@@ -101,6 +101,12 @@ export interface BrokerNodeOptions {
    * an earlier incarnation can never settle a publish of this one.
    */
   readonly incarnation: number;
+  /**
+   * Ticks between the clock commands a leader proposes while a stream has a
+   * max_age, so that age empties an idle stream too: age is measured in the
+   * leader timestamps the log carries, and an idle log carries none.
+   */
+  readonly clockAdvanceTicks: number;
   /** Ticks between full advertisements of this node's subscriptions to its peers (interest.ts). */
   readonly interestSyncTicks: number;
   /**
@@ -128,6 +134,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   maxClockOffsetMs: 500,
   incarnation: 1,
   interestSyncTicks: 20,
+  clockAdvanceTicks: 10,
   streams: [],
 };
 
@@ -232,6 +239,8 @@ export class BrokerNode {
   private queueTurn = 0;
   /** The term in which this node, as leader, last proposed the declared streams; see maybeCreateDeclaredStreams. */
   private declaredStreamsTerm = 0;
+  /** The tick of the last clock command this node proposed; see maybeAdvanceReplicatedClock. */
+  private lastClockAdvanceTick = 0;
   /** Leadership hand-overs this node began while refused; see maybeHandLeadershipOn. */
   private handOverAttempts = 0;
 
@@ -265,6 +274,7 @@ export class BrokerNode {
     this.failForwardsToFormerLeaders();
     this.maybeHandLeadershipOn();
     this.maybeCreateDeclaredStreams();
+    this.maybeAdvanceReplicatedClock();
     this.sendInterest(this.interestOut.tick(this.subscriptions.liveInterest()));
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
@@ -736,6 +746,14 @@ export class BrokerNode {
       if (this.state.stream(config.name) !== undefined) continue;
       this.raft.propose(encodeBrokerCommand({ type: 'StreamCreate', config }));
     }
+  }
+
+  /** On a leader, now and then, a clock command while some stream has a max_age; see clockAdvanceTicks. */
+  private maybeAdvanceReplicatedClock(): void {
+    if (this.raft.role() !== 'leader' || this.ticks - this.lastClockAdvanceTick < this.options.clockAdvanceTicks) return;
+    if (!this.state.hasAgedStreams()) return;
+    this.lastClockAdvanceTick = this.ticks;
+    this.raft.propose(encodeBrokerCommand({ type: 'DedupExpire', nowMs: wallMs(this.clockMs) }));
   }
 
   /** Declared streams whose replicated config is not the declared one. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isoTime } from '../../src/node/stream-api.js';
+import { streamConfigWithDefaults } from '../../src/broker/stream-config.js';
 import { MiniCluster, type TestClient } from './mini-cluster.js';
 
 // Stream management on JetStream's API subjects, through the wire protocol:
@@ -101,5 +102,23 @@ describe('isoTime', () => {
       }),
     );
     for (const ms of [0, 951_782_400_000, 4_107_542_400_000, 1_764_158_400_123]) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
+});
+
+describe('max_age on an idle stream', () => {
+  it('empties it on every node: the leader moves the replicated clock on by itself', () => {
+    const cluster = new MiniCluster({ streams: [streamConfigWithDefaults({ name: 'TEMP', subjects: ['temp.>'], maxAgeMs: 1000 }, 3)] });
+    cluster.electLeader(1);
+    const client = cluster.connect(2);
+    client.send('PUB temp.a 1\r\nx\r\n');
+    settleAll(cluster);
+    for (const node of [1, 2, 3]) expect(cluster.node(node).state.stream('TEMP')!.messageCount).toBe(1);
+    // Two seconds pass with no publish at all.
+    for (let step = 0; step < 20; step++) {
+      cluster.nowMs += 100;
+      cluster.heartbeat();
+    }
+    settleAll(cluster);
+    for (const node of [1, 2, 3]) expect(cluster.node(node).state.stream('TEMP')!.messageCount).toBe(0);
   });
 });
