@@ -211,8 +211,10 @@ export class BrokerNode {
   private forwardsLeader: NodeId = NO_NODE;
   /** Durable XSUBs whose barrier passed at an index this node has not applied yet. */
   private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter | ApiWaiter; readonly purged: number }[] = [];
-  /** "session sid" of durable XSUBs waiting for their barrier: the sid is taken. */
-  private readonly startingDurables = new Set<string>();
+  /** Live SUBs made while this node was behind; see subscribe. */
+  private liveWaits: { readonly index: number; readonly session: number; readonly sid: string; readonly subject: string; readonly queue: string | undefined }[] = [];
+  /** "session sid" of durable XSUBs waiting for their barrier, and of live SUBs waiting for their start (liveWaits): the sid is taken. */
+  private readonly startingSubscriptions = new Set<string>();
   /** Forwards sent by this incarnation; the next token is firstToken + forwardsSent % TOKENS_PER_INCARNATION. */
   private forwardsSent = 0;
   private readonly firstToken: number;
@@ -275,6 +277,7 @@ export class BrokerNode {
     this.maybeHandLeadershipOn();
     this.maybeCreateDeclaredStreams();
     this.maybeAdvanceReplicatedClock();
+    this.advertiseInterest();
     this.sendInterest(this.interestOut.tick(this.subscriptions.liveInterest()));
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
@@ -521,6 +524,7 @@ export class BrokerNode {
     this.sessions.delete(session);
     this.closed.delete(session);
     this.subscriptions.removeSession(session);
+    for (const key of this.startingSubscriptions) if (key.startsWith(`${session} `)) this.startingSubscriptions.delete(key);
     this.advertiseInterest();
   }
 
@@ -584,6 +588,8 @@ export class BrokerNode {
         return this.subscribe(client, command.sid, command.subject, undefined, command.start, ordering);
       }
       case 'Unsub': {
+        // One still waiting to start never starts.
+        this.startingSubscriptions.delete(`${client.id} ${command.sid}`);
         const member = this.subscriptions.member(client.id, command.sid);
         if (member !== undefined) {
           if (command.max === undefined || command.max === 0 || member.delivered >= command.max) this.subscriptions.remove(member);
@@ -623,8 +629,39 @@ export class BrokerNode {
 
   private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, ordering?: Ordering): void {
     if (!this.sidFree(client, sid)) return;
+    const horizon = this.liveHorizon();
+    if (start.kind === 'live' && !subject.startsWith(INBOX_PREFIX) && horizon > this.state.appliedIndex) {
+      // A live subscription means "from now", and this node has not applied
+      // everything that happened before now (it has just restarted, say): it
+      // starts once this node has applied the log it knows of.
+      this.startingSubscriptions.add(`${client.id} ${sid}`);
+      this.liveWaits.push({ index: horizon, session: client.id, sid, subject, queue });
+      return this.ok(client);
+    }
     this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordering);
     this.ok(client);
+  }
+
+  /**
+   * How far the log went when a client subscribed, as far as this node knows:
+   * the commit index it has learned, or before it has heard of any, the end of
+   * its own log, every entry of which was written before the subscription.
+   */
+  private liveHorizon(): number {
+    const commit = this.raft.commitIndex();
+    return commit > 0 ? commit : this.raft.lastIndex();
+  }
+
+  /** Starts the live subscriptions waiting for the entry just applied. */
+  private startDueLive(): void {
+    const applied = this.state.appliedIndex;
+    const due = this.liveWaits.filter((wait) => wait.index <= applied);
+    if (due.length === 0) return;
+    this.liveWaits = this.liveWaits.filter((wait) => wait.index > applied);
+    for (const wait of due) {
+      if (!this.startingSubscriptions.delete(`${wait.session} ${wait.sid}`) || !this.sessions.has(wait.session)) continue;
+      this.subscriptions.add(wait.session, wait.sid, wait.subject, wait.queue, { kind: 'live' }, this.state);
+    }
   }
 
   /** An ORDERED subscription's merge: over the Raft groups its topics live in, which is this node's one group. */
@@ -638,7 +675,7 @@ export class BrokerNode {
 
   /** Checks that a sid is free and the session may subscribe once more; answers -ERR if not. */
   private sidFree(client: ClientSession, sid: string): boolean {
-    if (this.subscriptions.member(client.id, sid) !== undefined || this.startingDurables.has(`${client.id} ${sid}`)) {
+    if (this.subscriptions.member(client.id, sid) !== undefined || this.startingSubscriptions.has(`${client.id} ${sid}`)) {
       client.write(encodeErr(`Invalid Subject: sid ${sid} is already in use on this connection`));
       return false;
     }
@@ -653,13 +690,13 @@ export class BrokerNode {
   private beginDurable(client: ClientSession, sid: string, subject: string, consumer: string, ordering: Ordering | undefined, nowMs: number): void {
     if (!this.sidFree(client, sid)) return;
     const waiter: DurableWaiter = { kind: 'durable', session: client.id, sid, subject, consumer, ordering };
-    this.startingDurables.add(`${client.id} ${sid}`);
+    this.startingSubscriptions.add(`${client.id} ${sid}`);
     const failure = this.submit({ kind: 'barrier' }, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
   }
 
   private startDurable(waiter: DurableWaiter): void {
-    if (!this.startingDurables.delete(`${waiter.session} ${waiter.sid}`)) return;
+    if (!this.startingSubscriptions.delete(`${waiter.session} ${waiter.sid}`)) return;
     const client = this.sessions.get(waiter.session);
     if (client === undefined) return;
     this.subscriptions.add(client.id, waiter.sid, waiter.subject, undefined, { kind: 'durable', consumer: waiter.consumer }, this.state, waiter.ordering);
@@ -890,6 +927,7 @@ export class BrokerNode {
 
   private apply(entry: Entry): void {
     const result = this.state.applyEntry(entry);
+    if (this.liveWaits.length > 0) this.startDueLive();
     if (result.kind === 'published') this.hlc.witness({ l: result.timestampMs, c: result.logical });
     if (result.kind === 'published' && !result.duplicate) {
       const stored = this.state.history(result.topic, result.offset, 1);
@@ -959,7 +997,7 @@ export class BrokerNode {
         if (outcome.kind === 'barrier') {
           this.whenApplied(outcome.index, waiter, 0);
         } else if (outcome.kind === 'failed') {
-          this.startingDurables.delete(`${waiter.session} ${waiter.sid}`);
+          this.startingSubscriptions.delete(`${waiter.session} ${waiter.sid}`);
           this.sessions.get(waiter.session)?.write(encodeErr(`durable subscription ${waiter.sid} not started: ${outcome.message}`));
         }
         return;

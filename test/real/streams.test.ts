@@ -111,3 +111,38 @@ describe('streams on a real 3-node cluster', () => {
     expect(await messagesOn(cluster, 2, 'svc.echo')).toEqual([]);
   }, 60_000);
 });
+
+describe('a live subscription on a restarted node', () => {
+  it('starts from now, not from the messages the node re-applies (kill -9, restart, SUB, publish one)', async () => {
+    const cluster = await RealCluster.create(3, 20, 10, 2, []);
+    clusters.push(cluster);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const nc = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+    connections.push(nc);
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+    const js = nc.jetstream();
+    const published = [];
+    for (let i = 1; i <= 2000; i++) published.push(js.publish('orders.eu', codec.encode(`m${i}`), { msgID: `m${i}` }));
+    await Promise.all(published);
+    await eventually(async () => ((await messagesOn(cluster, follower, 'orders.eu')).length >= 1000 ? true : undefined), 15_000, 'the follower to apply');
+    await cluster.supervisor.kill(follower);
+    cluster.supervisor.start(follower);
+    const watcher = await eventually(async () => {
+      try {
+        return await connect({ servers: `127.0.0.1:${cluster.node(follower).clientPort}`, reconnect: false });
+      } catch {
+        return undefined;
+      }
+    }, 15_000, 'the restarted follower to take clients');
+    connections.push(watcher);
+    const seen: string[] = [];
+    watcher.subscribe('orders.eu', { callback: (_error, message) => seen.push(codec.decode(message.data)) });
+    await watcher.flush();
+    await js.publish('orders.eu', codec.encode('after'), { msgID: 'after' });
+    await eventually(() => (seen.includes('after') ? true : undefined), 15_000, 'the new message on the restarted node');
+    expect(seen).toEqual(['after']);
+  }, 90_000);
+});
