@@ -7,7 +7,25 @@ import { streamConfigWithDefaults, type StreamConfig } from '../src/broker/strea
 import type { SimCluster } from './cluster.js';
 import { SimHistoryReader, SimPublisher, SimSubscriber, type ClientLink } from './clients.js';
 import { HistoryRecorder, payloadDigest, type History, type NodeSnapshot } from './history.js';
+import { SimPurger } from './purger.js';
 import { SimRandom } from './random.js';
+
+/** Limits every workload topic's stream keeps (JetStream's: -1 for no count or size limit, 0 for no age limit). */
+export interface WorkloadLimits {
+  readonly maxMsgs: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  readonly discard: 'old' | 'new';
+}
+
+export const NO_LIMITS: WorkloadLimits = { maxMsgs: -1, maxBytes: -1, maxAgeMs: 0, discard: 'old' };
+
+/** A purge a client asks for during the run: all of a topic's stream, or all but its newest `keep` messages. */
+export interface PlannedPurge {
+  readonly atMs: number;
+  readonly topic: string;
+  readonly keep?: number;
+}
 
 export interface BrokerWorkloadOptions {
   readonly publishers: number;
@@ -16,6 +34,8 @@ export interface BrokerWorkloadOptions {
   readonly topics: readonly string[];
   readonly publishTimeoutMs: number;
   readonly attemptsMax: number;
+  readonly limits: WorkloadLimits;
+  readonly purges: readonly PlannedPurge[];
 }
 
 export const DEFAULT_BROKER_WORKLOAD: BrokerWorkloadOptions = {
@@ -24,6 +44,8 @@ export const DEFAULT_BROKER_WORKLOAD: BrokerWorkloadOptions = {
   topics: ['orders.eu', 'orders.us', 'orders.asia'],
   publishTimeoutMs: 1500,
   attemptsMax: 20,
+  limits: NO_LIMITS,
+  purges: [],
 };
 
 export interface BrokerWorkloadStats {
@@ -39,6 +61,7 @@ export class BrokerWorkload {
   private readonly publishers: SimPublisher[] = [];
   private readonly subscribers: SimSubscriber[] = [];
   private readonly readers: SimHistoryReader[] = [];
+  private readonly purgers: SimPurger[] = [];
 
   /** The clients reach the nodes through `link`: a simulated cluster's, or real sockets. */
   constructor(
@@ -48,7 +71,10 @@ export class BrokerWorkload {
     window: { readonly dedupWindowMs: number; readonly historyMessagesMax: number },
     stopMs: number,
   ) {
-    this.recorder = new HistoryRecorder({ nodes: link.nodeIds, seed, ...window });
+    const limited = options.limits.maxMsgs !== -1 || options.limits.maxBytes !== -1 || options.limits.maxAgeMs !== 0;
+    const { maxMsgs, maxBytes, maxAgeMs } = options.limits;
+    const retention = limited ? { retention: options.topics.map((topic) => ({ topic, maxMsgs, maxBytes, maxAgeMs })) } : {};
+    this.recorder = new HistoryRecorder({ nodes: link.nodeIds, seed, ...window, ...retention });
     const random = (name: string): SimRandom => SimRandom.stream(seed, `client/${name}`);
     const meanIntervalMs = (1000 * options.publishers) / options.publishesPerSecond;
     for (let i = 1; i <= options.publishers; i++) {
@@ -83,15 +109,18 @@ export class BrokerWorkload {
     this.readers.push(
       new SimHistoryReader(link, this.recorder, random('reader1'), { id: 'reader1', topics: options.topics, meanIntervalMs: 2000, limit: 50, startMs: 3000, stopMs }),
     );
+    if (options.purges.length > 0) {
+      this.purgers.push(new SimPurger(link, this.recorder, random('purger1'), { id: 'purger1', purges: options.purges, timeoutMs: options.publishTimeoutMs }));
+    }
   }
 
   start(): void {
-    for (const client of [...this.publishers, ...this.subscribers, ...this.readers]) client.start();
+    for (const client of [...this.publishers, ...this.subscribers, ...this.readers, ...this.purgers]) client.start();
   }
 
   /** Ends every client: nothing more is recorded after this. */
   stop(): void {
-    for (const client of [...this.publishers, ...this.subscribers, ...this.readers]) client.stop();
+    for (const client of [...this.publishers, ...this.subscribers, ...this.readers, ...this.purgers]) client.stop();
   }
 
   stats(): BrokerWorkloadStats {
@@ -118,8 +147,13 @@ export class BrokerWorkload {
  * reads them. Named after the topic, upper-cased, with '.' as '_' (a stream
  * name may not hold a '.').
  */
-export function streamsForTopics(topics: readonly string[], replicas: number): StreamConfig[] {
-  return topics.map((topic) => streamConfigWithDefaults({ name: topic.toUpperCase().replaceAll('.', '_'), subjects: [topic] }, replicas));
+export function streamsForTopics(topics: readonly string[], replicas: number, limits: WorkloadLimits = NO_LIMITS): StreamConfig[] {
+  return topics.map((topic) => streamConfigWithDefaults({ name: topicStreamName(topic), subjects: [topic], ...limits }, replicas));
+}
+
+/** The stream a workload topic gets. */
+export function topicStreamName(topic: string): string {
+  return topic.toUpperCase().replaceAll('.', '_');
 }
 
 /** Every live node's topic logs in a simulated cluster, as the history records them. */
@@ -129,23 +163,25 @@ export function simulatedFinalLogs(cluster: SimCluster): NodeSnapshot[] {
     const broker = cluster.broker(id);
     if (broker === undefined) continue;
     const topics = broker.state.topics().map((topic) => {
-      // History reads come in pages of at most historyMessagesMax.
+      // History reads come in pages of at most historyMessagesMax; limits and
+      // purges may have removed a topic's oldest offsets.
       const messages = [];
-      while (messages.length < topic.lastOffset) {
-        const read = broker.state.history(topic.name, messages.length + 1, topic.lastOffset - messages.length);
+      for (let from = 1; from <= topic.lastOffset; ) {
+        const read = broker.state.history(topic.name, from, topic.lastOffset - from + 1);
         if (!read.ok || read.messages.length === 0) break;
         messages.push(...read.messages);
+        from = read.messages[read.messages.length - 1]!.offset + 1;
       }
-      return { topic: topic.name, messages: messages.map((message) => snapshotRef(message.offset, message.payload, message.msgId)) };
+      return { topic: topic.name, messages: messages.map((message) => snapshotRef(message.offset, message.payload, message.msgId, message.timestampMs)) };
     });
-    logs.push({ node: id, topics });
+    logs.push({ node: id, topics, clockMs: broker.state.nowMs });
   }
   return logs;
 }
 
 /** One stored message as a final log lists it. */
-export function snapshotRef(offset: number, payload: Uint8Array, msgId: string | undefined): { offset: number; digest: string; msgId?: string } {
-  return { offset, digest: payloadDigest(payload), ...(msgId === undefined ? {} : { msgId }) };
+export function snapshotRef(offset: number, payload: Uint8Array, msgId: string | undefined, timestampMs?: number): { offset: number; digest: string; msgId?: string; timestampMs?: number } {
+  return { offset, digest: payloadDigest(payload), ...(msgId === undefined ? {} : { msgId }), ...(timestampMs === undefined ? {} : { timestampMs }) };
 }
 
 

@@ -44,7 +44,7 @@ const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const DELIVERY_META = /^\$CHORUS\.(?:MSG|ACK\.[A-Za-z0-9_-]+)\.([0-9]+)\.([0-9]+)\.(.+)$/;
 
 /** One client's connection to one node: frames in, bytes out. */
-class Connection {
+export class Connection {
   private readonly parser = new ServerParser();
   closed = false;
 
@@ -98,7 +98,7 @@ function hpub(subject: string, replyTo: string, headers: string, payload: string
   return out;
 }
 
-function parseJson(payload: Uint8Array): Record<string, unknown> | undefined {
+export function parseJson(payload: Uint8Array): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(decoder.decode(payload));
     return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
@@ -116,7 +116,7 @@ function errorOf(reply: Record<string, unknown>): { error: string; retryable: bo
 }
 
 /** Picks a node other than `avoid` when there is one. */
-function otherNode(random: SimRandom, nodes: readonly NodeId[], avoid: NodeId | undefined): NodeId {
+export function otherNode(random: SimRandom, nodes: readonly NodeId[], avoid: NodeId | undefined): NodeId {
   const others = nodes.filter((node) => node !== avoid);
   return random.pick(others.length > 0 ? others : nodes);
 }

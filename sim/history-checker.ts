@@ -14,10 +14,20 @@
 //   Causal Order               a publish that named a time it had seen (Chorus-Time) is stamped later than it
 //   Ordered Delivery           an ORDERED subscription delivers across its topics in timestamp order,
 //                              except deliveries marked late, which must truly come after a later one
+//   Retention                  a topic keeps no more than its limits allow, and loses only what its
+//                              limits or a purge could have removed
 //
 // The final logs are the reference: they are the state every node agreed on
 // once healed (and where they do not agree, Divergent Topic Order says so, and
-// the longest log of the topic stands as the reference for the other checks).
+// the log of the topic that reaches the highest offset stands as the reference
+// for the other checks).
+//
+// Retention and purges remove a topic's oldest messages, so its final log may
+// start above offset 1. An offset below the reference log's first is removed:
+// no check compares it with the final logs (a subscription or a read may skip
+// it, having come after its removal), and only Retention judges whether it
+// could have been removed. At and above the first offset every check is as
+// strict as for a topic that never loses a message.
 //
 // The checker judges only what the clients could know. A request that timed out
 // or failed may or may not have taken effect, so it never counts against the
@@ -42,6 +52,8 @@ import {
   type PublishOk,
   type Subscribe,
   type SubscriptionId,
+  type TopicRetention,
+  topicsWithRemovals,
 } from './history.js';
 
 export type HistoryProperty =
@@ -56,7 +68,8 @@ export type HistoryProperty =
   | 'History Read Mismatch'
   | 'Timestamp Order'
   | 'Causal Order'
-  | 'Ordered Delivery';
+  | 'Ordered Delivery'
+  | 'Retention';
 
 export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Acknowledged Publish Lost',
@@ -71,6 +84,7 @@ export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Timestamp Order',
   'Causal Order',
   'Ordered Delivery',
+  'Retention',
 ];
 
 export interface HistoryViolation {
@@ -130,6 +144,7 @@ export function checkHistory(history: History, options: HistoryCheckOptions = {}
   checkReads(context);
   checkTimes(context);
   checkOrderedDeliveries(context);
+  checkRetention(context);
   // A stable sort keeps the check order among violations seen at the same time.
   const sorted = [...context.violations].sort((a, b) => a.timeMs - b.timeMs);
   return sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX);
@@ -143,8 +158,12 @@ class Context {
   readonly readsSeeAcknowledged: boolean;
   /** node -> topic -> messages, in finalLogs order. */
   readonly logs = new Map<NodeId, ReadonlyMap<string, readonly MessageRef[]>>();
-  /** topic -> the longest final log of it (the first node's among equals), and whose it is. */
+  /** topic -> the final log of it that reaches the highest offset (the first node's among equals), and whose it is. */
   readonly reference = new Map<string, { readonly node: NodeId; readonly messages: readonly MessageRef[] }>();
+  /** topic -> its limits, for every topic whose oldest messages may be removed: one with a retention entry or a purge. */
+  readonly retention = new Map<string, TopicRetention>();
+  /** The highest replicated clock the final logs give; undefined when none gives one. */
+  readonly clockMs: number | undefined;
   private acks: Map<string, OperationLink[]> | undefined;
 
   constructor(
@@ -159,11 +178,34 @@ class Context {
     for (const snapshot of history.finalLogs) {
       const topics = new Map(snapshot.topics.map((t) => [t.topic, t.messages] as const));
       this.logs.set(snapshot.node, topics);
+      // For logs dense from 1 (every topic without removals), the highest last offset is the longest log.
       for (const [topic, messages] of topics) {
         const best = this.reference.get(topic);
-        if (best === undefined || messages.length > best.messages.length) this.reference.set(topic, { node: snapshot.node, messages });
+        if (best === undefined || lastOf(messages) > lastOf(best.messages)) this.reference.set(topic, { node: snapshot.node, messages });
       }
     }
+    for (const entry of history.retention ?? []) this.retention.set(entry.topic, entry);
+    for (const topic of topicsWithRemovals(history)) {
+      if (!this.retention.has(topic)) this.retention.set(topic, { topic, maxMsgs: -1, maxBytes: -1, maxAgeMs: 0 });
+    }
+    const clocks = history.finalLogs.flatMap((snapshot) => (snapshot.clockMs === undefined ? [] : [snapshot.clockMs]));
+    this.clockMs = clocks.length === 0 ? undefined : Math.max(...clocks);
+  }
+
+  /**
+   * The lowest offset the final logs keep of a topic: the reference log's
+   * first. A topic that may lose messages and that no node holds has lost them
+   * all; a topic that may not keeps every offset from 1.
+   */
+  firstKept(topic: string): number {
+    const first = this.reference.get(topic)?.messages[0]?.offset;
+    if (first !== undefined) return first;
+    return this.retention.has(topic) ? Number.POSITIVE_INFINITY : 1;
+  }
+
+  /** True for an offset below the first kept: only Retention judges it. */
+  isRemoved(topic: string, offset: number): boolean {
+    return offset < this.firstKept(topic);
   }
 
   /** The acks of a durable consumer on a topic, in invocation order; built on first use. */
@@ -211,6 +253,28 @@ function describe(message: { readonly msgId?: string; readonly digest: string } 
   return message.msgId === undefined ? `digest ${message.digest}` : `msgId ${message.msgId} digest ${message.digest}`;
 }
 
+// A final log's offsets go up by one from its first (the reader checks it), so an offset finds its message by arithmetic.
+
+function firstOf(log: readonly MessageRef[]): number {
+  return log[0]?.offset ?? Number.POSITIVE_INFINITY;
+}
+
+/** The last offset of a log; 0 for an empty one. */
+function lastOf(log: readonly MessageRef[]): number {
+  return log[log.length - 1]?.offset ?? 0;
+}
+
+function messageAt(log: readonly MessageRef[], offset: number): MessageRef | undefined {
+  const first = log[0]?.offset;
+  return first === undefined ? undefined : log[offset - first];
+}
+
+/** How many messages a log holds, and from where when that is not offset 1. */
+function holdings(log: readonly MessageRef[]): string {
+  const first = log[0]?.offset;
+  return first === undefined || first === 1 ? `${log.length} messages` : `${log.length} messages, offsets ${first} to ${lastOf(log)}`;
+}
+
 // ---- Divergent Topic Order.
 
 /** Once healed, every node in finalLogs holds an identical log of every topic. */
@@ -227,9 +291,9 @@ function checkDivergence(context: Context): void {
       if (offset < firstOffset) {
         firstOffset = offset;
         example =
-          `n${node} holds ${log.length} messages and n${referenceNode} ${reference.length}; at offset ${offset} ` +
-          `n${node} has ${describe(log[offset - 1])} and n${referenceNode} ${describe(reference[offset - 1])}` +
-          (offset > log.length ? behindNote(node, referenceNode, topic) : '');
+          `n${node} holds ${holdings(log)} and n${referenceNode} ${holdings(reference)}; at offset ${offset} ` +
+          `n${node} has ${describe(messageAt(log, offset))} and n${referenceNode} ${describe(messageAt(reference, offset))}` +
+          (offset > lastOf(log) ? behindNote(node, referenceNode, topic) : '');
       }
     }
     if (differing.length === 0) continue;
@@ -247,11 +311,25 @@ function behindNote(node: NodeId, referenceNode: NodeId, topic: string): string 
   return ` (n${node}'s log of ${topic} is a prefix of n${referenceNode}'s: it is behind, not divergent)`;
 }
 
-/** The first offset where two logs differ, or undefined when they are identical. */
+/**
+ * The first offset where two logs differ (one holds a message there and the
+ * other none, or another), or undefined when they are identical. It starts at
+ * the lower first offset, so two logs that start apart differ there.
+ */
 function firstDifference(a: readonly MessageRef[], b: readonly MessageRef[]): number | undefined {
-  const common = Math.min(a.length, b.length);
-  for (let k = 0; k < common; k++) if (!sameMessage(a[k] as MessageRef, b[k] as MessageRef)) return k + 1;
-  return a.length === b.length ? undefined : common + 1;
+  const end = Math.max(lastOf(a), lastOf(b));
+  for (let offset = Math.min(firstOf(a), firstOf(b)); offset <= end; offset++) {
+    const x = messageAt(a, offset);
+    const y = messageAt(b, offset);
+    if (x === undefined || y === undefined || !sameMessage(x, y)) return offset;
+  }
+  return undefined;
+}
+
+/** True when a log holds exactly the reference's messages up to its own end, and the reference more. */
+function isBehind(log: readonly MessageRef[], reference: readonly MessageRef[]): boolean {
+  const offset = firstDifference(log, reference);
+  return offset !== undefined && offset > lastOf(log);
 }
 
 // ---- Acknowledged Publish Lost.
@@ -288,15 +366,17 @@ function checkAcknowledgedOnNodes(context: Context, index: number, ok: PublishOk
     context.reportAt(index, { property: 'Acknowledged Publish Lost', detail, topic, offset: ok.offset });
     return;
   }
+  // A removed offset has nothing to compare with; Retention judges whether it could have been removed.
+  if (context.isRemoved(topic, ok.offset)) return;
   const missing: NodeId[] = [];
   let example = '';
   const reference = context.reference.get(topic);
   for (const node of context.logs.keys()) {
     const log = context.logOf(node, topic);
-    const stored = log[ok.offset - 1];
+    const stored = messageAt(log, ok.offset);
     if (stored !== undefined && stored.msgId === msgId && (ok.duplicate || stored.digest === digest)) continue;
     if (missing.length === 0) {
-      const behind = stored === undefined && reference !== undefined && firstDifference(log, reference.messages) === log.length + 1;
+      const behind = stored === undefined && reference !== undefined && isBehind(log, reference.messages);
       example = `n${node} holds ${describe(stored)} there` + (behind ? behindNote(node, reference.node, topic) : '');
     }
     missing.push(node);
@@ -521,10 +601,12 @@ function checkDeliveryContent(context: Context, index: number, deliver: Deliver,
     context.reportAt(index, { ...base, detail: `topic ${deliver.topic} does not match the subscription's pattern ${sub.pattern}` });
     return;
   }
+  // A message delivered before its removal cannot be compared; Retention judges the removal.
+  if (context.isRemoved(deliver.topic, deliver.offset)) return;
   const reference = context.referenceLog(deliver.topic);
-  const stored = reference[deliver.offset - 1];
+  const stored = messageAt(reference, deliver.offset);
   if (stored === undefined) {
-    const detail = `delivered offset ${deliver.offset}, but the final log of ${deliver.topic} holds ${reference.length} messages`;
+    const detail = `delivered offset ${deliver.offset}, but the final log of ${deliver.topic} holds ${holdings(reference)}`;
     context.reportAt(index, { ...base, detail });
   } else if (!sameMessage(stored, deliver)) {
     const detail = `delivered ${describe(deliver)}, but the final log holds ${describe(stored)} at offset ${deliver.offset}`;
@@ -550,14 +632,17 @@ function checkDeliveryOrder(context: Context, index: number, deliver: Deliver, s
 
 function checkGaps(context: Context, stream: Stream): void {
   const offsets = [...stream.delivered.keys()].sort((a, b) => a - b);
+  const firstKept = context.firstKept(stream.topic);
   for (let k = 1; k < offsets.length; k++) {
     const before = offsets[k - 1] as number;
     const after = offsets[k] as number;
-    if (after === before + 1) continue;
-    const missing = after === before + 2 ? `offset ${before + 1} was` : `offsets ${before + 1} to ${after - 1} were`;
+    // Removed offsets may have been gone when the subscription passed them; only kept ones must be delivered.
+    const low = Math.max(before + 1, firstKept);
+    if (low > after - 1) continue;
+    const missing = low === after - 1 ? `offset ${low} was` : `offsets ${low} to ${after - 1} were`;
     const detail = `${missing} never delivered, though ${before} and ${after} were`;
     const index = stream.delivered.get(after) as number;
-    context.reportAt(index, { property: 'Subscription Gap', detail, subscription: stream.sub.sub, topic: stream.topic, offset: before + 1 });
+    context.reportAt(index, { property: 'Subscription Gap', detail, subscription: stream.sub.sub, topic: stream.topic, offset: low });
   }
 }
 
@@ -568,6 +653,8 @@ function checkStart(context: Context, stream: Stream): void {
   for (const offset of stream.delivered.keys()) first = Math.min(first, offset);
   const allowed = mode.type === 'from-offset' ? [mode.offset] : durableStarts(context, stream, mode.consumer);
   if (allowed.includes(first)) return;
+  // A subscription may skip from where it must start up to the first kept offset: those may have been removed already.
+  if (first <= context.firstKept(stream.topic) && allowed.some((start) => start < first)) return;
   const expected = allowed.length === 1 ? `offset ${allowed[0]}` : `one of offsets ${allowed.join(', ')}`;
   const why =
     mode.type === 'from-offset'
@@ -633,27 +720,291 @@ function readProblem(context: Context, read: HistoryReadOk, acked: number): { de
   if (invoke?.kind !== 'history-read-invoke') throw new Error(`op ${read.op} is not a history read`);
   const { topic, from, limit } = invoke;
   const reference = context.referenceLog(topic);
+  const firstKept = context.firstKept(topic);
   const asked = `read of ${topic} from ${from}, limit ${limit}`;
-  if (read.lastOffset > reference.length) {
-    return { detail: `${asked} reported lastOffset ${read.lastOffset}, but the final log holds ${reference.length} messages`, offset: read.lastOffset };
+  // A topic that lost every message has no final last offset to hold lastOffset to.
+  const lastKnown = reference.length > 0 || !context.retention.has(topic);
+  if (lastKnown && read.lastOffset > lastOf(reference)) {
+    return { detail: `${asked} reported lastOffset ${read.lastOffset}, but the final log holds ${holdings(reference)}`, offset: read.lastOffset };
   }
-  for (let k = 0; k < read.messages.length; k++) {
-    const message = read.messages[k] as MessageRef;
-    if (message.offset !== from + k) return { detail: `${asked} returned offset ${message.offset} in place ${k}, not ${from + k}`, offset: message.offset };
-    const stored = reference[message.offset - 1];
-    if (stored === undefined || !sameMessage(stored, message)) {
-      return { detail: `${asked} returned ${describe(message)} at offset ${message.offset}, where the final log holds ${describe(stored)}`, offset: message.offset };
-    }
-  }
-  const expected = Math.max(0, Math.min(limit, context.history.historyMessagesMax, read.lastOffset - from + 1));
+  const start = readStart(from, read, firstKept);
+  const mismatch = readMessagesProblem(context, read, topic, start, asked);
+  if (mismatch !== undefined) return mismatch;
+  // An empty answer is right when everything up to lastOffset may have been removed already.
+  const allRemoved = read.messages.length === 0 && read.lastOffset < firstKept;
+  const expected = allRemoved ? 0 : Math.max(0, Math.min(limit, context.history.historyMessagesMax, read.lastOffset - start + 1));
   if (read.messages.length !== expected) {
     const detail =
       `${asked} returned ${read.messages.length} messages; with lastOffset ${read.lastOffset} and ` +
       `historyMessagesMax ${context.history.historyMessagesMax} it must return ${expected}`;
-    return { detail, offset: from };
+    return { detail, offset: start };
   }
   if (context.readsSeeAcknowledged && read.lastOffset < acked) {
     return { detail: `${asked} reported lastOffset ${read.lastOffset}, though offset ${acked} was acknowledged before the read began`, offset: acked };
   }
   return undefined;
+}
+
+/**
+ * Where a read's answer must start: at `from`, or later when every offset it
+ * skips is removed (below the first kept), since those may have been gone when
+ * it was served.
+ */
+function readStart(from: number, read: HistoryReadOk, firstKept: number): number {
+  const first = read.messages[0]?.offset;
+  return first !== undefined && first > from && first <= firstKept ? first : from;
+}
+
+/** The returned messages run from `start` without a hole, each the reference log's message, unless removed. */
+function readMessagesProblem(context: Context, read: HistoryReadOk, topic: string, start: number, asked: string): { detail: string; offset: number } | undefined {
+  const reference = context.referenceLog(topic);
+  for (let k = 0; k < read.messages.length; k++) {
+    const message = read.messages[k] as MessageRef;
+    if (message.offset !== start + k) return { detail: `${asked} returned offset ${message.offset} in place ${k}, not ${start + k}`, offset: message.offset };
+    if (context.isRemoved(topic, message.offset)) continue;
+    const stored = messageAt(reference, message.offset);
+    if (stored === undefined || !sameMessage(stored, message)) {
+      return { detail: `${asked} returned ${describe(message)} at offset ${message.offset}, where the final log holds ${describe(stored)}`, offset: message.offset };
+    }
+  }
+  return undefined;
+}
+
+// ---- Retention.
+
+/** What the history shows of one offset of a topic: that a message was there, and what is known of it. */
+interface OffsetEvidence {
+  /** The first event that shows a message at the offset. */
+  readonly index: number;
+  /** The earliest timestamp any event gave the message; undefined when none did. */
+  timestampMs: number | undefined;
+  /** The earliest publish-invoke of the same topic, message id and digest; undefined when none matches. */
+  publishedIndex: number | undefined;
+}
+
+/** What could have removed a topic's messages, as bounds on the offsets each explains. */
+interface Removers {
+  readonly limits: TopicRetention;
+  /** The reference log's last offset; undefined when no node holds the topic. */
+  readonly last: number | undefined;
+  /** Offsets up to this may have been removed by max_msgs or max_bytes; 0 when neither applies. */
+  readonly byLimitsThrough: number;
+  /** Offsets up to this were past max_age at the end; 0 when max_age explains none. */
+  readonly byAgeThrough: number;
+  readonly purges: readonly PurgeWindow[];
+}
+
+/** A purge that may have taken effect: what it could remove, and until when. */
+interface PurgeWindow {
+  readonly op: number;
+  /** It removes offsets up to this (all for a purge without keep, last - keep with one). */
+  readonly through: number;
+  /** The index of its purge-ok; it may take effect until then, or until the end when it has none. */
+  readonly deadlineIndex: number;
+}
+
+/**
+ * Per topic whose oldest messages may be removed: no node keeps more than the
+ * limits allow, and every removed offset the history shows a message at was
+ * removable by a limit or by a purge.
+ */
+function checkRetention(context: Context): void {
+  if (context.retention.size === 0) return;
+  const evidence = offsetEvidence(context);
+  for (const limits of context.retention.values()) {
+    checkMessageCount(context, limits);
+    checkMessageAge(context, limits);
+    checkRemovals(context, limits, evidence.get(limits.topic) ?? new Map());
+  }
+}
+
+/** max_msgs: no node holds more messages of the topic than it allows. */
+function checkMessageCount(context: Context, limits: TopicRetention): void {
+  const { topic, maxMsgs } = limits;
+  if (maxMsgs === -1) return;
+  const over = [...context.logs.keys()].filter((node) => context.logOf(node, topic).length > maxMsgs);
+  const first = over[0];
+  if (first === undefined) return;
+  const log = context.logOf(first, topic);
+  const detail = `n${first} keeps ${holdings(log)} of ${topic}, but max_msgs is ${maxMsgs}`;
+  context.report({ property: 'Retention', detail, topic, offset: firstOf(log), nodes: over, timeMs: context.history.endMs });
+}
+
+/** max_age: on a node whose clock is known, no message with a known stamp is max_age or more older than it. */
+function checkMessageAge(context: Context, limits: TopicRetention): void {
+  const { topic, maxAgeMs } = limits;
+  if (maxAgeMs === 0) return;
+  const over: NodeId[] = [];
+  let detail = '';
+  let offset = 0;
+  for (const { node, clockMs } of context.history.finalLogs) {
+    if (clockMs === undefined) continue;
+    const stale = context.logOf(node, topic).find((m) => m.timestampMs !== undefined && clockMs - m.timestampMs >= maxAgeMs);
+    if (stale?.timestampMs === undefined) continue;
+    if (over.length === 0) {
+      offset = stale.offset;
+      const age = `stamped ${stale.timestampMs} ms, ${clockMs - stale.timestampMs} ms before its clock ${clockMs} ms`;
+      detail = `n${node} keeps offset ${stale.offset} of ${topic}, ${age}, but max_age is ${maxAgeMs} ms`;
+    }
+    over.push(node);
+  }
+  if (over.length > 0) context.report({ property: 'Retention', detail, topic, offset, nodes: over, timeMs: context.history.endMs });
+}
+
+/** Every removed offset that the history shows held a message is explained by something that removes messages. */
+function checkRemovals(context: Context, limits: TopicRetention, evidence: ReadonlyMap<number, OffsetEvidence>): void {
+  const firstKept = context.firstKept(limits.topic);
+  const removed = [...evidence.entries()].filter(([offset]) => offset < firstKept).sort((a, b) => a[0] - b[0]);
+  if (removed.length === 0) return;
+  const removers = removersOf(context, limits, evidence);
+  const unexplained = removed.filter(([offset, shown]) => !isExplained(removers, offset, shown));
+  const first = unexplained[0];
+  if (first === undefined) return;
+  const [offset, shown] = first;
+  const kept = firstKept === Number.POSITIVE_INFINITY ? 'no node holds any message of it' : `the final logs keep offsets from ${firstKept}`;
+  const others = unexplained.slice(1, 6).map(([k]) => k);
+  const more = others.length === 0 ? '' : `; so are removed offsets ${others.join(', ')}${unexplained.length > 6 ? ' and more' : ''}`;
+  const detail = `offset ${offset} of ${limits.topic} was removed (${kept}), but nothing explains it: ${whyUnexplained(context, removers, offset, shown)}${more}`;
+  context.reportAt(shown.index, { property: 'Retention', detail, topic: limits.topic, offset, nodes: [...context.logs.keys()] });
+}
+
+function isExplained(removers: Removers, offset: number, shown: OffsetEvidence): boolean {
+  if (offset <= removers.byLimitsThrough || offset <= removers.byAgeThrough) return true;
+  return removers.purges.some((purge) => offset <= purge.through && (shown.publishedIndex === undefined || shown.publishedIndex < purge.deadlineIndex));
+}
+
+function removersOf(context: Context, limits: TopicRetention, evidence: ReadonlyMap<number, OffsetEvidence>): Removers {
+  const reference = context.referenceLog(limits.topic);
+  const last = reference.length === 0 ? undefined : lastOf(reference);
+  let byLimitsThrough = 0;
+  if (last !== undefined && limits.maxMsgs !== -1) byLimitsThrough = last - limits.maxMsgs;
+  // Sizes are not in the history, so max_bytes may have removed anything but the newest message (a larger one is refused).
+  if (last !== undefined && limits.maxBytes !== -1) byLimitsThrough = Math.max(byLimitsThrough, last - 1);
+  return { limits, last, byLimitsThrough, byAgeThrough: ageThrough(context, limits, evidence), purges: purgeWindows(context, limits.topic, last) };
+}
+
+/**
+ * The highest offset known to be past max_age at the end. Stamps never
+ * decrease along a topic (Timestamp Order checks it), so every offset below
+ * one past max_age is past it too, even one whose stamp the history lacks.
+ * Without a clock nothing bounds age, so it may explain every removal.
+ */
+function ageThrough(context: Context, limits: TopicRetention, evidence: ReadonlyMap<number, OffsetEvidence>): number {
+  if (limits.maxAgeMs === 0) return 0;
+  const clockMs = context.clockMs;
+  if (clockMs === undefined) return Number.POSITIVE_INFINITY;
+  let through = 0;
+  for (const [offset, shown] of evidence) {
+    if (shown.timestampMs !== undefined && clockMs - shown.timestampMs >= limits.maxAgeMs) through = Math.max(through, offset);
+  }
+  return through;
+}
+
+/**
+ * The purges of a topic that may have taken effect: every one but those the
+ * broker refused for good. One that keeps N removes at most up to the last
+ * offset at its time less N, and only messages published before it completed.
+ * The last offset at its time is at most one below the lowest offset of a
+ * message published after it completed, and at most the final last offset.
+ */
+function purgeWindows(context: Context, topic: string, last: number | undefined): PurgeWindow[] {
+  const windows: PurgeWindow[] = [];
+  for (const link of context.links.operations.values()) {
+    const { invoke, completion } = link;
+    if (invoke.kind !== 'purge-invoke' || invoke.topic !== topic) continue;
+    if (completion?.kind === 'purge-fail' && !completion.retryable) continue;
+    const keep = invoke.keep ?? 0;
+    const deadlineIndex = completion?.kind === 'purge-ok' ? link.completionIndex : Number.POSITIVE_INFINITY;
+    const lastThen = Math.min(last ?? 0, firstPublishedAfter(context, topic, deadlineIndex) - 1);
+    const through = keep === 0 ? Number.POSITIVE_INFINITY : lastThen - keep;
+    windows.push({ op: invoke.op, through, deadlineIndex });
+  }
+  return windows;
+}
+
+/** The lowest offset acknowledged to a publish of `topic` invoked after event `index`; infinity when none was. */
+function firstPublishedAfter(context: Context, topic: string, index: number): number {
+  let lowest = Number.POSITIVE_INFINITY;
+  if (index === Number.POSITIVE_INFINITY) return lowest;
+  for (const link of context.links.operations.values()) {
+    const { invoke, completion } = link;
+    if (invoke.kind !== 'publish-invoke' || invoke.topic !== topic || link.invokeIndex <= index) continue;
+    if (completion?.kind === 'publish-ok' && !completion.duplicate) lowest = Math.min(lowest, completion.offset);
+  }
+  return lowest;
+}
+
+/** Why each remover leaves an offset in place, in a sentence. */
+function whyUnexplained(context: Context, removers: Removers, offset: number, shown: OffsetEvidence): string {
+  const { maxMsgs, maxBytes, maxAgeMs } = removers.limits;
+  const last = removers.last;
+  const byCount = last === undefined ? `max_msgs ${maxMsgs} never empties a topic` : `max_msgs ${maxMsgs} removes offsets up to ${last - maxMsgs} only (the last is ${last})`;
+  const reasons = [
+    maxMsgs === -1 ? 'no max_msgs' : byCount,
+    maxBytes === -1 ? 'no max_bytes' : 'max_bytes never empties a topic',
+    maxAgeMs === 0 ? 'no max_age' : ageReason(context, maxAgeMs, shown),
+    purgeReason(removers.purges, offset),
+  ];
+  return reasons.join('; ');
+}
+
+function ageReason(context: Context, maxAgeMs: number, shown: OffsetEvidence): string {
+  const clockMs = context.clockMs as number;
+  if (shown.timestampMs === undefined) return `max_age ${maxAgeMs} ms: its stamp is unknown, and no later offset is known to be that old at the final clock ${clockMs} ms`;
+  return `max_age ${maxAgeMs} ms: it is stamped ${shown.timestampMs} ms, only ${clockMs - shown.timestampMs} ms before the final clock ${clockMs} ms`;
+}
+
+function purgeReason(purges: readonly PurgeWindow[], offset: number): string {
+  if (purges.length === 0) return 'no purge that may have taken effect';
+  const reasons = purges.map((purge) =>
+    offset > purge.through ? `op ${purge.op} keeps it` : `op ${purge.op} completed before it was published`,
+  );
+  return `purges: ${reasons.join(', ')}`;
+}
+
+/**
+ * Per topic and offset, what the events show: a fresh publish-ok (a duplicate
+ * names an offset another publish stored), a delivery or a read naming the offset.
+ */
+function offsetEvidence(context: Context): Map<string, Map<number, OffsetEvidence>> {
+  const byTopic = new Map<string, Map<number, OffsetEvidence>>();
+  const firstInvokes = new Map<string, number>();
+  const note = (topic: string, message: { offset: number; msgId?: string; digest: string }, index: number, timestampMs: number | undefined): void => {
+    if (!context.retention.has(topic)) return;
+    const offsets = byTopic.get(topic) ?? new Map<number, OffsetEvidence>();
+    byTopic.set(topic, offsets);
+    const publishedIndex = firstInvokes.get(messageKey(topic, message));
+    const known = offsets.get(message.offset);
+    if (known === undefined) {
+      offsets.set(message.offset, { index, timestampMs, publishedIndex });
+      return;
+    }
+    known.timestampMs = minDefined(known.timestampMs, timestampMs);
+    known.publishedIndex = minDefined(known.publishedIndex, publishedIndex);
+  };
+  context.history.events.forEach((event, index) => {
+    if (event.kind === 'publish-invoke') {
+      const key = messageKey(event.topic, event);
+      if (!firstInvokes.has(key)) firstInvokes.set(key, index);
+    } else if (event.kind === 'publish-ok' && !event.duplicate) {
+      const invoke = publishInvokeOf(context, event);
+      note(invoke.topic, { offset: event.offset, digest: invoke.digest, ...(invoke.msgId === undefined ? {} : { msgId: invoke.msgId }) }, index, event.timestampMs);
+    } else if (event.kind === 'deliver') {
+      note(event.topic, event, index, event.timestampMs);
+    } else if (event.kind === 'history-read-ok') {
+      const invoke = context.links.operations.get(event.op)?.invoke;
+      if (invoke?.kind === 'history-read-invoke') for (const message of event.messages) note(invoke.topic, message, index, message.timestampMs);
+    }
+  });
+  return byTopic;
+}
+
+/** Names a message by what a client can see of it: the same topic, message id and payload digest. */
+function messageKey(topic: string, message: { readonly msgId?: string; readonly digest: string }): string {
+  return JSON.stringify([topic, message.msgId ?? null, message.digest]);
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
 }

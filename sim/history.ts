@@ -41,6 +41,23 @@ export interface MessageRef {
   readonly offset: number;
   readonly msgId?: string;
   readonly digest: string;
+  /** The message's timestamp, when the final log or the read gives it. */
+  readonly timestampMs?: number;
+}
+
+/**
+ * A topic's retention limits, as its stream's config gives them. Retention
+ * removes a topic's oldest messages, so a topic with an entry may end with a
+ * final log that starts above offset 1.
+ */
+export interface TopicRetention {
+  readonly topic: string;
+  /** At most this many messages are kept; -1 for no limit. */
+  readonly maxMsgs: number;
+  /** At most this many bytes are kept; -1 for no limit. Sizes are not in the history, so the checker only lets it explain removals. */
+  readonly maxBytes: number;
+  /** Messages stamped this long before the replicated clock are removed; 0 for no limit. */
+  readonly maxAgeMs: number;
 }
 
 interface EventBase {
@@ -161,19 +178,64 @@ export interface HistoryReadFail extends EventBase {
   readonly error: string;
 }
 
-export type InvokeEvent = PublishInvoke | AckInvoke | HistoryReadInvoke;
-export type CompletionEvent = PublishOk | PublishFail | PublishTimeout | AckOk | AckFail | HistoryReadOk | HistoryReadFail;
+/** The client asks to remove a topic's messages: all of them, or all but the newest `keep`. */
+export interface PurgeInvoke extends EventBase {
+  readonly kind: 'purge-invoke';
+  readonly op: number;
+  readonly topic: string;
+  /** Keep the newest this many; absent (or 0) purges them all. */
+  readonly keep?: number;
+}
+
+export interface PurgeOk extends EventBase {
+  readonly kind: 'purge-ok';
+  readonly op: number;
+  /** How many messages the purge removed, as the broker said. */
+  readonly purged: number;
+}
+
+export interface PurgeFail extends EventBase {
+  readonly kind: 'purge-fail';
+  readonly op: number;
+  readonly error: string;
+  /** False when the broker refused the purge for good: then it took no effect. */
+  readonly retryable: boolean;
+}
+
+/** The client stopped waiting. The purge may or may not take effect, now or later. */
+export interface PurgeTimeout extends EventBase {
+  readonly kind: 'purge-timeout';
+  readonly op: number;
+}
+
+export type InvokeEvent = PublishInvoke | AckInvoke | HistoryReadInvoke | PurgeInvoke;
+export type CompletionEvent =
+  | PublishOk
+  | PublishFail
+  | PublishTimeout
+  | AckOk
+  | AckFail
+  | HistoryReadOk
+  | HistoryReadFail
+  | PurgeOk
+  | PurgeFail
+  | PurgeTimeout;
 export type HistoryEvent = InvokeEvent | CompletionEvent | Subscribe | Deliver;
 export type HistoryEventKind = HistoryEvent['kind'];
 
 export interface TopicSnapshot {
   readonly topic: string;
-  /** Invariant: messages[k].offset === k + 1 (offsets are dense from 1). */
+  /**
+   * Invariant: messages[k].offset === messages[0].offset + k, and messages[0].offset
+   * is 1 unless the topic has a retention entry or a purge event (which remove the oldest).
+   */
   readonly messages: readonly MessageRef[];
 }
 
 export interface NodeSnapshot {
   readonly node: NodeId;
+  /** The node's replicated clock at the end: the largest leader timestamp it applied, when known. */
+  readonly clockMs?: number;
   /** Sorted by topic name, each topic once; a topic with no messages is left out. */
   readonly topics: readonly TopicSnapshot[];
 }
@@ -192,6 +254,8 @@ export interface History {
   readonly dedupWindowMs: number;
   /** The broker's page limit for history reads. */
   readonly historyMessagesMax: number;
+  /** The retention limits of the topics that have any, each topic once. */
+  readonly retention?: readonly TopicRetention[];
   /** When finalLogs was taken; not before the last event. */
   readonly endMs: number;
   readonly events: readonly HistoryEvent[];
@@ -206,9 +270,19 @@ export function payloadDigest(payload: Uint8Array | string): string {
 }
 
 /** A message reference for a final log or a read, built from the payload. */
-export function messageRef(offset: number, payload: Uint8Array | string, msgId?: string): MessageRef {
+export function messageRef(offset: number, payload: Uint8Array | string, msgId?: string, timestampMs?: number): MessageRef {
   const digest = payloadDigest(payload);
-  return msgId === undefined ? { offset, digest } : { offset, msgId, digest };
+  const id = msgId === undefined ? {} : { msgId };
+  const stamp = timestampMs === undefined ? {} : { timestampMs };
+  return { offset, ...id, digest, ...stamp };
+}
+
+/**
+ * The topics whose final logs may start above offset 1: those with a
+ * retention entry or a purge event. Anything else must keep every offset.
+ */
+export function topicsWithRemovals(history: Pick<History, 'retention' | 'events'>): ReadonlySet<string> {
+  return removalTopicsOf(history.retention, history.events);
 }
 
 // ---- Linking: the rules that tie events together, shared by the recorder and the reader.
@@ -234,7 +308,17 @@ const COMPLETES: Readonly<Record<CompletionEvent['kind'], InvokeEvent['kind']>> 
   'ack-fail': 'ack-invoke',
   'history-read-ok': 'history-read-invoke',
   'history-read-fail': 'history-read-invoke',
+  'purge-ok': 'purge-invoke',
+  'purge-fail': 'purge-invoke',
+  'purge-timeout': 'purge-invoke',
 };
+
+const INVOKE_KINDS: ReadonlySet<HistoryEventKind> = new Set(Object.values(COMPLETES));
+
+/** True for an event that opens a request (it carries a new op), not a completion, a subscribe or a delivery. */
+export function isInvokeEvent(event: HistoryEvent): event is InvokeEvent {
+  return INVOKE_KINDS.has(event.kind);
+}
 
 /**
  * Checks each event against those before it: time never goes back, op numbers
@@ -264,12 +348,11 @@ export class HistoryLinks {
     const index = this.count;
     this.count += 1;
     this.lastTimeMs = event.timeMs;
+    if (isInvokeEvent(event)) {
+      this.operations.set(event.op, { invoke: event, invokeIndex: index, completion: undefined, completionIndex: -1 });
+      return undefined;
+    }
     switch (event.kind) {
-      case 'publish-invoke':
-      case 'ack-invoke':
-      case 'history-read-invoke':
-        this.operations.set(event.op, { invoke: event, invokeIndex: index, completion: undefined, completionIndex: -1 });
-        return undefined;
       case 'subscribe':
         this.subscriptions.set(event.sub, { subscribe: event, index });
         return undefined;
@@ -288,11 +371,8 @@ export class HistoryLinks {
   private problemOf(event: HistoryEvent): string | undefined {
     if (event.timeMs < this.lastTimeMs) return `timeMs ${event.timeMs} is before the previous event's ${this.lastTimeMs}`;
     if (!this.nodes.has(event.node)) return `node ${event.node} is not one of the history's nodes`;
+    if (isInvokeEvent(event)) return this.operations.has(event.op) ? `op ${event.op} is already used by an earlier invocation` : undefined;
     switch (event.kind) {
-      case 'publish-invoke':
-      case 'ack-invoke':
-      case 'history-read-invoke':
-        return this.operations.has(event.op) ? `op ${event.op} is already used by an earlier invocation` : undefined;
       case 'subscribe':
         return this.subscriptions.has(event.sub) ? `sub ${JSON.stringify(event.sub)} is already used by an earlier subscribe` : undefined;
       case 'deliver':
@@ -331,11 +411,15 @@ export interface HistoryHeader {
   readonly dedupWindowMs: number;
   readonly historyMessagesMax: number;
   readonly seed?: number;
+  readonly retention?: readonly TopicRetention[];
 }
 
 type Payload = Uint8Array | string;
 /** A message given by payload (the recorder digests it) or by digest. */
-export type MessageInput = { readonly offset: number; readonly msgId?: string } & ({ readonly payload: Payload } | { readonly digest: string });
+export type MessageInput = { readonly offset: number; readonly msgId?: string; readonly timestampMs?: number } & (
+  | { readonly payload: Payload }
+  | { readonly digest: string }
+);
 
 interface At {
   readonly timeMs: number;
@@ -377,9 +461,7 @@ export class HistoryRecorder {
     const problem = this.links.add(event);
     assert(problem === undefined, `events[${this.events.length}]: ${problem ?? ''}`);
     this.events.push(event);
-    if (event.kind === 'publish-invoke' || event.kind === 'ack-invoke' || event.kind === 'history-read-invoke') {
-      this.nextOp = Math.max(this.nextOp, event.op + 1);
-    }
+    if (isInvokeEvent(event)) this.nextOp = Math.max(this.nextOp, event.op + 1);
   }
 
   /** Returns the op number that the publish's completion must name. */
@@ -452,12 +534,40 @@ export class HistoryRecorder {
     this.append({ ...this.completionBase(at), kind: 'history-read-fail', op: at.op, error: at.error });
   }
 
+  /** Returns the op number that the purge's completion must name. */
+  purgeInvoke(at: Attached & { topic: string; keep?: number }): number {
+    const op = this.nextOp;
+    const { timeMs, client, node, topic } = at;
+    this.append({ timeMs, client, node, kind: 'purge-invoke', op, topic, ...(at.keep === undefined ? {} : { keep: at.keep }) });
+    return op;
+  }
+
+  // The purge completions take the client and node from the caller, and linking checks them against the invocation.
+  purgeOk(at: Attached & { op: number; purged: number }): void {
+    const { timeMs, client, node, op, purged } = at;
+    this.append({ timeMs, client, node, kind: 'purge-ok', op, purged });
+  }
+
+  purgeFail(at: Attached & { op: number; error: string; retryable: boolean }): void {
+    const { timeMs, client, node, op, error, retryable } = at;
+    this.append({ timeMs, client, node, kind: 'purge-fail', op, error, retryable });
+  }
+
+  purgeTimeout(at: Attached & { op: number }): void {
+    const { timeMs, client, node, op } = at;
+    this.append({ timeMs, client, node, kind: 'purge-timeout', op });
+  }
+
   /** Records the nodes' logs after healing; no event may follow. Topics are sorted here. */
   recordFinalLogs(timeMs: number, logs: readonly NodeSnapshot[]): void {
     assert(this.finalLogs === undefined, 'the final logs were already recorded');
-    const sorted = logs.map((log) => ({ node: log.node, topics: [...log.topics].sort((a, b) => compareText(a.topic, b.topic)) }));
+    const sorted = logs.map((log) => ({
+      node: log.node,
+      ...(log.clockMs === undefined ? {} : { clockMs: log.clockMs }),
+      topics: [...log.topics].sort((a, b) => compareText(a.topic, b.topic)),
+    }));
     const problems: string[] = [];
-    checkFinalLogs(sorted, this.header.nodes, problems);
+    checkFinalLogs(sorted, this.header.nodes, removalTopicsOf(this.header.retention, this.events), problems);
     assert(problems.length === 0, problems.join('; '));
     assert(timeMs >= this.links.lastEventTimeMs, `final logs at ${timeMs} ms, before the last event`);
     this.finalLogs = sorted;
@@ -467,8 +577,9 @@ export class HistoryRecorder {
   /** The complete history. Throws until the final logs are recorded: without them nothing can be checked. */
   history(): History {
     assert(this.finalLogs !== undefined, 'the history is incomplete until recordFinalLogs is called');
-    const { nodes, dedupWindowMs, historyMessagesMax, seed } = this.header;
+    const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = this.header;
     const seedField = seed === undefined ? {} : { seed };
+    const retentionField = retention === undefined ? {} : { retention: retention.map(copyRetention) };
     return {
       format: HISTORY_FORMAT,
       version: HISTORY_VERSION,
@@ -476,6 +587,7 @@ export class HistoryRecorder {
       nodes,
       dedupWindowMs,
       historyMessagesMax,
+      ...retentionField,
       endMs: this.endMs,
       events: [...this.events],
       finalLogs: this.finalLogs,
@@ -505,7 +617,7 @@ function encodePayload(payload: Payload): { payload: string; encoding: PayloadEn
 
 function toMessageRef(input: MessageInput): MessageRef {
   const digest = 'digest' in input ? input.digest : payloadDigest(input.payload);
-  return input.msgId === undefined ? { offset: input.offset, digest } : { offset: input.offset, msgId: input.msgId, digest };
+  return copyMessageRef({ offset: input.offset, msgId: input.msgId, digest, timestampMs: input.timestampMs });
 }
 
 // ---- JSON out.
@@ -523,16 +635,17 @@ export function historyToJSON(history: History): string {
   lines.push(`  "nodes": ${JSON.stringify(history.nodes)},`);
   lines.push(`  "dedupWindowMs": ${history.dedupWindowMs},`);
   lines.push(`  "historyMessagesMax": ${history.historyMessagesMax},`);
+  if (history.retention !== undefined) lines.push(...retentionLines(history.retention));
   lines.push(`  "endMs": ${history.endMs},`);
   lines.push(`  "events": [${history.events.length === 0 ? '],' : ''}`);
   history.events.forEach((event, i) => lines.push(`    ${JSON.stringify(canonicalEvent(event))}${i + 1 < history.events.length ? ',' : ''}`));
   if (history.events.length > 0) lines.push('  ],');
   lines.push(`  "finalLogs": [${history.finalLogs.length === 0 ? ']' : ''}`);
   history.finalLogs.forEach((log, i) => {
-    lines.push(`    {"node":${log.node},"topics":[`);
+    lines.push(`    {"node":${log.node},${log.clockMs === undefined ? '' : `"clockMs":${log.clockMs},`}"topics":[`);
     log.topics.forEach((topic, j) => {
       lines.push(`      {"topic":${JSON.stringify(topic.topic)},"messages":[`);
-      topic.messages.forEach((m, k) => lines.push(`        ${JSON.stringify(m)}${k + 1 < topic.messages.length ? ',' : ''}`));
+      topic.messages.forEach((m, k) => lines.push(`        ${JSON.stringify(copyMessageRef(m))}${k + 1 < topic.messages.length ? ',' : ''}`));
       lines.push(`      ]}${j + 1 < log.topics.length ? ',' : ''}`);
     });
     lines.push(`    ]}${i + 1 < history.finalLogs.length ? ',' : ''}`);
@@ -540,6 +653,19 @@ export function historyToJSON(history: History): string {
   if (history.finalLogs.length > 0) lines.push('  ]');
   lines.push('}');
   return lines.join('\n') + '\n';
+}
+
+/** One line per topic's limits, like the events. */
+function retentionLines(retention: readonly TopicRetention[]): string[] {
+  if (retention.length === 0) return ['  "retention": [],'];
+  const entries = retention.map((entry, i) => `    ${JSON.stringify(copyRetention(entry))}${i + 1 < retention.length ? ',' : ''}`);
+  return ['  "retention": [', ...entries, '  ],'];
+}
+
+/** A copy with the keys in canonical order. */
+function copyRetention(entry: TopicRetention | Json): TopicRetention {
+  const { topic, maxMsgs, maxBytes, maxAgeMs } = entry as TopicRetention;
+  return { topic, maxMsgs, maxBytes, maxAgeMs };
 }
 
 // ---- JSON in.
@@ -587,7 +713,7 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const HISTORY_KEYS = ['format', 'version', 'seed', 'nodes', 'dedupWindowMs', 'historyMessagesMax', 'endMs', 'events', 'finalLogs'];
+const HISTORY_KEYS = ['format', 'version', 'seed', 'nodes', 'dedupWindowMs', 'historyMessagesMax', 'retention', 'endMs', 'events', 'finalLogs'];
 
 function decodeHistory(value: unknown, problems: string[]): History | undefined {
   if (!isObject(value)) {
@@ -600,23 +726,34 @@ function decodeHistory(value: unknown, problems: string[]): History | undefined 
     return undefined;
   }
   unknownKeys(value, HISTORY_KEYS, '', problems);
-  const header = { nodes: value.nodes, dedupWindowMs: value.dedupWindowMs, historyMessagesMax: value.historyMessagesMax, seed: value.seed };
+  const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = value;
+  const header: RawHeader = { nodes, dedupWindowMs, historyMessagesMax, seed, retention };
   const before = problems.length;
   checkHeader(header, problems);
   const endMs = value.endMs;
   if (!isTime(endMs)) problems.push(`endMs must be a non-negative finite number, got ${show(endMs)}`);
   if (problems.length > before || !isTime(endMs)) return undefined;
-  const nodes = value.nodes as NodeId[];
-  const events = decodeEvents(value.events, nodes, endMs, problems);
-  const finalLogs = decodeFinalLogs(value.finalLogs, nodes, problems);
+  const nodeIds = nodes as NodeId[];
+  const events = decodeEvents(value.events, nodeIds, endMs, problems);
+  // The topics come from the raw events, so a final log is held to the same rule whether or not every event is well formed.
+  const finalLogs = decodeFinalLogs(value.finalLogs, nodeIds, removalTopicsOf(retention, value.events), problems);
   if (events === undefined || finalLogs === undefined) return undefined;
-  const seed = value.seed === undefined ? {} : { seed: value.seed as number };
-  const { dedupWindowMs, historyMessagesMax } = value as { dedupWindowMs: number; historyMessagesMax: number };
-  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, ...seed, nodes, dedupWindowMs, historyMessagesMax, endMs, events, finalLogs };
+  const seedField = seed === undefined ? {} : { seed: seed as number };
+  const retentionField = retention === undefined ? {} : { retention: (retention as Json[]).map(copyRetention) };
+  const limits = { dedupWindowMs: dedupWindowMs as number, historyMessagesMax: historyMessagesMax as number };
+  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, ...seedField, nodes: nodeIds, ...limits, ...retentionField, endMs, events, finalLogs };
 }
 
-function checkHeader(header: { nodes: unknown; dedupWindowMs: unknown; historyMessagesMax: unknown; seed?: unknown }, problems: string[]): void {
-  const { nodes, dedupWindowMs, historyMessagesMax, seed } = header;
+interface RawHeader {
+  readonly nodes: unknown;
+  readonly dedupWindowMs: unknown;
+  readonly historyMessagesMax: unknown;
+  readonly seed?: unknown;
+  readonly retention?: unknown;
+}
+
+function checkHeader(header: RawHeader, problems: string[]): void {
+  const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = header;
   if (!Array.isArray(nodes) || nodes.length === 0) {
     problems.push('nodes must be a non-empty array of node ids');
   } else {
@@ -632,6 +769,56 @@ function checkHeader(header: { nodes: unknown; dedupWindowMs: unknown; historyMe
   if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= 0)) {
     problems.push(`seed must be a non-negative integer, got ${show(seed)}`);
   }
+  if (retention !== undefined) checkRetention(retention, problems);
+}
+
+const RETENTION_KEYS = ['topic', 'maxMsgs', 'maxBytes', 'maxAgeMs'];
+
+/** Each entry names one literal topic, once, with limits as a stream config gives them. */
+function checkRetention(value: unknown, problems: string[]): void {
+  if (!Array.isArray(value)) {
+    problems.push(`retention must be an array of topic limits, got ${show(value)}`);
+    return;
+  }
+  const seen = new Set<string>();
+  value.forEach((entry: unknown, i) => {
+    const path = `retention[${i}]`;
+    if (!isObject(entry)) {
+      problems.push(`${path} must be an object`);
+      return;
+    }
+    unknownKeys(entry, RETENTION_KEYS, `${path}.`, problems);
+    const topic = entry.topic;
+    if (typeof topic !== 'string' || !isValidPublishSubject(topic)) problems.push(`${path}.topic must be a literal subject (no wildcards), got ${show(topic)}`);
+    else if (seen.has(topic)) problems.push(`${path}.topic repeats topic ${JSON.stringify(topic)}: each topic has one entry`);
+    if (typeof topic === 'string') seen.add(topic);
+    for (const key of ['maxMsgs', 'maxBytes']) {
+      if (!isLimit(entry[key])) problems.push(`${path}.${key} must be -1 (no limit) or a positive integer, got ${show(entry[key])}`);
+    }
+    if (!isTime(entry.maxAgeMs)) problems.push(`${path}.maxAgeMs must be 0 (no limit) or a positive finite number, got ${show(entry.maxAgeMs)}`);
+  });
+}
+
+function isLimit(value: unknown): boolean {
+  return value === -1 || isPositiveInteger(value);
+}
+
+/**
+ * The topics with a retention entry or a purge-invoke. Lenient about malformed
+ * input, which the rest of the reader reports: this only decides which rule a
+ * final log's first offset is held to.
+ */
+function removalTopicsOf(retention: unknown, events: unknown): Set<string> {
+  const topics = new Set<string>();
+  const add = (item: unknown): void => {
+    if (isObject(item) && typeof item.topic === 'string') topics.add(item.topic);
+  };
+  if (Array.isArray(retention)) retention.forEach(add);
+  if (!Array.isArray(events)) return topics;
+  for (const event of events as unknown[]) {
+    if (isObject(event) && event.kind === 'purge-invoke') add(event);
+  }
+  return topics;
 }
 
 function decodeEvents(value: unknown, nodes: readonly NodeId[], endMs: number, problems: string[]): HistoryEvent[] | undefined {
@@ -660,16 +847,17 @@ function decodeEvents(value: unknown, nodes: readonly NodeId[], endMs: number, p
   return valid ? events : undefined;
 }
 
-function decodeFinalLogs(value: unknown, nodes: readonly NodeId[], problems: string[]): NodeSnapshot[] | undefined {
+function decodeFinalLogs(value: unknown, nodes: readonly NodeId[], removalTopics: ReadonlySet<string>, problems: string[]): NodeSnapshot[] | undefined {
   if (!Array.isArray(value)) {
     problems.push('finalLogs must be an array');
     return undefined;
   }
   const before = problems.length;
-  checkFinalLogs(value, nodes, problems);
+  checkFinalLogs(value, nodes, removalTopics, problems);
   if (problems.length > before) return undefined;
   return (value as Json[]).map((log) => ({
     node: log.node as NodeId,
+    ...(log.clockMs === undefined ? {} : { clockMs: log.clockMs as number }),
     topics: (log.topics as Json[]).map((topic) => ({
       topic: topic.topic as string,
       messages: (topic.messages as unknown[]).map((m) => copyMessageRef(m as Json)),
@@ -677,7 +865,7 @@ function decodeFinalLogs(value: unknown, nodes: readonly NodeId[], problems: str
   }));
 }
 
-function checkFinalLogs(value: readonly unknown[], nodes: readonly NodeId[], problems: string[]): void {
+function checkFinalLogs(value: readonly unknown[], nodes: readonly NodeId[], removalTopics: ReadonlySet<string>, problems: string[]): void {
   if (value.length === 0) problems.push('finalLogs must hold at least one node: without them nothing can be checked');
   const seen = new Set<unknown>();
   value.forEach((log, i) => {
@@ -686,20 +874,21 @@ function checkFinalLogs(value: readonly unknown[], nodes: readonly NodeId[], pro
       problems.push(`${path} must be an object`);
       return;
     }
-    unknownKeys(log, ['node', 'topics'], `${path}.`, problems);
+    unknownKeys(log, ['node', 'clockMs', 'topics'], `${path}.`, problems);
     if (!isPositiveInteger(log.node) || !nodes.includes(log.node)) problems.push(`${path}.node must be one of the history's nodes, got ${show(log.node)}`);
     else if (seen.has(log.node)) problems.push(`${path}.node repeats node ${log.node}`);
     seen.add(log.node);
+    if (log.clockMs !== undefined) checkField(log, 'clockMs', 'time', `${path}.clockMs`, problems);
     const topics = log.topics;
     if (!Array.isArray(topics)) {
       problems.push(`${path}.topics must be an array`);
       return;
     }
-    topics.forEach((topic: unknown, j) => checkTopicSnapshot(topic, `${path}.topics[${j}]`, topics[j - 1], problems));
+    topics.forEach((topic: unknown, j) => checkTopicSnapshot(topic, `${path}.topics[${j}]`, topics[j - 1], removalTopics, problems));
   });
 }
 
-function checkTopicSnapshot(topic: unknown, path: string, previous: unknown, problems: string[]): void {
+function checkTopicSnapshot(topic: unknown, path: string, previous: unknown, removalTopics: ReadonlySet<string>, problems: string[]): void {
   if (!isObject(topic)) {
     problems.push(`${path} must be an object`);
     return;
@@ -714,11 +903,25 @@ function checkTopicSnapshot(topic: unknown, path: string, previous: unknown, pro
     problems.push(`${path}.messages must be an array`);
     return;
   }
-  topic.messages.forEach((message: unknown, k) => {
+  const mayStartAbove1 = typeof topic.topic === 'string' && removalTopics.has(topic.topic);
+  checkSnapshotOffsets(topic.messages, path, mayStartAbove1, problems);
+}
+
+/**
+ * Offsets go up by one from the first. Only retention and purges remove
+ * messages, and only the oldest, so only a topic with either may start above 1.
+ */
+function checkSnapshotOffsets(messages: readonly unknown[], path: string, mayStartAbove1: boolean, problems: string[]): void {
+  // Undefined while the first offset is unknown (its message is malformed), so later ones are not judged against a guess.
+  let first: number | undefined = mayStartAbove1 ? undefined : 1;
+  messages.forEach((message: unknown, k) => {
     const at = `${path}.messages[${k}]`;
-    if (checkMessageRef(message, at, problems) && (message as Json).offset !== k + 1) {
-      problems.push(`${at}.offset must be ${k + 1}: offsets are dense from 1`);
-    }
+    if (!checkMessageRef(message, at, problems)) return;
+    const offset = (message as Json).offset as number;
+    if (k === 0 && first === undefined) first = offset;
+    if (first === undefined || offset === first + k) return;
+    const rule = mayStartAbove1 ? 'offsets increase by one from the first' : 'offsets are dense from 1';
+    problems.push(`${at}.offset must be ${first + k}: ${rule}`);
   });
 }
 
@@ -729,17 +932,20 @@ function checkMessageRef(value: unknown, path: string, problems: string[]): bool
     return false;
   }
   const before = problems.length;
-  unknownKeys(value, ['offset', 'msgId', 'digest'], `${path}.`, problems);
+  unknownKeys(value, ['offset', 'msgId', 'digest', 'timestampMs'], `${path}.`, problems);
   checkField(value, 'offset', 'offset', `${path}.offset`, problems);
   if (value.msgId !== undefined) checkField(value, 'msgId', 'name', `${path}.msgId`, problems);
   checkField(value, 'digest', 'digest', `${path}.digest`, problems);
+  if (value.timestampMs !== undefined) checkField(value, 'timestampMs', 'time', `${path}.timestampMs`, problems);
   return problems.length === before;
 }
 
-function copyMessageRef(value: Json): MessageRef {
-  const offset = value.offset as number;
-  const digest = value.digest as string;
-  return value.msgId === undefined ? { offset, digest } : { offset, msgId: value.msgId as string, digest };
+/** A copy with the keys in canonical order and no key whose value is undefined. */
+function copyMessageRef(value: Json | MessageRef): MessageRef {
+  const { offset, msgId, digest, timestampMs } = value as MessageRef;
+  const id = msgId === undefined ? {} : { msgId };
+  const stamp = timestampMs === undefined ? {} : { timestampMs };
+  return { offset, ...id, digest, ...stamp };
 }
 
 // ---- Event fields, by kind.
@@ -809,6 +1015,10 @@ const EVENT_FIELDS: EventTables = {
   'history-read-invoke': { ...BASE, op: { type: 'op' }, topic: { type: 'topic' }, from: { type: 'offset' }, limit: { type: 'count' } },
   'history-read-ok': { ...BASE, op: { type: 'op' }, lastOffset: { type: 'count' }, messages: { type: 'messages' } },
   'history-read-fail': { ...BASE, op: { type: 'op' }, error: { type: 'text' } },
+  'purge-invoke': { ...BASE, op: { type: 'op' }, topic: { type: 'topic' }, keep: { type: 'count', optional: true } },
+  'purge-ok': { ...BASE, op: { type: 'op' }, purged: { type: 'count' } },
+  'purge-fail': { ...BASE, op: { type: 'op' }, error: { type: 'text' }, retryable: { type: 'boolean' } },
+  'purge-timeout': { ...BASE, op: { type: 'op' } },
 };
 
 const EVENT_KINDS = Object.keys(EVENT_FIELDS);

@@ -98,7 +98,7 @@ class SocketClientLink implements ClientLink {
 export async function runScenarioOnRealCluster(scenario: Scenario, options: RealRunOptions): Promise<RealRunResult> {
   const raft = { electionTicksMin: 15, heartbeatTicks: 5, ...scenario.cluster.raft };
   // One stream per workload topic, as in the simulator, so each topic's offsets are dense.
-  const streams = streamsForTopics(scenario.workload.topics, scenario.nodes);
+  const streams = streamsForTopics(scenario.workload.topics, scenario.nodes, scenario.workload.limits);
   const cluster = await RealCluster.create(scenario.nodes, options.tickMs, raft.electionTicksMin, raft.heartbeatTicks, streams);
   const skipped: string[] = [];
   const problems: string[] = [];

@@ -240,7 +240,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
 function withWorkloadStreams(options: SimRunOptions): BrokerSimOptions {
   const broker = options.cluster.broker ?? {};
   if (broker.node?.streams !== undefined) return broker;
-  return { ...broker, node: { ...broker.node, streams: streamsForTopics(options.broker.topics, options.nodes) } };
+  return { ...broker, node: { ...broker.node, streams: streamsForTopics(options.broker.topics, options.nodes, options.broker.limits) } };
 }
 
 /**

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseYamlFields, YamlFieldError, type FieldPath, type FieldReader } from '../src/runtime/yaml-fields.js';
 import type { NodeId } from '../src/raft/types.js';
-import { DEFAULT_BROKER_WORKLOAD, type BrokerWorkloadOptions } from './broker-workload.js';
+import { DEFAULT_BROKER_WORKLOAD, NO_LIMITS, type BrokerWorkloadOptions, type PlannedPurge, type WorkloadLimits } from './broker-workload.js';
 import { NODES_MAX, type SimClusterOptions } from './cluster.js';
 import type { FaultAction, ScheduledFault } from './faults.js';
 import { DEFAULT_SIM_RUN_OPTIONS, type SimRunOptions, type SimRunResult } from './run.js';
@@ -76,7 +76,7 @@ export function parseScenario(text: string, file: string): Scenario {
     throw new YamlFieldError([`${file}:1: a scenario is a mapping with name, cluster, workload, timeline and expect`]);
   }
   const top = root as Record<string, unknown>;
-  reader.unknownKeys([], top, ['name', 'description', 'cluster', 'duration', 'healAt', 'workload', 'timeline', 'expect']);
+  reader.unknownKeys([], top, ['name', 'description', 'cluster', 'duration', 'healAt', 'workload', 'streams', 'timeline', 'expect']);
   const name = reader.string(['name'], top.name);
   if (name !== '' && !/^[a-z0-9][a-z0-9-]*$/.test(name)) reader.problem(['name'], `must be lower-case letters, digits and dashes, got ${JSON.stringify(name)}`);
   const description = top.description === undefined ? '' : reader.string(['description'], top.description);
@@ -84,8 +84,11 @@ export function parseScenario(text: string, file: string): Scenario {
   const healAtMs = duration(reader, ['healAt'], top.healAt ?? `${Math.round(durationMs * 0.75)}ms`);
   if (healAtMs > durationMs) reader.problem(['healAt'], `must not be after the duration (${durationMs} ms)`);
   const { nodes, cluster } = readCluster(reader, top.cluster);
-  const workload = readWorkload(reader, top.workload);
-  const timeline = readTimeline(reader, top.timeline, nodes, durationMs);
+  const baseWorkload = readWorkload(reader, top.workload);
+  const limits = readLimits(reader, top.streams);
+  const purges = readPurges(reader, top.timeline, baseWorkload.topics, durationMs);
+  const workload = { ...baseWorkload, limits, purges };
+  const timeline = readTimeline(reader, withoutPurges(top.timeline), nodes, durationMs);
   const expect = readExpect(reader, top.expect);
   reader.throwIfProblems();
   return { name, description, file, nodes, durationMs, healAtMs, cluster, workload, timeline, expect };
@@ -205,8 +208,57 @@ function readWorkload(reader: FieldReader, value: unknown): BrokerWorkloadOption
     topics: Array.isArray(topics) ? (topics as string[]) : DEFAULT_BROKER_WORKLOAD.topics,
     publishTimeoutMs: fields.timeout === undefined ? DEFAULT_BROKER_WORKLOAD.publishTimeoutMs : duration(reader, ['workload', 'timeout'], fields.timeout),
     attemptsMax: reader.integer(['workload', 'attempts'], fields.attempts ?? DEFAULT_BROKER_WORKLOAD.attemptsMax, 1, 1000),
+    limits: NO_LIMITS,
+    purges: [],
   };
 }
+
+/**
+ * `streams:` sets the limits of every workload topic's stream, in JetStream's
+ * spelling: max_msgs, max_bytes, max_age, discard.
+ */
+function readLimits(reader: FieldReader, value: unknown): WorkloadLimits {
+  const fields = mapping(reader, ['streams'], value, ['max_msgs', 'max_bytes', 'max_age', 'discard']);
+  const count = (key: 'max_msgs' | 'max_bytes'): number => (fields[key] === undefined ? -1 : reader.integer(['streams', key], fields[key], -1, Number.MAX_SAFE_INTEGER));
+  const discard = fields.discard ?? 'old';
+  if (discard !== 'old' && discard !== 'new') reader.problem(['streams', 'discard'], `must be old or new, got ${JSON.stringify(discard)}`);
+  return {
+    maxMsgs: count('max_msgs'),
+    maxBytes: count('max_bytes'),
+    maxAgeMs: fields.max_age === undefined ? 0 : duration(reader, ['streams', 'max_age'], fields.max_age),
+    discard: discard === 'new' ? 'new' : 'old',
+  };
+}
+
+/** Timeline steps `{ at, do: purge, topic, keep? }`: a client's purges, not faults. */
+function readPurges(reader: FieldReader, value: unknown, topics: readonly string[], durationMs: number): PlannedPurge[] {
+  if (!Array.isArray(value)) return [];
+  const purges: PlannedPurge[] = [];
+  value.forEach((item: unknown, index) => {
+    if (typeof item !== 'object' || item === null || (item as Record<string, unknown>).do !== 'purge') return;
+    const step = item as Record<string, unknown>;
+    const at: FieldPath = ['timeline', index];
+    reader.unknownKeys(at, step, ['at', 'do', 'topic', 'keep']);
+    const atMs = duration(reader, [...at, 'at'], step.at);
+    if (atMs >= durationMs) reader.problem([...at, 'at'], `must be before the end of the run (${durationMs} ms)`);
+    const topic = step.topic;
+    if (typeof topic !== 'string' || !topics.includes(topic)) {
+      reader.problem([...at, 'topic'], `must be one of the workload's topics (${topics.join(', ')}), got ${JSON.stringify(topic)}`);
+      return;
+    }
+    const keep = step.keep === undefined ? undefined : reader.integer([...at, 'keep'], step.keep, 0, Number.MAX_SAFE_INTEGER);
+    purges.push({ atMs, topic, ...(keep === undefined ? {} : { keep }) });
+  });
+  return purges.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** The timeline without its purge steps, which readPurges takes; kept positions so problems name the right step. */
+function withoutPurges(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((item: unknown) => (typeof item === 'object' && item !== null && (item as Record<string, unknown>).do === 'purge' ? SKIPPED_STEP : item));
+}
+
+const SKIPPED_STEP = Symbol('purge step');
 
 function readExpect(reader: FieldReader, value: unknown): ScenarioExpectations {
   const fields = mapping(reader, ['expect'], value, ['safety', 'leaderWithin', 'progress', 'maxUnavailable']);
@@ -246,6 +298,7 @@ function readTimeline(reader: FieldReader, value: unknown, nodes: number, durati
   }
   const faults: ScheduledFault[] = [];
   value.forEach((item: unknown, index) => {
+    if (item === SKIPPED_STEP) return;
     const at: FieldPath = ['timeline', index];
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       reader.problem(at, `must be a mapping like { at: 5s, do: crash, node: leader }, got ${JSON.stringify(item)}`);
@@ -254,7 +307,7 @@ function readTimeline(reader: FieldReader, value: unknown, nodes: number, durati
     const step = item as Record<string, unknown>;
     const kind = step.do;
     if (typeof kind !== 'string' || ACTION_FIELDS[kind] === undefined) {
-      reader.problem([...at, 'do'], `must be one of ${Object.keys(ACTION_FIELDS).join(', ')}, got ${JSON.stringify(kind)}`);
+      reader.problem([...at, 'do'], `must be one of ${[...Object.keys(ACTION_FIELDS), 'purge'].join(', ')}, got ${JSON.stringify(kind)}`);
       return;
     }
     reader.unknownKeys(at, step, ['at', 'do', ...ACTION_FIELDS[kind]!]);

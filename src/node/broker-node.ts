@@ -1193,6 +1193,6 @@ function wallMs(nowMs: number): number {
  */
 function apiFailure(op: StreamApiOp, failure: CommandFailed): Uint8Array {
   if (failure.errCode !== undefined) return streamApiError(op, codeOfErrCode(failure.errCode) ?? 400, failure.errCode, failure.message);
-  if (failure.retryable) return streamApiError(op, 503, 10008, `JetStream cluster not available: ${failure.message}`);
-  return streamApiError(op, 400, 10003, failure.message);
+  if (failure.retryable) return streamApiError(op, 503, 10008, `JetStream cluster not available: ${failure.message}`, failure.reason);
+  return streamApiError(op, 400, 10003, failure.message, failure.reason);
 }

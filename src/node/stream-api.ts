@@ -146,9 +146,14 @@ export function streamApiResponse(request: Exclude<StreamApiRequest, { kind: 're
   }
 }
 
-/** JetStream's error response for an API request. */
-export function streamApiError(op: StreamApiOp, code: number, errCode: number, description: string): Uint8Array {
-  return reply(op, { error: { code, err_code: errCode, description } });
+/**
+ * JetStream's error response for an API request. A failure of the cluster
+ * rather than of the request also names chorus's reason (as a PubAck error
+ * does): 'timeout' and 'leader-changed' mean the change may still happen,
+ * any other reason that it did not.
+ */
+export function streamApiError(op: StreamApiOp, code: number, errCode: number, description: string, reason?: string): Uint8Array {
+  return reply(op, { error: { code, err_code: errCode, description, ...(reason === undefined ? {} : { reason }) } });
 }
 
 export type StreamApiOp = keyof typeof RESPONSE_TYPES;

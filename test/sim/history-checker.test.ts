@@ -139,7 +139,8 @@ const fixture = (): History => fixtureRecorder().history();
 type JsonObject = Record<string, unknown>;
 interface Doc extends JsonObject {
   events: JsonObject[];
-  finalLogs: { node: number; topics: { topic: string; messages: JsonObject[] }[] }[];
+  retention?: JsonObject[];
+  finalLogs: { node: number; clockMs?: number; topics: { topic: string; messages: JsonObject[] }[] }[];
 }
 
 function toDoc(history: History): Doc {
@@ -190,13 +191,16 @@ describe('a correct history', () => {
     expect(text.split('\n').filter((line) => line.includes('"kind"'))).toHaveLength(recorder.eventCount);
   });
 
-  it('is the example of docs/history-format.md, which passes and is written as the writer writes it', () => {
+  it('is each example of docs/history-format.md, which passes and is written as the writer writes it', () => {
     const page = readFileSync(new URL('../../docs/history-format.md', import.meta.url), 'utf8');
-    const block = /```json\n([\s\S]*?)```/.exec(page)?.[1];
-    expect(block).toBeDefined();
-    const history = historyFromJSON(block!);
-    expect(checkHistory(history)).toEqual([]);
-    expect(historyToJSON(history)).toBe(block);
+    // The page's other JSON blocks are fragments (one event, one snapshot); only whole histories are read here.
+    const blocks = [...page.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((block) => block.includes('"format": "chorus-history"'));
+    expect(blocks).toHaveLength(2);
+    for (const block of blocks) {
+      const history = historyFromJSON(block);
+      expect(checkHistory(history)).toEqual([]);
+      expect(historyToJSON(history)).toBe(block);
+    }
   });
 
   it('digests payloads as the first 64 bits of SHA-256, and keeps binary payloads as base64', () => {
@@ -495,6 +499,49 @@ describe('reading bad JSON', () => {
       expected: () => 'finalLogs[0].topics[0].messages[0].offset must be 1',
     },
     { name: 'no final logs', edit: (doc) => void (doc.finalLogs = []), expected: () => 'finalLogs must hold at least one node' },
+    {
+      name: 'a retention entry with a zero max_msgs',
+      edit: (doc) => void (doc.retention = [{ topic: 'orders', maxMsgs: 0, maxBytes: -1, maxAgeMs: 0 }]),
+      expected: () => 'retention[0].maxMsgs must be -1 (no limit) or a positive integer, got 0',
+    },
+    {
+      name: 'a retention entry for a wildcard',
+      edit: (doc) => void (doc.retention = [{ topic: 'orders.*', maxMsgs: -1, maxBytes: -1, maxAgeMs: 0 }]),
+      expected: () => 'retention[0].topic must be a literal subject (no wildcards), got "orders.*"',
+    },
+    {
+      name: 'a retention entry with a misspelt limit',
+      edit: (doc) => void (doc.retention = [{ topic: 'orders', maxMsgs: -1, maxBytes: -1, maxAge: 5 }]),
+      expected: () => 'retention[0].maxAge is not a known field',
+    },
+    {
+      name: 'a topic given retention twice',
+      edit: (doc) => void (doc.retention = [0, 1].map(() => ({ topic: 'orders', maxMsgs: 5, maxBytes: -1, maxAgeMs: 0 }))),
+      expected: () => 'retention[1].topic repeats topic "orders"',
+    },
+    {
+      name: 'a purge keeping a negative count',
+      edit: (doc) => void doc.events.push({ kind: 'purge-invoke', timeMs: doc.events.at(-1)!.timeMs, client: 'admin', node: 1, op: 900, topic: 'orders', keep: -1 }),
+      expected: (doc) => `events[${doc.events.length}].keep must be a non-negative integer, got -1`,
+    },
+    {
+      name: 'a purge completion answering a publish',
+      edit: (doc) => void doc.events.push({ kind: 'purge-ok', timeMs: doc.events.at(-1)!.timeMs, client: 'p1', node: 1, op: 1, purged: 0 }),
+      expected: (doc) => `events[${doc.events.length}]: op 1 is a publish-invoke, which a purge-ok cannot complete`,
+    },
+    {
+      name: 'a negative final clock',
+      edit: (doc) => void (doc.finalLogs[0]!.clockMs = -5),
+      expected: () => 'finalLogs[0].clockMs must be a non-negative finite number, got -5',
+    },
+    {
+      name: 'a retained final log with a hole',
+      edit: (doc) => {
+        doc.retention = [{ topic: 'orders', maxMsgs: -1, maxBytes: -1, maxAgeMs: 0 }];
+        doc.finalLogs[0]!.topics[2]!.messages.splice(1, 1);
+      },
+      expected: () => 'finalLogs[0].topics[2].messages[1].offset must be 2: offsets increase by one from the first',
+    },
     { name: 'a final log of an unknown node', edit: (doc) => void (doc.finalLogs[0]!.node = 9), expected: () => 'finalLogs[0].node must be one of' },
   ];
 
@@ -861,5 +908,226 @@ describe('history checker: time', () => {
     expect(checkHistory(orderedDeliveries(topicByTopic, false))).toEqual([]);
     const falseLate = [{ topic: 'a.x', offset: 1 }, { topic: 'a.y', offset: 1, late: true }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 2 }] as const;
     expect(formatHistoryViolation(checkHistory(orderedDeliveries(falseLate))[0]!)).toMatch(/was marked late, but nothing stamped later had been delivered before it/);
+  });
+});
+
+// ---- Retention and purges: a topic's oldest messages may be removed, and only as its limits or a purge allow.
+
+/** The retained topic's messages: offset k is stamped 100 k ms. */
+const LOGS = Array.from({ length: 6 }, (_, k) => ({ msgId: `l${k + 1}`, payload: `log-${k + 1}`, timestampMs: 100 * (k + 1) }));
+const LOGS_CLOCK_MS = 700;
+
+function logsRef(offset: number): MessageRef {
+  const { payload, msgId, timestampMs } = LOGS[offset - 1]!;
+  return messageRef(offset, payload, msgId, timestampMs);
+}
+
+/**
+ * Topic `logs` keeps at most 3 messages. Six are published and watched live;
+ * a slow live subscriber gets 1 and 2, then falls behind until 3 is removed,
+ * and goes on at 4; a replay from offset 1, opened after the first three were
+ * removed, starts at 4, as does a read from 2; every node ends with offsets 4 to 6.
+ */
+function retainedRecorder(): HistoryRecorder {
+  const retention = [{ topic: 'logs', maxMsgs: 3, maxBytes: -1, maxAgeMs: 0 }];
+  const r = new HistoryRecorder({ nodes: NODES, dedupWindowMs: WINDOW_MS, historyMessagesMax: PAGE_MAX, retention });
+  let t = 0;
+  const deliver = (sub: string, offset: number): void => r.deliver({ timeMs: ++t, sub, topic: 'logs', ...logsRef(offset) });
+  r.subscribe({ timeMs: ++t, client: 'watcher', node: 2, sub: 'live', pattern: 'logs', mode: { type: 'live' } });
+  r.subscribe({ timeMs: ++t, client: 'slowpoke', node: 1, sub: 'slow', pattern: 'logs', mode: { type: 'live' } });
+  for (const [k, { msgId, payload, timestampMs }] of LOGS.entries()) {
+    const op = r.publishInvoke({ timeMs: ++t, client: 'p', node: 1, topic: 'logs', msgId, attempt: 1, payload });
+    r.publishOk({ timeMs: ++t, op, offset: k + 1, duplicate: false, timestampMs });
+    deliver('live', k + 1);
+    if (k < 2) deliver('slow', k + 1);
+  }
+  for (const offset of [4, 5, 6]) deliver('slow', offset);
+  r.subscribe({ timeMs: ++t, client: 'replayer', node: 3, sub: 'late', pattern: 'logs', mode: { type: 'from-offset', offset: 1 } });
+  for (const offset of [4, 5, 6]) deliver('late', offset);
+  const op = r.historyReadInvoke({ timeMs: ++t, client: 'reader', node: 3, topic: 'logs', from: 2, limit: 3 });
+  r.historyReadOk({ timeMs: ++t, op, lastOffset: 6, messages: [4, 5, 6].map(logsRef) });
+  const topics = [{ topic: 'logs', messages: [4, 5, 6].map(logsRef) }];
+  r.recordFinalLogs(++t, NODES.map((node) => ({ node, clockMs: LOGS_CLOCK_MS, topics })));
+  return r;
+}
+
+const retained = (): History => retainedRecorder().history();
+
+function logsLog(doc: Doc, node: number): JsonObject[] {
+  return doc.finalLogs.find((l) => l.node === node)!.topics.find((t) => t.topic === 'logs')!.messages;
+}
+
+function setRetention(doc: Doc, limits: JsonObject): void {
+  doc.retention = [{ topic: 'logs', maxMsgs: -1, maxBytes: -1, maxAgeMs: 0, ...limits }];
+}
+
+/** Inserts a purge of `logs` and its completion (if any) right after event `after`, at that event's time. */
+function insertPurge(doc: Doc, after: number, purge: { keep?: number; completion: JsonObject | undefined }): void {
+  const base = { timeMs: doc.events[after]!.timeMs, client: 'admin', node: 1, op: 900 };
+  const invoke = { kind: 'purge-invoke', ...base, topic: 'logs', ...(purge.keep === undefined ? {} : { keep: purge.keep }) };
+  const completion = purge.completion === undefined ? [] : [{ ...base, ...purge.completion }];
+  doc.events.splice(after + 1, 0, invoke, ...completion);
+}
+
+/** The index of the publish-ok of `logs` at an offset. */
+function logsAck(doc: Doc, offset: number): number {
+  return find(doc, { kind: 'publish-ok', offset, op: doc.events[find(doc, { kind: 'publish-invoke', msgId: `l${offset}` })]!.op });
+}
+
+describe('retention and purges', () => {
+  const violationsOf = (history: History): string => checkHistory(history).map(formatHistoryViolation).join('\n');
+
+  it('passes a topic whose oldest messages max_msgs removed, skipped by a late replay and a read', () => {
+    const history = retained();
+    expect(checkHistory(history), violationsOf(history)).toEqual([]);
+    expect(history.finalLogs[0]!.topics[0]!.messages[0]!.offset).toBe(4);
+  });
+
+  it('round-trips the retention header, the final clocks and stamps, and every purge event through JSON', () => {
+    const recorder = retainedRecorder();
+    const text = recorder.toJSON();
+    expect(historyFromJSON(text)).toEqual(recorder.history());
+    expect(historyToJSON(historyFromJSON(text))).toBe(text);
+    expect(text).toContain('  "retention": [\n    {"topic":"logs","maxMsgs":3,"maxBytes":-1,"maxAgeMs":0}\n  ],');
+    expect(text).toContain(`{"node":1,"clockMs":${LOGS_CLOCK_MS},"topics":[`);
+    expect(text).toContain('{"offset":4,"msgId":"l4","digest":"');
+
+    const r = new HistoryRecorder({ nodes: [1, 2], dedupWindowMs: 10, historyMessagesMax: 5 });
+    const attached = (timeMs: number) => ({ timeMs, client: 'admin', node: 1 });
+    const all = r.purgeInvoke({ ...attached(1), topic: 'logs' });
+    r.purgeOk({ ...attached(2), op: all, purged: 4 });
+    const some = r.purgeInvoke({ ...attached(3), topic: 'logs', keep: 2 });
+    r.purgeFail({ ...attached(4), op: some, error: 'not-leader', retryable: true });
+    const lost = r.purgeInvoke({ ...attached(5), topic: 'logs', keep: 0 });
+    r.purgeTimeout({ ...attached(6), op: lost });
+    r.recordFinalLogs(7, [{ node: 1, topics: [{ topic: 'logs', messages: [messageRef(5, 'x', undefined, 9)] }] }, { node: 2, topics: [] }]);
+    const purges = r.history();
+    expect(historyFromJSON(r.toJSON())).toEqual(purges);
+    expect(purges.events.map((e) => e.kind)).toEqual(['purge-invoke', 'purge-ok', 'purge-invoke', 'purge-fail', 'purge-invoke', 'purge-timeout']);
+    expect(purges.events[2]).toMatchObject({ op: some, keep: 2 });
+    // A purge's completion names the client and node of its invocation, or the recorder refuses it.
+    const other = new HistoryRecorder({ nodes: [1, 2], dedupWindowMs: 10, historyMessagesMax: 5 });
+    const op = other.purgeInvoke({ ...attached(1), topic: 'logs' });
+    expect(() => other.purgeOk({ timeMs: 2, client: 'admin', node: 2, op, purged: 0 })).toThrow(InvariantError);
+  });
+
+  it('reports a node keeping more messages than max_msgs allows, as Retention only', () => {
+    const violations = checkHistory(mutate(retained(), (doc) => setRetention(doc, { maxMsgs: 2 })));
+    expect(propertiesOf(violations), violations.map(formatHistoryViolation).join('\n')).toEqual(['Retention']);
+    expect(violations[0]).toMatchObject({ topic: 'logs', offset: 4, nodes: NODES, event: -1 });
+    expect(violations[0]!.detail).toBe('n1 keeps 3 messages, offsets 4 to 6 of logs, but max_msgs is 2');
+  });
+
+  it('reports an acknowledged, delivered and read message that max_msgs could not have removed, as Retention only', () => {
+    const violations = checkHistory(mutate(retained(), (doc) => doc.finalLogs.forEach((log) => logsLog(doc, log.node).shift())));
+    expect(propertiesOf(violations), violations.map(formatHistoryViolation).join('\n')).toEqual(['Retention']);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ client: 'p', topic: 'logs', offset: 4 });
+    expect(violations[0]!.detail).toMatch(/^offset 4 of logs was removed \(the final logs keep offsets from 5\), but nothing explains it: max_msgs 3 removes offsets up to 3 only/);
+    // max_bytes is not judged: with one, any message but the newest may have gone.
+    const sized = mutate(retained(), (doc) => {
+      setRetention(doc, { maxMsgs: 3, maxBytes: 100 });
+      doc.finalLogs.forEach((log) => logsLog(doc, log.node).shift());
+    });
+    expect(checkHistory(sized), violationsOf(sized)).toEqual([]);
+  });
+
+  it('judges max_age by the final clock: what is that old must go, and nothing younger may', () => {
+    // At clock 700, offsets 1 to 3 (stamped 300 or earlier) are 400 ms old or more, and 4 to 6 less.
+    const byAge = mutate(retained(), (doc) => setRetention(doc, { maxAgeMs: 350 }));
+    expect(checkHistory(byAge), violationsOf(byAge)).toEqual([]);
+    // Offset 2's stamp is nowhere in the history, but 3, stamped later, is past max_age, so 2 is too.
+    const unstamped = mutate(byAge, (doc) => {
+      for (const e of doc.events) if (e.offset === 2) delete e.timestampMs;
+    });
+    expect(checkHistory(unstamped), violationsOf(unstamped)).toEqual([]);
+
+    const kept = checkHistory(mutate(retained(), (doc) => setRetention(doc, { maxAgeMs: 250 })));
+    expect(propertiesOf(kept)).toEqual(['Retention']);
+    expect(kept[0]!.detail).toBe('n1 keeps offset 4 of logs, stamped 400 ms, 300 ms before its clock 700 ms, but max_age is 250 ms');
+
+    const removed = checkHistory(mutate(retained(), (doc) => setRetention(doc, { maxAgeMs: 450 })));
+    expect(propertiesOf(removed)).toEqual(['Retention']);
+    expect(removed[0]).toMatchObject({ offset: 3 });
+    expect(removed[0]!.detail).toMatch(/max_age 450 ms: it is stamped 300 ms, only 400 ms before the final clock 700 ms/);
+
+    // Without the nodes' clocks nothing bounds age: removals are allowed and no message is too old to keep.
+    const unclocked = mutate(retained(), (doc) => {
+      setRetention(doc, { maxAgeMs: 250 });
+      for (const log of doc.finalLogs) delete log.clockMs;
+    });
+    expect(checkHistory(unclocked), violationsOf(unclocked)).toEqual([]);
+  });
+
+  it('lets a purge explain removals it could have made, and no others', () => {
+    const unlimited = (doc: Doc): void => void delete doc.retention;
+    // Without retention or a purge, a final log must start at offset 1.
+    expect(() => mutate(retained(), unlimited)).toThrow('finalLogs[0].topics[0].messages[0].offset must be 1: offsets are dense from 1');
+
+    const purged = (keep: number | undefined, completion: JsonObject | undefined, after = (doc: Doc) => logsAck(doc, 3)) =>
+      checkHistory(
+        mutate(retained(), (doc) => {
+          unlimited(doc);
+          insertPurge(doc, after(doc), { keep, completion });
+        }),
+      );
+    const ok = { kind: 'purge-ok', purged: 3 };
+    // A purge of everything after 3 was acknowledged removes 1 to 3.
+    expect(purged(undefined, ok).map(formatHistoryViolation)).toEqual([]);
+    // Keeping the newest 3 of 6 removes up to 3 as well; keeping 4 cannot remove 3.
+    expect(purged(3, ok, (doc) => logsAck(doc, 6)).map(formatHistoryViolation)).toEqual([]);
+    const keptFour = purged(4, ok, (doc) => logsAck(doc, 6));
+    expect(propertiesOf(keptFour)).toEqual(['Retention']);
+    expect(keptFour[0]!.detail).toMatch(/offset 3 of logs was removed .* purges: op 900 keeps it$/);
+    // A purge that completed before 3 was published cannot have removed it.
+    const early = purged(undefined, ok, (doc) => logsAck(doc, 2));
+    expect(early.map((v) => [v.property, v.offset])).toEqual([['Retention', 3]]);
+    expect(early[0]!.detail).toMatch(/op 900 completed before it was published$/);
+    // One refused for good removed nothing; one whose outcome is unknown may have removed anything published by the end.
+    expect(propertiesOf(purged(undefined, { kind: 'purge-fail', error: 'no such stream', retryable: false }))).toEqual(['Retention']);
+    expect(purged(undefined, { kind: 'purge-fail', error: 'not-leader', retryable: true })).toEqual([]);
+    expect(purged(undefined, { kind: 'purge-timeout' }, (doc) => logsAck(doc, 1))).toEqual([]);
+    expect(purged(undefined, undefined, (doc) => logsAck(doc, 1))).toEqual([]);
+
+    // A purge of everything at the end leaves no node holding the topic; limits alone never empty one.
+    const emptied = (purge: boolean): History =>
+      mutate(retained(), (doc) => {
+        if (purge) insertPurge(doc, doc.events.length - 1, { completion: ok });
+        for (const log of doc.finalLogs) log.topics = log.topics.filter((t) => t.topic !== 'logs');
+      });
+    expect(checkHistory(emptied(true)), violationsOf(emptied(true))).toEqual([]);
+    const unexplained = checkHistory(emptied(false));
+    expect(unexplained.map((v) => [v.property, v.offset])).toEqual([['Retention', 1]]);
+    expect(unexplained[0]!.detail).toMatch(/no node holds any message of it\), but nothing explains it: max_msgs 3 never empties a topic; .*; so are removed offsets 2, 3, 4, 5, 6$/);
+  });
+
+  it('still holds every kept offset to the other properties', () => {
+    // Offset 5 holds another message on every node: the acknowledged one is lost in the middle of a retained log.
+    const replaced = checkHistory(mutate(retained(), (doc) => doc.finalLogs.forEach((log) => (logsLog(doc, log.node)[1] = { ...messageRef(5, 'other') }))));
+    expect(replaced.filter((v) => v.property === 'Acknowledged Publish Lost').map((v) => [v.client, v.offset, v.nodes])).toEqual([['p', 5, NODES]]);
+    expect(propertiesOf(replaced)).not.toContain('Retention');
+    // A subscription that skips a kept offset has a gap, even when removed ones were skipped with it.
+    const gap = checkHistory(mutate(retained(), (doc) => doc.events.splice(find(doc, { kind: 'deliver', sub: 'late', offset: 5 }), 1)));
+    expect(gap.map((v) => [v.property, v.offset])).toEqual([['Subscription Gap', 5]]);
+    const slowGap = checkHistory(mutate(retained(), (doc) => doc.events.splice(find(doc, { kind: 'deliver', sub: 'slow', offset: 4 }), 1)));
+    expect(slowGap.map((v) => [v.property, v.offset])).toEqual([['Subscription Gap', 4]]);
+    expect(slowGap[0]!.detail).toBe('offset 4 was never delivered, though 2 and 5 were');
+    // A replay that starts past the first kept offset starts late.
+    const late = checkHistory(mutate(retained(), (doc) => doc.events.splice(find(doc, { kind: 'deliver', sub: 'late', offset: 4 }), 1)));
+    expect(propertiesOf(late)).toEqual(['Subscription Start']);
+    // A read that skips a kept offset, or returns too few, is a mismatch.
+    const skipped = checkHistory(
+      mutate(retained(), (doc) => {
+        const read = doc.events[find(doc, { kind: 'history-read-ok' })]!;
+        (read.messages as JsonObject[]).shift();
+      }),
+    );
+    expect(propertiesOf(skipped)).toEqual(['History Read Mismatch']);
+    // Nodes must agree on where the log starts: a node that dropped one more has lost an acknowledged message.
+    const divergent = checkHistory(mutate(retained(), (doc) => logsLog(doc, 2).shift()));
+    expect(divergent.map((v) => [v.property, v.offset, v.nodes])).toEqual([
+      ['Acknowledged Publish Lost', 4, [2]],
+      ['Divergent Topic Order', 4, [1, 2]],
+    ]);
   });
 });
