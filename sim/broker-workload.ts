@@ -7,7 +7,7 @@ import { streamConfigWithDefaults, type StreamConfig } from '../src/broker/strea
 import type { SimCluster } from './cluster.js';
 import { SimHistoryReader, SimPublisher, SimSubscriber, type ClientLink } from './clients.js';
 import { HistoryRecorder, payloadDigest, type History, type NodeSnapshot } from './history.js';
-import { SimPurger } from './purger.js';
+import { SimPurger, SimStreamCreator } from './stream-admin.js';
 import { SimRandom } from './random.js';
 
 /** Limits every workload topic's stream keeps (JetStream's: -1 for no count or size limit, 0 for no age limit). */
@@ -62,6 +62,7 @@ export class BrokerWorkload {
   private readonly subscribers: SimSubscriber[] = [];
   private readonly readers: SimHistoryReader[] = [];
   private readonly purgers: SimPurger[] = [];
+  private readonly creator: SimStreamCreator;
 
   /** The clients reach the nodes through `link`: a simulated cluster's, or real sockets. */
   constructor(
@@ -109,17 +110,25 @@ export class BrokerWorkload {
     this.readers.push(
       new SimHistoryReader(link, this.recorder, random('reader1'), { id: 'reader1', topics: options.topics, meanIntervalMs: 2000, limit: 50, startMs: 3000, stopMs }),
     );
+    // The workload makes its streams through the protocol, as a user's program would.
+    const streams = streamsForTopics(options.topics, link.nodeIds.length, options.limits);
+    this.creator = new SimStreamCreator(link, random('streams'), { id: 'admin1', streams, timeoutMs: options.publishTimeoutMs });
     if (options.purges.length > 0) {
       this.purgers.push(new SimPurger(link, this.recorder, random('purger1'), { id: 'purger1', purges: options.purges, timeoutMs: options.publishTimeoutMs }));
     }
   }
 
+  /** Starts every client; the publishers once their streams exist. */
   start(): void {
-    for (const client of [...this.publishers, ...this.subscribers, ...this.readers, ...this.purgers]) client.start();
+    for (const client of [...this.subscribers, ...this.readers, ...this.purgers]) client.start();
+    this.creator.start(() => {
+      for (const publisher of this.publishers) publisher.start();
+    });
   }
 
   /** Ends every client: nothing more is recorded after this. */
   stop(): void {
+    this.creator.stop();
     for (const client of [...this.publishers, ...this.subscribers, ...this.readers, ...this.purgers]) client.stop();
   }
 

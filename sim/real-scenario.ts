@@ -16,7 +16,7 @@ import type { NodeId } from '../src/raft/types.js';
 import { ChorusClient } from '../src/runtime/client.js';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
-import { BrokerWorkload, snapshotRef, streamsForTopics, type BrokerWorkloadStats } from './broker-workload.js';
+import { BrokerWorkload, snapshotRef, type BrokerWorkloadStats } from './broker-workload.js';
 import type { ClientLink, ConnectionHandlers } from './clients.js';
 import { describeFault, type FaultAction } from './faults.js';
 import { checkHistory, type HistoryViolation } from './history-checker.js';
@@ -97,9 +97,8 @@ class SocketClientLink implements ClientLink {
 
 export async function runScenarioOnRealCluster(scenario: Scenario, options: RealRunOptions): Promise<RealRunResult> {
   const raft = { electionTicksMin: 15, heartbeatTicks: 5, ...scenario.cluster.raft };
-  // One stream per workload topic, as in the simulator, so each topic's offsets are dense.
-  const streams = streamsForTopics(scenario.workload.topics, scenario.nodes, scenario.workload.limits);
-  const cluster = await RealCluster.create(scenario.nodes, options.tickMs, raft.electionTicksMin, raft.heartbeatTicks, streams);
+  // No declared streams: the workload creates its own through the protocol, as in the simulator.
+  const cluster = await RealCluster.create(scenario.nodes, options.tickMs, raft.electionTicksMin, raft.heartbeatTicks, []);
   const skipped: string[] = [];
   const problems: string[] = [];
   const skews = new Map<NodeId, number>();

@@ -1,6 +1,6 @@
 import type { RaftMessageType } from '../src/raft/types.js';
 import type { Violation } from './checker.js';
-import { SimCluster, type BrokerSimOptions, type SimClusterOptions, type TrafficCounter } from './cluster.js';
+import { SimCluster, type SimClusterOptions, type TrafficCounter } from './cluster.js';
 import {
   ALL_FAULT_KINDS,
   randomFaultSchedule,
@@ -10,7 +10,7 @@ import {
 } from './faults.js';
 import { SimRandom } from './random.js';
 import { SteadyProposer } from './workload.js';
-import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, streamsForTopics, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
+import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
 import { checkHistory, type HistoryViolation } from './history-checker.js';
 import type { History } from './history.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
@@ -164,7 +164,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   };
   const startedWall = clock();
   const brokerMode = options.workload === 'broker';
-  const clusterOptions = brokerMode ? { ...options.cluster, broker: withWorkloadStreams(options) } : options.cluster;
+  const clusterOptions = brokerMode ? { ...options.cluster, broker: { ...options.cluster.broker } } : options.cluster;
   const cluster = new SimCluster({ ...clusterOptions, nodes: options.nodes, seed: options.seed });
   options.onCluster?.(cluster);
   const samples: StateSample[] = [];
@@ -234,13 +234,6 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     broker,
     samples,
   };
-}
-
-/** The broker options of a run, declaring a stream for each workload topic unless the run declares its own. */
-function withWorkloadStreams(options: SimRunOptions): BrokerSimOptions {
-  const broker = options.cluster.broker ?? {};
-  if (broker.node?.streams !== undefined) return broker;
-  return { ...broker, node: { ...broker.node, streams: streamsForTopics(options.broker.topics, options.nodes, options.broker.limits) } };
 }
 
 /**

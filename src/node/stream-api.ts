@@ -29,7 +29,7 @@ export const JS_API_PREFIX = '$JS.API.';
 export type StreamApiRequest =
   | { readonly kind: 'write'; readonly op: 'create' | 'update' | 'delete' | 'purge'; readonly name: string; readonly command: StreamCommand }
   | { readonly kind: 'read'; readonly op: 'info'; readonly name: string; readonly subjectsFilter: string | undefined }
-  | { readonly kind: 'read'; readonly op: 'names' | 'list'; readonly subject: string | undefined }
+  | { readonly kind: 'read'; readonly op: 'names' | 'list'; readonly subject: string | undefined; readonly offset: number }
   | { readonly kind: 'read'; readonly op: 'account' }
   | { readonly kind: 'refused'; readonly response: Uint8Array };
 
@@ -63,9 +63,12 @@ export function parseStreamApiRequest(subject: string, payload: Uint8Array, clus
   const body = parseBody(payload);
   if (body === undefined) return refused(opOf(verb), 400, 10025, 'bad request: the body is not a JSON object');
   if (verb === 'NAMES' || verb === 'LIST') {
-    const filter = body.subject;
+    const { subject: filter, offset } = body;
     if (filter !== undefined && (typeof filter !== 'string' || !isValidSubject(filter))) return refused(opOf(verb), 400, 10025, `bad request: subject ${JSON.stringify(filter)} is not a subject`);
-    return { kind: 'read', op: verb === 'NAMES' ? 'names' : 'list', subject: filter as string | undefined };
+    if (offset !== undefined && (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)) {
+      return refused(opOf(verb), 400, 10025, `bad request: offset must be a non-negative integer, got ${JSON.stringify(offset)}`);
+    }
+    return { kind: 'read', op: verb === 'NAMES' ? 'names' : 'list', subject: filter as string | undefined, offset: (offset as number | undefined) ?? 0 };
   }
   const name = tokens.slice(2).join('.');
   if (tokens.length !== 3 || name.length === 0) return refused(opOf(verb), 400, 10003, `${subject}: the subject must end with one stream name`);
@@ -126,11 +129,13 @@ export function streamApiResponse(request: Exclude<StreamApiRequest, { kind: 're
     }
     case 'names': {
       const names = matchingStreams(state, request.subject).map((stream) => stream.name);
-      return reply('names', { total: names.length, offset: 0, limit: PAGE_STREAMS_MAX, streams: names.slice(0, PAGE_STREAMS_MAX) });
+      const page = names.slice(request.offset, request.offset + PAGE_STREAMS_MAX);
+      return reply('names', { total: names.length, offset: request.offset, limit: PAGE_STREAMS_MAX, streams: page });
     }
     case 'list': {
-      const streams = matchingStreams(state, request.subject).slice(0, PAGE_STREAMS_MAX);
-      return reply('list', { total: streams.length, offset: 0, limit: PAGE_STREAMS_MAX, streams: streams.map((stream) => streamInfo(stream, state, leader, undefined)) });
+      const streams = matchingStreams(state, request.subject);
+      const page = streams.slice(request.offset, request.offset + PAGE_STREAMS_MAX).map((stream) => streamInfo(stream, state, leader, undefined));
+      return reply('list', { total: streams.length, offset: request.offset, limit: PAGE_STREAMS_MAX, streams: page });
     }
     case 'delete':
       return reply('delete', { success: true });

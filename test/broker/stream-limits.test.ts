@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Hash64 } from '../../src/broker/hash.js';
 import { Stream, storedMessageBytes, type PurgeRequest, type StoreResult } from '../../src/broker/stream.js';
-import { streamConfigWithDefaults, type StreamConfig } from '../../src/broker/stream-config.js';
+import { streamConfigProblems, streamConfigWithDefaults, type StreamConfig } from '../../src/broker/stream-config.js';
 import { subjectMatches } from '../../src/broker/subjects.js';
+import { BrokerStateMachine, type ApplyResult } from '../../src/broker/state-machine.js';
+import { encodeBrokerCommand, type BrokerCommand } from '../../src/broker/commands.js';
 
 // A stream's store against a plain reference model of JetStream's limits: the
 // model keeps an array and recomputes everything naively; the store keeps
@@ -183,6 +185,74 @@ describe('a stream held to its limits', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('holds through the state machine too: the same commands, encoded in log entries and applied, give the same answers', () => {
+    fc.assert(
+      fc.property(limitsArbitrary, fc.array(commandArbitrary, { maxLength: 60 }), (limits, commands) => {
+        const config = streamConfigWithDefaults({ name: 'S', subjects: ['orders.*', 'audit.x'], ...limits }, 3);
+        // A duplicate window longer than max_age is no valid config: the state machine refuses it.
+        fc.pre(streamConfigProblems(config).length === 0);
+        const machine = new BrokerStateMachine();
+        const model = new ReferenceStream(config);
+        let index = 0;
+        const apply = (command: BrokerCommand): ApplyResult => {
+          index++;
+          const result = machine.applyEntry({ index, term: 1, kind: 'command', data: encodeBrokerCommand(command) });
+          machine.invariants();
+          return result;
+        };
+        expect(apply({ type: 'StreamCreate', config })).toEqual({ kind: 'stream-created', stream: 'S' });
+        let nowMs = 1000;
+        let logical = 0;
+        for (const command of commands) {
+          if (command.kind === 'store' || command.kind === 'advance') {
+            logical = command.afterMs === 0 ? logical + 1 : 0;
+            nowMs += command.afterMs;
+            model.advance(nowMs);
+          }
+          switch (command.kind) {
+            case 'store': {
+              const publish: BrokerCommand = {
+                type: 'Publish',
+                topic: command.subject,
+                headers: NO_HEADERS,
+                payload: new Uint8Array(command.payloadBytes),
+                timestampMs: nowMs,
+                logical,
+                ...(command.msgId === undefined ? {} : { msgId: command.msgId }),
+              };
+              const result = apply(publish);
+              const told = result.kind === 'published' ? `${result.duplicate ? 'duplicate' : 'stored'} ${result.offset}` : result.kind === 'rejected' ? `rejected ${result.code}` : result.kind;
+              expect(told).toBe(model.store(command.subject, command.payloadBytes, command.msgId, nowMs));
+              break;
+            }
+            case 'advance':
+              apply({ type: 'DedupExpire', nowMs });
+              break;
+            case 'purge': {
+              const { filter, upToSeq, keep } = command.request;
+              const purge: BrokerCommand = { type: 'StreamPurge', name: 'S', ...(filter === undefined ? {} : { filter }), ...(upToSeq === undefined ? {} : { upToSeq }), ...(keep === undefined ? {} : { keep }) };
+              expect(apply(purge)).toEqual({ kind: 'stream-purged', stream: 'S', purged: model.purge(command.request) });
+              break;
+            }
+            case 'update': {
+              const updated = streamConfigWithDefaults({ name: 'S', subjects: ['orders.*', 'audit.x'], ...command.limits }, 3);
+              const result = apply({ type: 'StreamUpdate', config: updated });
+              if (streamConfigProblems(updated).length > 0) {
+                expect(result).toMatchObject({ kind: 'rejected', code: 'stream-invalid' });
+                break;
+              }
+              expect(result).toEqual({ kind: 'stream-updated', stream: 'S' });
+              model.update(updated, nowMs);
+              break;
+            }
+          }
+          sameContents(machine.stream('S')!, model);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -122,3 +122,20 @@ describe('max_age on an idle stream', () => {
     for (const node of [1, 2, 3]) expect(cluster.node(node).state.stream('TEMP')!.messageCount).toBe(0);
   });
 });
+
+describe('stream lists', () => {
+  it('page with offset, as JetStream does, and total counts every matching stream', () => {
+    const { cluster, client } = setUp();
+    for (const name of ['A', 'B', 'C']) request(client, `$JS.API.STREAM.CREATE.${name}`, { name, subjects: [`${name.toLowerCase()}.>`] }, `_INBOX.api.c${name}`);
+    settleAll(cluster);
+    answers(client);
+    request(client, '$JS.API.STREAM.NAMES', { offset: 1 }, '_INBOX.api.n');
+    request(client, '$JS.API.STREAM.NAMES', { subject: 'b.x' }, '_INBOX.api.s');
+    request(client, '$JS.API.STREAM.NAMES', { offset: -1 }, '_INBOX.api.bad');
+    settleAll(cluster);
+    const byInbox = new Map(client.take('Msg').map((frame) => [frame.subject, JSON.parse(decoder.decode(frame.payload)) as Record<string, unknown>]));
+    expect(byInbox.get('_INBOX.api.n')).toMatchObject({ total: 3, offset: 1, streams: ['B', 'C'] });
+    expect(byInbox.get('_INBOX.api.s')).toMatchObject({ total: 1, streams: ['B'] });
+    expect(byInbox.get('_INBOX.api.bad')).toMatchObject({ error: { code: 400, err_code: 10025 } });
+  });
+});

@@ -90,6 +90,32 @@ describe('streams on a real 3-node cluster', () => {
     expect([missing.code, missing.stderr.trim()]).toEqual([1, 'chorus stream: stream not found (code 404, err_code 10059)']);
   }, 60_000);
 
+  it('hold max_bytes and max_age exactly on every node, an idle stream emptied by age', async () => {
+    const cluster = await RealCluster.create(3, 20, 10, 2, []);
+    clusters.push(cluster);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    const nc = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+    connections.push(nc);
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'SIZED', subjects: ['sized.>'], max_bytes: 1000 });
+    await jsm.streams.add({ name: 'FRESH', subjects: ['fresh.>'], max_age: 1_000_000_000 });
+    const js = nc.jetstream();
+    for (let i = 1; i <= 30; i++) await js.publish('sized.a', new Uint8Array(100));
+    for (let i = 1; i <= 5; i++) await js.publish('fresh.a', codec.encode(`f${i}`));
+    const sized = await jsm.streams.info('SIZED');
+    // Each message counts its subject (7 bytes) and its 100-byte payload: 107 bytes, so nine fit in 1000.
+    expect([sized.state.messages, sized.state.bytes, sized.state.first_seq, sized.state.last_seq]).toEqual([9, 963, 22, 30]);
+    for (const node of [1, 2, 3]) {
+      await eventually(async () => ((await messagesOn(cluster, node, 'sized.a')).join(',') === '22,23,24,25,26,27,28,29,30' ? true : undefined), 10_000, `n${node} to hold 22..30`);
+    }
+    // Nothing is published to fresh.a any more: leader time alone ages its messages out, everywhere.
+    for (const node of [1, 2, 3]) {
+      await eventually(async () => ((await messagesOn(cluster, node, 'fresh.a')).length === 0 ? true : undefined), 10_000, `n${node} to age fresh.a out`);
+    }
+    expect((await jsm.streams.info('FRESH')).state).toMatchObject({ messages: 0, first_seq: 6, last_seq: 5 });
+  }, 60_000);
+
   it('leave every other subject to NATS core: a request gets its responder\'s reply, and nothing is stored', async () => {
     const cluster = await RealCluster.create(3, 20, 10, 2, []);
     clusters.push(cluster);
