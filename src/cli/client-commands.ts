@@ -15,8 +15,10 @@ const decoder = new TextDecoder();
 
 export const PUB_HELP = `Usage: chorus pub <topic> <message> [--id MSGID] [--server host:port]
 
-Publishes one message and prints its PubAck: the topic, its offset, and
-whether it was a duplicate of an earlier message with the same --id.`;
+Publishes one message. To a subject a stream captures, it prints the PubAck:
+the stream, the message's sequence, and whether it was a duplicate of an
+earlier message with the same --id. To any other subject it publishes as NATS
+core (delivered to the subscribers of the moment, not stored) and says so.`;
 
 export const SUB_HELP = `Usage: chorus sub <subject> [--from N | --first | --durable NAME] [--ordered [--reorder-bound MS]] [--count N] [--server host:port]
 
@@ -75,6 +77,9 @@ export async function withClient<T>(values: Common, io: CliIo, action: (client: 
   }
   try {
     return await action(client);
+  } catch (error) {
+    io.err(`chorus: ${(error as Error).message}`);
+    return undefined;
   } finally {
     client.close();
   }
@@ -85,8 +90,22 @@ export async function pubCommand(argv: readonly string[], io: CliIo): Promise<nu
   if (values.help === true) return help(io, PUB_HELP);
   if (positionals.length !== 2) throw new UsageError(`pub takes a topic and a message, got ${positionals.length} arguments`);
   const [topic, message] = positionals as [string, string];
-  const result = await withClient(values, io, (client) => client.publish(topic, new TextEncoder().encode(message), values.id, TIMEOUT_MS));
+  const payload = new TextEncoder().encode(message);
+  const result = await withClient(values, io, async (client) => {
+    // A subject no stream captures is NATS core: it gets no PubAck, so ask first.
+    const streams = await client.request('$JS.API.STREAM.NAMES', new Uint8Array(0), new TextEncoder().encode(JSON.stringify({ subject: topic })), TIMEOUT_MS);
+    if (Array.isArray(streams.streams) && streams.streams.length === 0) {
+      client.publishCore(topic, payload);
+      await client.flush(TIMEOUT_MS);
+      return { core: true };
+    }
+    return client.publish(topic, payload, values.id, TIMEOUT_MS);
+  });
   if (result === undefined) return 1;
+  if (result.core === true) {
+    io.out(`published ${topic} as NATS core: no stream captures it, so it went to the subscribers of the moment and was not stored`);
+    return 0;
+  }
   if (typeof result.seq === 'number') {
     io.out(`published to ${String(result.stream)} at offset ${result.seq}${result.duplicate === true ? ' (duplicate of an earlier message with this id)' : ''}`);
     return 0;

@@ -91,13 +91,30 @@ export class ChorusClient {
     return this.request(topic, headers, payload, timeoutMs);
   }
 
-  /** Sends a request (a publish with a reply subject) and waits for its one JSON answer. */
+  /**
+   * Sends a request (a publish with a reply subject) and waits for its one
+   * JSON answer. A -ERR from the server (a subject it refuses, say) fails it
+   * at once with the server's words, rather than after the timeout.
+   */
   async request(subject: string, headers: Uint8Array, payload: Uint8Array, timeoutMs: number): Promise<Record<string, unknown>> {
     const inbox = `_INBOX.cli.${this.nextInbox++}`;
     this.write(`HPUB ${subject} ${inbox} ${headers.length} ${headers.length + payload.length}\r\n`);
     this.write(Buffer.concat([headers, payload, Buffer.from('\r\n')]));
-    const reply = await this.next((frame) => frame.type === 'Msg' && frame.subject === inbox, timeoutMs);
+    const reply = await this.next((frame) => (frame.type === 'Msg' && frame.subject === inbox) || frame.type === 'Err', timeoutMs);
+    if (reply.type === 'Err') throw new Error(`the server refused it: ${reply.message}`);
     return JSON.parse(new TextDecoder().decode((reply as Extract<ServerFrame, { type: 'Msg' }>).payload)) as Record<string, unknown>;
+  }
+
+  /** A PING answered: everything written before it has been read by the server. */
+  async flush(timeoutMs: number): Promise<void> {
+    this.write('PING\r\n');
+    await this.next((frame) => frame.type === 'Pong', timeoutMs);
+  }
+
+  /** Publishes without waiting for anything: NATS core, for a subject no stream captures. */
+  publishCore(subject: string, payload: Uint8Array): void {
+    this.write(`PUB ${subject} ${payload.length}\r\n`);
+    this.write(Buffer.concat([payload, Buffer.from('\r\n')]));
   }
 
   async status(timeoutMs: number): Promise<Record<string, unknown>> {

@@ -172,3 +172,21 @@ describe('a live subscription on a restarted node', () => {
     expect(seen).toEqual(['after']);
   }, 90_000);
 });
+
+describe('chorus pub', () => {
+  it('says where a message went: stored in a stream, or NATS core; and answers a refused subject at once, without a stack trace', async () => {
+    const cluster = await RealCluster.create(3, 20, 10, 2, []);
+    clusters.push(cluster);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    await chorus(cluster, leader, 'stream', 'add', 'ORDERS', '--subjects', 'orders.>');
+    expect((await chorus(cluster, leader, 'pub', 'orders.eu', 'hello', '--id', 'o-1')).stdout.trim()).toBe('published to ORDERS at offset 1');
+    expect((await chorus(cluster, leader, 'pub', 'chat.room', 'hi')).stdout.trim()).toBe(
+      'published chat.room as NATS core: no stream captures it, so it went to the subscribers of the moment and was not stored',
+    );
+    const started = Date.now();
+    const refused = await chorus(cluster, leader, 'pub', 'orders.*', 'x');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, "chorus: the server refused it: Invalid Publish Subject"]);
+  }, 60_000);
+});
