@@ -16,6 +16,7 @@
 //                              except deliveries marked late, which must truly come after a later one
 //   Retention                  a topic keeps no more than its limits allow, and loses only what its
 //                              limits or a purge could have removed
+//   Live Start                 a live subscription delivers no message acknowledged before it was made
 //
 // The final logs are the reference: they are the state every node agreed on
 // once healed (and where they do not agree, Divergent Topic Order says so, and
@@ -69,7 +70,8 @@ export type HistoryProperty =
   | 'Timestamp Order'
   | 'Causal Order'
   | 'Ordered Delivery'
-  | 'Retention';
+  | 'Retention'
+  | 'Live Start';
 
 export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Acknowledged Publish Lost',
@@ -85,6 +87,7 @@ export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Causal Order',
   'Ordered Delivery',
   'Retention',
+  'Live Start',
 ];
 
 export interface HistoryViolation {
@@ -592,6 +595,36 @@ function checkSubscriptions(context: Context): void {
   for (const stream of streams.values()) {
     checkGaps(context, stream);
     checkStart(context, stream);
+  }
+  checkLiveStarts(context, streams);
+}
+
+/**
+ * A live subscription means "from now": it may not deliver a message whose
+ * publish was acknowledged before the subscription was made (its subscribe
+ * event). Such a message was committed before the subscription reached any
+ * node, so no node may count it as new. A duplicate's acknowledgement names an
+ * older message and proves nothing about when it was stored, so only the
+ * first, non-duplicate acknowledgement of an offset counts.
+ */
+function checkLiveStarts(context: Context, streams: ReadonlyMap<string, Stream>): void {
+  const acknowledged = new Map<string, number>();
+  for (const link of context.links.operations.values()) {
+    const { invoke, completion } = link;
+    if (invoke.kind !== 'publish-invoke' || completion?.kind !== 'publish-ok' || completion.duplicate) continue;
+    const key = `${invoke.topic}\u0000${completion.offset}`;
+    acknowledged.set(key, Math.min(acknowledged.get(key) ?? Number.POSITIVE_INFINITY, link.completionIndex));
+  }
+  for (const stream of streams.values()) {
+    if (stream.sub.mode.type !== 'live') continue;
+    for (const [offset, deliverIndex] of [...stream.delivered].sort(([a], [b]) => a - b)) {
+      const ackIndex = acknowledged.get(`${stream.topic}\u0000${offset}`);
+      if (ackIndex === undefined || ackIndex > stream.subscribeIndex) continue;
+      const ack = context.history.events[ackIndex]!;
+      const detail = `live subscription ${stream.sub.sub}, made at ${stream.sub.timeMs}ms, delivered offset ${offset} of ${stream.topic}, whose publish was acknowledged at ${ack.timeMs}ms, before it`;
+      context.reportAt(deliverIndex, { property: 'Live Start', detail, subscription: stream.sub.sub, topic: stream.topic, offset });
+      break;
+    }
   }
 }
 

@@ -39,7 +39,7 @@ export function formatSummary(result: SimRunResult, replayCommand: string): stri
     lines.push(
       `${label('history')}${
         violations.length === 0
-          ? chalk.green(`no violations; ${events} client events checked (nothing acknowledged lost, nothing stored twice, one order, subscriptions without gaps or repeats, reads of the committed prefix, timestamps in order and causal, ordered subscriptions merged by time)`)
+          ? chalk.green(`no violations; ${events} client events checked (nothing acknowledged lost, nothing stored twice, one order, subscriptions without gaps or repeats, reads of the committed prefix, timestamps in order and causal, ordered subscriptions merged by time, live subscriptions from now, only what limits and purges allow removed)`)
           : chalk.red(`${violations.length} violation(s) of the client history checks`)
       }`,
     );

@@ -39,7 +39,7 @@ import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
-import type { StreamConfig } from '../broker/stream-config.js';
+import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
 import type { ClientCommand, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
@@ -158,6 +158,7 @@ type Waiter =
   | { readonly kind: 'ack'; readonly session: number; readonly replyTo: string | undefined }
   | DurableWaiter
   | ApiWaiter
+  | LiveWaiter
   | { readonly kind: 'remote'; readonly node: NodeId; readonly token: number };
 
 interface DurableWaiter {
@@ -176,6 +177,20 @@ interface ApiWaiter {
   readonly replyTo: string | undefined;
   readonly request: Exclude<StreamApiRequest, { kind: 'refused' }>;
 }
+
+/** A live SUB to stored subjects, waiting for its read barrier; see subscribe. */
+interface LiveWaiter {
+  readonly kind: 'live';
+  readonly session: number;
+  readonly sid: string;
+  readonly subject: string;
+  readonly queue: string | undefined;
+  /** An UNSUB with a max that came before the subscription started. */
+  max: number | undefined;
+}
+
+/** Who waits for a read barrier (or a write) to be applied on this node. */
+type BarrierWaiter = DurableWaiter | ApiWaiter | LiveWaiter;
 
 type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
 
@@ -210,10 +225,14 @@ export class BrokerNode {
   /** The leader this node believed in when it last checked its forwards. */
   private forwardsLeader: NodeId = NO_NODE;
   /** Durable XSUBs whose barrier passed at an index this node has not applied yet. */
-  private barrierWaits: { readonly index: number; readonly waiter: DurableWaiter | ApiWaiter; readonly purged: number }[] = [];
-  /** Live SUBs made while this node was behind; see subscribe. */
-  private liveWaits: { readonly index: number; readonly session: number; readonly sid: string; readonly subject: string; readonly queue: string | undefined }[] = [];
-  /** "session sid" of durable XSUBs waiting for their barrier, and of live SUBs waiting for their start (liveWaits): the sid is taken. */
+  private barrierWaits: { readonly index: number; readonly waiter: BarrierWaiter; readonly purged: number }[] = [];
+  /** Live SUBs waiting for their read barrier, by "session sid"; see subscribe. */
+  private readonly liveStarting = new Map<string, LiveWaiter>();
+  /** Live SUBs whose barrier failed, to send again; see retryLive. */
+  private liveRetries: LiveWaiter[] = [];
+  /** session -> PINGs to answer once its live SUBs have started. */
+  private readonly deferredPongs = new Map<number, number>();
+  /** "session sid" of durable XSUBs and live SUBs waiting for their barrier: the sid is taken. */
   private readonly startingSubscriptions = new Set<string>();
   /** Forwards sent by this incarnation; the next token is firstToken + forwardsSent % TOKENS_PER_INCARNATION. */
   private forwardsSent = 0;
@@ -277,6 +296,7 @@ export class BrokerNode {
     this.maybeHandLeadershipOn();
     this.maybeCreateDeclaredStreams();
     this.maybeAdvanceReplicatedClock();
+    if (this.liveRetries.length > 0) this.retryLive(nowMs);
     this.advertiseInterest();
     this.sendInterest(this.interestOut.tick(this.subscriptions.liveInterest()));
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
@@ -525,6 +545,8 @@ export class BrokerNode {
     this.closed.delete(session);
     this.subscriptions.removeSession(session);
     for (const key of this.startingSubscriptions) if (key.startsWith(`${session} `)) this.startingSubscriptions.delete(key);
+    for (const key of [...this.liveStarting.keys()]) if (key.startsWith(`${session} `)) this.liveStarting.delete(key);
+    this.deferredPongs.delete(session);
     this.advertiseInterest();
   }
 
@@ -573,7 +595,7 @@ export class BrokerNode {
         client.connect(command.options);
         return this.ok(client);
       case 'Ping':
-        return client.write(encodePong());
+        return this.pong(client);
       case 'Pong':
         return;
       case 'Pub':
@@ -581,15 +603,14 @@ export class BrokerNode {
       case 'HPub':
         return this.onPublish(client, command.subject, command.replyTo, command.headers, command.headerBytes, command.payload, nowMs);
       case 'Sub':
-        return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' });
+        return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' }, nowMs);
       case 'XSub': {
         const ordering = command.ordered === true ? this.ordering(command.reorderBoundMs) : undefined;
         if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, ordering, nowMs);
-        return this.subscribe(client, command.sid, command.subject, undefined, command.start, ordering);
+        return this.subscribe(client, command.sid, command.subject, undefined, command.start, nowMs, ordering);
       }
       case 'Unsub': {
-        // One still waiting to start never starts.
-        this.startingSubscriptions.delete(`${client.id} ${command.sid}`);
+        this.unsubscribeStarting(client.id, command.sid, command.max);
         const member = this.subscriptions.member(client.id, command.sid);
         if (member !== undefined) {
           if (command.max === undefined || command.max === 0 || member.delivered >= command.max) this.subscriptions.remove(member);
@@ -623,19 +644,45 @@ export class BrokerNode {
     this.closed.set(client.id, client);
   }
 
+  /** PONG, once every live SUB the client made before this PING has started; see subscribe. */
+  private pong(client: ClientSession): void {
+    for (const key of this.liveStarting.keys()) {
+      if (!key.startsWith(`${client.id} `)) continue;
+      this.deferredPongs.set(client.id, (this.deferredPongs.get(client.id) ?? 0) + 1);
+      return;
+    }
+    client.write(encodePong());
+  }
+
+  /** An UNSUB of a subscription still starting: it never starts, or starts with its max. */
+  private unsubscribeStarting(session: number, sid: string, max: number | undefined): void {
+    const key = `${session} ${sid}`;
+    const live = this.liveStarting.get(key);
+    if (live !== undefined && max !== undefined && max > 0) {
+      live.max = max;
+      return;
+    }
+    this.startingSubscriptions.delete(key);
+    if (live === undefined) return;
+    this.liveStarting.delete(key);
+    this.answerDeferredPongs(session);
+  }
+
   private ok(client: ClientSession): void {
     if (client.verbose) client.write(encodeOk());
   }
 
-  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, ordering?: Ordering): void {
+  private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, nowMs: number, ordering?: Ordering): void {
     if (!this.sidFree(client, sid)) return;
-    const horizon = this.liveHorizon();
-    if (start.kind === 'live' && !subject.startsWith(INBOX_PREFIX) && horizon > this.state.appliedIndex) {
-      // A live subscription means "from now", and this node has not applied
-      // everything that happened before now (it has just restarted, say): it
-      // starts once this node has applied the log it knows of.
+    if (start.kind === 'live' && !subject.startsWith(INBOX_PREFIX) && (!this.caughtUp() || this.mayMatchStored(subject))) {
+      // A live subscription to stored subjects means "from now": it starts
+      // once a read barrier it sends through the log is applied here, so it
+      // gets nothing committed before it was made, however far behind this
+      // node is (it may have just restarted and be re-applying its log). The
+      // client's next PING is answered only then, so SUB, flush, publish
+      // works as with nats-server.
       this.startingSubscriptions.add(`${client.id} ${sid}`);
-      this.liveWaits.push({ index: horizon, session: client.id, sid, subject, queue });
+      this.beginLive({ kind: 'live', session: client.id, sid, subject, queue, max: undefined }, nowMs);
       return this.ok(client);
     }
     this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordering);
@@ -643,25 +690,54 @@ export class BrokerNode {
   }
 
   /**
-   * How far the log went when a client subscribed, as far as this node knows:
-   * the commit index it has learned, or before it has heard of any, the end of
-   * its own log, every entry of which was written before the subscription.
+   * Whether this node's state tells which streams exist: it hears from a
+   * leader and has applied all it knows to be committed. A node re-applying
+   * its log after a restart, or cut off from the leader, may not know of
+   * streams the cluster has.
    */
-  private liveHorizon(): number {
-    const commit = this.raft.commitIndex();
-    return commit > 0 ? commit : this.raft.lastIndex();
+  private caughtUp(): boolean {
+    return this.raft.hearsFromLeader() && this.raft.commitIndex() > 0 && this.state.appliedIndex >= this.raft.commitIndex();
   }
 
-  /** Starts the live subscriptions waiting for the entry just applied. */
-  private startDueLive(): void {
-    const applied = this.state.appliedIndex;
-    const due = this.liveWaits.filter((wait) => wait.index <= applied);
-    if (due.length === 0) return;
-    this.liveWaits = this.liveWaits.filter((wait) => wait.index > applied);
-    for (const wait of due) {
-      if (!this.startingSubscriptions.delete(`${wait.session} ${wait.sid}`) || !this.sessions.has(wait.session)) continue;
-      this.subscriptions.add(wait.session, wait.sid, wait.subject, wait.queue, { kind: 'live' }, this.state);
+  /** Whether a subscription pattern could match a subject some stream (replicated or declared) captures. */
+  private mayMatchStored(pattern: string): boolean {
+    const configs = [...this.state.streamList().map((stream) => stream.config), ...this.options.streams];
+    return configs.some((config) => config.subjects.some((subject) => subjectsOverlap(subject, pattern)));
+  }
+
+  private beginLive(waiter: LiveWaiter, nowMs: number): void {
+    this.liveStarting.set(`${waiter.session} ${waiter.sid}`, waiter);
+    const failure = this.submit({ kind: 'barrier' }, waiter, nowMs);
+    if (failure !== undefined) this.settle(waiter, failure);
+  }
+
+  /** Live subscriptions whose barrier failed (no leader, say) send another at the next tick. */
+  private retryLive(nowMs: number): void {
+    const waiting = this.liveRetries;
+    this.liveRetries = [];
+    for (const waiter of waiting) if (this.liveStarting.has(`${waiter.session} ${waiter.sid}`)) this.beginLive(waiter, nowMs);
+  }
+
+  private startLive(waiter: LiveWaiter): void {
+    const key = `${waiter.session} ${waiter.sid}`;
+    const current = this.liveStarting.get(key);
+    if (current === undefined || !this.startingSubscriptions.delete(key)) return;
+    this.liveStarting.delete(key);
+    if (this.sessions.has(waiter.session)) {
+      const member = this.subscriptions.add(waiter.session, waiter.sid, waiter.subject, waiter.queue, { kind: 'live' }, this.state);
+      member.max = current.max;
     }
+    this.answerDeferredPongs(waiter.session);
+  }
+
+  /** Answers the PINGs a session sent while its live subscriptions were starting, once none is. */
+  private answerDeferredPongs(session: number): void {
+    const pongs = this.deferredPongs.get(session);
+    if (pongs === undefined) return;
+    for (const key of this.liveStarting.keys()) if (key.startsWith(`${session} `)) return;
+    this.deferredPongs.delete(session);
+    const client = this.sessions.get(session);
+    for (let i = 0; i < pongs; i++) client?.write(encodePong());
   }
 
   /** An ORDERED subscription's merge: over the Raft groups its topics live in, which is this node's one group. */
@@ -752,8 +828,9 @@ export class BrokerNode {
   }
 
   /** A durable XSUB starts, or an API request is answered, once its barrier or write is applied here. */
-  private afterBarrier(waiter: DurableWaiter | ApiWaiter, purged: number): void {
+  private afterBarrier(waiter: BarrierWaiter, purged: number): void {
     if (waiter.kind === 'durable') return this.startDurable(waiter);
+    if (waiter.kind === 'live') return this.startLive(waiter);
     this.answer(waiter.session, waiter.replyTo, streamApiResponse(waiter.request, this.state, `chorus-n${this.raft.leader()}`, purged));
   }
 
@@ -927,7 +1004,6 @@ export class BrokerNode {
 
   private apply(entry: Entry): void {
     const result = this.state.applyEntry(entry);
-    if (this.liveWaits.length > 0) this.startDueLive();
     if (result.kind === 'published') this.hlc.witness({ l: result.timestampMs, c: result.logical });
     if (result.kind === 'published' && !result.duplicate) {
       const stored = this.state.history(result.topic, result.offset, 1);
@@ -993,6 +1069,10 @@ export class BrokerNode {
           this.answer(waiter.session, waiter.replyTo, apiFailure(waiter.request.op, outcome));
         }
         return;
+      case 'live':
+        if (outcome.kind === 'barrier') this.whenApplied(outcome.index, waiter, 0);
+        else if (outcome.kind === 'failed') this.liveRetries.push(waiter);
+        return;
       case 'durable':
         if (outcome.kind === 'barrier') {
           this.whenApplied(outcome.index, waiter, 0);
@@ -1005,7 +1085,7 @@ export class BrokerNode {
   }
 
   /** Runs afterBarrier once this node has applied `index`. */
-  private whenApplied(index: number, waiter: DurableWaiter | ApiWaiter, purged: number): void {
+  private whenApplied(index: number, waiter: BarrierWaiter, purged: number): void {
     if (index <= this.state.appliedIndex) this.afterBarrier(waiter, purged);
     else this.barrierWaits.push({ index, waiter, purged });
   }

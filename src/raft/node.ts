@@ -217,6 +217,12 @@ export class RaftNode {
     return Math.max(1, this.campaignDueTicks() - this.electionElapsed);
   }
 
+  /** Whether this node leads, or has heard from its leader within the last electionTicksMin ticks. */
+  hearsFromLeader(): boolean {
+    if (this.roleValue === 'leader') return true;
+    return this.leaderValue !== NO_NODE && this.electionElapsed < this.options.electionTicksMin;
+  }
+
   /** Why this node may not lead now, or undefined when it may. */
   leadershipRefused(): string | undefined {
     return this.leadershipRefusal;

@@ -206,7 +206,11 @@ describe('BrokerNode: subscriptions', () => {
   it('delivers only committed messages, in offset order, on every node', () => {
     const cluster = clusterWithLeader();
     const subscribers = cluster.ids.map((id) => cluster.connect(id));
-    for (const subscriber of subscribers) subscriber.send('SUB orders 1\r\n');
+    // A live SUB to a stored subject starts once its read barrier is applied; the PONG says so.
+    for (const subscriber of subscribers) subscriber.send('SUB orders 1\r\nPING\r\n');
+    cluster.settle();
+    cluster.heartbeat();
+    for (const subscriber of subscribers) expect(subscriber.take('Pong')).toHaveLength(1);
     const publisher = cluster.connect(1);
     for (let i = 1; i <= 5; i++) publisher.send(pub('orders', `m${i}`));
     // Nothing is committed yet, so nothing is delivered anywhere.
@@ -346,6 +350,8 @@ describe('BrokerNode: subscriptions', () => {
     cluster.electLeader(1);
     const subscriber = cluster.connect(2);
     subscriber.send('SUB orders 1\r\n');
+    cluster.settle();
+    cluster.heartbeat();
     const publisher = cluster.connect(1);
     for (let i = 1; i <= 30; i++) publisher.send(pub('orders', `message-${i}`));
     cluster.settle();
@@ -560,5 +566,41 @@ describe('BrokerNode: extensions and bad input', () => {
     client.send('SUB a 1\r\nSUB b 1\r\n');
     expect(client.take('Err')).toHaveLength(1);
     expect(client.closed).toBe(false);
+  });
+});
+
+describe('BrokerNode: a live SUB to stored subjects starts from now', () => {
+  it('answers PING only once the SUB has started, and delivers nothing committed before it', () => {
+    const cluster = clusterWithLeader();
+    const publisher = cluster.connect(1);
+    publisher.send(pub('orders', 'before'));
+    const subscriber = cluster.connect(2);
+    subscriber.send('SUB orders 1\r\nPING\r\n');
+    // The barrier has not come back yet: no PONG.
+    expect(subscriber.take('Pong')).toHaveLength(0);
+    cluster.settle();
+    cluster.heartbeat();
+    expect(subscriber.take('Pong')).toHaveLength(1);
+    publisher.send(pub('orders', 'after'));
+    cluster.settle();
+    cluster.heartbeat();
+    expect(subscriber.messages()).toEqual(['after']);
+  });
+
+  it('keeps an UNSUB max given before it started, and an UNSUB before then cancels it', () => {
+    const cluster = clusterWithLeader();
+    const capped = cluster.connect(2);
+    capped.send('SUB orders 1\r\nUNSUB 1 2\r\n');
+    const cancelled = cluster.connect(3);
+    cancelled.send('SUB orders 1\r\nUNSUB 1\r\nPING\r\n');
+    expect(cancelled.take('Pong')).toHaveLength(1);
+    cluster.settle();
+    cluster.heartbeat();
+    const publisher = cluster.connect(1);
+    for (let i = 1; i <= 4; i++) publisher.send(pub('orders', `m${i}`));
+    cluster.settle();
+    cluster.heartbeat();
+    expect(capped.messages()).toEqual(['m1', 'm2']);
+    expect(cancelled.messages()).toEqual([]);
   });
 });

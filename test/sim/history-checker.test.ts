@@ -1131,3 +1131,32 @@ describe('retention and purges', () => {
     ]);
   });
 });
+
+describe('Live Start', () => {
+  function liveHistory(subscribeAtMs: number): History {
+    const recorder = new HistoryRecorder({ nodes: [1, 2, 3], dedupWindowMs: 120_000, historyMessagesMax: 100 });
+    const publish = (timeMs: number, id: string): void => {
+      const op = recorder.publishInvoke({ timeMs, client: 'p', node: 1, topic: 'orders', msgId: id, attempt: 1, payload: id });
+      recorder.publishOk({ timeMs: timeMs + 1, op, offset: Number(id.slice(1)), duplicate: false });
+    };
+    if (subscribeAtMs < 10) recorder.subscribe({ timeMs: subscribeAtMs, client: 's', node: 2, sub: 's-1', pattern: 'orders', mode: { type: 'live' } });
+    publish(10, 'm1');
+    if (subscribeAtMs >= 10) recorder.subscribe({ timeMs: subscribeAtMs, client: 's', node: 2, sub: 's-1', pattern: 'orders', mode: { type: 'live' } });
+    publish(30, 'm2');
+    recorder.deliver({ timeMs: 40, sub: 's-1', topic: 'orders', offset: 1, msgId: 'm1', payload: 'm1' });
+    recorder.deliver({ timeMs: 41, sub: 's-1', topic: 'orders', offset: 2, msgId: 'm2', payload: 'm2' });
+    const log = [messageRef(1, 'm1', 'm1'), messageRef(2, 'm2', 'm2')];
+    recorder.recordFinalLogs(50, [1, 2, 3].map((node) => ({ node, topics: [{ topic: 'orders', messages: log }] })));
+    return recorder.history();
+  }
+
+  it('passes a live subscription that delivers only what was acknowledged after it was made', () => {
+    expect(checkHistory(liveHistory(5))).toEqual([]);
+  });
+
+  it('reports a live subscription that delivers a message acknowledged before it was made', () => {
+    const violations = checkHistory(liveHistory(20));
+    expect(violations.map((v) => [v.property, v.subscription, v.offset])).toEqual([['Live Start', 's-1', 1]]);
+    expect(violations[0]!.detail).toBe('live subscription s-1, made at 20ms, delivered offset 1 of orders, whose publish was acknowledged at 11ms, before it');
+  });
+});
