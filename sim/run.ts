@@ -248,6 +248,16 @@ function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerW
   return new BrokerWorkload(cluster.clients, options.seed, options.broker, window, options.durationMs);
 }
 
+/**
+ * Every live broker node's state machine, whole: among much else, each
+ * stream within its max_msgs, max_bytes and max_age. Linear in the state, so
+ * it runs once a simulated second rather than after every event; a broken
+ * invariant throws, naming it.
+ */
+function checkBrokerInvariants(cluster: SimCluster): void {
+  for (const id of cluster.nodeIds) cluster.broker(id)?.state.invariants();
+}
+
 function runWithProgress(
   cluster: SimCluster,
   untilMs: number,
@@ -258,6 +268,7 @@ function runWithProgress(
   let reportedMs = cluster.nowMs();
   while (cluster.nowMs() < untilMs) {
     cluster.runFor(Math.min(stepMs, untilMs - cluster.nowMs()));
+    checkBrokerInvariants(cluster);
     if (sampler !== undefined) {
       const nodes = cluster.statuses().map((status) => ({ role: status.role, term: status.term, commitIndex: status.commitIndex }));
       sampler.samples.push({ timeMs: cluster.nowMs(), nodes });

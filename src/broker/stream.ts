@@ -113,6 +113,8 @@ export class Stream {
   private bytesValue = 0;
   private readonly bySubject = new Map<string, SubjectSeqs>();
   private readonly dedup: DedupTable;
+  /** The latest replicated clock this stream was aged at; see advanceClock. */
+  private clockMs = 0;
   /** The sum of the live messages' hashes, two 32-bit lanes. */
   private digestLow = 0;
   private digestHigh = 0;
@@ -232,6 +234,7 @@ export class Stream {
 
   /** The replicated clock moved to `nowMs`: forget expired message ids and remove messages past max_age. */
   advanceClock(nowMs: number): number {
+    this.clockMs = Math.max(this.clockMs, nowMs);
     this.dedup.expire(nowMs);
     const maxAgeMs = this.configValue.maxAgeMs;
     if (maxAgeMs === 0) return 0;
@@ -348,6 +351,8 @@ export class Stream {
     const config = this.configValue;
     assert(config.maxMsgs === -1 || this.count <= config.maxMsgs, `stream ${this.name} holds ${this.count} messages, max_msgs ${config.maxMsgs}`);
     assert(config.maxBytes === -1 || this.bytesValue <= config.maxBytes, `stream ${this.name} holds ${this.bytesValue} bytes, max_bytes ${config.maxBytes}`);
+    const oldest = this.slots[this.head];
+    assert(config.maxAgeMs === 0 || oldest === undefined || this.clockMs - oldest.timestampMs < config.maxAgeMs, `stream ${this.name} keeps seq ${oldest?.offset} past max_age ${config.maxAgeMs} ms`);
     if (config.maxMsgsPerSubject === -1) return;
     for (const [subject, list] of this.bySubject) {
       assert(list.seqs.length - list.head <= config.maxMsgsPerSubject, `stream ${this.name} holds more than max_msgs_per_subject of ${subject}`);
