@@ -64,7 +64,7 @@ import {
 } from './replies.js';
 import { ClientSession } from './session.js';
 import { codeOfErrCode, jetStreamErrCode } from './replies.js';
-import { InterestAdvertiser, interestKey, PeerInterest, type InterestUpdate } from './interest.js';
+import { CoreRouter } from './core-router.js';
 import { JS_API_PREFIX, parseStreamApiRequest, streamApiError, streamApiResponse, type StreamApiOp, type StreamApiRequest } from './stream-api.js';
 import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
 
@@ -137,9 +137,6 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   clockAdvanceTicks: 10,
   streams: [],
 };
-
-/** deliverUnstored's filter for plain subscriptions only. */
-const NO_QUEUES: ReadonlySet<string> = new Set();
 
 /** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */
 const TOKENS_PER_INCARNATION = 2 ** 32;
@@ -253,11 +250,8 @@ export class BrokerNode {
   private readonly lastSentTick = new Map<NodeId, number>();
   /** Peer clock readings too far ahead to merge into our hybrid clock; see onClockStamp. */
   private clockStampsRefused = 0;
-  /** What this node has told its peers of its subscriptions, and what they told it of theirs. */
-  private readonly interestOut: InterestAdvertiser;
-  private readonly peerInterest = new PeerInterest();
-  /** Rotates the choice among peers when no local member of a queue group can take a NATS core message. */
-  private queueTurn = 0;
+  /** NATS core: subjects no stream captures, routed by what every node subscribes to. */
+  private readonly core: CoreRouter;
   /** The term in which this node, as leader, last proposed the declared streams; see maybeCreateDeclaredStreams. */
   private declaredStreamsTerm = 0;
   /** The tick of the last clock command this node proposed; see maybeAdvanceReplicatedClock. */
@@ -270,9 +264,19 @@ export class BrokerNode {
     const incarnation = this.options.incarnation;
     assert(Number.isSafeInteger(incarnation) && incarnation >= 1 && incarnation <= INCARNATION_MAX, `incarnation ${incarnation} is not an integer from 1 to ${INCARNATION_MAX}`);
     this.firstToken = incarnation * TOKENS_PER_INCARNATION;
-    this.interestOut = new InterestAdvertiser(incarnation, this.options.interestSyncTicks);
     this.raft = new RaftNode(config, restored);
     this.state = new BrokerStateMachine(this.options.broker);
+    this.core = new CoreRouter(
+      {
+        subscriptions: this.subscriptions,
+        peers: this.raft.others,
+        session: (id) => this.sessions.get(id),
+        canTake: (member) => this.canTake(member),
+        send: (message) => this.peerOutbox.push({ ...message, group: this.raft.group, from: this.id } as PeerMessage),
+      },
+      incarnation,
+      this.options.interestSyncTicks,
+    );
   }
 
   get id(): NodeId {
@@ -297,8 +301,8 @@ export class BrokerNode {
     this.maybeCreateDeclaredStreams();
     this.maybeAdvanceReplicatedClock();
     if (this.liveRetries.length > 0) this.retryLive(nowMs);
-    this.advertiseInterest();
-    this.sendInterest(this.interestOut.tick(this.subscriptions.liveInterest()));
+    this.core.advertise();
+    this.core.tick();
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.pump();
   }
@@ -329,10 +333,10 @@ export class BrokerNode {
         break;
       }
       case 'Relay':
-        this.deliverUnstored(message.subject, message.replyTo, message.headerBytes, message.payload, undefined, new Set(message.queues));
+        this.core.onRelay(message);
         break;
       case 'Interest':
-        this.peerInterest.apply(message.from, message);
+        this.core.onInterest(message);
         break;
       case 'ClockProbe':
         break; // Its stamp, taken in above, is all it carries.
@@ -535,7 +539,7 @@ export class BrokerNode {
       if (output.type === 'ProtocolError') this.onProtocolError(client, output);
       else this.onCommand(client, output, nowMs);
     }
-    this.advertiseInterest();
+    this.core.advertise();
     this.pump();
   }
 
@@ -547,7 +551,7 @@ export class BrokerNode {
     for (const key of this.startingSubscriptions) if (key.startsWith(`${session} `)) this.startingSubscriptions.delete(key);
     for (const key of [...this.liveStarting.keys()]) if (key.startsWith(`${session} `)) this.liveStarting.delete(key);
     this.deferredPongs.delete(session);
-    this.advertiseInterest();
+    this.core.advertise();
   }
 
   takeClientOutput(): ClientOutput[] {
@@ -791,7 +795,7 @@ export class BrokerNode {
     if (subject.startsWith(JS_API_PREFIX)) return this.onStreamApi(client, subject, replyTo, payload, nowMs);
     if (subject.startsWith(INBOX_PREFIX) || (!subject.startsWith(RESERVED_PREFIX) && !this.isStored(subject))) {
       this.ok(client);
-      return this.publishCore(client, subject, replyTo, headerBytes, payload);
+      return this.core.publish(client, subject, replyTo, headerBytes, payload);
     }
     if (subject.startsWith(RESERVED_PREFIX)) {
       const ack = parseAckSubject(subject);
@@ -1097,7 +1101,7 @@ export class BrokerNode {
    */
   private answer(session: number, replyTo: string | undefined, body: Uint8Array): void {
     if (replyTo === undefined || !this.sessions.has(session)) return;
-    this.deliverUnstored(replyTo, undefined, new Uint8Array(0), body, undefined, 'all');
+    this.core.deliverLocal(replyTo, undefined, new Uint8Array(0), body, undefined, 'all');
   }
 
   private failed(reason: PublishFailure, message: string, retryable: boolean): CommandFailed {
@@ -1125,123 +1129,6 @@ export class BrokerNode {
     }
     return true;
   };
-
-  /**
-   * Request/reply traffic is not stored and not ordered: it goes at most once to
-   * each matching live subscription that can take it now, like NATS core.
-   */
-  /**
-   * Delivers an unstored message to this node's live subscriptions: every
-   * plain one, and each queue group that `queues` names (or all of them).
-   * Returns how many it reached and which queue groups it served.
-   */
-  private deliverUnstored(
-    subject: string,
-    replyTo: string | undefined,
-    headerBytes: Uint8Array,
-    payload: Uint8Array,
-    skipSession: number | undefined,
-    queues: ReadonlySet<string> | 'all',
-  ): { count: number; queues: Set<string> } {
-    const reached = { count: 0, queues: new Set<string>() };
-    for (const subscription of this.subscriptions.liveMatching(subject)) {
-      const key = subscription.queue === undefined ? undefined : interestKey(subscription.subject, subscription.queue);
-      if (key !== undefined && queues !== 'all' && !queues.has(key)) continue;
-      const member = subscription.nextMember((candidate) => candidate.session !== skipSession && this.canTake(candidate));
-      if (member === undefined) continue;
-      reached.count++;
-      if (key !== undefined) reached.queues.add(key);
-      const client = this.sessions.get(member.session)!;
-      const frame = { subject, sid: member.sid, payload, ...(replyTo === undefined ? {} : { replyTo }) };
-      if (headerBytes.length > 0 && client.headers) client.write(encodeHMsg({ ...frame, headers: headerBytes }));
-      else client.write(encodeMsg(frame));
-      member.delivered++;
-      if (member.max !== undefined && member.delivered >= member.max) this.subscriptions.remove(member);
-    }
-    return reached;
-  }
-
-  /**
-   * NATS core: a message no stream captures goes at most once to each matching
-   * subscription in the cluster, and to one member of each queue group in the
-   * whole cluster, the members taken in turn wherever they are (as nats-server
-   * spreads a group over its routes by member count). Peers without a
-   * matching subscription are not bothered. A request that reaches nobody is
-   * answered with NATS's 503 no-responders status, when its client asked.
-   */
-  private publishCore(client: ClientSession, subject: string, replyTo: string | undefined, headerBytes: Uint8Array, payload: Uint8Array): void {
-    const skip = client.echo ? undefined : client.id;
-    let reached = this.deliverUnstored(subject, replyTo, headerBytes, payload, skip, NO_QUEUES).count;
-    const plainPeers = new Set<NodeId>();
-    const groups = new Map<string, { local: number; peers: { peer: NodeId; count: number }[] }>();
-    for (const subscription of this.subscriptions.liveMatching(subject)) {
-      if (subscription.queue !== undefined) groups.set(interestKey(subscription.subject, subscription.queue), { local: subscription.members.length, peers: [] });
-    }
-    for (const { peer, entry } of this.peerInterest.matching(subject)) {
-      if (entry.queue === undefined) {
-        plainPeers.add(peer);
-        continue;
-      }
-      const key = interestKey(entry.subject, entry.queue);
-      const group = groups.get(key) ?? { local: 0, peers: [] };
-      group.peers.push({ peer, count: entry.count });
-      groups.set(key, group);
-    }
-    const assigned = new Map<NodeId, string[]>();
-    for (const [key, group] of groups) {
-      const peer = this.queueTarget(group.local, group.peers);
-      if (peer === undefined && this.deliverUnstored(subject, replyTo, headerBytes, payload, skip, new Set([key])).count > 0) {
-        reached++;
-        continue;
-      }
-      // Chosen elsewhere, or no local member could take it: a peer with members gets it.
-      const target = peer ?? group.peers[0]?.peer;
-      if (target !== undefined) assigned.set(target, [...(assigned.get(target) ?? []), key]);
-    }
-    const targets = new Set([...plainPeers, ...assigned.keys()]);
-    for (const peer of [...targets].sort((a, b) => a - b)) {
-      const queues = assigned.get(peer) ?? [];
-      this.peerOutbox.push({ type: 'Relay', group: this.raft.group, from: this.id, to: peer, subject, headerBytes, payload, queues, ...(replyTo === undefined ? {} : { replyTo }) });
-    }
-    if (replyTo !== undefined && reached === 0 && targets.size === 0 && client.noResponders && client.headers) this.noResponders(client, subject, replyTo);
-  }
-
-  /**
-   * The next member of a queue group, taken in turn over every member in the
-   * cluster: undefined for one of this node's, else the peer holding it.
-   */
-  private queueTarget(localMembers: number, peers: readonly { peer: NodeId; count: number }[]): NodeId | undefined {
-    const total = localMembers + peers.reduce((sum, { count }) => sum + count, 0);
-    let slot = this.queueTurn++ % total;
-    if (slot < localMembers) return undefined;
-    slot -= localMembers;
-    for (const { peer, count } of peers) {
-      if (slot < count) return peer;
-      slot -= count;
-    }
-    return peers[peers.length - 1]!.peer;
-  }
-
-  /** NATS's answer to a request nobody subscribes to: a 503 status on the requester's own reply subscription. */
-  private noResponders(client: ClientSession, subject: string, replyTo: string): void {
-    for (const subscription of this.subscriptions.liveMatching(replyTo)) {
-      const member = subscription.members.find((candidate) => candidate.session === client.id);
-      if (member === undefined) continue;
-      const headers = encodeHeaderBlock({ statusCode: 503, statusDescription: '', fields: new Map([['Nats-Subject', [subject]]]) });
-      client.write(encodeHMsg({ subject: replyTo, sid: member.sid, headers, payload: new Uint8Array(0) }));
-      return;
-    }
-  }
-
-  /** Tells every peer what changed in this node's subscriptions, at once. */
-  private advertiseInterest(): void {
-    if (this.subscriptions.interestChanged()) this.sendInterest(this.interestOut.changes(this.subscriptions.liveInterest()));
-  }
-
-  private sendInterest(update: InterestUpdate | undefined): void {
-    if (update === undefined) return;
-    for (const peer of this.raft.others) this.peerOutbox.push({ type: 'Interest', group: this.raft.group, from: this.id, to: peer, ...update });
-  }
 
   private pump(): void {
     this.subscriptions.pump(this.state, this.options.catchUpMessagesPerRound, this.deliverStored, this.canTake);
