@@ -6,22 +6,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, StringCodec, type NatsConnection } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { trackedResources } from './tracked.js';
 import { ChorusClient } from '../../src/runtime/client.js';
 import { CLI, eventually, RealCluster, sleep } from '../../src/runtime/local-cluster.js';
 
 const run = promisify(execFile);
 const codec = StringCodec();
-const clusters: RealCluster[] = [];
-const connections: NatsConnection[] = [];
-
-afterEach(async () => {
-  for (const connection of connections.splice(0)) await connection.close().catch(() => undefined);
-  for (const cluster of clusters.splice(0)) {
-    await cluster.stop();
-    cluster.remove();
-  }
-});
+const { clusters, connections } = trackedResources();
 
 async function newCluster(): Promise<RealCluster> {
   const cluster = await RealCluster.create();

@@ -4,23 +4,15 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { connect, StringCodec, type NatsConnection } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect, StringCodec } from 'nats';
+import { describe, expect, it } from 'vitest';
+import { trackedResources } from './tracked.js';
 import { CLI, eventually, RealCluster } from '../../src/runtime/local-cluster.js';
 import { ChorusClient } from '../../src/runtime/client.js';
 
 const run = promisify(execFile);
 const codec = StringCodec();
-const clusters: RealCluster[] = [];
-const connections: NatsConnection[] = [];
-
-afterEach(async () => {
-  for (const connection of connections.splice(0)) await connection.close().catch(() => undefined);
-  for (const cluster of clusters.splice(0)) {
-    await cluster.stop();
-    cluster.remove();
-  }
-});
+const { clusters, connections } = trackedResources();
 
 async function chorus(cluster: RealCluster, node: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
