@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../runtime/config.js';
 import { NodeRunner } from '../runtime/node-runner.js';
-import { StorageCorruptionError } from '../runtime/segmented-log.js';
+import { StorageCorruptionError } from '../storage/corruption.js';
+import { DataDirectoryLockedError } from '../runtime/data-dir-lock.js';
 import { UsageError, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
 import { clusterConfigFrom } from './real-config.js';
@@ -63,7 +64,7 @@ export async function nodeCommand(argv: readonly string[], io: CliIo): Promise<n
 
 function startProblem(error: unknown): string {
   if (error instanceof ConfigError) return `bad configuration:\n${error.message}`;
-  if (error instanceof StorageCorruptionError) return error.message;
+  if (error instanceof StorageCorruptionError || error instanceof DataDirectoryLockedError) return error.message;
   const code = (error as { code?: unknown }).code;
   if (code === 'EADDRINUSE') {
     const address = (error as { address?: string; port?: number });

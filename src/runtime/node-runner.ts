@@ -24,7 +24,9 @@ import type { Ready } from '../raft/types.js';
 import { AdminServer } from './admin-server.js';
 import type { ClusterConfig, NodeAddress } from './config.js';
 import { PeerTransport } from './peer-transport.js';
-import { NodeStorage } from './storage.js';
+import { NodeStorage, type OpenedStorage } from '../storage/node-storage.js';
+import { DataDirectoryLock } from './data-dir-lock.js';
+import { NODE_FILE_SYSTEM } from './node-file-system.js';
 
 export interface NodeRunnerOptions {
   readonly config: ClusterConfig;
@@ -52,15 +54,15 @@ export class NodeRunner {
   /** Readies persisted, and the entries they carried: group commit's effect. */
   readonly stats = { readies: 0, entries: 0, fsyncs: 0 };
 
-  private constructor(private readonly options: NodeRunnerOptions) {
+  private constructor(
+    private readonly options: NodeRunnerOptions,
+    address: NodeAddress,
+    private readonly lock: DataDirectoryLock,
+    opened: OpenedStorage,
+  ) {
     const { config, id } = options;
-    const address = config.nodes.find((node) => node.id === id);
-    if (address === undefined) throw new Error(`node ${id} is not in ${config.source} (ids: ${config.nodes.map((node) => node.id).join(', ')})`);
     this.address = address;
-    const { storage, durable, incarnation } = NodeStorage.open(address.dataDir, {
-      segmentBytesMax: config.segmentBytesMax,
-      note: (line) => options.log(line),
-    });
+    const { storage, durable, incarnation } = opened;
     this.storage = storage;
     options.log(`start ${incarnation} of this data directory: recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${durable.entries.length} log entries from ${address.dataDir}`);
     const raftConfig = {
@@ -93,10 +95,31 @@ export class NodeRunner {
     this.admin = new AdminServer(this, config.secret, options.log);
   }
 
+  /**
+   * Takes the data directory's lock, recovers its storage, and starts
+   * listening. A failure at any step undoes the ones before it.
+   */
   static async start(options: NodeRunnerOptions): Promise<NodeRunner> {
-    const runner = new NodeRunner(options);
-    await runner.listen();
-    return runner;
+    const { config, id } = options;
+    const address = config.nodes.find((node) => node.id === id);
+    if (address === undefined) throw new Error(`node ${id} is not in ${config.source} (ids: ${config.nodes.map((node) => node.id).join(', ')})`);
+    const lock = DataDirectoryLock.acquire(address.dataDir);
+    let opened: OpenedStorage | undefined;
+    let runner: NodeRunner | undefined;
+    try {
+      opened = await openStorage(address.dataDir, config.segmentBytesMax, options.log);
+      runner = new NodeRunner(options, address, lock, opened);
+      await runner.listen();
+      return runner;
+    } catch (error) {
+      if (runner !== undefined) {
+        await runner.stop();
+      } else {
+        opened?.storage.close();
+        lock.release();
+      }
+      throw error;
+    }
   }
 
   nowMs(): number {
@@ -128,6 +151,7 @@ export class NodeRunner {
     // Let an fsync in flight finish before the files close.
     while (this.persisting) await new Promise((resolve) => setTimeout(resolve, 5));
     this.storage.close();
+    this.lock.release();
   }
 
   private async listen(): Promise<void> {
@@ -191,7 +215,7 @@ export class NodeRunner {
   private async persistReady(ready: Ready): Promise<void> {
     this.persisting = true;
     try {
-      await this.storage.persist([ready]);
+      await new Promise<void>((resolve, reject) => this.storage.persist(ready, (error) => (error === undefined ? resolve() : reject(error))));
     } catch (error) {
       this.persisting = false;
       this.stopped = true;
@@ -207,6 +231,15 @@ export class NodeRunner {
     this.core.advance(ready);
     this.pump();
   }
+}
+
+function openStorage(dataDir: string, segmentBytesMax: number, log: (line: string) => void): Promise<OpenedStorage> {
+  return new Promise((resolve, reject) => {
+    NodeStorage.open(NODE_FILE_SYSTEM, dataDir, { segmentBytesMax, note: log }, (error, opened) => {
+      if (error !== undefined || opened === undefined) reject(error ?? new Error(`could not open ${dataDir}`));
+      else resolve(opened);
+    });
+  });
 }
 
 function listenOn(server: net.Server, host: string, port: number): Promise<void> {

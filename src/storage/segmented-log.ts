@@ -21,10 +21,11 @@
 // acknowledged, and open() refuses with an error naming the file and byte
 // offset, never dropping it silently.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Entry } from '../raft/types.js';
+import { StorageCorruptionError } from './corruption.js';
 import { crc32 } from './crc32.js';
+import { afterAll, joinPath, readWhole, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
+import { readU64, writeU64 } from './small-file.js';
 
 const MAGIC = 'CHRSLOG1';
 const SEGMENT_HEADER_BYTES = 16;
@@ -34,21 +35,10 @@ const SEGMENT_NAME = /^segment-(\d{20})\.log$/;
 /** A record longer than this cannot be ours: the core refuses commands over its commandBytesMax, far below. */
 const RECORD_BYTES_MAX = 256 * 1024 * 1024;
 
-export class StorageCorruptionError extends Error {
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    problem: string,
-  ) {
-    super(`${file}: byte ${offset}: ${problem}; refusing to start rather than drop acknowledged data`);
-    this.name = 'StorageCorruptionError';
-  }
-}
-
 interface Segment {
   readonly firstIndex: number;
   readonly file: string;
-  fd: number;
+  readonly handle: FileHandle;
   size: number;
   /** recordOffsets[k] is the byte offset of entry firstIndex + k. */
   readonly recordOffsets: number[];
@@ -67,23 +57,36 @@ export class SegmentedLog {
   private lastIndexValue = 0;
 
   private constructor(
+    private readonly fs: FileSystem,
     private readonly dir: string,
     private readonly options: SegmentedLogOptions,
   ) {}
 
-  /** Opens (creating if needed) the log in `dir` and returns it with every entry it holds. */
-  static open(dir: string, options: SegmentedLogOptions): { log: SegmentedLog; entries: Entry[] } {
-    fs.mkdirSync(dir, { recursive: true });
-    const log = new SegmentedLog(dir, options);
+  /**
+   * Opens (creating if needed) the log in `dir` and returns it with every
+   * entry it holds. A torn tail it cut off is durable only after the next
+   * sync(), which the caller makes before trusting the log.
+   */
+  static open(fs: FileSystem, dir: string, options: SegmentedLogOptions): { log: SegmentedLog; entries: Entry[] } {
+    const log = new SegmentedLog(fs, dir, options);
+    if (!fs.exists(dir)) {
+      fs.makeDirectory(dir);
+      log.directoryDirty = true;
+    }
     const names = fs
-      .readdirSync(dir)
+      .list(dir)
       .filter((name) => SEGMENT_NAME.test(name))
       .sort();
     const entries: Entry[] = [];
-    names.forEach((name, position) => {
-      const isLast = position === names.length - 1;
-      log.segments.push(log.recover(name, isLast, entries));
-    });
+    try {
+      names.forEach((name, position) => {
+        const isLast = position === names.length - 1;
+        log.segments.push(log.recover(name, isLast, entries));
+      });
+    } catch (error) {
+      log.close();
+      throw error;
+    }
     log.lastIndexValue = entries.length;
     return { log, entries };
   }
@@ -92,7 +95,7 @@ export class SegmentedLog {
     return this.lastIndexValue;
   }
 
-  /** Appends entries that continue the log. Durable only after sync(). */
+  /** Appends entries that continue the log. Durable only after sync(). Throws what the disk throws (ENOSPC). */
   append(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.index !== this.lastIndexValue + 1) {
@@ -101,7 +104,7 @@ export class SegmentedLog {
       let segment = this.segments[this.segments.length - 1];
       if (segment === undefined || segment.size >= this.options.segmentBytesMax) segment = this.createSegment(entry.index);
       const record = encodeRecord(entry);
-      fs.writeSync(segment.fd, record, 0, record.length, segment.size);
+      segment.handle.write(record, segment.size);
       segment.recordOffsets.push(segment.size);
       segment.size += record.length;
       this.dirty.add(segment);
@@ -115,8 +118,8 @@ export class SegmentedLog {
     while (this.segments.length > 0) {
       const segment = this.segments[this.segments.length - 1]!;
       if (segment.firstIndex >= index) {
-        fs.closeSync(segment.fd);
-        fs.unlinkSync(segment.file);
+        segment.handle.close();
+        this.fs.remove(segment.file);
         this.segments.pop();
         this.dirty.delete(segment);
         this.directoryDirty = true;
@@ -124,7 +127,7 @@ export class SegmentedLog {
       }
       const keep = index - segment.firstIndex;
       const cutAt = segment.recordOffsets[keep]!;
-      fs.ftruncateSync(segment.fd, cutAt);
+      segment.handle.truncate(cutAt);
       segment.recordOffsets.length = keep;
       segment.size = cutAt;
       this.dirty.add(segment);
@@ -133,86 +136,127 @@ export class SegmentedLog {
     this.lastIndexValue = index - 1;
   }
 
-  /** Makes every append and truncation so far durable. */
-  async sync(): Promise<void> {
+  /** Makes every append and truncation so far durable, then calls `done`. */
+  sync(done: SyncDone): void {
     const segments = [...this.dirty];
     this.dirty.clear();
-    await Promise.all(segments.map((segment) => fdatasync(segment.fd)));
-    if (this.directoryDirty) {
-      this.directoryDirty = false;
-      await syncDirectory(this.dir);
-    }
+    const syncDirectory = this.directoryDirty;
+    this.directoryDirty = false;
+    const each = afterAll(segments.length + (syncDirectory ? 1 : 0), done);
+    for (const segment of segments) segment.handle.sync(each);
+    if (syncDirectory) this.fs.syncDirectory(this.dir, each);
   }
 
   close(): void {
-    for (const segment of this.segments) fs.closeSync(segment.fd);
+    for (const segment of this.segments) segment.handle.close();
     this.segments.length = 0;
   }
 
   private createSegment(firstIndex: number): Segment {
-    const file = path.join(this.dir, `segment-${String(firstIndex).padStart(20, '0')}.log`);
-    const fd = fs.openSync(file, 'w+');
-    writeSegmentHeader(fd, firstIndex);
-    const segment: Segment = { firstIndex, file, fd, size: SEGMENT_HEADER_BYTES, recordOffsets: [] };
+    const file = joinPath(this.dir, `segment-${String(firstIndex).padStart(20, '0')}.log`);
+    const handle = this.fs.open(file, 'truncate');
+    writeSegmentHeader(handle, firstIndex);
+    const segment: Segment = { firstIndex, file, handle, size: SEGMENT_HEADER_BYTES, recordOffsets: [] };
     this.segments.push(segment);
     this.dirty.add(segment);
     this.directoryDirty = true;
     return segment;
   }
 
-  /** Reads one segment into `entries`, cutting a torn tail off the last one. */
+  /**
+   * Reads one segment into `entries`, cutting a torn tail off the last one.
+   * A segment that shows any problem is read and checked once more before
+   * the verdict, so that a bit flipped in one read (a transient fault of the
+   * bus or the cache, not of the data) neither cuts good records off as torn
+   * nor stops the node.
+   */
   private recover(name: string, isLast: boolean, entries: Entry[]): Segment {
-    const file = path.join(this.dir, name);
+    const file = joinPath(this.dir, name);
     const firstIndex = Number(SEGMENT_NAME.exec(name)![1]);
-    const buffer = fs.readFileSync(file);
-    // A plain Uint8Array view, so the entries sliced from it are plain Uint8Arrays, not Buffers.
-    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < SEGMENT_HEADER_BYTES) {
-      // A segment created just before a crash may lack even its header.
-      if (!isLast) throw new StorageCorruptionError(file, 0, `segment header is ${bytes.length} bytes, expected ${SEGMENT_HEADER_BYTES}`);
-    } else {
-      const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
-      if (magic !== MAGIC) throw new StorageCorruptionError(file, 0, `not a chorus log segment (magic ${JSON.stringify(magic)})`);
-      const headerIndex = readU64(view, 8);
-      if (headerIndex !== firstIndex) throw new StorageCorruptionError(file, 8, `header says first index ${headerIndex}, the name says ${firstIndex}`);
-    }
     if (firstIndex !== entries.length + 1) {
       throw new StorageCorruptionError(file, 0, `segment starts at index ${firstIndex}, but the log before it ends at ${entries.length}`);
     }
-    const recordOffsets: number[] = [];
-    let offset = SEGMENT_HEADER_BYTES;
-    let tornAt: number | undefined;
-    if (bytes.length < SEGMENT_HEADER_BYTES) tornAt = 0;
-    while (tornAt === undefined && offset < bytes.length) {
-      const problem = recordProblem(bytes, view, offset, entries.length + 1);
-      if (problem !== undefined) {
-        // A torn write can only leave the final record bad: if a good record of a
-        // later index follows (a damaged length field can hide it), this is corruption.
-        const atTail = problem.recordEnd >= bytes.length && !goodRecordFollows(bytes, view, offset + 1, entries.length + 2);
-        if (!(isLast && atTail)) throw new StorageCorruptionError(file, offset, problem.reason);
-        tornAt = offset;
-        break;
-      }
-      const payloadLength = view.getUint32(offset);
-      entries.push(decodeEntry(bytes, offset + RECORD_HEADER_BYTES, payloadLength));
-      recordOffsets.push(offset);
-      offset += RECORD_HEADER_BYTES + payloadLength;
+    const handle = this.fs.open(file, 'existing');
+    let scan = scanSegment(file, readWhole(handle), firstIndex, isLast);
+    if (scan.tornAt !== undefined || scan.corruption !== undefined) scan = scanSegment(file, readWhole(handle), firstIndex, isLast);
+    if (scan.corruption !== undefined) {
+      handle.close();
+      throw scan.corruption;
     }
-    const fd = fs.openSync(file, 'r+');
+    for (const entry of scan.entries) entries.push(entry);
+    const tornAt = scan.tornAt;
+    const segment: Segment = { firstIndex, file, handle, size: tornAt ?? scan.end, recordOffsets: scan.recordOffsets };
     if (tornAt !== undefined) {
-      this.options.note(`${file}: cut a torn record at byte ${tornAt} (${bytes.length - tornAt} bytes) left by an interrupted write`);
-      if (tornAt === 0) {
-        fs.ftruncateSync(fd, 0);
-        writeSegmentHeader(fd, firstIndex);
-        tornAt = SEGMENT_HEADER_BYTES;
-      } else {
-        fs.ftruncateSync(fd, tornAt);
+      this.options.note(`${file}: cut a torn record at byte ${tornAt} (${scan.end - tornAt} bytes) left by an interrupted write`);
+      handle.truncate(tornAt);
+      if (tornAt < SEGMENT_HEADER_BYTES) {
+        handle.truncate(0);
+        writeSegmentHeader(handle, firstIndex);
+        segment.size = SEGMENT_HEADER_BYTES;
       }
-      fs.fsyncSync(fd);
+      this.dirty.add(segment);
     }
-    return { firstIndex, file, fd, size: tornAt ?? offset, recordOffsets };
+    return segment;
   }
+}
+
+interface SegmentScan {
+  readonly entries: Entry[];
+  readonly recordOffsets: number[];
+  /** Where a torn tail starts, when the segment ends in one. */
+  readonly tornAt: number | undefined;
+  /** The segment's length as read. */
+  readonly end: number;
+  readonly corruption: StorageCorruptionError | undefined;
+}
+
+/** Checks and decodes one segment's bytes, without deciding anything. */
+function scanSegment(file: string, bytes: Uint8Array, firstIndex: number, isLast: boolean): SegmentScan {
+  const entries: Entry[] = [];
+  const recordOffsets: number[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const result = (tornAt: number | undefined, corruption?: StorageCorruptionError): SegmentScan => ({
+    entries,
+    recordOffsets,
+    tornAt,
+    end: bytes.length,
+    corruption,
+  });
+  if (bytes.length < SEGMENT_HEADER_BYTES) {
+    // A segment created just before a crash may lack even its header.
+    if (isLast) return result(0);
+    return result(undefined, new StorageCorruptionError(file, 0, `segment header is ${bytes.length} bytes, expected ${SEGMENT_HEADER_BYTES}`));
+  }
+  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+  const headerIndex = readU64(view, 8);
+  const headerProblem =
+    magic !== MAGIC
+      ? { offset: 0, reason: `not a chorus log segment (magic ${JSON.stringify(magic)})` }
+      : headerIndex !== firstIndex
+        ? { offset: 8, reason: `header says first index ${headerIndex}, the name says ${firstIndex}` }
+        : undefined;
+  if (headerProblem !== undefined) {
+    // The header of a segment whose first write was torn: nothing after it can be good.
+    if (isLast && !goodRecordFollows(bytes, view, SEGMENT_HEADER_BYTES, firstIndex)) return result(0);
+    return result(undefined, new StorageCorruptionError(file, headerProblem.offset, headerProblem.reason));
+  }
+  let offset = SEGMENT_HEADER_BYTES;
+  while (offset < bytes.length) {
+    const expected = firstIndex + entries.length;
+    const problem = recordProblem(bytes, view, offset, expected);
+    if (problem !== undefined) {
+      // A torn write can only leave the final record bad: if a good record of a
+      // later index follows (a damaged length field can hide it), this is corruption.
+      const atTail = problem.recordEnd >= bytes.length && !goodRecordFollows(bytes, view, offset + 1, expected + 1);
+      if (isLast && atTail) return result(offset);
+      return result(undefined, new StorageCorruptionError(file, offset, problem.reason));
+    }
+    const payloadLength = view.getUint32(offset);
+    entries.push(decodeEntry(bytes, offset + RECORD_HEADER_BYTES, payloadLength));
+    recordOffsets.push(offset);
+    offset += RECORD_HEADER_BYTES + payloadLength;
+  }
+  return result(undefined);
 }
 
 /** Why the record at `offset` is not a good entry `expectedIndex`, and where it would end. */
@@ -247,11 +291,11 @@ function goodRecordFollows(bytes: Uint8Array, view: DataView, from: number, inde
 }
 
 /** The 16-byte header every segment starts with: the magic and the segment's first index. */
-function writeSegmentHeader(fd: number, firstIndex: number): void {
+function writeSegmentHeader(handle: FileHandle, firstIndex: number): void {
   const header = new Uint8Array(SEGMENT_HEADER_BYTES);
   header.set(new TextEncoder().encode(MAGIC), 0);
   writeU64(new DataView(header.buffer), 8, firstIndex);
-  fs.writeSync(fd, header, 0, header.length, 0);
+  handle.write(header, 0);
 }
 
 function encodeRecord(entry: Entry): Uint8Array {
@@ -276,29 +320,6 @@ function decodeEntry(bytes: Uint8Array, payload: number, payloadLength: number):
   return { index, term, kind, data };
 }
 
-function writeU64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, Math.floor(value / 2 ** 32));
-  view.setUint32(offset + 4, value >>> 0);
-}
-
-function readU64(view: DataView, offset: number): number {
-  return view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4);
-}
-
 function hex(value: number): string {
   return `0x${value.toString(16).padStart(8, '0')}`;
-}
-
-function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-/** Makes a directory's entries (files created, renamed or removed) durable. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    fs.closeSync(fd);
-  }
 }
