@@ -14,6 +14,7 @@ export type SafetyProperty =
   | 'Apply Order'
   | 'Single Vote Per Term'
   | 'Durable Before Send'
+  | 'Storage Recovery'
   | 'Timestamp Bound';
 
 export interface Violation {
@@ -393,6 +394,16 @@ export class SafetyChecker {
     } else if (hybridClockMs > limitMs) {
       this.report('Timestamp Bound', `n${node}'s hybrid logical clock reads ${(hybridClockMs - trueMs).toFixed(0)} ms ahead of true time; ${bound}`, [node], 0, 0);
     }
+  }
+
+  /**
+   * A node's storage refused what its disk held at a start. The simulated disk
+   * only ever holds what a crash may leave (durable writes, and a torn prefix
+   * of the rest), so a refusal is the storage engine's bug: it would keep a
+   * real node down after an ordinary power cut.
+   */
+  reportStorageFailure(node: NodeId, reason: string): void {
+    this.report('Storage Recovery', `n${node} could not start: ${reason}`, [node], 0, 0);
   }
 
   private report(property: SafetyProperty, detail: string, nodes: NodeId[], term: number, index: number): void {

@@ -15,7 +15,9 @@ import {
 } from '../src/raft/types.js';
 import { SafetyChecker, type Violation } from './checker.js';
 import { SimClock } from './clock.js';
-import { DEFAULT_DISK_OPTIONS, SimDisk, type DiskOptions } from './disk.js';
+import { DEFAULT_DISK_OPTIONS, DurableLedger, type DiskOptions } from './disk.js';
+import { SimFileSystem } from './sim-file-system.js';
+import { NodeStorage, type OpenedStorage } from '../src/storage/node-storage.js';
 import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
 import { SimRandom } from './random.js';
@@ -74,6 +76,11 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
   broker: undefined,
 };
 
+/** Where each simulated node keeps its data on its own disk. */
+const SIM_DATA_DIR = '/data';
+/** Small segments, so that runs roll over, truncate across and recover many of them. */
+const SIM_SEGMENT_BYTES_MAX = 64 * 1024;
+
 export const NODES_MAX = 15;
 export const RAFT_GROUP = 1;
 
@@ -113,6 +120,15 @@ class SimHost {
   core: RaftNode | undefined = undefined;
   /** In broker mode, the whole node core around `core`. */
   broker: BrokerNode | undefined = undefined;
+  /** The storage engine over this node's disk, while the node runs. */
+  storage: NodeStorage | undefined = undefined;
+  /** True from a start until the storage has recovered and the core runs. */
+  starting = false;
+  /** What the storage has reported durable, for the checker. */
+  readonly durable = new DurableLedger();
+  /** Why the node last failed to start or had to stop, if it did. */
+  stopReason: string | undefined = undefined;
+  /** Counts crashes: a stamp from an earlier incarnation makes an event or callback stale. */
   incarnation = 0;
   /** The Ready whose writes are on their way to disk, if any. */
   persisting: Ready | undefined = undefined;
@@ -139,9 +155,11 @@ class SimHost {
   private periodUs = 0;
   private periodDriftPpm = Number.NaN;
 
+  /** Set once, right after construction: the disk needs the cluster's scheduler. */
+  disk!: SimFileSystem;
+
   constructor(
     readonly id: NodeId,
-    readonly disk: SimDisk,
     readonly clock: SimClock,
     readonly random: SimRandom,
     private readonly tickUs: number,
@@ -218,11 +236,14 @@ export class SimCluster {
     const clocks = { offsetMsMax: 0, driftPpmMax: 0, ...this.options.clocks };
     checkDrift(clocks.driftPpmMax);
     for (const id of this.nodeIds) {
-      const disk = new SimDisk({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`));
       const offsetUs = clockRandom.between(-clocks.offsetMsMax, clocks.offsetMsMax) * 1000;
       const clock = new SimClock(offsetUs, clockRandom.between(-clocks.driftPpmMax, clocks.driftPpmMax));
       const initialClock = { offsetUs: clock.offsetUs, driftPpm: clock.driftPpm };
-      this.hosts.push(new SimHost(id, disk, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000, initialClock));
+      const host = new SimHost(id, clock, SimRandom.stream(seed, `node/${id}`), this.options.tickMs * 1000, initialClock);
+      host.disk = new SimFileSystem({ ...DEFAULT_DISK_OPTIONS, ...this.options.disk }, SimRandom.stream(seed, `disk/${id}`), (delayUs, action) =>
+        this.scheduler.schedule(this.events.disk(id, action), delayUs),
+      );
+      this.hosts.push(host);
     }
     this.clientRandom = SimRandom.stream(seed, 'clients');
     this.tornRandom = SimRandom.stream(seed, 'torn-writes');
@@ -234,7 +255,7 @@ export class SimCluster {
       send: (session, bytes) => this.clientSend(session, bytes),
       close: (session) => this.clientClose(session),
     };
-    for (const host of this.hosts) this.boot(host);
+    for (const host of this.hosts) this.start(host);
   }
 
   // ---- Time.
@@ -403,23 +424,40 @@ export class SimCluster {
    */
   crash(id: NodeId, options: { torn?: boolean } = {}): void {
     const host = this.host(id);
-    if (host.core === undefined) return;
+    if (host.core === undefined && !host.starting) return;
     if (options.torn === true) host.disk.tornCrash(this.tornRandom);
+    else host.disk.crash();
+    this.halt(host);
+  }
+
+    restart(id: NodeId): void {
+    const host = this.host(id);
+    if (host.core !== undefined || host.starting) return;
+    this.start(host);
+  }
+
+  /** Why a node last failed to start or had to stop (a full disk, damaged storage), if it did. */
+  stopReason(id: NodeId): string | undefined {
+    return this.host(id).stopReason;
+  }
+
+  /** The node's simulated disk, for tests and faults that reach below the storage engine. */
+  disk(id: NodeId): SimFileSystem {
+    return this.host(id).disk;
+  }
+
+  /** Ends a node's incarnation: its memory, connections and pending work are gone; its disk stays as it is. */
+  private halt(host: SimHost): void {
+    this.closeSessionsOf(host);
     host.core = undefined;
     host.broker = undefined;
-    this.closeSessionsOf(host);
+    host.storage = undefined;
+    host.starting = false;
     host.persisting = undefined;
     host.appliedCount = 0;
     host.incarnation++;
     host.tickStamp++;
     host.crashes++;
-    host.disk.crash();
-  }
-
-  restart(id: NodeId): void {
-    const host = this.host(id);
-    if (host.core !== undefined) return;
-    this.boot(host);
   }
 
   /** Cuts every link to and from a node. */
@@ -541,8 +579,8 @@ export class SimCluster {
       case EventKind.Deliver:
         this.onDeliver(event.message);
         break;
-      case EventKind.Persisted:
-        this.onPersisted(event.node, event.stamp);
+      case EventKind.Disk:
+        event.action();
         break;
       case EventKind.Call:
         event.action();
@@ -592,12 +630,18 @@ export class SimCluster {
     this.planTick(host);
   }
 
-  private onPersisted(id: NodeId, incarnation: number): void {
-    const host = this.host(id);
+  private onPersisted(host: SimHost, incarnation: number, error: Error | undefined): void {
     const ready = host.persisting;
     if (host.core === undefined || host.incarnation !== incarnation || ready === undefined) return;
+    if (error !== undefined) {
+      // As a real node does: after a failed write the disk's state is unknown, so stop rather than acknowledge.
+      host.stopReason = `disk write failed: ${error.message}`;
+      host.disk.crash();
+      this.halt(host);
+      return;
+    }
     this.catchUpTicks(host);
-    host.disk.sync();
+    host.durable.record(ready);
     host.persisting = undefined;
     this.finishReady(host, ready);
     this.pump(host);
@@ -638,7 +682,29 @@ export class SimCluster {
 
   // ---- Driving one node: the Ready contract.
 
-  private boot(host: SimHost): void {
+  /**
+   * Starts a node as a real one starts: its storage recovers what the disk
+   * holds, and the core runs once that recovery is durable. Storage that
+   * cannot recover keeps the node down, with the reason; the checker reports
+   * it, since the disk only ever holds what a crash may leave.
+   */
+  private start(host: SimHost): void {
+    host.starting = true;
+    const incarnation = host.incarnation;
+    const options = { segmentBytesMax: SIM_SEGMENT_BYTES_MAX, note: () => undefined };
+    NodeStorage.open(host.disk, SIM_DATA_DIR, options, (error, opened) => {
+      if (host.incarnation !== incarnation || !host.starting) return;
+      host.starting = false;
+      if (error !== undefined || opened === undefined) {
+        host.stopReason = `storage did not recover: ${error?.message ?? 'no result'}`;
+        this.checker.reportStorageFailure(host.id, host.stopReason);
+        return;
+      }
+      this.boot(host, opened);
+    });
+  }
+
+  private boot(host: SimHost, opened: OpenedStorage): void {
     const config: RaftConfig = {
       id: host.id,
       group: RAFT_GROUP,
@@ -646,14 +712,14 @@ export class SimCluster {
       options: this.raftOptions,
       random: host.random,
     };
+    host.storage = opened.storage;
+    host.durable.reset(opened.durable);
     const brokerOptions = this.options.broker;
     if (brokerOptions === undefined) {
-      host.core = this.options.createNode(config, host.disk.durableState());
+      host.core = this.options.createNode(config, opened.durable);
     } else {
       const create = brokerOptions.createBroker ?? ((c, restored, o) => new BrokerNode(c, restored, o));
-      // The simulator counts a node's starts itself, as a real node keeps a durable counter.
-      const incarnation = host.incarnation + 1;
-      host.broker = create(config, host.disk.durableState(), { ...brokerOptions.node, incarnation });
+      host.broker = create(config, opened.durable, { ...brokerOptions.node, incarnation: opened.incarnation });
       host.core = host.broker.raft;
     }
     host.appliedCount = 0;
@@ -699,8 +765,14 @@ export class SimCluster {
   private startPersisting(host: SimHost, ready: Ready): boolean {
     if (ready.hardState === undefined && ready.truncateFrom === undefined && ready.entries.length === 0) return false;
     host.persisting = ready;
-    const latency = host.disk.writeAndSyncLatencyUs(ready);
-    this.scheduler.schedule(this.events.persisted(host.id, host.incarnation), latency);
+    const incarnation = host.incarnation;
+    let synchronous = true;
+    host.storage!.persist(ready, (error) => {
+      // A write refused at once (a full disk) answers before persist returns: finish it as its own event.
+      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onPersisted(host, incarnation, error)), 0);
+      else this.onPersisted(host, incarnation, error);
+    });
+    synchronous = false;
     return true;
   }
 
@@ -896,7 +968,7 @@ export class SimCluster {
     counter.count++;
     counter.bytes += encodedSizeBytes(message);
     this.checker.checkSend(message);
-    this.checker.checkDurableBeforeSend(message, this.host(message.from).disk);
+    this.checker.checkDurableBeforeSend(message, this.host(message.from).durable);
     if (this.options.broker !== undefined) this.stampClock(message);
     const delay = this.drawTransit(message.from, message.to);
     if (delay < 0) return;

@@ -5,7 +5,7 @@ import type { Scheduled } from './scheduler.js';
 export enum EventKind {
   Tick = 1,
   Deliver = 2,
-  Persisted = 3,
+  Disk = 3,
   Call = 4,
 }
 
@@ -25,10 +25,10 @@ export interface DeliverEvent extends EventBase {
   message: RaftMessage;
 }
 
-export interface PersistedEvent extends EventBase {
-  kind: EventKind.Persisted;
-  /** The node's incarnation when the write began; a crash since makes it stale. */
-  stamp: number;
+/** A simulated disk finishing a sync: the action tells the storage code, which ignores it after a crash. */
+export interface DiskEvent extends EventBase {
+  kind: EventKind.Disk;
+  action: () => void;
 }
 
 /** A scheduled action of the harness: a fault, a workload step, a user's callback. */
@@ -38,7 +38,7 @@ export interface CallEvent extends EventBase {
   action: () => void;
 }
 
-export type SimEvent = TickEvent | DeliverEvent | PersistedEvent | CallEvent;
+export type SimEvent = TickEvent | DeliverEvent | DiskEvent | CallEvent;
 
 /**
  * Every event is built here with the same fields in the same order, whatever its
@@ -86,8 +86,8 @@ export class EventPool {
     return this.make(EventKind.Deliver, message.to, 0, message, undefined, undefined);
   }
 
-  persisted(node: NodeId, incarnation: number): SimEvent {
-    return this.make(EventKind.Persisted, node, incarnation, undefined, undefined, undefined);
+  disk(node: NodeId, action: () => void): SimEvent {
+    return this.make(EventKind.Disk, node, 0, undefined, undefined, action);
   }
 
   call(label: string, action: () => void): SimEvent {
@@ -153,8 +153,10 @@ export function mixEvent(hash: RunningHash, event: SimEvent): void {
   const header = event.kind * 16 + event.node;
   switch (event.kind) {
     case EventKind.Tick:
-    case EventKind.Persisted:
       hash.mix(event.stamp * 128 + header);
+      break;
+    case EventKind.Disk:
+      hash.mix(header);
       break;
     case EventKind.Deliver: {
       const message = event.message;
@@ -185,8 +187,8 @@ export function describeEvent(event: SimEvent): string {
   switch (event.kind) {
     case EventKind.Tick:
       return `${at} tick n${event.node}`;
-    case EventKind.Persisted:
-      return `${at} persisted n${event.node}`;
+    case EventKind.Disk:
+      return `${at} disk n${event.node}`;
     case EventKind.Deliver: {
       const m = event.message;
       return `${at} deliver ${m.type} n${m.from}->n${m.to} term ${m.term}`;

@@ -778,8 +778,12 @@ export class RaftNode {
     if (message.success) {
       if (message.matchIndex > this.log.lastIndex()) return;
       // Only news sends more: answers to stale or duplicated requests would
-      // otherwise multiply the traffic on a network that reorders.
-      if (progress.maybeUpdate(message.matchIndex)) {
+      // otherwise multiply the traffic on a network that reorders. A probing
+      // leader also takes an answer that confirms the match it has (as
+      // etcd-raft does): the probe itself may have been lost, and then that
+      // answer is the only one to come.
+      const confirmsProbe = progress.state === 'probe' && message.matchIndex === progress.match;
+      if (progress.maybeUpdate(message.matchIndex) || confirmsProbe) {
         if (progress.state === 'probe') progress.becomeReplicate();
         // A match at or below the commit index cannot lift the quorum's index
         // above it: after the first acknowledgements of an entry commit it, the

@@ -110,3 +110,31 @@ export function afterAll(count: number, done: SyncDone): SyncDone {
     if (left === 0) done(failure);
   };
 }
+
+/** Reads of one file at most, when it looks damaged, before the damage is believed. */
+const CONFIRMING_READS_MAX = 4;
+
+/**
+ * Reads a whole file and interprets it. When the interpretation says the
+ * bytes are damaged, the file is read again, until two reads in a row agree
+ * or CONFIRMING_READS_MAX reads were made: a bit flipped on its way from the
+ * disk differs from one read to the next, damage on the disk does not. So a
+ * fault of the path neither stops a node nor cuts good records off.
+ */
+export function readConfirmed<T>(handle: FileHandle, interpret: (bytes: Uint8Array) => T, damaged: (result: T) => boolean): T {
+  let bytes = readWhole(handle);
+  let result = interpret(bytes);
+  for (let reads = 1; damaged(result) && reads < CONFIRMING_READS_MAX; reads++) {
+    const again = readWhole(handle);
+    if (sameBytes(again, bytes)) break;
+    bytes = again;
+    result = interpret(bytes);
+  }
+  return result;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,21 +1,17 @@
-// A node's durable state: the hard state (term and vote) in one small file
-// replaced atomically, the count of the node's starts likewise, and the log in
-// segments (segmented-log.ts), all under one data directory.
+// A node's durable state under one data directory: the hard state and the
+// count of the node's starts (hard-state-file.ts), and the Raft log in
+// segments (segmented-log.ts).
 //
-//   <dataDir>/hardstate       "CHRSHS01", term u64, vote u32, CRC-32 of the 20 bytes before it
-//   <dataDir>/incarnation     "CHRSIN01", starts u64, CRC-32 of the 16 bytes before it
-//   <dataDir>/log/segment-*.log
+//   <dataDir>/hardstate              two checksummed copies, written in turn
+//   <dataDir>/log/segment-*.log      the log
 //
-// The incarnation file counts the node's starts, once at open: the core needs
-// a number above every earlier start's (BrokerNodeOptions.incarnation).
+// The count of starts gives the core a number above every earlier start's
+// (BrokerNodeOptions.incarnation).
 
-import { EMPTY_HARD_STATE, type DurableState, type Entry, type HardState } from '../raft/types.js';
+import type { DurableState, Entry, HardState } from '../raft/types.js';
 import { afterAll, joinPath, parentOf, type FileSystem, type SyncDone } from './file-system.js';
+import { HardStateFile } from './hard-state-file.js';
 import { SegmentedLog } from './segmented-log.js';
-import { readSmallFile, readU64, replaceSmallFile, writeU64, type SmallFileKind } from './small-file.js';
-
-const HARD_STATE: SmallFileKind = { magic: 'CHRSHS01', bodyBytes: 12, description: 'hard state' };
-const INCARNATION: SmallFileKind = { magic: 'CHRSIN01', bodyBytes: 8, description: 'incarnation file' };
 
 export interface StorageOptions {
   readonly segmentBytesMax: number;
@@ -41,8 +37,8 @@ export class NodeStorage {
   private closed = false;
 
   private constructor(
-    private readonly fs: FileSystem,
     private readonly dir: string,
+    private readonly hardStateFile: HardStateFile,
     private readonly log: SegmentedLog,
   ) {}
 
@@ -58,31 +54,29 @@ export class NodeStorage {
     try {
       created = !fs.exists(dir);
       if (created) fs.makeDirectory(dir);
-      const hardState = decodeHardState(readSmallFile(fs, joinPath(dir, 'hardstate'), HARD_STATE));
-      const starts = readSmallFile(fs, joinPath(dir, 'incarnation'), INCARNATION);
-      const incarnation = (starts === undefined ? 0 : readU64(new DataView(starts.buffer, starts.byteOffset), 0)) + 1;
-      const { log, entries } = SegmentedLog.open(fs, joinPath(dir, 'log'), options);
-      opened = { storage: new NodeStorage(fs, dir, log), durable: { hardState, entries }, incarnation };
+      const { file, durable } = HardStateFile.open(fs, dir);
+      let log: SegmentedLog;
+      let entries: Entry[];
+      try {
+        ({ log, entries } = SegmentedLog.open(fs, joinPath(dir, 'log'), options));
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      opened = { storage: new NodeStorage(dir, file, log), durable: { hardState: durable.hardState, entries }, incarnation: durable.starts + 1 };
     } catch (error) {
       done(error as Error, undefined);
       return;
     }
-    const body = new Uint8Array(8);
-    writeU64(new DataView(body.buffer), 0, opened.incarnation);
-    replaceSmallFile(fs, dir, 'incarnation', INCARNATION, body, (error) => {
-      if (error !== undefined) {
-        opened.storage.close();
-        done(error, undefined);
-        return;
-      }
-      // A new data directory's own name must be durable too, or a crash could take it all.
-      const finished = afterAll(created ? 2 : 1, (syncError) => {
-        if (syncError !== undefined) opened.storage.close();
-        done(syncError, syncError === undefined ? opened : undefined);
-      });
-      opened.storage.log.sync(finished);
-      if (created) fs.syncDirectory(parentOf(dir), finished);
+    const storage = opened.storage;
+    // A new data directory's own name must be durable too, or a crash could take it all.
+    const finished = afterAll(created ? 3 : 2, (error) => {
+      if (error !== undefined) storage.close();
+      done(error, error === undefined ? opened : undefined);
     });
+    storage.hardStateFile.write({ hardState: opened.durable.hardState, starts: opened.incarnation }, finished);
+    storage.log.sync(finished);
+    if (created) fs.syncDirectory(parentOf(dir), finished);
   }
 
   get lastIndex(): number {
@@ -101,11 +95,12 @@ export class NodeStorage {
       done(new Error(`storage in ${this.dir} is closed`));
       return;
     }
-    if (work.hardState === undefined) {
+    const hardState = work.hardState;
+    if (hardState === undefined) {
       this.persistLog(work, done);
       return;
     }
-    replaceSmallFile(this.fs, this.dir, 'hardstate', HARD_STATE, encodeHardState(work.hardState), (error) => {
+    this.hardStateFile.write({ hardState, starts: this.hardStateFile.state.starts }, (error) => {
       if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`));
       else this.persistLog(work, done);
     });
@@ -114,31 +109,36 @@ export class NodeStorage {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.hardStateFile.close();
     this.log.close();
   }
 
   private persistLog(work: PersistWork, done: SyncDone): void {
+    const truncateFrom = work.truncateFrom;
     try {
-      if (work.truncateFrom !== undefined) this.log.truncateFrom(work.truncateFrom);
-      this.log.append(work.entries);
+      if (truncateFrom !== undefined && this.log.removeSegmentsFrom(truncateFrom)) {
+        // The removals first, durably; then the cut and the appends (see removeSegmentsFrom).
+        this.log.sync((error) => {
+          if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`));
+          else this.appendLog(truncateFrom, work.entries, done);
+        });
+        return;
+      }
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    this.appendLog(truncateFrom, work.entries, done);
+  }
+
+  private appendLog(truncateFrom: number | undefined, entries: readonly Entry[], done: SyncDone): void {
+    try {
+      if (truncateFrom !== undefined) this.log.truncateFrom(truncateFrom);
+      this.log.append(entries);
     } catch (error) {
       done(error as Error);
       return;
     }
     this.log.sync(done);
   }
-}
-
-function encodeHardState(hardState: HardState): Uint8Array {
-  const body = new Uint8Array(HARD_STATE.bodyBytes);
-  const view = new DataView(body.buffer);
-  writeU64(view, 0, hardState.term);
-  view.setUint32(8, hardState.vote);
-  return body;
-}
-
-function decodeHardState(body: Uint8Array | undefined): HardState {
-  if (body === undefined) return EMPTY_HARD_STATE;
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  return { term: readU64(view, 0), vote: view.getUint32(8) };
 }

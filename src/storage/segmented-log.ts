@@ -21,11 +21,12 @@
 // acknowledged, and open() refuses with an error naming the file and byte
 // offset, never dropping it silently.
 
+import { assert } from '../raft/assert.js';
 import type { Entry } from '../raft/types.js';
 import { StorageCorruptionError } from './corruption.js';
 import { crc32 } from './crc32.js';
-import { afterAll, joinPath, readWhole, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
-import { readU64, writeU64 } from './small-file.js';
+import { afterAll, joinPath, parentOf, readConfirmed, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
+import { readU64, writeU64 } from './bytes.js';
 
 const MAGIC = 'CHRSLOG1';
 const SEGMENT_HEADER_BYTES = 16;
@@ -54,6 +55,8 @@ export class SegmentedLog {
   private readonly segments: Segment[] = [];
   private readonly dirty = new Set<Segment>();
   private directoryDirty = false;
+  /** Set when this log created its directory: the directory's own name must be made durable in its parent. */
+  private parentDirty = false;
   private lastIndexValue = 0;
 
   private constructor(
@@ -72,6 +75,7 @@ export class SegmentedLog {
     if (!fs.exists(dir)) {
       fs.makeDirectory(dir);
       log.directoryDirty = true;
+      log.parentDirty = true;
     }
     const names = fs
       .list(dir)
@@ -112,39 +116,69 @@ export class SegmentedLog {
     }
   }
 
-  /** Removes every entry with index >= `index`. Durable only after sync(). */
+  /**
+   * Removes every segment that holds only entries with index >= `index`, and
+   * returns whether there were any. A truncation that reaches back past a
+   * segment boundary must make these removals durable (sync) BEFORE it cuts
+   * the segment before them: were the cut durable and a removal not, a crash
+   * would leave a gap that recovery must take for lost data.
+   */
+  removeSegmentsFrom(index: number): boolean {
+    let removed = false;
+    while (this.segments.length > 1 && this.segments[this.segments.length - 1]!.firstIndex >= index) {
+      const segment = this.segments.pop()!;
+      segment.handle.close();
+      this.fs.remove(segment.file);
+      this.dirty.delete(segment);
+      this.directoryDirty = true;
+      removed = true;
+    }
+    if (removed) this.lastIndexValue = Math.min(this.lastIndexValue, this.segments[this.segments.length - 1]!.firstIndex + this.segments[this.segments.length - 1]!.recordOffsets.length - 1);
+    return removed;
+  }
+
+  /**
+   * Removes every entry with index >= `index`, within the last segment (call
+   * removeSegmentsFrom first, and sync, when the cut reaches further back).
+   * Durable only after sync().
+   */
   truncateFrom(index: number): void {
     if (index > this.lastIndexValue) return;
-    while (this.segments.length > 0) {
-      const segment = this.segments[this.segments.length - 1]!;
-      if (segment.firstIndex >= index) {
-        segment.handle.close();
-        this.fs.remove(segment.file);
-        this.segments.pop();
-        this.dirty.delete(segment);
-        this.directoryDirty = true;
-        continue;
-      }
-      const keep = index - segment.firstIndex;
-      const cutAt = segment.recordOffsets[keep]!;
-      segment.handle.truncate(cutAt);
-      segment.recordOffsets.length = keep;
-      segment.size = cutAt;
-      this.dirty.add(segment);
-      break;
-    }
+    const segment = this.segments[this.segments.length - 1]!;
+    assert(segment.firstIndex <= index || this.segments.length === 1, `truncation to ${index} reaches past segment ${segment.file}: remove later segments first`);
+    const keep = Math.max(0, index - segment.firstIndex);
+    const cutAt = keep < segment.recordOffsets.length ? segment.recordOffsets[keep]! : segment.size;
+    segment.handle.truncate(cutAt);
+    segment.recordOffsets.length = Math.min(keep, segment.recordOffsets.length);
+    segment.size = cutAt;
+    this.dirty.add(segment);
     this.lastIndexValue = index - 1;
   }
 
-  /** Makes every append and truncation so far durable, then calls `done`. */
+  /**
+   * Makes every append and truncation so far durable, then calls `done`.
+   * Segments are synced one after another, oldest first, so that a later
+   * segment's records are never durable while an earlier one's are not: a
+   * crash can then only ever cut the log's tail, never open a gap in it.
+   */
   sync(done: SyncDone): void {
-    const segments = [...this.dirty];
+    const segments = [...this.dirty].sort((a, b) => a.firstIndex - b.firstIndex);
     this.dirty.clear();
     const syncDirectory = this.directoryDirty;
+    const syncParent = this.parentDirty;
     this.directoryDirty = false;
-    const each = afterAll(segments.length + (syncDirectory ? 1 : 0), done);
-    for (const segment of segments) segment.handle.sync(each);
+    this.parentDirty = false;
+    const each = afterAll(1 + (syncDirectory ? 1 : 0) + (syncParent ? 1 : 0), done);
+    const syncFrom = (position: number): void => {
+      if (position === segments.length) {
+        each(undefined);
+        return;
+      }
+      segments[position]!.handle.sync((error) => (error === undefined ? syncFrom(position + 1) : each(error)));
+    };
+    syncFrom(0);
     if (syncDirectory) this.fs.syncDirectory(this.dir, each);
+    if (syncParent) this.fs.syncDirectory(parentOf(this.dir), each);
   }
 
   close(): void {
@@ -165,10 +199,8 @@ export class SegmentedLog {
 
   /**
    * Reads one segment into `entries`, cutting a torn tail off the last one.
-   * A segment that shows any problem is read and checked once more before
-   * the verdict, so that a bit flipped in one read (a transient fault of the
-   * bus or the cache, not of the data) neither cuts good records off as torn
-   * nor stops the node.
+   * A segment that shows any problem is read again before the verdict
+   * (readConfirmed), so that a bit flipped on the way is not taken for damage.
    */
   private recover(name: string, isLast: boolean, entries: Entry[]): Segment {
     const file = joinPath(this.dir, name);
@@ -177,8 +209,11 @@ export class SegmentedLog {
       throw new StorageCorruptionError(file, 0, `segment starts at index ${firstIndex}, but the log before it ends at ${entries.length}`);
     }
     const handle = this.fs.open(file, 'existing');
-    let scan = scanSegment(file, readWhole(handle), firstIndex, isLast);
-    if (scan.tornAt !== undefined || scan.corruption !== undefined) scan = scanSegment(file, readWhole(handle), firstIndex, isLast);
+    const scan = readConfirmed(
+      handle,
+      (bytes) => scanSegment(file, bytes, firstIndex, isLast),
+      (result) => result.tornAt !== undefined || result.corruption !== undefined,
+    );
     if (scan.corruption !== undefined) {
       handle.close();
       throw scan.corruption;

@@ -35,6 +35,8 @@ describe('a live subscription on a node that has just restarted', () => {
     expect(cluster.runUntil((c) => c.status(follower).appliedIndex >= c.status(leader).commitIndex && c.broker(follower)!.state.lastOffset('orders.eu') === 300, 5_000)).toBe(true);
     cluster.crash(follower);
     cluster.restart(follower);
+    // A restart recovers the node's storage first; the node serves once that is durable.
+    expect(cluster.runUntil((c) => c.isUp(follower), 1_000)).toBe(true);
     const subscriber = client(cluster, follower);
     subscriber.send('SUB orders.eu 1\r\n');
     cluster.runFor(500);
