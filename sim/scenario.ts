@@ -192,7 +192,7 @@ const SECTION_KEYS: Readonly<Record<'raft' | 'network' | 'disk' | 'clocks', Read
     checkQuorum: 'boolean',
   },
   network: { loss: 'number', duplicate: 'number', delayMinMs: 'number', delayMeanMs: 'number', delayMaxMs: 'number' },
-  disk: { writeLatencyMinMs: 'number', writeLatencyMaxMs: 'number', syncLatencyMinMs: 'number', syncLatencyMaxMs: 'number' },
+  disk: { writeLatencyMinMs: 'number', writeLatencyMaxMs: 'number', syncLatencyMinMs: 'number', syncLatencyMaxMs: 'number', readFlipChance: 'number', spaceBytes: 'number' },
   clocks: { offsetMsMax: 'number', driftPpmMax: 'number' },
 };
 

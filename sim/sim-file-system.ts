@@ -42,6 +42,20 @@ export const DEFAULT_DISK_OPTIONS: DiskOptions = {
   spaceBytes: Number.POSITIVE_INFINITY,
 };
 
+/** What is wrong with a set of disk options; empty when nothing is. */
+export function validateDiskOptions(options: DiskOptions): string[] {
+  const problems: string[] = [];
+  const latencies = ['writeLatencyMinMs', 'writeLatencyMaxMs', 'syncLatencyMinMs', 'syncLatencyMaxMs'] as const;
+  for (const key of latencies) {
+    if (!(Number.isFinite(options[key]) && options[key] >= 0)) problems.push(`${key} must be a number of ms >= 0, got ${String(options[key])}`);
+  }
+  if (options.writeLatencyMinMs > options.writeLatencyMaxMs) problems.push(`writeLatencyMinMs (${options.writeLatencyMinMs}) must not exceed writeLatencyMaxMs (${options.writeLatencyMaxMs})`);
+  if (options.syncLatencyMinMs > options.syncLatencyMaxMs) problems.push(`syncLatencyMinMs (${options.syncLatencyMinMs}) must not exceed syncLatencyMaxMs (${options.syncLatencyMaxMs})`);
+  if (!(options.readFlipChance >= 0 && options.readFlipChance <= 1)) problems.push(`readFlipChance must be within [0, 1], got ${String(options.readFlipChance)}`);
+  if (!(options.spaceBytes > 0)) problems.push(`spaceBytes must be a positive number of bytes, got ${String(options.spaceBytes)}`);
+  return problems;
+}
+
 /** Where the simulated disk hands a sync's completion to the simulator's clock. */
 export type DiskScheduler = (delayUs: number, action: () => void) => void;
 
@@ -93,15 +107,16 @@ export class SimFileSystem implements FileSystem {
     private readonly random: SimRandom,
     private readonly schedule: DiskScheduler,
   ) {
-    this.optionsValue = { ...options };
+    this.optionsValue = checked({ ...options });
   }
 
   options(): Readonly<DiskOptions> {
     return this.optionsValue;
   }
 
+  /** Changes the disk's options from now on; throws on a bad combination, changing nothing. */
   configure(changes: Partial<DiskOptions>): void {
-    this.optionsValue = { ...this.optionsValue, ...changes };
+    this.optionsValue = checked({ ...this.optionsValue, ...changes });
   }
 
   // ---- The FileSystem interface.
@@ -369,6 +384,12 @@ class SimFileHandle implements FileHandle {
   close(): void {
     this.closed = true;
   }
+}
+
+function checked(options: DiskOptions): DiskOptions {
+  const problems = validateDiskOptions(options);
+  if (problems.length > 0) throw new Error(`bad disk options: ${problems.join('; ')}`);
+  return options;
 }
 
 function normalize(path: string): string {
