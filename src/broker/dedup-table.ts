@@ -31,13 +31,20 @@ export class DedupTable {
   /** Invariant: queue[head..] is ordered by recordedAtMs, ascending. */
   private queue: DedupEntry[] = [];
   private head = 0;
+  private windowMsValue: number;
 
   constructor(
-    private windowMs: number,
+    windowMs: number,
     private readonly entriesMax: number,
   ) {
     assert(Number.isSafeInteger(windowMs) && windowMs >= 1, `dedup windowMs must be a positive integer, got ${windowMs}`);
     assert(Number.isSafeInteger(entriesMax) && entriesMax >= 1, `dedup entriesMax must be a positive integer, got ${entriesMax}`);
+    this.windowMsValue = windowMs;
+  }
+
+  /** How long an id is remembered from the publish that stored it; a snapshot carries it with the entries. */
+  get windowMs(): number {
+    return this.windowMsValue;
   }
 
   get size(): number {
@@ -55,7 +62,7 @@ export class DedupTable {
   /** A new window from now on; ids already recorded are kept or forgotten by it as of `nowMs`. */
   setWindow(windowMs: number, nowMs: number): void {
     assert(Number.isSafeInteger(windowMs) && windowMs >= 1, `dedup windowMs must be a positive integer, got ${windowMs}`);
-    this.windowMs = windowMs;
+    this.windowMsValue = windowMs;
     this.expire(nowMs);
   }
 
@@ -84,7 +91,7 @@ export class DedupTable {
     let removed = 0;
     for (;;) {
       const entry = this.queue[this.head];
-      if (entry === undefined || nowMs - entry.recordedAtMs < this.windowMs) break;
+      if (entry === undefined || nowMs - entry.recordedAtMs < this.windowMsValue) break;
       this.forget(entry);
       // The slot keeps its reference until the next compaction, which bounds dead slots to half the queue.
       this.head += 1;

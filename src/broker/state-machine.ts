@@ -3,8 +3,9 @@
 // applied in log order.
 //
 // Determinism. Every replica applies the same commands in the same order and
-// must reach the same state, and a restarted replica rebuilds its state by
-// replaying the log from the start (there are no snapshots yet). So apply()
+// must reach the same state, and a restarted replica rebuilds its state from a
+// snapshot (state() and restore(), encoded by snapshot.ts) and the log after
+// it, or by replaying the log from the start. So apply()
 // reads nothing but its arguments and its own state: no clock, no randomness,
 // no iteration order that is not itself a function of the applied commands.
 // Time enters only as the leader-assigned timestamps inside commands.
@@ -51,7 +52,7 @@ import {
 } from './commands.js';
 import { Hash64 } from './hash.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from './options.js';
-import { Stream, type StreamInfo, type StreamMessage } from './stream.js';
+import { Stream, type StreamInfo, type StreamMessage, type StreamState } from './stream.js';
 import { overlappingSubjects, streamConfigProblems, uneditableChanges, type StreamConfig } from './stream-config.js';
 import { SubjectIndex, subjectMatches } from './subjects.js';
 import { consumerAckProblem, publishProblem, rejection, type Rejection } from './validation.js';
@@ -113,6 +114,27 @@ export type HistoryResult =
   | { readonly ok: true; readonly messages: readonly StoredMessage[]; readonly lastOffset: number }
   | { readonly ok: false; readonly reason: string };
 
+/** One durable consumer's acknowledged offset on one topic. */
+export interface ConsumerOffset {
+  readonly consumer: string;
+  readonly topic: string;
+  readonly offset: number;
+}
+
+/**
+ * Everything the state machine holds that is not derived from the rest, in
+ * canonical order (streams by name, consumer offsets by consumer then topic,
+ * by code units): what a snapshot carries. The subject index, the set of
+ * aged streams and the offset count are rebuilt from it by restore().
+ */
+export interface BrokerState {
+  readonly appliedIndex: number;
+  readonly clockMs: number;
+  readonly clockLogical: number;
+  readonly streams: readonly StreamState[];
+  readonly consumerOffsets: readonly ConsumerOffset[];
+}
+
 export interface TopicInfo {
   readonly name: string;
   /** The stream sequence of the topic's newest message. */
@@ -141,6 +163,40 @@ export class BrokerStateMachine {
     const problems = validateBrokerOptions(options);
     assert(problems.length === 0, `invalid broker options: ${problems.join('; ')}`);
     this.options = options;
+  }
+
+  /**
+   * A machine holding `state`, as state() gave it, whose next apply continues
+   * from state.appliedIndex exactly as the machine that gave it would. The
+   * options must be those of every replica (they are not in the state). Checks
+   * every invariant before returning; throws InvariantError on a state no
+   * machine could hold.
+   */
+  static restore(options: BrokerOptions, state: BrokerState): BrokerStateMachine {
+    const machine = new BrokerStateMachine(options);
+    assert(Number.isSafeInteger(state.appliedIndex) && state.appliedIndex >= 0, `restored applied index ${state.appliedIndex} is not a non-negative integer`);
+    machine.lastAppliedIndex = state.appliedIndex;
+    machine.clockMs = state.clockMs;
+    machine.clockLogical = state.clockLogical;
+    for (const streamState of state.streams) {
+      assert(!machine.streams.has(streamState.config.name), `restored stream ${streamState.config.name} twice`);
+      machine.addStream(Stream.restore(streamState, options.dedupEntriesMax));
+    }
+    for (const { consumer, topic, offset } of state.consumerOffsets) machine.restoreConsumerOffset(consumer, topic, offset);
+    machine.invariants();
+    return machine;
+  }
+
+  /** Everything the machine holds that is not derived from the rest, in canonical order, for a snapshot. */
+  state(): BrokerState {
+    const consumerOffsets: ConsumerOffset[] = [];
+    const consumers = [...this.consumerOffsets].sort(([a], [b]) => compareText(a, b));
+    for (const [consumer, offsets] of consumers) {
+      const sorted = [...offsets].sort(([a], [b]) => compareText(a, b));
+      for (const [topic, offset] of sorted) consumerOffsets.push({ consumer, topic, offset });
+    }
+    const streams = this.streamList().map((stream) => stream.state());
+    return { appliedIndex: this.lastAppliedIndex, clockMs: this.clockMs, clockLogical: this.clockLogical, streams, consumerOffsets };
   }
 
   /** The index of the last entry applied. */
@@ -429,10 +485,7 @@ export class BrokerStateMachine {
     if (problem !== undefined) return problem;
     const name = command.config.name;
     if (this.streams.has(name)) return { kind: 'stream-created', stream: name };
-    const stream = new Stream(command.config, this.options.dedupEntriesMax, this.clockMs);
-    this.streams.set(name, stream);
-    for (const subject of command.config.subjects) this.streamIndex.add(subject, stream);
-    if (command.config.maxAgeMs > 0) this.agedStreams.add(stream);
+    this.addStream(new Stream(command.config, this.options.dedupEntriesMax, this.clockMs));
     return { kind: 'stream-created', stream: name };
   }
 
@@ -470,6 +523,24 @@ export class BrokerStateMachine {
   }
 
   // ---- Helpers.
+
+  /** Files a new stream under its name, its subjects and, with a max_age, among the aged. */
+  private addStream(stream: Stream): void {
+    this.streams.set(stream.name, stream);
+    for (const subject of stream.config.subjects) this.streamIndex.add(subject, stream);
+    if (stream.config.maxAgeMs > 0) this.agedStreams.add(stream);
+  }
+
+  private restoreConsumerOffset(consumer: string, topic: string, offset: number): void {
+    let offsets = this.consumerOffsets.get(consumer);
+    if (offsets === undefined) {
+      offsets = new Map();
+      this.consumerOffsets.set(consumer, offsets);
+    }
+    assert(!offsets.has(topic), `restored consumer ${consumer}'s offset on ${topic} twice`);
+    offsets.set(topic, offset);
+    this.consumerOffsetCount += 1;
+  }
 
   private overlapProblem(config: StreamConfig): Rejection | undefined {
     for (const other of this.streamList()) {

@@ -26,7 +26,7 @@
 
 import { assert } from '../raft/assert.js';
 import type { MessageHeaders } from './commands.js';
-import { DedupTable } from './dedup-table.js';
+import { DedupTable, type DedupEntry } from './dedup-table.js';
 import { Hash64 } from './hash.js';
 import { subjectMatches } from './subjects.js';
 import type { StreamConfig } from './stream-config.js';
@@ -69,6 +69,25 @@ export interface PurgeRequest {
   readonly upToSeq?: number;
   /** All but the newest this many (of the filter's messages, with a filter). */
   readonly keep?: number;
+}
+
+/**
+ * Everything a stream holds that is not derived from the rest: what a
+ * snapshot carries. Counts, byte totals, the per-subject lists and the digest
+ * lanes are left out because restore() recomputes them from `messages`.
+ */
+export interface StreamState {
+  readonly config: StreamConfig;
+  readonly createdMs: number;
+  /** The last sequence ever assigned, which may be past the newest live message (sequences are never reused). */
+  readonly lastSeq: number;
+  /** The replicated clock the stream was last aged at, which max_age is held to. */
+  readonly agedAtMs: number;
+  /** The live messages, in sequence order. */
+  readonly messages: readonly StreamMessage[];
+  readonly dedupWindowMs: number;
+  /** The remembered message ids, oldest first (the order they expire in). */
+  readonly dedupEntries: readonly DedupEntry[];
 }
 
 export interface StreamInfo {
@@ -127,6 +146,43 @@ export class Stream {
   ) {
     this.configValue = config;
     this.dedup = new DedupTable(Math.max(1, config.duplicateWindowMs), dedupEntriesMax);
+  }
+
+  /**
+   * Rebuilds a stream from its state, as state() gave it. Counts, byte totals,
+   * the per-subject lists and the digest lanes are recomputed from the messages
+   * by the same append() that stores them, so they cannot disagree with the
+   * messages however the state was carried. Throws InvariantError on a state no
+   * stream could hold; the caller runs invariants() for the rest.
+   */
+  static restore(state: StreamState, dedupEntriesMax: number): Stream {
+    const stream = new Stream(state.config, dedupEntriesMax, state.createdMs);
+    for (const message of state.messages) stream.appendRestored(message);
+    assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= stream.lastSeqValue, `stream ${stream.name} restores last seq ${state.lastSeq} below a live message`);
+    stream.lastSeqValue = state.lastSeq;
+    stream.clockMs = state.agedAtMs;
+    // The table is empty here, so setting its window expires nothing; the entries are taken as they were.
+    stream.dedup.setWindow(state.dedupWindowMs, 0);
+    for (const entry of state.dedupEntries) stream.dedup.record(entry.topic, entry.msgId, entry.offset, entry.recordedAtMs, entry.logical);
+    return stream;
+  }
+
+  /** Everything the stream holds that is not derived from the rest, for a snapshot; restore() takes it back. */
+  state(): StreamState {
+    const messages: StreamMessage[] = [];
+    for (let i = this.head; i < this.slots.length; i++) {
+      const message = this.slots[i];
+      if (message !== undefined) messages.push(message);
+    }
+    return {
+      config: this.configValue,
+      createdMs: this.createdMs,
+      lastSeq: this.lastSeqValue,
+      agedAtMs: this.clockMs,
+      messages,
+      dedupWindowMs: this.dedup.windowMs,
+      dedupEntries: this.dedup.entries(),
+    };
   }
 
   get config(): StreamConfig {
@@ -416,6 +472,18 @@ export class Stream {
     }
     list.seqs.push(message.offset);
     this.mixDigest(message, 1);
+  }
+
+  /** Appends a restored message, leaving removed slots for the sequences between it and the one before. */
+  private appendRestored(message: StreamMessage): void {
+    assert(message.stream === this.name, `stream ${this.name} restores a message of stream ${message.stream}`);
+    assert(Number.isSafeInteger(message.offset) && message.offset > this.lastSeqValue, `stream ${this.name} restores seq ${message.offset} after ${this.lastSeqValue}`);
+    // An empty stream starts its slots at the message (see append), so holes are only ever between live messages.
+    if (this.head < this.slots.length) {
+      while (this.slotBase + this.slots.length < message.offset) this.slots.push(undefined);
+    }
+    this.lastSeqValue = message.offset - 1;
+    this.append(message);
   }
 
   private remove(message: StreamMessage): void {

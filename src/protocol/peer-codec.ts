@@ -6,7 +6,8 @@
 //   offset size  field
 //   0      1     type byte: 1 VoteRequest, 2 VoteResponse, 3 AppendRequest,
 //                4 AppendResponse, 5 Heartbeat, 6 HeartbeatResponse,
-//                7 TimeoutNow (0 is never valid)
+//                7 TimeoutNow, 8 InstallSnapshot, 9 InstallSnapshotResponse
+//                (0 is never valid)
 //   1      4     group (uint32)
 //   5      4     from  (uint32)
 //   9      4     to    (uint32)
@@ -24,6 +25,10 @@
 //     Heartbeat          commit u64, seq u64
 //     HeartbeatResponse  seq u64, lastIndex u64, lastTerm u64
 //     TimeoutNow         (no body)
+//     InstallSnapshot    snapshotIndex u64, snapshotTerm u64, size u64,
+//                        crc u32, offset u64, data length u32, data bytes
+//     InstallSnapshotResponse
+//                        snapshotIndex u64, nextOffset u64, installed u8 (0|1)
 //
 // A u64 is written as two uint32 halves, high first. Terms and indices are safe
 // integers, so the high half is at most 2^21-1 and decoding rejects anything larger.
@@ -40,7 +45,7 @@
 
 import { DEFAULT_RAFT_OPTIONS, type RaftOptions } from '../raft/config.js';
 import { assert, unreachable } from '../raft/assert.js';
-import { encodedSizeBytes } from '../raft/size.js';
+import { encodedSizeBytes, INSTALL_SNAPSHOT_FIXED_BYTES } from '../raft/size.js';
 import { ByteReader, ByteWriter } from './bytes.js';
 import { RAFT_MESSAGE_TYPE_CODES, RAFT_MESSAGE_TYPES, type Entry, type EntryKind, type RaftMessage, type RaftMessageType } from '../raft/types.js';
 
@@ -63,6 +68,8 @@ export interface PeerCodecLimits {
   readonly frameBytesMax: number;
   /** Entries in one AppendRequest. */
   readonly entriesPerMessageMax: number;
+  /** Data bytes in one InstallSnapshot. */
+  readonly snapshotChunkBytesMax: number;
 }
 
 /**
@@ -77,8 +84,9 @@ export function peerCodecLimitsFor(options: RaftOptions): PeerCodecLimits {
   const appendBytesMax =
     APPEND_REQUEST_FIXED_BYTES + options.entriesPerMessageMax * ENTRY_OVERHEAD_BYTES + dataBytesMax;
   return {
-    frameBytesMax: Math.max(appendBytesMax, APPEND_RESPONSE_BYTES),
+    frameBytesMax: Math.max(appendBytesMax, APPEND_RESPONSE_BYTES, INSTALL_SNAPSHOT_FIXED_BYTES + options.snapshotChunkBytes),
     entriesPerMessageMax: options.entriesPerMessageMax,
+    snapshotChunkBytesMax: options.snapshotChunkBytes,
   };
 }
 
@@ -160,6 +168,20 @@ function writeBody(writer: ByteWriter, message: RaftMessage): void {
       writer.u64(message.lastTerm, 'lastTerm');
       return;
     case 'TimeoutNow':
+      return;
+    case 'InstallSnapshot':
+      writer.u64(message.snapshotIndex, 'snapshotIndex');
+      writer.u64(message.snapshotTerm, 'snapshotTerm');
+      writer.u64(message.size, 'size');
+      writer.u32(message.crc, 'crc');
+      writer.u64(message.offset, 'offset');
+      writer.u32(message.data.length, 'data length');
+      writer.raw(message.data);
+      return;
+    case 'InstallSnapshotResponse':
+      writer.u64(message.snapshotIndex, 'snapshotIndex');
+      writer.u64(message.nextOffset, 'nextOffset');
+      writer.bool(message.installed);
       return;
     default:
       unreachable(message);
@@ -295,9 +317,35 @@ function readBody(reader: ByteReader, type: RaftMessageType, header: Header, lim
       };
     case 'TimeoutNow':
       return { type, ...header };
+    case 'InstallSnapshot':
+      return readInstallSnapshot(reader, header, limits);
+    case 'InstallSnapshotResponse':
+      return {
+        type,
+        ...header,
+        snapshotIndex: reader.u64('snapshotIndex'),
+        nextOffset: reader.u64('nextOffset'),
+        installed: reader.bool('installed'),
+      };
     default:
       return unreachable(type);
   }
+}
+
+/** A chunk must fit the snapshot it belongs to and the limit on chunk size, or the follower would write past its end. */
+function readInstallSnapshot(reader: ByteReader, header: Header, limits: PeerCodecLimits): RaftMessage {
+  const snapshotIndex = reader.u64('snapshotIndex');
+  const snapshotTerm = reader.u64('snapshotTerm');
+  const size = reader.u64('size');
+  const crc = reader.u32('crc');
+  const offset = reader.u64('offset');
+  const lengthAt = reader.offset;
+  const length = reader.u32('data length');
+  if (length > limits.snapshotChunkBytesMax) reader.fail(`data length ${length} at byte ${lengthAt} exceeds snapshotChunkBytesMax ${limits.snapshotChunkBytesMax}`);
+  if (offset + length > size) reader.fail(`chunk at offset ${offset} of ${length} bytes runs past the snapshot's ${size} bytes`);
+  if (snapshotTerm > header.term) reader.fail(`snapshotTerm ${snapshotTerm} is above the message term ${header.term}`);
+  const data = reader.failed ? new Uint8Array(0) : reader.copy(length, 'data');
+  return { type: 'InstallSnapshot', ...header, snapshotIndex, snapshotTerm, size, crc, offset, data };
 }
 
 function readAppendRequest(reader: ByteReader, header: Header, limits: PeerCodecLimits): RaftMessage {
@@ -383,7 +431,7 @@ export class FrameReader {
   private failure: string | undefined = undefined;
 
   constructor(limits: Pick<PeerCodecLimits, 'frameBytesMax'> = DEFAULT_PEER_CODEC_LIMITS) {
-    assertLimits({ frameBytesMax: limits.frameBytesMax, entriesPerMessageMax: 0 });
+    assertLimits({ frameBytesMax: limits.frameBytesMax, entriesPerMessageMax: 0, snapshotChunkBytesMax: 0 });
     this.frameBytesMax = limits.frameBytesMax;
   }
 

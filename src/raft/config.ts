@@ -24,6 +24,15 @@ export interface RaftOptions {
   readonly commandBytesMax: number;
   /** Committed entries handed out in one Ready, so a restart does not apply the whole log at once. */
   readonly committedEntriesPerReadyMax: number;
+  /** Bytes of snapshot data in one InstallSnapshot message. */
+  readonly snapshotChunkBytes: number;
+  /** InstallSnapshot messages in flight to one follower at once: the transfer's flow-control window. */
+  readonly snapshotChunksInflightMax: number;
+  /**
+   * Entries the log keeps behind a new snapshot, so a follower a little
+   * behind catches up from the log rather than by a whole snapshot.
+   */
+  readonly snapshotTrailingEntries: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
 }
@@ -37,9 +46,32 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   uncommittedBytesMax: 64 * 1024 * 1024,
   commandBytesMax: 1024 * 1024,
   committedEntriesPerReadyMax: 4096,
+  snapshotChunkBytes: 1024 * 1024,
+  snapshotChunksInflightMax: 4,
+  snapshotTrailingEntries: 5000,
   preVote: true,
   checkQuorum: true,
 };
+
+/** A snapshot file as the leader sends it: where it stands, its length and its CRC-32. */
+export interface SnapshotFile {
+  readonly index: number;
+  readonly term: number;
+  readonly size: number;
+  readonly crc: number;
+}
+
+/**
+ * Where a leader reads the snapshot it sends to a follower whose next entry
+ * its log no longer holds. The driver provides it (real files, or the
+ * simulated disk); reads are synchronous, a chunk at a time.
+ */
+export interface SnapshotSource {
+  /** The newest durable snapshot, or undefined when there is none. */
+  latest(): SnapshotFile | undefined;
+  /** `length` bytes of the snapshot at `index` from `offset`; undefined when that snapshot is gone (a newer one replaced it). */
+  read(index: number, offset: number, length: number): Uint8Array | undefined;
+}
 
 export interface RaftConfig {
   readonly id: NodeId;
@@ -48,6 +80,8 @@ export interface RaftConfig {
   readonly peers: readonly NodeId[];
   readonly options: RaftOptions;
   readonly random: RandomSource;
+  /** Where snapshots are read from; without it the node never compacts its log, and never needs to send one. */
+  readonly snapshots?: SnapshotSource;
 }
 
 /** Options are checked once, loudly: a bad option is a programmer error, not an operating error. */
@@ -62,12 +96,17 @@ export function validateRaftOptions(options: RaftOptions): string[] {
     'uncommittedBytesMax',
     'commandBytesMax',
     'committedEntriesPerReadyMax',
+    'snapshotChunkBytes',
+    'snapshotChunksInflightMax',
   ];
   for (const key of positive) {
     const value = options[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       problems.push(`${key} must be a positive integer, got ${String(value)}`);
     }
+  }
+  if (!(Number.isInteger(options.snapshotTrailingEntries) && options.snapshotTrailingEntries >= 0)) {
+    problems.push(`snapshotTrailingEntries must be a non-negative integer, got ${String(options.snapshotTrailingEntries)}`);
   }
   if (options.uncommittedBytesMax < options.commandBytesMax) {
     problems.push(

@@ -1,5 +1,5 @@
 import { fail } from './assert.js';
-import type { Entry } from './types.js';
+import { NO_SNAPSHOT, type Entry, type SnapshotMeta } from './types.js';
 
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
@@ -16,12 +16,24 @@ function copyEntries(entries: readonly Entry[], start: number, end: number): Ent
 /**
  * The in-memory Raft log together with its persistence bookkeeping.
  *
- * Indices start at 1; index 0 is a virtual entry of term 0 that every log shares.
- * There is no compaction yet, so the whole log is in memory.
+ * Indices start at 1; index 0 is a virtual entry of term 0 that every log
+ * shares. After a snapshot the log may drop its oldest entries (compact):
+ * it then holds the entries after `offset`, and knows the term at `offset`
+ * itself, which is all an append starting right after it needs. Entries up to
+ * the newest snapshot's index may still be held (the trailing entries that
+ * spare a follower a little behind a whole snapshot).
  */
 export class RaftLog {
-  /** Invariant: entries[i].index === i + 1, and terms never decrease along the array. */
+  /**
+   * Invariant: entries[i].index === offset + 1 + i, and terms never decrease
+   * along the array, nor from offsetTerm to entries[0].
+   */
   private readonly entries: Entry[];
+  /** The index of the last entry dropped (0 when none was); its term is offsetTerm. */
+  private offset: number;
+  private offsetTerm: number;
+  /** The newest snapshot. Invariant: offset <= snapshot.index <= lastIndex(). */
+  private snapshot: SnapshotMeta;
   /**
    * Invariant: every entry with index <= handedIndex was given to a driver in a Ready
    * (its write is under way or done) and still sits in memory unchanged.
@@ -44,44 +56,82 @@ export class RaftLog {
   private sliceCacheCountMax = 0;
   private sliceCacheBytesMax = 0;
 
-  constructor(restored: readonly Entry[]) {
-    for (let i = 0; i < restored.length; i++) {
-      const entry = restored[i]!;
-      if (entry.index !== i + 1) fail(`restored log has index ${entry.index} at position ${i + 1}`);
-      const previousTerm = i === 0 ? 0 : restored[i - 1]!.term;
-      if (!(entry.term >= previousTerm)) fail(`restored log term goes back at index ${entry.index}`);
+  /**
+   * A log restarted from what the driver made durable: the newest snapshot and
+   * the entries kept beside it (see DurableState). Entries the snapshot
+   * contradicts (a crash between installing a snapshot and dropping the old
+   * log) are dropped.
+   */
+  constructor(restored: readonly Entry[], snapshot: SnapshotMeta = NO_SNAPSHOT) {
+    let entries = restored;
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i]!.index !== entries[i - 1]!.index + 1) fail(`restored log has index ${entries[i]!.index} after ${entries[i - 1]!.index}`);
+      if (!(entries[i]!.term >= entries[i - 1]!.term)) fail(`restored log term goes back at index ${entries[i]!.index}`);
     }
-    this.entries = restored.slice();
-    this.handedIndex = this.entries.length;
-    this.stableIndexValue = this.entries.length;
+    const atSnapshot = entries.find((entry) => entry.index === snapshot.index);
+    const lastRestored = entries.length === 0 ? 0 : entries[entries.length - 1]!.index;
+    if (snapshot.index > 0 && (lastRestored < snapshot.index || (atSnapshot !== undefined && atSnapshot.term !== snapshot.term))) entries = [];
+    if (entries.length === 0) {
+      this.offset = snapshot.index;
+      this.offsetTerm = snapshot.term;
+    } else if (entries[0]!.index === 1) {
+      this.offset = 0;
+      this.offsetTerm = 0;
+    } else {
+      // The first restored entry anchors the rest: its term is the one an append after it needs.
+      const first = entries[0]!;
+      if (!(first.index <= snapshot.index + 1)) fail(`restored log starts at index ${first.index}, after the snapshot at ${snapshot.index}`);
+      this.offset = first.index;
+      this.offsetTerm = first.term;
+      entries = entries.slice(1);
+    }
+    if (!(this.offset <= snapshot.index || snapshot.index === 0)) fail(`restored log offset ${this.offset} is past the snapshot at ${snapshot.index}`);
+    this.snapshot = snapshot.index >= this.offset ? snapshot : { index: this.offset, term: this.offsetTerm };
+    this.entries = entries.slice();
+    this.handedIndex = this.lastIndex();
+    this.stableIndexValue = this.lastIndex();
   }
 
   lastIndex(): number {
-    return this.entries.length;
+    return this.offset + this.entries.length;
   }
 
   lastTerm(): number {
     // Never index -1: a negative key is a property name, not an element, and one
     // such lookup on an empty log turns this load megamorphic for the whole run.
     const length = this.entries.length;
-    return length === 0 ? 0 : this.entries[length - 1]!.term;
+    return length === 0 ? this.offsetTerm : this.entries[length - 1]!.term;
   }
 
-  /** The term at index, 0 for index 0; undefined beyond the end. */
+  /** The first index whose entry the log still holds (lastIndex() + 1 when it holds none). */
+  firstIndex(): number {
+    return this.offset + 1;
+  }
+
+  /** The newest snapshot the log knows of: the one a follower behind firstIndex() needs. */
+  snapshotMeta(): SnapshotMeta {
+    return this.snapshot;
+  }
+
+  /**
+   * The term at index, 0 for index 0; undefined beyond the end, and before
+   * the log's offset (compacted away: ask firstIndex() to tell the two apart).
+   */
   term(index: number): number | undefined {
-    if (index === 0) return 0;
-    return this.entries[index - 1]?.term;
+    if (index === this.offset) return this.offsetTerm;
+    if (index < this.offset) return undefined;
+    return this.entries[index - this.offset - 1]?.term;
   }
 
   entry(index: number): Entry | undefined {
-    return this.entries[index - 1];
+    return index > this.offset ? this.entries[index - this.offset - 1] : undefined;
   }
 
   stableIndex(): number {
     return this.stableIndexValue;
   }
 
-  /** A read-only view of every entry, for checkers and tests. */
+  /** A read-only view of the entries held, from firstIndex() on, for checkers and tests. */
   view(): readonly Entry[] {
     return this.entries;
   }
@@ -89,8 +139,8 @@ export class RaftLog {
   /** Entries from..to inclusive; an empty range is shared rather than allocated. */
   range(from: number, to: number): readonly Entry[] {
     if (to < from) return NO_ENTRIES;
-    if (!(from >= 1 && to <= this.entries.length)) fail(`range ${from}..${to} outside 1..${this.entries.length}`);
-    return copyEntries(this.entries, from - 1, to);
+    if (!(from > this.offset && to <= this.lastIndex())) fail(`range ${from}..${to} outside ${this.offset + 1}..${this.lastIndex()}`);
+    return copyEntries(this.entries, from - this.offset - 1, to - this.offset);
   }
 
   /**
@@ -114,14 +164,16 @@ export class RaftLog {
   private sliceAfresh(from: number, countMax: number, bytesMax: number): readonly Entry[] {
     // Count first and copy once, so the result is allocated at its exact size
     // rather than grown element by element.
+    if (!(from > this.offset)) fail(`slice from ${from}, at or before the log's offset ${this.offset}`);
     let count = 0;
     let bytes = 0;
-    for (let index = from; index <= this.entries.length && count < countMax; index++) {
-      bytes += this.entries[index - 1]!.data.length;
+    const start = from - this.offset - 1;
+    for (let position = start; position < this.entries.length && count < countMax; position++) {
+      bytes += this.entries[position]!.data.length;
       if (count > 0 && bytes > bytesMax) break;
       count++;
     }
-    return copyEntries(this.entries, from - 1, from - 1 + count);
+    return copyEntries(this.entries, start, start + count);
   }
 
   /** The first index of the run of entries that share the term at `index`. */
@@ -129,18 +181,18 @@ export class RaftLog {
     const term = this.term(index);
     if (term === undefined) fail(`firstIndexOfTermAt(${index}) beyond last index ${this.lastIndex()}`);
     let first = index;
-    while (first > 1 && this.entries[first - 2]!.term === term) first--;
+    while (first > this.offset + 1 && this.entries[first - this.offset - 2]!.term === term) first--;
     return first;
   }
 
   /** The last index whose entry has exactly `term`, or 0 when there is none. */
   lastIndexOfTerm(term: number): number {
-    for (let index = this.entries.length; index >= 1; index--) {
-      const entryTerm = this.entries[index - 1]!.term;
+    for (let index = this.lastIndex(); index > this.offset; index--) {
+      const entryTerm = this.entries[index - this.offset - 1]!.term;
       if (entryTerm === term) return index;
       if (entryTerm < term) return 0;
     }
-    return 0;
+    return this.offsetTerm === term && this.offset > 0 ? this.offset : 0;
   }
 
   /** Section 5.4.1: is a log ending at (lastTerm, lastIndex) at least as up-to-date as ours? */
@@ -150,7 +202,7 @@ export class RaftLog {
   }
 
   append(entry: Entry): void {
-    if (entry.index !== this.entries.length + 1) fail(`append of index ${entry.index} after ${this.entries.length}`);
+    if (entry.index !== this.lastIndex() + 1) fail(`append of index ${entry.index} after ${this.lastIndex()}`);
     if (!(entry.term >= this.lastTerm())) fail(`append of term ${entry.term} after term ${this.lastTerm()}`);
     this.entries.push(entry);
     this.sliceCache = undefined;
@@ -158,9 +210,9 @@ export class RaftLog {
 
   /** Deletes every entry with index >= from, noting what the durable log must drop too. */
   truncateFrom(from: number): void {
-    if (!(from >= 1)) fail(`truncateFrom(${from})`);
-    if (from > this.entries.length) return;
-    this.entries.length = from - 1;
+    if (!(from > this.snapshot.index)) fail(`truncateFrom(${from}) at or before the snapshot at ${this.snapshot.index}`);
+    if (from > this.lastIndex()) return;
+    this.entries.length = from - this.offset - 1;
     this.sliceCache = undefined;
     if (from <= this.handedIndex) {
       this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
@@ -170,7 +222,7 @@ export class RaftLog {
   }
 
   hasUnpersisted(): boolean {
-    return this.pendingTruncateFrom !== undefined || this.handedIndex < this.entries.length;
+    return this.pendingTruncateFrom !== undefined || this.handedIndex < this.lastIndex();
   }
 
   /**
@@ -186,10 +238,10 @@ export class RaftLog {
 
   /** The entries of the Ready whose truncation takeUnpersistedTruncation just handed out. */
   takeUnpersistedEntries(): readonly Entry[] {
-    const length = this.entries.length;
-    const entries = this.handedIndex === length ? NO_ENTRIES : copyEntries(this.entries, this.handedIndex, length);
-    this.handedIndex = length;
-    this.inflightReadyLast = length;
+    const last = this.lastIndex();
+    const entries = this.handedIndex === last ? NO_ENTRIES : copyEntries(this.entries, this.handedIndex - this.offset, this.entries.length);
+    this.handedIndex = last;
+    this.inflightReadyLast = last;
     return entries;
   }
 
@@ -200,5 +252,44 @@ export class RaftLog {
    */
   markPersisted(): void {
     this.stableIndexValue = Math.max(this.stableIndexValue, Math.min(this.inflightReadyLast, this.handedIndex));
+  }
+
+  /**
+   * A snapshot at `index` is durable: remember it, and drop the entries up to
+   * `keepFrom` - 1 (the caller keeps some trailing entries behind the
+   * snapshot). Only entries that are durable and applied may go.
+   */
+  compact(snapshot: SnapshotMeta, keepFrom: number, appliedIndex: number): void {
+    if (!(snapshot.index >= this.snapshot.index)) fail(`snapshot at ${snapshot.index} is older than the one at ${this.snapshot.index}`);
+    if (this.term(snapshot.index) !== snapshot.term) fail(`snapshot at ${snapshot.index} says term ${snapshot.term}, the log ${String(this.term(snapshot.index))}`);
+    this.snapshot = snapshot;
+    const dropTo = Math.min(keepFrom - 1, snapshot.index, this.stableIndexValue, appliedIndex);
+    if (dropTo <= this.offset) return;
+    this.offsetTerm = this.term(dropTo)!;
+    this.entries.splice(0, dropTo - this.offset);
+    this.offset = dropTo;
+    this.sliceCache = undefined;
+  }
+
+  /**
+   * A snapshot received from the leader was installed (durably, with the
+   * durable log made to agree). Section 7 of the extended paper: if the log
+   * holds the snapshot's last entry, the entries after it stay; otherwise the
+   * whole log is gone and the snapshot stands in for it.
+   */
+  installSnapshot(snapshot: SnapshotMeta): void {
+    if (this.term(snapshot.index) === snapshot.term) {
+      this.snapshot = snapshot.index > this.snapshot.index ? snapshot : this.snapshot;
+      return;
+    }
+    this.entries.length = 0;
+    this.offset = snapshot.index;
+    this.offsetTerm = snapshot.term;
+    this.snapshot = snapshot;
+    this.handedIndex = snapshot.index;
+    this.stableIndexValue = snapshot.index;
+    this.inflightReadyLast = Math.min(this.inflightReadyLast, snapshot.index);
+    this.pendingTruncateFrom = undefined;
+    this.sliceCache = undefined;
   }
 }

@@ -5,6 +5,8 @@ import type {
   GroupId,
   Heartbeat,
   HeartbeatResponse,
+  InstallSnapshot,
+  InstallSnapshotResponse,
   NodeId,
   RaftMessage,
   TimeoutNow,
@@ -45,6 +47,7 @@ function build(
   lastIndex: number | undefined,
   lastTerm: number | undefined,
   transfer: boolean | undefined,
+  snapshot: SnapshotFields | undefined,
 ): RaftMessage {
   const message = {
     type,
@@ -70,8 +73,28 @@ function build(
     lastIndex,
     lastTerm,
     transfer,
+    snapshotIndex: snapshot?.snapshotIndex,
+    snapshotTerm: snapshot?.snapshotTerm,
+    size: snapshot?.size,
+    crc: snapshot?.crc,
+    offset: snapshot?.offset,
+    data: snapshot?.data,
+    nextOffset: snapshot?.nextOffset,
+    installed: snapshot?.installed,
   };
   return message as unknown as RaftMessage;
+}
+
+/** The fields of the two snapshot messages, passed as one object: they are rare, unlike the rest. */
+interface SnapshotFields {
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number | undefined;
+  readonly size: number | undefined;
+  readonly crc: number | undefined;
+  readonly offset: number | undefined;
+  readonly data: Uint8Array | undefined;
+  readonly nextOffset: number | undefined;
+  readonly installed: boolean | undefined;
 }
 
 const U = undefined;
@@ -86,11 +109,11 @@ export function voteRequest(
   lastLogTerm: number,
   transfer = false,
 ): VoteRequest {
-  return build('VoteRequest', group, from, to, term, preVote, U, lastLogIndex, lastLogTerm, U, U, U, U, U, U, U, U, U, U, U, U, U, transfer) as VoteRequest;
+  return build('VoteRequest', group, from, to, term, preVote, U, lastLogIndex, lastLogTerm, U, U, U, U, U, U, U, U, U, U, U, U, U, transfer, U) as VoteRequest;
 }
 
 export function voteResponse(group: GroupId, from: NodeId, to: NodeId, term: number, preVote: boolean, granted: boolean): VoteResponse {
-  return build('VoteResponse', group, from, to, term, preVote, granted, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as VoteResponse;
+  return build('VoteResponse', group, from, to, term, preVote, granted, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as VoteResponse;
 }
 
 export function appendRequest(
@@ -103,7 +126,7 @@ export function appendRequest(
   entries: readonly Entry[],
   leaderCommit: number,
 ): AppendRequest {
-  return build('AppendRequest', group, from, to, term, U, U, U, U, prevLogIndex, prevLogTerm, entries, leaderCommit, U, U, U, U, U, U, U, U, U, U) as AppendRequest;
+  return build('AppendRequest', group, from, to, term, U, U, U, U, prevLogIndex, prevLogTerm, entries, leaderCommit, U, U, U, U, U, U, U, U, U, U, U) as AppendRequest;
 }
 
 export function appendResponse(
@@ -117,17 +140,35 @@ export function appendResponse(
   conflictTerm: number,
   conflictIndex: number,
 ): AppendResponse {
-  return build('AppendResponse', group, from, to, term, U, U, U, U, U, U, U, U, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, U, U, U, U, U) as AppendResponse;
+  return build('AppendResponse', group, from, to, term, U, U, U, U, U, U, U, U, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, U, U, U, U, U, U) as AppendResponse;
 }
 
 export function heartbeat(group: GroupId, from: NodeId, to: NodeId, term: number, commit: number, seq: number): Heartbeat {
-  return build('Heartbeat', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, commit, seq, U, U, U) as Heartbeat;
+  return build('Heartbeat', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, commit, seq, U, U, U, U) as Heartbeat;
 }
 
 export function heartbeatResponse(group: GroupId, from: NodeId, to: NodeId, term: number, seq: number, lastIndex: number, lastTerm: number): HeartbeatResponse {
-  return build('HeartbeatResponse', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, seq, lastIndex, lastTerm, U) as HeartbeatResponse;
+  return build('HeartbeatResponse', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, seq, lastIndex, lastTerm, U, U) as HeartbeatResponse;
 }
 
 export function timeoutNow(group: GroupId, from: NodeId, to: NodeId, term: number): TimeoutNow {
-  return build('TimeoutNow', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as TimeoutNow;
+  return build('TimeoutNow', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U) as TimeoutNow;
+}
+
+export function installSnapshot(
+  group: GroupId,
+  from: NodeId,
+  to: NodeId,
+  term: number,
+  meta: { readonly index: number; readonly term: number; readonly size: number; readonly crc: number },
+  offset: number,
+  data: Uint8Array,
+): InstallSnapshot {
+  const fields = { snapshotIndex: meta.index, snapshotTerm: meta.term, size: meta.size, crc: meta.crc, offset, data, nextOffset: U, installed: U };
+  return build('InstallSnapshot', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, fields) as InstallSnapshot;
+}
+
+export function installSnapshotResponse(group: GroupId, from: NodeId, to: NodeId, term: number, snapshotIndex: number, nextOffset: number, installed: boolean): InstallSnapshotResponse {
+  const fields = { snapshotIndex, snapshotTerm: U, size: U, crc: U, offset: U, data: U, nextOffset, installed };
+  return build('InstallSnapshotResponse', group, from, to, term, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, fields) as InstallSnapshotResponse;
 }

@@ -1,7 +1,7 @@
 import { assert, fail, unreachable } from './assert.js';
-import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource } from './config.js';
+import { validateRaftOptions, type RaftConfig, type RaftOptions, type RandomSource, type SnapshotSource } from './config.js';
 import { RaftLog } from './log.js';
-import { appendRequest, appendResponse, heartbeat, heartbeatResponse, timeoutNow, voteRequest, voteResponse } from './messages.js';
+import { appendRequest, appendResponse, heartbeat, heartbeatResponse, installSnapshot, installSnapshotResponse, timeoutNow, voteRequest, voteResponse } from './messages.js';
 import { Progress } from './progress.js';
 import {
   NO_NODE,
@@ -13,11 +13,16 @@ import {
   type HardState,
   type Heartbeat,
   type HeartbeatResponse,
+  type InstallSnapshot,
+  type InstallSnapshotResponse,
   type NodeId,
   type ProposeResult,
   type RaftMessage,
   type Ready,
   type Role,
+  type SnapshotChunk,
+  type SnapshotMeta,
+  type SnapshotToInstall,
   type VoteRequest,
   type VoteResponse,
 } from './types.js';
@@ -31,10 +36,13 @@ function promisesDurableState(message: RaftMessage): boolean {
       return !message.preVote && message.granted;
     case 'AppendResponse':
       return message.success;
+    case 'InstallSnapshotResponse':
+      return message.installed;
     case 'AppendRequest':
     case 'Heartbeat':
     case 'HeartbeatResponse':
     case 'TimeoutNow':
+    case 'InstallSnapshot':
       return false;
   }
 }
@@ -46,6 +54,15 @@ function promisesDurableState(message: RaftMessage): boolean {
  * iterator path, which allocates a result object per element.
  */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
+const NO_CHUNKS: readonly SnapshotChunk[] = Object.freeze([]);
+const NO_COMMITTED: readonly Entry[] = Object.freeze([]);
+
+/** A snapshot a follower is receiving, and from whom. */
+interface IncomingSnapshot extends SnapshotToInstall {
+  readonly from: NodeId;
+  /** Bytes received in order so far. Invariant: received <= size. */
+  received: number;
+}
 
 /**
  * How many of its election timeouts a node refused leadership waits before it
@@ -87,6 +104,7 @@ export class RaftNode {
   readonly others: readonly NodeId[];
   readonly options: RaftOptions;
   private readonly random: RandomSource;
+  private readonly snapshots: SnapshotSource | undefined;
   private readonly quorum: number;
 
   // Persistent state (Figure 2), made durable through Ready.hardState and Ready.entries.
@@ -143,6 +161,14 @@ export class RaftNode {
   private transferElapsed = 0;
   /** Reused by quorumMatchIndex so that counting a quorum allocates nothing. */
   private readonly matchScratch: number[];
+  /** Only while following: the snapshot being received. */
+  private incomingSnapshot: IncomingSnapshot | undefined = undefined;
+  /** Received chunks for the next Ready to write. */
+  private pendingChunks: SnapshotChunk[] = [];
+  /** A received snapshot for the next Ready to install. */
+  private pendingInstall: IncomingSnapshot | undefined = undefined;
+  /** The snapshot the Ready in flight installs; it takes effect at advance(). */
+  private installHanded: IncomingSnapshot | undefined = undefined;
 
   constructor(config: RaftConfig, restored: DurableState) {
     const problems = validateRaftOptions(config.options);
@@ -155,12 +181,16 @@ export class RaftNode {
     this.others = this.voters.filter((peer) => peer !== config.id);
     this.options = config.options;
     this.random = config.random;
+    this.snapshots = config.snapshots;
     this.quorum = Math.floor(this.voters.length / 2) + 1;
     this.matchScratch = new Array<number>(this.voters.length).fill(0);
-    this.log = new RaftLog(restored.entries);
+    this.log = new RaftLog(restored.entries, restored.snapshot);
     this.termValue = restored.hardState.term;
     this.voteValue = this.restoredVote(restored.hardState);
-    this.commitValue = 0;
+    // A snapshot holds only committed entries, and the state machine restarts from it.
+    this.commitValue = this.log.snapshotMeta().index;
+    this.appliedHandedIndex = this.commitValue;
+    this.appliedIndexValue = this.commitValue;
     assert(
       this.log.lastTerm() <= this.termValue,
       `restored log ends in term ${this.log.lastTerm()}, after the restored term ${this.termValue}`,
@@ -192,6 +222,10 @@ export class RaftNode {
   }
   lastIndex(): number {
     return this.log.lastIndex();
+  }
+  /** The newest snapshot this node knows: taken here, installed from a leader, or restored. */
+  snapshotMeta(): SnapshotMeta {
+    return this.log.snapshotMeta();
   }
   hardState(): HardState {
     return { term: this.termValue, vote: this.voteValue };
@@ -344,7 +378,9 @@ export class RaftNode {
       this.hardStateChanged() ||
       this.log.hasUnpersisted() ||
       this.outboxLength > 0 ||
-      this.commitValue > this.appliedHandedIndex
+      this.commitValue > this.appliedHandedIndex ||
+      this.pendingChunks.length > 0 ||
+      this.pendingInstall !== undefined
     );
   }
 
@@ -355,13 +391,23 @@ export class RaftNode {
     this.inflightHardState = hardState;
     const truncateFrom = this.log.takeUnpersistedTruncation();
     const entries = this.log.takeUnpersistedEntries();
-    const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
-    const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
-    this.appliedHandedIndex = applyUpTo;
+    const snapshotChunks = this.pendingChunks.length === 0 ? NO_CHUNKS : this.pendingChunks;
+    this.pendingChunks = snapshotChunks === NO_CHUNKS ? this.pendingChunks : [];
+    const install = this.pendingInstall;
+    this.pendingInstall = undefined;
+    this.installHanded = install;
+    // Entries are applied after an installed snapshot, never beside it: its index may lie past them.
+    let committedEntries = NO_COMMITTED;
+    if (install === undefined) {
+      const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
+      committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
+      this.appliedHandedIndex = applyUpTo;
+    }
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
     this.readyInFlight = true;
-    return { hardState, truncateFrom, entries, messages, committedEntries };
+    const snapshot = install === undefined ? undefined : { index: install.index, term: install.term, size: install.size, crc: install.crc };
+    return { hardState, truncateFrom, entries, messages, committedEntries, snapshotChunks, snapshot };
   }
 
   /**
@@ -389,8 +435,45 @@ export class RaftNode {
     if (this.inflightHardState !== undefined) this.durableTerm = this.inflightHardState.term;
     this.inflightHardState = undefined;
     this.log.markPersisted();
+    const installed = this.installHanded;
+    this.installHanded = undefined;
+    if (installed !== undefined) this.finishInstall(installed);
     this.appliedIndexValue = this.appliedHandedIndex;
     if (this.roleValue === 'leader') this.maybeCommit();
+  }
+
+  /**
+   * The driver found the snapshot handed in the Ready in flight damaged (its
+   * size or CRC does not match) and did not install it. Call BEFORE
+   * advance(). The transfer starts over.
+   */
+  snapshotFailed(): void {
+    const failed = this.installHanded;
+    assert(failed !== undefined, 'snapshotFailed() without a snapshot to install in flight');
+    this.installHanded = undefined;
+    this.incomingSnapshot = undefined;
+    this.send(installSnapshotResponse(this.group, this.id, failed.from, this.termValue, failed.index, 0, false));
+  }
+
+  /**
+   * The driver made a snapshot of the state machine at `snapshot.index` (at
+   * or below the applied index) durable. The log drops what it no longer
+   * needs, keeping snapshotTrailingEntries behind the snapshot; returns the
+   * index before the first entry it still holds, so the driver can drop the
+   * durable entries up to it too (keeping that one, whose term a restart needs).
+   */
+  snapshotTaken(snapshot: SnapshotMeta): number {
+    assert(snapshot.index <= this.appliedIndexValue, `snapshot at ${snapshot.index} is past the applied index ${this.appliedIndexValue}`);
+    this.log.compact(snapshot, snapshot.index - this.options.snapshotTrailingEntries + 1, this.appliedIndexValue);
+    return this.log.firstIndex() - 1;
+  }
+
+  private finishInstall(installed: IncomingSnapshot): void {
+    this.log.installSnapshot({ index: installed.index, term: installed.term });
+    this.commitValue = Math.max(this.commitValue, installed.index);
+    this.appliedHandedIndex = Math.max(this.appliedHandedIndex, installed.index);
+    if (this.incomingSnapshot?.index === installed.index) this.incomingSnapshot = undefined;
+    this.send(installSnapshotResponse(this.group, this.id, installed.from, this.termValue, installed.index, installed.size, true));
   }
 
   // ---- Overridable rules. Planted-bug variants in the tests override these and
@@ -635,10 +718,15 @@ export class RaftNode {
         this.becomeFollower(message.term, message.from);
         this.handleHeartbeat(message);
         break;
+      case 'InstallSnapshot':
+        this.becomeFollower(message.term, message.from);
+        this.handleInstallSnapshot(message);
+        break;
       case 'VoteRequest':
       case 'AppendResponse':
       case 'HeartbeatResponse':
       case 'TimeoutNow':
+      case 'InstallSnapshotResponse':
         break;
       default:
         unreachable(message);
@@ -679,10 +767,16 @@ export class RaftNode {
         // Only our own leader may hand over, and only to a node allowed to serve.
         if (message.from === this.leaderValue && this.leadershipRefusal === undefined) this.campaign(false, true);
         break;
+      case 'InstallSnapshot':
+        this.electionElapsed = 0;
+        this.leaderValue = message.from;
+        this.handleInstallSnapshot(message);
+        break;
       case 'VoteRequest':
       case 'VoteResponse':
       case 'AppendResponse':
       case 'HeartbeatResponse':
+      case 'InstallSnapshotResponse':
         break;
       default:
         unreachable(message);
@@ -717,6 +811,46 @@ export class RaftNode {
     this.send(heartbeatResponse(this.group, this.id, message.from, this.termValue, message.seq, this.log.lastIndex(), this.log.lastTerm()));
   }
 
+  /**
+   * A chunk of the leader's snapshot (extended paper, section 7). Chunks are
+   * taken in order only; any other is answered with the offset expected, from
+   * which the leader sends again. A chunk at offset 0 of another snapshot
+   * starts that one over. Once all of it is here, the next Ready hands it to
+   * the driver to check and install; the answer that says so goes after.
+   */
+  private handleInstallSnapshot(message: InstallSnapshot): void {
+    const from = message.from;
+    if (message.snapshotIndex <= this.commitValue) {
+      // Everything it holds is committed here already: say so, and the leader goes on from there.
+      this.send(installSnapshotResponse(this.group, this.id, from, this.termValue, message.snapshotIndex, message.size, true));
+      return;
+    }
+    let incoming = this.incomingSnapshot;
+    const sameSnapshot = incoming !== undefined && incoming.index === message.snapshotIndex && incoming.term === message.snapshotTerm && incoming.crc === message.crc && incoming.size === message.size;
+    if (!sameSnapshot) {
+      if (message.offset !== 0 || this.installHanded !== undefined || this.pendingInstall !== undefined) {
+        this.sendSnapshotAnswer(from, message.snapshotIndex, 0);
+        return;
+      }
+      incoming = { index: message.snapshotIndex, term: message.snapshotTerm, size: message.size, crc: message.crc, from, received: 0 };
+      this.incomingSnapshot = incoming;
+    }
+    const current = incoming!;
+    if (message.offset !== current.received || current.received === current.size) {
+      this.sendSnapshotAnswer(from, current.index, current.received);
+      return;
+    }
+    const { snapshotIndex, snapshotTerm, size, crc, offset, data } = message;
+    this.pendingChunks.push({ snapshotIndex, snapshotTerm, size, crc, offset, data });
+    current.received += data.length;
+    if (current.received === current.size) this.pendingInstall = current;
+    else this.sendSnapshotAnswer(from, current.index, current.received);
+  }
+
+  private sendSnapshotAnswer(to: NodeId, snapshotIndex: number, nextOffset: number): void {
+    this.send(installSnapshotResponse(this.group, this.id, to, this.termValue, snapshotIndex, nextOffset, false));
+  }
+
   private commitTo(index: number): void {
     if (index <= this.commitValue) return;
     if (!(index <= this.log.lastIndex())) fail(`commit ${index} beyond last index ${this.log.lastIndex()}`);
@@ -733,11 +867,15 @@ export class RaftNode {
       case 'HeartbeatResponse':
         this.handleHeartbeatResponse(message);
         break;
+      case 'InstallSnapshotResponse':
+        this.handleInstallSnapshotResponse(message);
+        break;
       case 'VoteRequest':
       case 'VoteResponse':
       case 'AppendRequest':
       case 'Heartbeat':
       case 'TimeoutNow':
+      case 'InstallSnapshot':
         break;
       default:
         unreachable(message);
@@ -747,6 +885,10 @@ export class RaftNode {
   private handleHeartbeatResponse(message: HeartbeatResponse): void {
     const progress = this.progressById[message.from]!;
     progress.recentActive = true;
+    if (progress.state === 'snapshot') {
+      this.retrySnapshotIfStalled(message.from, progress);
+      return;
+    }
     progress.probeSent = false;
     // The follower acknowledged up to matchThen before this heartbeat went out; its
     // log can only end below that if its disk lost acknowledged entries.
@@ -775,6 +917,8 @@ export class RaftNode {
   private handleAppendResponse(message: AppendResponse): void {
     const progress = this.progressById[message.from]!;
     progress.recentActive = true;
+    // Answers to appends sent before the snapshot began tell nothing the snapshot does not settle.
+    if (progress.state === 'snapshot') return;
     if (message.success) {
       if (message.matchIndex > this.log.lastIndex()) return;
       // Only news sends more: answers to stale or duplicated requests would
@@ -820,6 +964,11 @@ export class RaftNode {
 
   private sendAppend(peer: NodeId, progress: Progress): boolean {
     const prevLogIndex = progress.next - 1;
+    if (prevLogIndex < this.log.firstIndex() - 1) {
+      // The entries the follower needs next are compacted away: only the snapshot has them.
+      this.startSnapshot(peer, progress);
+      return false;
+    }
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) fail(`progress.next ${progress.next} beyond log of ${this.log.lastIndex()}`);
     // In replicate state an append without entries is not sent, and there are
@@ -831,6 +980,70 @@ export class RaftNode {
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
     progress.sentAppend(last, entries.length);
     return true;
+  }
+
+  // ---- Snapshots to followers.
+
+  private startSnapshot(peer: NodeId, progress: Progress): void {
+    const latest = this.snapshots?.latest();
+    if (latest === undefined || latest.index < this.log.firstIndex() - 1) {
+      fail(`node ${this.id} compacted its log to ${this.log.firstIndex() - 1} without a snapshot that covers it`);
+    }
+    assert(latest.size > 0, `snapshot at ${latest.index} is empty`);
+    progress.becomeSnapshot(latest);
+    this.sendSnapshotChunks(peer, progress, true);
+  }
+
+  /** Sends chunks while the window allows: at most snapshotChunksInflightMax chunks beyond what the follower acknowledged. */
+  private sendSnapshotChunks(peer: NodeId, progress: Progress, justStarted = false): void {
+    const transfer = progress.transfer!;
+    const chunkBytes = this.options.snapshotChunkBytes;
+    const windowBytes = chunkBytes * this.options.snapshotChunksInflightMax;
+    while (transfer.sent < transfer.size && transfer.sent - transfer.acked < windowBytes) {
+      const length = Math.min(chunkBytes, transfer.size - transfer.sent);
+      const data = this.snapshots!.read(transfer.index, transfer.sent, length);
+      if (data === undefined) {
+        // A newer snapshot replaced this one: send that instead, from its start.
+        if (justStarted) fail(`the snapshot source names the snapshot at ${transfer.index} as the newest but cannot read it`);
+        this.startSnapshot(peer, progress);
+        return;
+      }
+      assert(data.length === length, `snapshot at ${transfer.index} gave ${data.length} bytes at ${transfer.sent}, asked ${length}`);
+      this.send(installSnapshot(this.group, this.id, peer, this.termValue, transfer, transfer.sent, data));
+      transfer.sent += length;
+    }
+  }
+
+  private handleInstallSnapshotResponse(message: InstallSnapshotResponse): void {
+    const progress = this.progressById[message.from]!;
+    progress.recentActive = true;
+    const transfer = progress.transfer;
+    if (progress.state !== 'snapshot' || transfer === undefined || message.snapshotIndex !== transfer.index) return;
+    if (message.installed) {
+      progress.snapshotInstalled(transfer.index);
+      this.sendAppends(message.from);
+      return;
+    }
+    // An offset below what was acknowledged means the follower started over (or lost what it had).
+    if (message.nextOffset < transfer.acked) transfer.sent = message.nextOffset;
+    transfer.acked = message.nextOffset;
+    transfer.sent = Math.max(transfer.sent, transfer.acked);
+    this.sendSnapshotChunks(message.from, progress);
+  }
+
+  /**
+   * Heartbeat answers pace the retries: when the follower acknowledged
+   * nothing more since the last one, the chunks after its acknowledgement
+   * are taken as lost and sent again.
+   */
+  private retrySnapshotIfStalled(peer: NodeId, progress: Progress): void {
+    const transfer = progress.transfer!;
+    if (transfer.acked !== transfer.ackedAtLastHeartbeat) {
+      transfer.ackedAtLastHeartbeat = transfer.acked;
+      return;
+    }
+    transfer.sent = transfer.acked;
+    this.sendSnapshotChunks(peer, progress);
   }
 
   /**

@@ -7,8 +7,24 @@ import { fail } from './assert.js';
  *            AppendRequest at a time and wait for its answer or a heartbeat answer.
  * replicate: the follower is known to match up to `match`; stream appends
  *            optimistically, at most inflightAppendsMax unanswered at once.
+ * snapshot:  the follower needs entries the log no longer holds; send it the
+ *            newest snapshot in chunks, a window of them at a time.
  */
-export type ProgressState = 'probe' | 'replicate';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+
+/** The snapshot a follower in snapshot state is being sent. */
+export interface SnapshotTransfer {
+  readonly index: number;
+  readonly term: number;
+  readonly size: number;
+  readonly crc: number;
+  /** The next byte to send. Invariant: acked <= sent <= size. */
+  sent: number;
+  /** The offset the follower last said it expects. */
+  acked: number;
+  /** `acked` when the last heartbeat answer came: no change by the next one means chunks were lost. */
+  ackedAtLastHeartbeat: number;
+}
 
 /** Heartbeats whose answers are still judged; older answers only show the follower is alive. */
 export const HEARTBEATS_REMEMBERED = 16;
@@ -38,6 +54,8 @@ export class Progress {
   recentActive = false;
   /** Last indices of the unanswered AppendRequests in replicate state, ascending. */
   private readonly inflight: number[] = [];
+  /** In snapshot state: what is being sent. */
+  transfer: SnapshotTransfer | undefined = undefined;
 
   constructor(
     next: number,
@@ -47,6 +65,7 @@ export class Progress {
   }
 
   isPaused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.inflightMax;
   }
 
@@ -60,6 +79,7 @@ export class Progress {
     this.probeSent = false;
     this.epoch++;
     this.inflight.length = 0;
+    this.transfer = undefined;
   }
 
   becomeReplicate(): void {
@@ -68,6 +88,22 @@ export class Progress {
     this.probeSent = false;
     this.epoch++;
     this.inflight.length = 0;
+    this.transfer = undefined;
+  }
+
+  /** Starts sending `snapshot` from its first byte. */
+  becomeSnapshot(snapshot: { readonly index: number; readonly term: number; readonly size: number; readonly crc: number }): void {
+    this.state = 'snapshot';
+    this.probeSent = false;
+    this.epoch++;
+    this.inflight.length = 0;
+    this.transfer = { index: snapshot.index, term: snapshot.term, size: snapshot.size, crc: snapshot.crc, sent: 0, acked: 0, ackedAtLastHeartbeat: -1 };
+  }
+
+  /** The follower installed the snapshot at `index`: it matches up to there, and is probed from the next entry. */
+  snapshotInstalled(index: number): void {
+    this.match = Math.max(this.match, index);
+    this.becomeProbe();
   }
 
   /** Records an AppendRequest whose last entry is lastIndex (or whose prev is lastIndex when empty). */

@@ -9,6 +9,8 @@ import type { RaftMessage } from './types.js';
 // test/protocol/peer-codec.test.ts checks it over random messages of every type.
 const HEADER_BYTES = 1 + 4 + 4 + 4 + 8;
 const ENTRY_OVERHEAD_BYTES = 8 + 8 + 1 + 4;
+/** snapshotIndex, snapshotTerm, size, crc, offset and the data's length. */
+export const INSTALL_SNAPSHOT_FIXED_BYTES = HEADER_BYTES + 8 + 8 + 8 + 4 + 8 + 4;
 
 /** The bytes a message takes on the wire, used for traffic accounting and limits. */
 export function encodedSizeBytes(message: RaftMessage): number {
@@ -31,5 +33,9 @@ export function encodedSizeBytes(message: RaftMessage): number {
       return HEADER_BYTES + 8 + 8 + 8;
     case 'TimeoutNow':
       return HEADER_BYTES;
+    case 'InstallSnapshot':
+      return INSTALL_SNAPSHOT_FIXED_BYTES + message.data.length;
+    case 'InstallSnapshotResponse':
+      return HEADER_BYTES + 8 + 8 + 1;
   }
 }

@@ -31,10 +31,27 @@ export interface HardState {
  */
 export const EMPTY_HARD_STATE: HardState = { term: 0, vote: NO_NODE };
 
+/**
+ * Where a snapshot of the state machine stands in the log: it holds the
+ * effect of every entry up to `index`, whose term is `term`.
+ */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+}
+
+export const NO_SNAPSHOT: SnapshotMeta = { index: 0, term: 0 };
+
 /** Everything a node restarts from: exactly what a driver made durable. */
 export interface DurableState {
   readonly hardState: HardState;
-  /** Entries 1..n in order, gap-free. */
+  /** The newest durable snapshot; absent or NO_SNAPSHOT when there is none. */
+  readonly snapshot?: SnapshotMeta;
+  /**
+   * Log entries in order, gap-free. Without a snapshot they start at index 1;
+   * with one they start at or before snapshot.index + 1 (the log may keep
+   * entries the snapshot covers), and may be empty.
+   */
   readonly entries: readonly Entry[];
 }
 
@@ -122,6 +139,35 @@ export interface TimeoutNow extends MessageHeader {
   readonly type: 'TimeoutNow';
 }
 
+/**
+ * One chunk of the leader's snapshot, for a follower whose next entry the
+ * leader's log no longer holds (thesis section 5.4.1, in chunks as in the
+ * paper's InstallSnapshot RPC). `crc` is the CRC-32 of the whole snapshot,
+ * on every chunk, so the follower can check what it assembled.
+ */
+export interface InstallSnapshot extends MessageHeader {
+  readonly type: 'InstallSnapshot';
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+  /** The snapshot's length in bytes. */
+  readonly size: number;
+  readonly crc: number;
+  /** Where `data` goes in the snapshot. */
+  readonly offset: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The follower's answer: the offset it expects next (so a lost chunk is sent
+ * again from there), or, once the snapshot is installed, `installed`.
+ */
+export interface InstallSnapshotResponse extends MessageHeader {
+  readonly type: 'InstallSnapshotResponse';
+  readonly snapshotIndex: number;
+  readonly nextOffset: number;
+  readonly installed: boolean;
+}
+
 export type RaftMessage =
   | VoteRequest
   | VoteResponse
@@ -129,7 +175,9 @@ export type RaftMessage =
   | AppendResponse
   | Heartbeat
   | HeartbeatResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | InstallSnapshot
+  | InstallSnapshotResponse;
 
 export type RaftMessageType = RaftMessage['type'];
 
@@ -141,9 +189,11 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
   'Heartbeat',
   'HeartbeatResponse',
   'TimeoutNow',
+  'InstallSnapshot',
+  'InstallSnapshotResponse',
 ];
 
-/** A small number per message type (1..7, in the order above), for wire codes and trace hashes. */
+/** A small number per message type (1..9, in the order above), for wire codes and trace hashes. */
 export const RAFT_MESSAGE_TYPE_CODES: Readonly<Record<RaftMessageType, number>> = Object.fromEntries(
   RAFT_MESSAGE_TYPES.map((type, index) => [type, index + 1]),
 ) as Record<RaftMessageType, number>;
@@ -169,16 +219,45 @@ export function raftMessageTypeCode(type: RaftMessageType): number {
       return 6;
     case 'TimeoutNow':
       return 7;
+    case 'InstallSnapshot':
+      return 8;
+    case 'InstallSnapshotResponse':
+      return 9;
   }
+}
+
+/** Bytes of a snapshot being received, to be written at `offset` of the incoming snapshot `snapshotIndex`. */
+export interface SnapshotChunk {
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+  readonly size: number;
+  readonly crc: number;
+  readonly offset: number;
+  readonly data: Uint8Array;
+}
+
+/** A received snapshot, complete, for the driver to check and install. */
+export interface SnapshotToInstall extends SnapshotMeta {
+  readonly size: number;
+  readonly crc: number;
 }
 
 /**
  * One batch of work for the driver, in the etcd-raft manner.
  *
  * Contract (both drivers honour it, the simulator proves it):
- * 1. Make `hardState`, the truncation and `entries` durable, in that order.
- * 2. Only AFTER they are durable, send `messages` and apply `committedEntries` in order.
- * 3. Then call `advance()`. No new Ready is handed out until then.
+ * 1. Make `hardState` durable.
+ * 2. Write `snapshotChunks` into the incoming snapshot they name. When
+ *    `snapshot` is set, check the assembled snapshot against its size and CRC
+ *    and install it: restore the state machine from it and make it the node's
+ *    durable snapshot, with the log's durable entries up to its index dropped
+ *    (all of them, when the log's entry at that index has another term). A
+ *    snapshot that fails its check is not installed: call
+ *    RaftNode.snapshotFailed() BEFORE advance().
+ * 3. Make the truncation and `entries` durable, in that order.
+ * 4. Only AFTER all of that is durable, send `messages` and apply
+ *    `committedEntries` in order (they follow the snapshot's index).
+ * 5. Then call `advance()`. No new Ready is handed out until then.
  * Besides Readies, RaftNode.takeImmediateMessages() hands out messages that
  * promise nothing unwritten; a driver sends those at once after every input.
  */
@@ -192,6 +271,10 @@ export interface Ready {
   readonly messages: readonly RaftMessage[];
   /** Committed entries to apply, gap-free and ascending, each once per incarnation. */
   readonly committedEntries: readonly Entry[];
+  /** Chunks of a snapshot being received, in order. */
+  readonly snapshotChunks: readonly SnapshotChunk[];
+  /** A received snapshot to install, BEFORE anything else in this Ready. */
+  readonly snapshot: SnapshotToInstall | undefined;
 }
 
 export type ProposeResult =

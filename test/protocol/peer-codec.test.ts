@@ -111,6 +111,23 @@ const messageArbitraries: Record<RaftMessageType, fc.Arbitrary<RaftMessage>> = {
     .record({ header, seq: safeNat, lastIndex: safeNat, lastTerm: safeNat })
     .map(({ header, ...rest }) => ({ type: 'HeartbeatResponse', ...header, ...rest })),
   TimeoutNow: header.map((fields) => ({ type: 'TimeoutNow', ...fields })),
+  InstallSnapshot: fc
+    .record({ header, snapshotIndex: safeNat, crc: fc.nat({ max: 0xffff_ffff }), data: fc.uint8Array({ maxLength: 300 }), offset: fc.nat(1_000_000), extra: fc.nat(1_000_000) })
+    .chain(({ header, snapshotIndex, crc, data, offset, extra }) =>
+      fc.nat({ max: header.term }).map((snapshotTerm) => ({
+        type: 'InstallSnapshot' as const,
+        ...header,
+        snapshotIndex,
+        snapshotTerm,
+        size: offset + data.length + extra,
+        crc,
+        offset,
+        data,
+      })),
+    ),
+  InstallSnapshotResponse: fc
+    .record({ header, snapshotIndex: safeNat, nextOffset: safeNat, installed: fc.boolean() })
+    .map(({ header, ...rest }) => ({ type: 'InstallSnapshotResponse', ...header, ...rest })),
 };
 
 const anyMessage = fc.oneof(...Object.values(messageArbitraries));
@@ -118,7 +135,7 @@ const anyMessage = fc.oneof(...Object.values(messageArbitraries));
 const smallMessage = anyMessage.filter((m) => encodedSizeBytes(m) <= 2048);
 
 /** Limits roomy enough for every arbitrary message above. */
-const ROOMY: PeerCodecLimits = { frameBytesMax: 64 * 1024 * 1024, entriesPerMessageMax: 64 };
+const ROOMY: PeerCodecLimits = { frameBytesMax: 64 * 1024 * 1024, entriesPerMessageMax: 64, snapshotChunkBytesMax: 1024 * 1024 };
 
 /**
  * Deep equality, with entry data compared as bytes up front: vitest's toEqual walks a
