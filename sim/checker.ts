@@ -96,6 +96,8 @@ export class SafetyChecker {
   readonly elections: { readonly term: number; readonly node: NodeId; readonly timeUs: number }[] = [];
   /** The longest committed prefix seen on any node, as prefix hashes (1-based via index - 1). */
   private readonly committedChains: number[] = [];
+  /** The entries of that prefix: what a node's compacted log holds where it no longer shows it. */
+  private readonly committedEntries: Entry[] = [];
   /**
    * The term of the node that first showed each index committed. The checker
    * looks after every event, so that is the term of the leader that committed it.
@@ -120,9 +122,10 @@ export class SafetyChecker {
   checkNode(node: RaftNode, incarnation: number): void {
     const record = this.recordFor(node.id, incarnation);
     const log = node.log.view();
-    const length = log.length;
+    const offset = node.log.firstIndex() - 1;
+    const length = offset + log.length;
     // Not indexed at -1 when empty: a negative key would make these loads megamorphic.
-    const logUnchanged = length === record.length && (length === 0 || log[length - 1] === this.entryAt(record, length - 1));
+    const logUnchanged = length === record.length && (log.length === 0 || log[log.length - 1] === this.entryAt(record, length - 1)) && record.shared >= offset;
     const commit = node.commitIndex();
     const leaderTerm = node.role() === 'leader' ? node.term() : 0;
     if (logUnchanged && commit === record.commit && leaderTerm === record.leaderTerm) return;
@@ -216,13 +219,64 @@ export class SafetyChecker {
   /** Brings the remembered log up to the node's log, checking Leader Append-Only and Log Matching on the way. */
   private syncLog(node: RaftNode, record: NodeRecord): void {
     const log = node.log.view();
-    let same = Math.min(record.length, log.length);
-    while (same > 0 && this.entryAt(record, same - 1) !== log[same - 1]) same--;
+    const offset = node.log.firstIndex() - 1;
+    // Entries a node compacted away lie within the committed prefix (a snapshot
+    // holds only committed entries, and the simulator checks what each snapshot
+    // holds against it): there, the node's log is the canonical one.
+    this.rebaseRecord(record, offset);
+    const length = offset + log.length;
+    let same = Math.min(record.length, length);
+    while (same > offset && this.entryAt(record, same - 1) !== log[same - 1 - offset]) same--;
     if (same < record.length && record.leaderTerm === node.term() && node.role() === 'leader') {
       this.report('Leader Append-Only', `leader n${node.id} removed or replaced entries from index ${same + 1} in term ${node.term()}`, [node.id], node.term(), same + 1);
     }
     if (same < record.length) this.truncateRecord(record, same);
-    for (let p = same; p < log.length; p++) this.appendToRecord(node.id, record, log[p]!);
+    for (let p = same; p < length; p++) this.appendToRecord(node.id, record, log[p - offset]!);
+  }
+
+  /**
+   * Makes the record hold the committed prefix up to `offset`, the node's
+   * compacted log: the canonical entries as far as they are the committed
+   * ones (prefix hashes agree there), the committed entries after that.
+   */
+  private rebaseRecord(record: NodeRecord, offset: number): void {
+    if (record.shared >= offset) return;
+    if (this.committedChains.length < offset) throw new Error(`a node compacted its log to ${offset}, past the ${this.committedChains.length} entries known committed`);
+    // Prefix hashes agree up to some position and differ after it: find where canonical stops being committed.
+    let low = 0;
+    let high = Math.min(this.canonEntries.length, offset);
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (this.canonChains[middle - 1] === this.committedChains[middle - 1]) low = middle;
+      else high = middle - 1;
+    }
+    const shared = Math.min(record.shared, low);
+    const keptOwn = record.length > offset ? record.ownEntries.slice(offset - record.shared) : [];
+    const keptChains = record.length > offset ? record.ownChains.slice(offset - record.shared) : [];
+    record.shared = Math.max(shared, low);
+    record.ownEntries = [...this.committedEntries.slice(record.shared, offset), ...keptOwn];
+    record.ownChains = [...this.committedChains.slice(record.shared, offset), ...keptChains];
+    record.length = Math.max(record.length, offset);
+  }
+
+  /**
+   * A node's state machine now holds a snapshot at `index` (installed from a
+   * leader, or restored at a start) whose content has the prefix hash `chain`:
+   * it must be the committed prefix, and the node applies from index + 1 on.
+   */
+  checkSnapshot(node: RaftNode, incarnation: number, index: number, chain: number): void {
+    const record = this.recordFor(node.id, incarnation);
+    const committed = this.committedChains[index - 1];
+    if (index > 0 && committed !== chain) {
+      const what = committed === undefined ? 'that no node has shown committed' : 'that differs from the committed log there';
+      this.report('State Machine Safety', `n${node.id} holds a snapshot at index ${index} ${what}`, [node.id], node.term(), index);
+    }
+    record.applied = Math.max(record.applied, index);
+  }
+
+  /** The prefix hash of the committed log through `index` (0 for index 0), or undefined when it is not known committed. */
+  committedChainAt(index: number): number | undefined {
+    return index === 0 ? 0 : this.committedChains[index - 1];
   }
 
   private truncateRecord(record: NodeRecord, length: number): void {
@@ -315,6 +369,7 @@ export class SafetyChecker {
       const known = this.committedChains[index - 1];
       if (known === undefined) {
         this.committedChains[index - 1] = chain;
+        this.committedEntries[index - 1] = this.entryAt(record, index - 1);
         this.committedInTerm[index - 1] = node.term();
       } else if (known !== chain) {
         this.report('State Machine Safety', `n${node.id} committed a different entry at index ${index} than another node did`, [node.id], node.term(), index);

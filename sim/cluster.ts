@@ -17,7 +17,9 @@ import { SafetyChecker, type Violation } from './checker.js';
 import { SimClock } from './clock.js';
 import { DEFAULT_DISK_OPTIONS, DurableLedger, type DiskOptions } from './disk.js';
 import { SimFileSystem } from './sim-file-system.js';
-import { NodeStorage, type OpenedStorage } from '../src/storage/node-storage.js';
+import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../src/storage/node-storage.js';
+import { crc32 } from '../src/storage/crc32.js';
+import { ChainMachine } from './chain-machine.js';
 import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
 import { SimRandom } from './random.js';
@@ -54,6 +56,12 @@ export interface SimClusterOptions {
    * core, and simulated clients can connect through `clients`.
    */
   broker: BrokerSimOptions | undefined;
+  /**
+   * A node takes a snapshot of its state machine once it has applied this
+   * many entries past its last one, and its log is compacted behind it
+   * (keeping raft.snapshotTrailingEntries); 0 never does.
+   */
+  snapshotEveryEntries: number;
 }
 
 export interface BrokerSimOptions {
@@ -66,7 +74,9 @@ export interface BrokerSimOptions {
 
 export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'seed'> = {
   tickMs: 10,
-  raft: { electionTicksMin: 15, heartbeatTicks: 5 },
+  // Small snapshot chunks and a short trailing log, so that a snapshot takes
+  // many chunks and a follower a little behind already needs one.
+  raft: { electionTicksMin: 15, heartbeatTicks: 5, snapshotChunkBytes: 512, snapshotTrailingEntries: 30 },
   network: {},
   disk: {},
   clocks: { offsetMsMax: 0, driftPpmMax: 0 },
@@ -74,6 +84,7 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
   onEvent: undefined,
   createNode: (config, restored) => new RaftNode(config, restored),
   broker: undefined,
+  snapshotEveryEntries: 0,
 };
 
 /** Where each simulated node keeps its data on its own disk. */
@@ -133,13 +144,17 @@ class SimHost {
   /** The Ready whose writes are on their way to disk, if any. */
   persisting: Ready | undefined = undefined;
   /**
-   * How many entries this incarnation has applied. They are the first entries
-   * of its log: committed entries are applied in order from index 1 and never
-   * leave the log, and the checker verifies each applied entry is the log's.
-   * Counting them, rather than keeping one more reference to every entry per
-   * node, spares the collector a great deal on long runs.
+   * The index of the last entry this incarnation's state machine holds: from
+   * the snapshot it started from or installed, then one entry at a time (the
+   * checker verifies each applied entry is the log's). Counting, rather than
+   * keeping one more reference to every entry per node, spares the collector
+   * a great deal on long runs.
    */
-  appliedCount = 0;
+  appliedIndex = 0;
+  /** A Raft-only node's state machine. */
+  machine = new ChainMachine();
+  /** True while a snapshot of this node's state machine is being written. */
+  snapshotSaving = false;
   crashes = 0;
   /** True time of this node's next tick on its own (drifting) clock. */
   nextTickUs = 0;
@@ -313,7 +328,7 @@ export class SimCluster {
       leader: core.leader(),
       commitIndex: core.commitIndex(),
       lastIndex: core.lastIndex(),
-      appliedIndex: host.appliedCount,
+      appliedIndex: host.appliedIndex,
     };
   }
 
@@ -337,13 +352,15 @@ export class SimCluster {
   /** The entries a node has applied in its current incarnation, in order (a fresh copy). */
   applied(id: NodeId): readonly Entry[] {
     const host = this.host(id);
-    return host.core === undefined ? [] : host.core.log.view().slice(0, host.appliedCount);
+    if (host.core === undefined) return [];
+    const log = host.core.log;
+    return log.view().slice(0, Math.max(0, host.appliedIndex - (log.firstIndex() - 1)));
   }
 
   /** The entry at `index` if the node has applied it in its current incarnation, without copying anything. */
   appliedEntry(id: NodeId, index: number): Entry | undefined {
     const host = this.host(id);
-    if (host.core === undefined || !(index >= 1 && index <= host.appliedCount)) return undefined;
+    if (host.core === undefined || !(index >= 1 && index <= host.appliedIndex)) return undefined;
     return host.core.log.entry(index);
   }
 
@@ -454,7 +471,8 @@ export class SimCluster {
     host.storage = undefined;
     host.starting = false;
     host.persisting = undefined;
-    host.appliedCount = 0;
+    host.appliedIndex = 0;
+    host.snapshotSaving = false;
     host.incarnation++;
     host.tickStamp++;
     host.crashes++;
@@ -630,7 +648,7 @@ export class SimCluster {
     this.planTick(host);
   }
 
-  private onPersisted(host: SimHost, incarnation: number, error: Error | undefined): void {
+  private onPersisted(host: SimHost, incarnation: number, error: Error | undefined, outcome: PersistOutcome): void {
     const ready = host.persisting;
     if (host.core === undefined || host.incarnation !== incarnation || ready === undefined) return;
     if (error !== undefined) {
@@ -641,9 +659,9 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
-    host.durable.record(ready);
+    host.durable.record(outcome.refused === undefined ? ready : { ...ready, snapshot: undefined });
     host.persisting = undefined;
-    this.finishReady(host, ready);
+    this.finishReady(host, ready, outcome);
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);
@@ -711,9 +729,11 @@ export class SimCluster {
       peers: this.nodeIds,
       options: this.raftOptions,
       random: host.random,
+      snapshots: opened.storage.snapshots,
     };
     host.storage = opened.storage;
     host.durable.reset(opened.durable);
+    if (!this.restoreMachine(host, opened.snapshotData)) return;
     const brokerOptions = this.options.broker;
     if (brokerOptions === undefined) {
       host.core = this.options.createNode(config, opened.durable);
@@ -722,11 +742,27 @@ export class SimCluster {
       host.broker = create(config, opened.durable, { ...brokerOptions.node, incarnation: opened.incarnation });
       host.core = host.broker.raft;
     }
-    host.appliedCount = 0;
+    host.appliedIndex = host.core.appliedIndex();
     host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
     host.pendingTickUs = -1;
     this.checkAfter(host);
+    if (opened.snapshotData !== undefined && host.broker === undefined) this.checker.checkSnapshot(host.core, host.incarnation, host.appliedIndex, host.machine.chain);
     this.planTick(host);
+  }
+
+  /** A Raft-only node's state machine from its snapshot's bytes, or a fresh one; false (and reported) when they are not a snapshot. */
+  private restoreMachine(host: SimHost, data: Uint8Array | undefined): boolean {
+    if (this.options.broker !== undefined) return true;
+    try {
+      host.machine = data === undefined ? new ChainMachine() : ChainMachine.decode(data);
+      return true;
+    } catch (error) {
+      host.stopReason = `snapshot did not restore: ${(error as Error).message}`;
+      this.checker.reportStorageFailure(host.id, host.stopReason);
+      host.storage?.close();
+      host.storage = undefined;
+      return false;
+    }
   }
 
   /** Hands out Readies until one needs the disk or none is left. */
@@ -763,29 +799,32 @@ export class SimCluster {
 
   /** Starts the disk write a Ready needs, if it needs one; its messages and applies wait for it. */
   private startPersisting(host: SimHost, ready: Ready): boolean {
-    if (ready.hardState === undefined && ready.truncateFrom === undefined && ready.entries.length === 0) return false;
+    const writesNothing = ready.hardState === undefined && ready.truncateFrom === undefined && ready.entries.length === 0;
+    if (writesNothing && ready.snapshotChunks.length === 0 && ready.snapshot === undefined) return false;
     host.persisting = ready;
     const incarnation = host.incarnation;
     let synchronous = true;
-    host.storage!.persist(ready, (error) => {
+    host.storage!.persist(ready, (error, outcome) => {
       // A write refused at once (a full disk) answers before persist returns: finish it as its own event.
-      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onPersisted(host, incarnation, error)), 0);
-      else this.onPersisted(host, incarnation, error);
+      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onPersisted(host, incarnation, error, outcome)), 0);
+      else this.onPersisted(host, incarnation, error, outcome);
     });
     synchronous = false;
     return true;
   }
 
-  /** AFTER the Ready is durable: send its messages, apply its entries, advance. */
-  private finishReady(host: SimHost, ready: Ready): void {
+  /** AFTER the Ready is durable: install its snapshot, send its messages, apply its entries, advance. */
+  private finishReady(host: SimHost, ready: Ready, outcome: PersistOutcome = {}): void {
     const core = host.core!;
+    if (ready.snapshot !== undefined) this.finishInstall(host, ready.snapshot.index, outcome);
     const messages = ready.messages;
     for (let i = 0; i < messages.length; i++) this.send(messages[i]!);
     const committed = ready.committedEntries;
     for (let i = 0; i < committed.length; i++) {
       const entry = committed[i]!;
-      host.appliedCount++;
+      host.appliedIndex = entry.index;
       this.checker.checkApply(core, host.incarnation, entry);
+      if (host.broker === undefined) host.machine.apply(entry);
     }
     if (host.broker !== undefined) {
       host.broker.advance(ready);
@@ -793,6 +832,55 @@ export class SimCluster {
     } else {
       core.advance();
     }
+    this.maybeSnapshot(host);
+  }
+
+  /** A received snapshot was checked and made durable (or refused): the state machine takes it. */
+  private finishInstall(host: SimHost, index: number, outcome: PersistOutcome): void {
+    const core = host.core!;
+    if (outcome.installed === undefined) {
+      core.snapshotFailed();
+      return;
+    }
+    if (host.broker === undefined) {
+      host.machine = ChainMachine.decode(outcome.installed);
+      this.checker.checkSnapshot(core, host.incarnation, index, host.machine.chain);
+    }
+    host.appliedIndex = index;
+  }
+
+  /**
+   * Takes a snapshot once the state machine has applied snapshotEveryEntries
+   * entries past the last one: writes it durably, and only then lets the core
+   * and the storage drop the log behind it.
+   */
+  private maybeSnapshot(host: SimHost): void {
+    const every = this.options.snapshotEveryEntries;
+    const core = host.core;
+    const storage = host.storage;
+    if (every <= 0 || core === undefined || storage === undefined || host.snapshotSaving || host.broker !== undefined) return;
+    const index = host.appliedIndex;
+    if (index - core.snapshotMeta().index < every || index !== core.appliedIndex()) return;
+    const meta = { index, term: core.log.term(index)! };
+    const data = host.machine.encode();
+    host.snapshotSaving = true;
+    const incarnation = host.incarnation;
+    storage.saveSnapshot({ ...meta, size: data.length, crc: crc32(data) }, data, (error) => {
+      if (host.incarnation !== incarnation || host.core === undefined) return;
+      host.snapshotSaving = false;
+      if (error !== undefined) {
+        host.stopReason = `snapshot write failed: ${error.message}`;
+        host.disk.crash();
+        this.halt(host);
+        return;
+      }
+      this.catchUpTicks(host);
+      // A snapshot installed from the leader meanwhile supersedes this one.
+      if (host.core.snapshotMeta().index < meta.index) storage.compactLog(host.core.snapshotTaken(meta));
+      this.pump(host);
+      this.checkAfter(host);
+      this.planTick(host);
+    });
   }
 
   /** The furthest any node's clock has read ahead of true time, in ms; it only grows. */

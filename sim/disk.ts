@@ -24,7 +24,8 @@ export class DurableLedger implements DurableView {
   reset(durable: DurableState): void {
     this.term = durable.hardState.term;
     this.vote = durable.hardState.vote;
-    this.lastIndex = durable.entries.length;
+    const entries = durable.entries;
+    this.lastIndex = Math.max(entries.length === 0 ? 0 : entries[entries.length - 1]!.index, durable.snapshot?.index ?? 0);
   }
 
   /** The storage reported one Ready's writes durable. */
@@ -33,6 +34,9 @@ export class DurableLedger implements DurableView {
       this.term = work.hardState.term;
       this.vote = work.hardState.vote;
     }
+    // An installed snapshot holds every entry up to its index, and replaces the log unless it keeps it.
+    const snapshot = work.snapshot;
+    if (snapshot !== undefined) this.lastIndex = snapshot.keepsLog ? Math.max(this.lastIndex, snapshot.index) : snapshot.index;
     if (work.truncateFrom !== undefined) this.lastIndex = Math.min(this.lastIndex, work.truncateFrom - 1);
     const entries = work.entries;
     if (entries.length > 0) this.lastIndex = entries[entries.length - 1]!.index;

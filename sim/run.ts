@@ -71,7 +71,9 @@ export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
   leaderBoundMs: 10_000,
   convergeBoundMs: 10_000,
   // Every node's clock starts a little off and runs a little fast or slow.
-  cluster: { clocks: { offsetMsMax: 100, driftPpmMax: 200 } },
+  // Snapshots every few hundred entries, so that every run compacts logs and
+  // sends snapshots to followers that fall behind the compaction point.
+  cluster: { clocks: { offsetMsMax: 100, driftPpmMax: 200 }, snapshotEveryEntries: 150 },
   onProgress: undefined,
   sampleEveryMs: undefined,
   onCluster: undefined,

@@ -77,6 +77,9 @@ export class RaftLog {
     } else if (entries[0]!.index === 1) {
       this.offset = 0;
       this.offsetTerm = 0;
+    } else if (entries[0]!.index === snapshot.index + 1) {
+      this.offset = snapshot.index;
+      this.offsetTerm = snapshot.term;
     } else {
       // The first restored entry anchors the rest: its term is the one an append after it needs.
       const first = entries[0]!;
@@ -272,13 +275,22 @@ export class RaftLog {
   }
 
   /**
+   * Whether installing `snapshot` keeps the entries after it: only when the
+   * log holds its last entry durably. An entry there that is not yet durable
+   * goes with the rest, so that the log in memory and the durable log agree.
+   */
+  keepsAfterSnapshot(snapshot: SnapshotMeta): boolean {
+    return snapshot.index <= this.stableIndexValue && this.term(snapshot.index) === snapshot.term;
+  }
+
+  /**
    * A snapshot received from the leader was installed (durably, with the
    * durable log made to agree). Section 7 of the extended paper: if the log
    * holds the snapshot's last entry, the entries after it stay; otherwise the
    * whole log is gone and the snapshot stands in for it.
    */
-  installSnapshot(snapshot: SnapshotMeta): void {
-    if (this.term(snapshot.index) === snapshot.term) {
+  installSnapshot(snapshot: SnapshotMeta, keepsLog: boolean): void {
+    if (keepsLog) {
       this.snapshot = snapshot.index > this.snapshot.index ? snapshot : this.snapshot;
       return;
     }

@@ -22,7 +22,6 @@ import {
   type Role,
   type SnapshotChunk,
   type SnapshotMeta,
-  type SnapshotToInstall,
   type VoteRequest,
   type VoteResponse,
 } from './types.js';
@@ -58,7 +57,9 @@ const NO_CHUNKS: readonly SnapshotChunk[] = Object.freeze([]);
 const NO_COMMITTED: readonly Entry[] = Object.freeze([]);
 
 /** A snapshot a follower is receiving, and from whom. */
-interface IncomingSnapshot extends SnapshotToInstall {
+interface IncomingSnapshot extends SnapshotMeta {
+  readonly size: number;
+  readonly crc: number;
   readonly from: NodeId;
   /** Bytes received in order so far. Invariant: received <= size. */
   received: number;
@@ -169,6 +170,8 @@ export class RaftNode {
   private pendingInstall: IncomingSnapshot | undefined = undefined;
   /** The snapshot the Ready in flight installs; it takes effect at advance(). */
   private installHanded: IncomingSnapshot | undefined = undefined;
+  /** Whether that install keeps the log after it, as the Ready told the driver. */
+  private installKeepsLog = false;
 
   constructor(config: RaftConfig, restored: DurableState) {
     const problems = validateRaftOptions(config.options);
@@ -389,25 +392,43 @@ export class RaftNode {
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
     this.inflightHardState = hardState;
-    const truncateFrom = this.log.takeUnpersistedTruncation();
-    const entries = this.log.takeUnpersistedEntries();
     const snapshotChunks = this.pendingChunks.length === 0 ? NO_CHUNKS : this.pendingChunks;
     this.pendingChunks = snapshotChunks === NO_CHUNKS ? this.pendingChunks : [];
-    const install = this.pendingInstall;
+    let install = this.pendingInstall;
     this.pendingInstall = undefined;
-    this.installHanded = install;
-    // Entries are applied after an installed snapshot, never beside it: its index may lie past them.
-    let committedEntries = NO_COMMITTED;
-    if (install === undefined) {
-      const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
-      committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
-      this.appliedHandedIndex = applyUpTo;
+    if (install !== undefined && install.index <= this.commitValue) {
+      // Entries from another leader committed past the snapshot while it was being received: it holds nothing new.
+      this.incomingSnapshot = undefined;
+      this.send(installSnapshotResponse(this.group, this.id, install.from, this.termValue, install.index, install.size, true));
+      install = undefined;
     }
+    this.installHanded = install;
+    if (install !== undefined) return this.installReady(hardState, snapshotChunks, install);
+    const truncateFrom = this.log.takeUnpersistedTruncation();
+    const entries = this.log.takeUnpersistedEntries();
+    const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
+    const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
+    this.appliedHandedIndex = applyUpTo;
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
     this.readyInFlight = true;
-    const snapshot = install === undefined ? undefined : { index: install.index, term: install.term, size: install.size, crc: install.crc };
-    return { hardState, truncateFrom, entries, messages, committedEntries, snapshotChunks, snapshot };
+    return { hardState, truncateFrom, entries, messages, committedEntries, snapshotChunks, snapshot: undefined };
+  }
+
+  /**
+   * A Ready that installs a snapshot carries nothing of the log: entries,
+   * truncations and applies wait for the next one, since the install may
+   * replace the whole log and its index may lie past them.
+   */
+  private installReady(hardState: HardState | undefined, snapshotChunks: readonly SnapshotChunk[], install: IncomingSnapshot): Ready {
+    assert(install.index > this.log.snapshotMeta().index, `installing a snapshot at ${install.index}, not past the one at ${this.log.snapshotMeta().index}`);
+    const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
+    this.outboxLength = 0;
+    this.readyInFlight = true;
+    const keepsLog = this.log.keepsAfterSnapshot(install);
+    this.installKeepsLog = keepsLog;
+    const snapshot = { index: install.index, term: install.term, size: install.size, crc: install.crc, keepsLog };
+    return { hardState, truncateFrom: undefined, entries: NO_COMMITTED, messages, committedEntries: NO_COMMITTED, snapshotChunks, snapshot };
   }
 
   /**
@@ -469,7 +490,7 @@ export class RaftNode {
   }
 
   private finishInstall(installed: IncomingSnapshot): void {
-    this.log.installSnapshot({ index: installed.index, term: installed.term });
+    this.log.installSnapshot({ index: installed.index, term: installed.term }, this.installKeepsLog);
     this.commitValue = Math.max(this.commitValue, installed.index);
     this.appliedHandedIndex = Math.max(this.appliedHandedIndex, installed.index);
     if (this.incomingSnapshot?.index === installed.index) this.incomingSnapshot = undefined;

@@ -240,6 +240,12 @@ export interface SnapshotChunk {
 export interface SnapshotToInstall extends SnapshotMeta {
   readonly size: number;
   readonly crc: number;
+  /**
+   * Whether the durable log holds the snapshot's last entry (same index and
+   * term): then the entries after it stay, and only those up to it may go;
+   * otherwise the whole durable log goes.
+   */
+  readonly keepsLog: boolean;
 }
 
 /**
@@ -251,7 +257,7 @@ export interface SnapshotToInstall extends SnapshotMeta {
  *    `snapshot` is set, check the assembled snapshot against its size and CRC
  *    and install it: restore the state machine from it and make it the node's
  *    durable snapshot, with the log's durable entries up to its index dropped
- *    (all of them, when the log's entry at that index has another term). A
+ *    (all of them, unless `keepsLog`). A
  *    snapshot that fails its check is not installed: call
  *    RaftNode.snapshotFailed() BEFORE advance().
  * 3. Make the truncation and `entries` durable, in that order.

@@ -1,17 +1,21 @@
 // A node's durable state under one data directory: the hard state and the
-// count of the node's starts (hard-state-file.ts), and the Raft log in
-// segments (segmented-log.ts).
+// count of the node's starts (hard-state-file.ts), the newest snapshot of the
+// state machine (snapshot-file.ts), and the Raft log in segments
+// (segmented-log.ts).
 //
 //   <dataDir>/hardstate              two checksummed copies, written in turn
-//   <dataDir>/log/segment-*.log      the log
+//   <dataDir>/snapshot               the newest snapshot, replaced whole
+//   <dataDir>/log/segment-*.log      the log after (and a little before) it
 //
 // The count of starts gives the core a number above every earlier start's
 // (BrokerNodeOptions.incarnation).
 
-import type { DurableState, Entry, HardState } from '../raft/types.js';
+import type { SnapshotFile, SnapshotSource } from '../raft/config.js';
+import type { DurableState, Entry, HardState, SnapshotChunk, SnapshotToInstall } from '../raft/types.js';
 import { afterAll, joinPath, parentOf, type FileSystem, type SyncDone } from './file-system.js';
 import { HardStateFile } from './hard-state-file.js';
 import { SegmentedLog } from './segmented-log.js';
+import { SnapshotFiles, type SnapshotHeader } from './snapshot-file.js';
 
 export interface StorageOptions {
   readonly segmentBytesMax: number;
@@ -23,12 +27,24 @@ export interface PersistWork {
   readonly hardState: HardState | undefined;
   readonly truncateFrom: number | undefined;
   readonly entries: readonly Entry[];
+  readonly snapshotChunks?: readonly SnapshotChunk[];
+  readonly snapshot?: SnapshotToInstall | undefined;
+}
+
+/** What persisting a Ready that installs a snapshot found: its bytes, or why it was refused. */
+export interface PersistOutcome {
+  /** The installed snapshot's state machine bytes, for the driver to restore from. */
+  readonly installed?: Uint8Array;
+  /** The received snapshot failed its check and was dropped: the driver calls RaftNode.snapshotFailed(). */
+  readonly refused?: string;
 }
 
 export interface OpenedStorage {
   readonly storage: NodeStorage;
   /** Exactly what was durable, for the core to restart from. */
   readonly durable: DurableState;
+  /** The state machine's bytes in the durable snapshot, when there is one. */
+  readonly snapshotData: Uint8Array | undefined;
   /** This start's number, already durable: one more than every earlier start's. */
   readonly incarnation: number;
 }
@@ -39,8 +55,15 @@ export class NodeStorage {
   private constructor(
     private readonly dir: string,
     private readonly hardStateFile: HardStateFile,
+    private readonly snapshotFiles: SnapshotFiles,
     private readonly log: SegmentedLog,
   ) {}
+
+  /** The durable snapshot as a leader reads it to send to followers. */
+  readonly snapshots: SnapshotSource = {
+    latest: (): SnapshotFile | undefined => this.snapshotFiles.latest(),
+    read: (index, offset, length) => this.snapshotFiles.read(index, offset, length),
+  };
 
   /**
    * Opens the data directory (creating it if needed), recovers what is on it,
@@ -54,16 +77,7 @@ export class NodeStorage {
     try {
       created = !fs.exists(dir);
       if (created) fs.makeDirectory(dir);
-      const { file, durable } = HardStateFile.open(fs, dir);
-      let log: SegmentedLog;
-      let entries: Entry[];
-      try {
-        ({ log, entries } = SegmentedLog.open(fs, joinPath(dir, 'log'), options));
-      } catch (error) {
-        file.close();
-        throw error;
-      }
-      opened = { storage: new NodeStorage(dir, file, log), durable: { hardState: durable.hardState, entries }, incarnation: durable.starts + 1 };
+      opened = NodeStorage.recover(fs, dir, options);
     } catch (error) {
       done(error as Error, undefined);
       return;
@@ -79,8 +93,46 @@ export class NodeStorage {
     if (created) fs.syncDirectory(parentOf(dir), finished);
   }
 
+  /** Reads what the directory holds; throws what it cannot recover from. */
+  private static recover(fs: FileSystem, dir: string, options: StorageOptions): OpenedStorage {
+    const { file, durable } = HardStateFile.open(fs, dir);
+    let snapshots: SnapshotFiles | undefined;
+    try {
+      const opened = SnapshotFiles.open(fs, dir);
+      snapshots = opened.files;
+      const { log, entries } = SegmentedLog.open(fs, joinPath(dir, 'log'), options);
+      const snapshot = opened.loaded === undefined ? undefined : { index: opened.loaded.index, term: opened.loaded.term };
+      const kept = snapshot === undefined ? entries : reconcileWithSnapshot(log, entries, snapshot.index, snapshot.term);
+      const storage = new NodeStorage(dir, file, snapshots, log);
+      const restored: DurableState = { hardState: durable.hardState, entries: kept, ...(snapshot === undefined ? {} : { snapshot }) };
+      return { storage, durable: restored, snapshotData: opened.loaded?.data, incarnation: durable.starts + 1 };
+    } catch (error) {
+      snapshots?.close();
+      file.close();
+      throw error;
+    }
+  }
+
   get lastIndex(): number {
     return this.log.lastIndex;
+  }
+
+  /**
+   * Makes a snapshot of the state machine at `header.index` the durable one,
+   * then calls `done`. Only AFTER that may the log before it go
+   * (RaftNode.snapshotTaken, then compactLog).
+   */
+  saveSnapshot(header: SnapshotHeader, data: Uint8Array, done: SyncDone): void {
+    if (this.closed) {
+      done(new Error(`storage in ${this.dir} is closed`));
+      return;
+    }
+    this.snapshotFiles.save(header, data, done);
+  }
+
+  /** Drops the log's segments wholly before `index`; the removals become durable with the next sync. */
+  compactLog(index: number): void {
+    if (!this.closed) this.log.compactTo(index);
   }
 
   /**
@@ -90,19 +142,19 @@ export class NodeStorage {
    * write or sync reaches `done` as an error: after one, the kernel may have
    * dropped dirty pages, so the caller must stop rather than go on.
    */
-  persist(work: PersistWork, done: SyncDone): void {
+  persist(work: PersistWork, done: (error: Error | undefined, outcome: PersistOutcome) => void): void {
     if (this.closed) {
-      done(new Error(`storage in ${this.dir} is closed`));
+      done(new Error(`storage in ${this.dir} is closed`), {});
       return;
     }
     const hardState = work.hardState;
     if (hardState === undefined) {
-      this.persistLog(work, done);
+      this.persistSnapshotAndLog(work, done);
       return;
     }
     this.hardStateFile.write({ hardState, starts: this.hardStateFile.state.starts }, (error) => {
-      if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`));
-      else this.persistLog(work, done);
+      if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`), {});
+      else this.persistSnapshotAndLog(work, done);
     });
   }
 
@@ -110,7 +162,36 @@ export class NodeStorage {
     if (this.closed) return;
     this.closed = true;
     this.hardStateFile.close();
+    this.snapshotFiles.close();
     this.log.close();
+  }
+
+  /** The contract's second step: received chunks written, a complete snapshot installed; then the log. */
+  private persistSnapshotAndLog(work: PersistWork, done: (error: Error | undefined, outcome: PersistOutcome) => void): void {
+    try {
+      for (const chunk of work.snapshotChunks ?? []) {
+        this.snapshotFiles.writeChunk({ index: chunk.snapshotIndex, term: chunk.snapshotTerm, size: chunk.size, crc: chunk.crc }, chunk.offset, chunk.data);
+      }
+    } catch (error) {
+      done(error as Error, {});
+      return;
+    }
+    const install = work.snapshot;
+    if (install === undefined) {
+      this.persistLog(work, (error) => done(error, {}));
+      return;
+    }
+    this.snapshotFiles.install(install, (error, data) => {
+      if (data === undefined) {
+        // A snapshot that fails its check is dropped and received again; a failed write is the disk's.
+        if (error !== undefined && !this.closed && error.message.startsWith('received snapshot')) done(undefined, { refused: error.message });
+        else done(error ?? new Error('snapshot install failed'), {});
+        return;
+      }
+      if (install.keepsLog) this.log.compactTo(install.index);
+      else this.log.resetTo(install.index);
+      this.persistLog(work, (syncError) => done(syncError, syncError === undefined ? { installed: data } : {}));
+    });
   }
 
   private persistLog(work: PersistWork, done: SyncDone): void {
@@ -141,4 +222,27 @@ export class NodeStorage {
     }
     this.log.sync(done);
   }
+}
+
+/**
+ * The log entries to restart with beside a snapshot at (index, term). A
+ * crash between installing a snapshot and dropping the old log leaves a log
+ * that ends before the snapshot or holds another entry at its index: that
+ * log is dropped now, durably with the next sync, and the node goes on from
+ * the snapshot alone.
+ */
+function reconcileWithSnapshot(log: SegmentedLog, entries: Entry[], index: number, term: number): Entry[] {
+  if (entries.length === 0) {
+    if (log.lastIndex < index) log.resetTo(index);
+    return entries;
+  }
+  const first = entries[0]!.index;
+  const last = entries[entries.length - 1]!.index;
+  if (first > index + 1) throw new Error(`the log starts at index ${first}, after the snapshot at ${index}: entries between are missing`);
+  const atSnapshot = entries[index - first];
+  if (last < index || (atSnapshot !== undefined && atSnapshot.term !== term)) {
+    log.resetTo(index);
+    return [];
+  }
+  return entries;
 }

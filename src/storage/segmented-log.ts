@@ -91,7 +91,7 @@ export class SegmentedLog {
       log.close();
       throw error;
     }
-    log.lastIndexValue = entries.length;
+    log.lastIndexValue = entries.length === 0 ? (log.segments[0]?.firstIndex ?? 1) - 1 : entries[entries.length - 1]!.index;
     return { log, entries };
   }
 
@@ -181,6 +181,39 @@ export class SegmentedLog {
     if (syncParent) this.fs.syncDirectory(parentOf(this.dir), each);
   }
 
+  /**
+   * Removes the segments whose every entry is below `index` (never the last
+   * segment): the log before a snapshot. Durable only after sync(); until
+   * then a crash brings them back, which costs nothing but their reading.
+   */
+  compactTo(index: number): void {
+    while (this.segments.length > 1) {
+      const next = this.segments[1]!;
+      if (next.firstIndex - 1 >= index) return;
+      const segment = this.segments.shift()!;
+      segment.handle.close();
+      this.fs.remove(segment.file);
+      this.dirty.delete(segment);
+      this.directoryDirty = true;
+    }
+  }
+
+  /**
+   * Removes every segment: an installed snapshot at `index` replaced the
+   * whole log. The next append is index + 1. Durable only after sync().
+   */
+  resetTo(index: number): void {
+    // The newest first, so that a crash part-way leaves a prefix of the old log, never a gap.
+    while (this.segments.length > 0) {
+      const segment = this.segments.pop()!;
+      segment.handle.close();
+      this.fs.remove(segment.file);
+      this.dirty.delete(segment);
+      this.directoryDirty = true;
+    }
+    this.lastIndexValue = index;
+  }
+
   close(): void {
     for (const segment of this.segments) segment.handle.close();
     this.segments.length = 0;
@@ -205,8 +238,11 @@ export class SegmentedLog {
   private recover(name: string, isLast: boolean, entries: Entry[]): Segment {
     const file = joinPath(this.dir, name);
     const firstIndex = Number(SEGMENT_NAME.exec(name)![1]);
-    if (firstIndex !== entries.length + 1) {
-      throw new StorageCorruptionError(file, 0, `segment starts at index ${firstIndex}, but the log before it ends at ${entries.length}`);
+    // After compaction the first segment may start anywhere; each later one continues the one before.
+    const previous = this.segments[this.segments.length - 1];
+    const logEnd = entries.length > 0 ? entries[entries.length - 1]!.index : previous === undefined ? firstIndex - 1 : previous.firstIndex - 1;
+    if (firstIndex !== logEnd + 1) {
+      throw new StorageCorruptionError(file, 0, `segment starts at index ${firstIndex}, but the log before it ends at ${logEnd}`);
     }
     const handle = this.fs.open(file, 'existing');
     const scan = readConfirmed(

@@ -47,6 +47,8 @@ class TruncatesOnStaleAppend extends RaftNode {
 export class PaperHeartbeats extends RaftNode {
   protected override heartbeatTo(peer: NodeId, progress: Readonly<Progress>, _seq: number): RaftMessage {
     const prevLogIndex = progress.next - 1;
+    // A follower being sent a snapshot, or needing one, gets an ordinary heartbeat.
+    if (progress.state === 'snapshot' || prevLogIndex < this.log.firstIndex() - 1) return super.heartbeatTo(peer, progress, _seq);
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) throw new Error(`progress.next ${progress.next} is beyond the leader's log`);
     return appendRequest(this.group, this.id, peer, this.term(), prevLogIndex, prevLogTerm, [], this.commitIndex());
