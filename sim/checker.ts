@@ -264,7 +264,7 @@ export class SafetyChecker {
    * leader, or restored at a start) whose content has the prefix hash `chain`:
    * it must be the committed prefix, and the node applies from index + 1 on.
    */
-  checkSnapshot(node: RaftNode, incarnation: number, index: number, chain: number): void {
+  checkSnapshot(node: RaftNode, incarnation: number, index: number, chain: number | undefined): void {
     const record = this.recordFor(node.id, incarnation);
     const committed = this.committedChains[index - 1];
     if (index > 0 && committed !== chain) {

@@ -67,7 +67,7 @@ export interface SimClusterOptions {
 export interface BrokerSimOptions {
   readonly node?: Partial<BrokerNodeOptions>;
   /** Makes each node's broker core; tests pass planted-bug variants here. */
-  readonly createBroker?: (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>) => BrokerNode;
+  readonly createBroker?: (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array) => BrokerNode;
   /** Mean one-way delay between a client and its node, in ms (exponential, after a 0.05 ms minimum). */
   readonly clientDelayMeanMs?: number;
 }
@@ -738,9 +738,11 @@ export class SimCluster {
     if (brokerOptions === undefined) {
       host.core = this.options.createNode(config, opened.durable);
     } else {
-      const create = brokerOptions.createBroker ?? ((c, restored, o) => new BrokerNode(c, restored, o));
-      host.broker = create(config, opened.durable, { ...brokerOptions.node, incarnation: opened.incarnation });
+      const create = brokerOptions.createBroker ?? ((c, restored, o, data) => new BrokerNode(c, restored, o, data));
+      const nodeOptions = { ...brokerOptions.node, incarnation: opened.incarnation, snapshotEveryEntries: this.options.snapshotEveryEntries };
+      host.broker = create(config, opened.durable, nodeOptions, opened.snapshotData);
       host.core = host.broker.raft;
+      if (opened.snapshotData !== undefined) this.checkBrokerSnapshot(host, host.broker);
     }
     host.appliedIndex = host.core.appliedIndex();
     host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
@@ -827,7 +829,8 @@ export class SimCluster {
       if (host.broker === undefined) host.machine.apply(entry);
     }
     if (host.broker !== undefined) {
-      host.broker.advance(ready);
+      host.broker.advance(ready, outcome.installed);
+      if (ready.snapshot !== undefined && outcome.installed !== undefined) this.checkBrokerSnapshot(host, host.broker);
       if (committed.length > 0) this.checkTimestamps(host.id, host.broker);
     } else {
       core.advance();
@@ -839,7 +842,8 @@ export class SimCluster {
   private finishInstall(host: SimHost, index: number, outcome: PersistOutcome): void {
     const core = host.core!;
     if (outcome.installed === undefined) {
-      core.snapshotFailed();
+      // A broker core tells its Raft core itself, in advance().
+      if (host.broker === undefined) core.snapshotFailed();
       return;
     }
     if (host.broker === undefined) {
@@ -847,6 +851,22 @@ export class SimCluster {
       this.checker.checkSnapshot(core, host.incarnation, index, host.machine.chain);
     }
     host.appliedIndex = index;
+  }
+
+  /** The digest of each snapshot's state machine, by index: every node's snapshot at an index must hold the same state. */
+  private readonly snapshotDigests = new Map<number, string>();
+
+  /**
+   * A broker node holds a snapshot's state at its index (restored, installed
+   * or just taken): its digest must equal every other node's at that index,
+   * and it applies from the next index on.
+   */
+  private checkBrokerSnapshot(host: SimHost, broker: BrokerNode): void {
+    const index = broker.state.appliedIndex;
+    const digest = broker.state.digest();
+    const known = this.snapshotDigests.get(index);
+    if (known === undefined) this.snapshotDigests.set(index, digest);
+    this.checker.checkSnapshot(broker.raft, host.incarnation, index, known === undefined || known === digest ? this.checker.committedChainAt(index) : undefined);
   }
 
   /**
@@ -858,11 +878,18 @@ export class SimCluster {
     const every = this.options.snapshotEveryEntries;
     const core = host.core;
     const storage = host.storage;
-    if (every <= 0 || core === undefined || storage === undefined || host.snapshotSaving || host.broker !== undefined) return;
-    const index = host.appliedIndex;
-    if (index - core.snapshotMeta().index < every || index !== core.appliedIndex()) return;
-    const meta = { index, term: core.log.term(index)! };
-    const data = host.machine.encode();
+    if (every <= 0 || core === undefined || storage === undefined || host.snapshotSaving) return;
+    const broker = host.broker;
+    let snapshot: { readonly index: number; readonly term: number; readonly data: Uint8Array } | undefined;
+    if (broker !== undefined) {
+      snapshot = broker.snapshotToSave();
+      if (snapshot !== undefined) this.checkBrokerSnapshot(host, broker);
+    } else if (host.appliedIndex - core.snapshotMeta().index >= every && host.appliedIndex === core.appliedIndex()) {
+      snapshot = { index: host.appliedIndex, term: core.log.term(host.appliedIndex)!, data: host.machine.encode() };
+    }
+    if (snapshot === undefined) return;
+    const meta = { index: snapshot.index, term: snapshot.term };
+    const data = snapshot.data;
     host.snapshotSaving = true;
     const incarnation = host.incarnation;
     storage.saveSnapshot({ ...meta, size: data.length, crc: crc32(data) }, data, (error) => {
@@ -875,8 +902,9 @@ export class SimCluster {
         return;
       }
       this.catchUpTicks(host);
+      if (host.broker !== undefined) storage.compactLog(host.broker.snapshotSaved(meta));
       // A snapshot installed from the leader meanwhile supersedes this one.
-      if (host.core.snapshotMeta().index < meta.index) storage.compactLog(host.core.snapshotTaken(meta));
+      else if (host.core.snapshotMeta().index < meta.index) storage.compactLog(host.core.snapshotTaken(meta));
       this.pump(host);
       this.checkAfter(host);
       this.planTick(host);

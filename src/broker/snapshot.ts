@@ -63,11 +63,11 @@
 // value naming what is wrong and, where the bytes say it, the byte offset.
 
 import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
-import { InvariantError } from '../raft/assert.js';
+import { assert, InvariantError } from '../raft/assert.js';
 import { crc32 } from '../storage/crc32.js';
 import type { MessageHeaders } from './commands.js';
 import type { DedupEntry } from './dedup-table.js';
-import type { BrokerOptions } from './options.js';
+import { validateBrokerOptions, type BrokerOptions } from './options.js';
 import { BrokerStateMachine, type BrokerState, type ConsumerOffset } from './state-machine.js';
 import { storedMessageBytes, type StreamMessage, type StreamState } from './stream.js';
 import { streamConfigProblems, type DiscardPolicy, type StreamConfig } from './stream-config.js';
@@ -91,7 +91,8 @@ const DISCARD_BYTES: Readonly<Record<DiscardPolicy, number>> = { old: 0, new: 1 
 const DISCARDS_BY_BYTE: readonly DiscardPolicy[] = ['old', 'new'];
 
 // The fewest bytes one item can take, to bound a count by the bytes left before any loop.
-const STREAM_BYTES_MIN = 2 + 1 + 2 + 4 + 1 + 4 * 1 + 8 + 8 + 1 + 8 + 8 + 8 + 8 + 4 + 8 + 4;
+const CONFIG_BYTES_MIN = 2 + 1 + 2 + 4 + 1 + 4 * 1 + 8 + 8 + 1 + 8;
+const STREAM_BYTES_MIN = CONFIG_BYTES_MIN + 8 + 8 + 8 + 4 + 8 + 4;
 const MESSAGE_BYTES_MIN = 8 + 8 + 8 + 1 + 2 + 4 + 4;
 const HEADER_FIELD_BYTES_MIN = 4 + 4 + 4;
 const HEADER_VALUE_BYTES_MIN = 4;
@@ -102,11 +103,14 @@ const CONSUMER_TOPIC_BYTES_MIN = 2 + 8;
 /** Encoded bytes per message besides its topic, headers, msgId and payload: what the first buffer is sized with. */
 const MESSAGE_OVERHEAD_BYTES = 8 + 8 + 8 + 1 + 2 + 4 + 4;
 /**
- * A stream keeps one slot for every sequence from its oldest live message to
- * its newest, removed ones included, so no real stream spans more sequences
- * than an array can hold.
+ * A stream that holds messages keeps one slot for every sequence from its
+ * oldest live message to its last sequence, removed ones included (see
+ * Stream), and a restore allocates them all. V8 aborts the process when an
+ * array grows much past 2^27 elements, so no running stream spans more than
+ * this; refusing a longer span keeps a corrupt length from costing more than
+ * 512 MiB of slots, or the process.
  */
-const SEQUENCE_SPAN_MAX = 0xffff_ffff;
+const SLOT_SPAN_MAX = 2 ** 26;
 
 // ---- Encoding.
 
@@ -293,6 +297,8 @@ class GrowingWriter {
  * constructor does.
  */
 export function decodeBrokerSnapshot(bytes: Uint8Array, options: BrokerOptions): SnapshotDecodeResult {
+  const optionProblems = validateBrokerOptions(options);
+  assert(optionProblems.length === 0, `invalid broker options: ${optionProblems.join('; ')}`);
   const frameProblem = snapshotFrameProblem(bytes);
   if (frameProblem !== undefined) return { ok: false, error: frameProblem };
   const reader = new ByteReader(bytes.subarray(0, bytes.length - CRC_BYTES));
@@ -405,53 +411,54 @@ function readMessages(reader: ByteReader, stream: string, lastSeq: number, what:
   const count = readCount(reader, `${what}.message count`, MESSAGE_BYTES_MIN);
   for (let i = 0; i < count && !reader.failed; i++) {
     const at = reader.offset;
-    const message = readMessage(reader, stream, `${what}.messages[${i}]`);
+    const message = readMessage(reader, stream);
+    // Labels are built only on failure: a good read of a million messages should not format a million names.
+    if (reader.failed) reader.error = `${what}.messages[${i}]: ${reader.error as string}`;
     const previous = messages[messages.length - 1]?.offset ?? 0;
-    const first = messages[0]?.offset ?? message.offset;
     if (message.offset <= previous || message.offset > lastSeq) {
       reader.fail(`${what}.messages[${i}] at byte ${at} has sequence ${message.offset}, not after ${previous} and at most the last sequence ${lastSeq}`);
-    } else if (message.offset - first >= SEQUENCE_SPAN_MAX) {
-      reader.fail(`${what}.messages[${i}] at byte ${at} has sequence ${message.offset}, more than ${SEQUENCE_SPAN_MAX} past the oldest, ${first}`);
+    } else if (i === 0 && lastSeq - message.offset >= SLOT_SPAN_MAX) {
+      reader.fail(`${what}.messages[0] at byte ${at} has sequence ${message.offset}, ${SLOT_SPAN_MAX} or more before the last sequence ${lastSeq}`);
     }
     messages.push(message);
   }
   return messages;
 }
 
-function readMessage(reader: ByteReader, stream: string, what: string): StreamMessage {
+function readMessage(reader: ByteReader, stream: string): StreamMessage {
   const at = reader.offset;
-  const offset = reader.u64(`${what}.sequence`);
-  const timestampMs = reader.u64(`${what}.timestampMs`);
-  const logical = reader.u64(`${what}.logical`);
+  const offset = reader.u64('sequence');
+  const timestampMs = reader.u64('timestampMs');
+  const logical = reader.u64('logical');
   const flagsAt = reader.offset;
-  const flags = reader.u8(`${what}.flags`);
-  if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`${what}.flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
-  const topic = readShortText(reader, `${what}.topic`);
-  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShortText(reader, `${what}.msgId`) : undefined;
-  const headers = (flags & FLAG_HEADERS) !== 0 ? readHeaders(reader, what) : new Map<string, string[]>();
-  const bytes = reader.u32(`${what}.bytes`);
-  const payload = reader.copy(reader.u32(`${what}.payload length`), `${what}.payload`);
+  const flags = reader.u8('flags');
+  if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
+  const topic = readShortText(reader, 'topic');
+  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShortText(reader, 'msgId') : undefined;
+  const headers = (flags & FLAG_HEADERS) !== 0 ? readHeaders(reader) : new Map<string, string[]>();
+  const bytes = reader.u32('bytes');
+  const payload = reader.copy(reader.u32('payload length'), 'payload');
   const counted = storedMessageBytes(topic, headers, payload);
   if (!reader.failed && bytes !== counted) {
-    reader.fail(`${what} (sequence ${offset}) at byte ${at} counts ${bytes} bytes, but its subject, headers and payload make ${counted}`);
+    reader.fail(`sequence ${offset} at byte ${at} counts ${bytes} bytes, but its subject, headers and payload make ${counted}`);
   }
   // The same fields in the same order as Stream.store builds them.
   const base = { stream, topic, offset, timestampMs, logical, headers, payload, bytes };
   return msgId === undefined ? base : { ...base, msgId };
 }
 
-function readHeaders(reader: ByteReader, what: string): MessageHeaders {
+function readHeaders(reader: ByteReader): MessageHeaders {
   const headers = new Map<string, string[]>();
-  const count = readCount(reader, `${what}.header field count`, HEADER_FIELD_BYTES_MIN);
-  if (!reader.failed && count === 0) reader.fail(`${what}.header field count at byte ${reader.offset - 4} is 0 though the headers flag is set`);
+  const count = readCount(reader, 'header field count', HEADER_FIELD_BYTES_MIN);
+  if (!reader.failed && count === 0) reader.fail(`header field count at byte ${reader.offset - 4} is 0 though the headers flag is set`);
   for (let field = 0; field < count && !reader.failed; field++) {
     const nameAt = reader.offset;
-    const name = readLongText(reader, `${what}.headers[${field}].name`);
-    if (headers.has(name)) reader.fail(`${what}.headers[${field}].name at byte ${nameAt} repeats ${JSON.stringify(name)}`);
-    const valueCount = readCount(reader, `${what}.headers[${field}].value count`, HEADER_VALUE_BYTES_MIN);
-    if (!reader.failed && valueCount === 0) reader.fail(`${what}.headers[${field}].value count at byte ${reader.offset - 4} is 0; a field has at least one value`);
+    const name = readLongText(reader, 'header name');
+    if (headers.has(name)) reader.fail(`header name at byte ${nameAt} repeats ${JSON.stringify(name)}`);
+    const valueCount = readCount(reader, 'header value count', HEADER_VALUE_BYTES_MIN);
+    if (!reader.failed && valueCount === 0) reader.fail(`header value count at byte ${reader.offset - 4} is 0; a field has at least one value`);
     const values: string[] = [];
-    for (let value = 0; value < valueCount && !reader.failed; value++) values.push(readLongText(reader, `${what}.headers[${field}].values[${value}]`));
+    for (let value = 0; value < valueCount && !reader.failed; value++) values.push(readLongText(reader, 'header value'));
     headers.set(name, values);
   }
   return headers;

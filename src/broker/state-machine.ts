@@ -3,9 +3,9 @@
 // applied in log order.
 //
 // Determinism. Every replica applies the same commands in the same order and
-// must reach the same state, and a restarted replica rebuilds its state from a
-// snapshot (state() and restore(), encoded by snapshot.ts) and the log after
-// it, or by replaying the log from the start. So apply()
+// must reach the same state, and a restarted replica rebuilds its state by
+// replaying the log, from the start or from a snapshot (state() and
+// restore(), as bytes in snapshot.ts) and the entries after it. So apply()
 // reads nothing but its arguments and its own state: no clock, no randomness,
 // no iteration order that is not itself a function of the applied commands.
 // Time enters only as the leader-assigned timestamps inside commands.

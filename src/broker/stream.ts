@@ -159,6 +159,10 @@ export class Stream {
     const stream = new Stream(state.config, dedupEntriesMax, state.createdMs);
     for (const message of state.messages) stream.appendRestored(message);
     assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= stream.lastSeqValue, `stream ${stream.name} restores last seq ${state.lastSeq} below a live message`);
+    // A stream that holds messages keeps a slot up to its last sequence, removed newest ones included, so the next append lands after them.
+    if (stream.head < stream.slots.length) {
+      while (stream.slotBase + stream.slots.length <= state.lastSeq) stream.slots.push(undefined);
+    }
     stream.lastSeqValue = state.lastSeq;
     stream.clockMs = state.agedAtMs;
     // The table is empty here, so setting its window expires nothing; the entries are taken as they were.
@@ -391,6 +395,8 @@ export class Stream {
     assert(live === this.count, `stream ${this.name} counts ${this.count} messages, holds ${live}`);
     assert(bytes === this.bytesValue, `stream ${this.name} counts ${this.bytesValue} bytes, holds ${bytes}`);
     assert(this.lastSeqValue >= this.slotBase + this.slots.length - 1, `stream ${this.name} holds a slot past its last seq`);
+    const holdsMessages = this.head < this.slots.length;
+    assert(!holdsMessages || this.slotBase + this.slots.length - 1 === this.lastSeqValue, `stream ${this.name} has no slot for its last seq ${this.lastSeqValue}`);
     let subjectTotal = 0;
     for (const [subject, list] of this.bySubject) {
       assert(list.head < list.seqs.length, `stream ${this.name} keeps empty subject ${subject}`);

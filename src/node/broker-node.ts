@@ -37,6 +37,7 @@ import { NO_NODE } from '../raft/types.js';
 import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders, type PublishCommand } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
+import { decodeBrokerSnapshot, encodeBrokerSnapshot } from '../broker/snapshot.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
 import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
@@ -116,6 +117,12 @@ export interface BrokerNodeOptions {
    * Every node must be given the same list.
    */
   readonly streams: readonly StreamConfig[];
+  /**
+   * The node snapshots its state machine once it has applied this many
+   * entries past its last snapshot, so its log can be compacted behind it
+   * (the driver saves it; see snapshotToSave). 0 never does.
+   */
+  readonly snapshotEveryEntries: number;
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -136,6 +143,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   interestSyncTicks: 20,
   clockAdvanceTicks: 10,
   streams: [],
+  snapshotEveryEntries: 20_000,
 };
 
 /** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */
@@ -212,8 +220,11 @@ const UINT32_MAX = 0xffff_ffff;
 
 export class BrokerNode {
   readonly raft: RaftNode;
-  readonly state: BrokerStateMachine;
+  /** Replaced whole when a snapshot from the leader is installed. */
+  private stateValue: BrokerStateMachine;
   readonly options: BrokerNodeOptions;
+  /** True from snapshotToSave() until the driver reports the snapshot saved (or failed). */
+  private snapshotSaving = false;
   private readonly sessions = new Map<number, ClientSession>();
   private readonly subscriptions = new SubscriptionTable();
   /** Keyed by log index. Invariant: every key is above the last applied index. */
@@ -259,13 +270,19 @@ export class BrokerNode {
   /** Leadership hand-overs this node began while refused; see maybeHandLeadershipOn. */
   private handOverAttempts = 0;
 
-  constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}) {
+  /**
+   * A node restarted from what its storage recovered: the Raft state, and the
+   * bytes of its newest snapshot when there is one (the state machine starts
+   * from them). Bytes that do not decode throw: they passed their CRC, so
+   * they were written by a chorus that encodes snapshots differently.
+   */
+  constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}, snapshotData?: Uint8Array) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
     const incarnation = this.options.incarnation;
     assert(Number.isSafeInteger(incarnation) && incarnation >= 1 && incarnation <= INCARNATION_MAX, `incarnation ${incarnation} is not an integer from 1 to ${INCARNATION_MAX}`);
     this.firstToken = incarnation * TOKENS_PER_INCARNATION;
     this.raft = new RaftNode(config, restored);
-    this.state = new BrokerStateMachine(this.options.broker);
+    this.stateValue = snapshotData === undefined ? new BrokerStateMachine(this.options.broker) : this.decodeSnapshot(snapshotData, this.raft.snapshotMeta().index);
     this.core = new CoreRouter(
       {
         subscriptions: this.subscriptions,
@@ -281,6 +298,64 @@ export class BrokerNode {
 
   get id(): NodeId {
     return this.raft.id;
+  }
+
+  get state(): BrokerStateMachine {
+    return this.stateValue;
+  }
+
+  // ---- Snapshots.
+
+  /**
+   * A snapshot of the state machine for the driver to save, when one is due
+   * (snapshotEveryEntries applied past the last) and none is being saved.
+   * The driver makes it durable and then calls snapshotSaved.
+   */
+  snapshotToSave(): { readonly index: number; readonly term: number; readonly data: Uint8Array } | undefined {
+    const every = this.options.snapshotEveryEntries;
+    if (every <= 0 || this.snapshotSaving) return undefined;
+    const index = this.stateValue.appliedIndex;
+    if (index - this.raft.snapshotMeta().index < every || index !== this.raft.appliedIndex()) return undefined;
+    this.snapshotSaving = true;
+    return { index, term: this.raft.log.term(index)!, data: encodeBrokerSnapshot(this.stateValue) };
+  }
+
+  /**
+   * The snapshot handed out by snapshotToSave is durable (or, with `saved`
+   * false, could not be made so). Returns the index before the first log
+   * entry still needed, so the driver can drop the durable entries before it.
+   */
+  snapshotSaved(snapshot: { readonly index: number; readonly term: number }, saved = true): number {
+    this.snapshotSaving = false;
+    // A snapshot installed from the leader meanwhile supersedes this one.
+    if (saved && this.raft.snapshotMeta().index < snapshot.index) return this.raft.snapshotTaken(snapshot);
+    return this.raft.log.firstIndex() - 1;
+  }
+
+  private decodeSnapshot(data: Uint8Array, index: number): BrokerStateMachine {
+    const decoded = decodeBrokerSnapshot(data, this.options.broker);
+    if (!decoded.ok) throw new Error(`node ${this.raft.id}: the snapshot at index ${index} does not decode: ${decoded.error}`);
+    assert(decoded.machine.appliedIndex === index, `the snapshot at index ${index} holds a state machine at ${decoded.machine.appliedIndex}`);
+    return decoded.machine;
+  }
+
+  /**
+   * The Ready in flight installed a snapshot from the leader (its bytes), or
+   * refused it as damaged (undefined). Commands this node proposed that the
+   * snapshot passes over can no longer be told apart: they fail as retryable.
+   */
+  private installSnapshot(index: number, data: Uint8Array | undefined): void {
+    if (data === undefined) {
+      this.raft.snapshotFailed();
+      return;
+    }
+    this.stateValue = this.decodeSnapshot(data, index);
+    for (const [at, waiting] of this.pending) {
+      if (at > index) continue;
+      this.pending.delete(at);
+      const message = 'this node caught up by a snapshot that passed over the command; it may or may not have taken effect: send it again (a publish with the same message id)';
+      this.settle(waiting.waiter, this.failed('superseded', message, true));
+    }
   }
 
   // ---- Time and peers.
@@ -496,11 +571,14 @@ export class BrokerNode {
   }
 
   /**
-   * Called AFTER the Ready's writes are durable and its messages sent: applies
-   * its committed entries in order, delivers what they store to subscribers,
-   * and answers the publishes they settle.
+   * Called AFTER the Ready's writes are durable and its messages sent: takes
+   * the snapshot it installed (its bytes from the driver; undefined when the
+   * driver refused it as damaged), applies its committed entries in order,
+   * delivers what they store to subscribers, and answers the publishes they
+   * settle.
    */
-  advance(ready: Ready): void {
+  advance(ready: Ready, installedSnapshot?: Uint8Array): void {
+    if (ready.snapshot !== undefined) this.installSnapshot(ready.snapshot.index, installedSnapshot);
     for (const entry of ready.committedEntries) this.apply(entry);
     this.raft.advance();
     if (this.barrierWaits.length > 0) {

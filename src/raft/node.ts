@@ -61,8 +61,14 @@ interface IncomingSnapshot extends SnapshotMeta {
   readonly size: number;
   readonly crc: number;
   readonly from: NodeId;
-  /** Bytes received in order so far. Invariant: received <= size. */
+  /** Bytes received without a gap from the start. Invariant: received <= size. */
   received: number;
+  /**
+   * Chunks received past a gap, by offset, with their lengths: a network that
+   * reorders delivers a window's chunks out of order, and dropping all but
+   * the next would leave the transfer crawling one chunk per retry.
+   */
+  readonly ahead: Map<number, number>;
 }
 
 /**
@@ -485,7 +491,14 @@ export class RaftNode {
    */
   snapshotTaken(snapshot: SnapshotMeta): number {
     assert(snapshot.index <= this.appliedIndexValue, `snapshot at ${snapshot.index} is past the applied index ${this.appliedIndexValue}`);
-    this.log.compact(snapshot, snapshot.index - this.options.snapshotTrailingEntries + 1, this.appliedIndexValue);
+    let keepFrom = snapshot.index - this.options.snapshotTrailingEntries + 1;
+    // A follower being sent an older snapshot will need the entries after it:
+    // dropping them would send it straight into another transfer.
+    for (let i = 0; i < this.progressList.length; i++) {
+      const transfer = this.progressList[i]!.transfer;
+      if (transfer !== undefined) keepFrom = Math.min(keepFrom, transfer.index + 1);
+    }
+    this.log.compact(snapshot, keepFrom, this.appliedIndexValue);
     return this.log.firstIndex() - 1;
   }
 
@@ -853,19 +866,27 @@ export class RaftNode {
         this.sendSnapshotAnswer(from, message.snapshotIndex, 0);
         return;
       }
-      incoming = { index: message.snapshotIndex, term: message.snapshotTerm, size: message.size, crc: message.crc, from, received: 0 };
+      incoming = { index: message.snapshotIndex, term: message.snapshotTerm, size: message.size, crc: message.crc, from, received: 0, ahead: new Map() };
       this.incomingSnapshot = incoming;
     }
     const current = incoming!;
-    if (message.offset !== current.received || current.received === current.size) {
-      this.sendSnapshotAnswer(from, current.index, current.received);
-      return;
-    }
     const { snapshotIndex, snapshotTerm, size, crc, offset, data } = message;
-    this.pendingChunks.push({ snapshotIndex, snapshotTerm, size, crc, offset, data });
-    current.received += data.length;
-    if (current.received === current.size) this.pendingInstall = current;
-    else this.sendSnapshotAnswer(from, current.index, current.received);
+    // A chunk already held, or further ahead than the leader's window could put it, is only answered.
+    const windowBytes = this.options.snapshotChunkBytes * this.options.snapshotChunksInflightMax;
+    const useful = offset >= current.received && offset < current.received + windowBytes && !current.ahead.has(offset) && current.received < current.size;
+    if (useful) {
+      this.pendingChunks.push({ snapshotIndex, snapshotTerm, size, crc, offset, data });
+      current.ahead.set(offset, data.length);
+      for (let length = current.ahead.get(current.received); length !== undefined; length = current.ahead.get(current.received)) {
+        current.ahead.delete(current.received);
+        current.received += length;
+      }
+      if (current.received === current.size) {
+        this.pendingInstall = current;
+        return;
+      }
+    }
+    this.sendSnapshotAnswer(from, current.index, current.received);
   }
 
   private sendSnapshotAnswer(to: NodeId, snapshotIndex: number, nextOffset: number): void {
@@ -1045,8 +1066,14 @@ export class RaftNode {
       this.sendAppends(message.from);
       return;
     }
-    // An offset below what was acknowledged means the follower started over (or lost what it had).
-    if (message.nextOffset < transfer.acked) transfer.sent = message.nextOffset;
+    if (message.nextOffset === 0 && transfer.acked > 0) {
+      // The follower started over (it restarted, or found the snapshot damaged).
+      transfer.acked = 0;
+      transfer.sent = 0;
+    } else if (message.nextOffset <= transfer.acked) {
+      // An answer overtaken by later ones on a network that reorders: it tells nothing new.
+      return;
+    }
     transfer.acked = message.nextOffset;
     transfer.sent = Math.max(transfer.sent, transfer.acked);
     this.sendSnapshotChunks(message.from, progress);

@@ -69,6 +69,12 @@ function decodeSnapshot(path: string, bytes: Uint8Array): LoadedSnapshot | Stora
 export class SnapshotFiles {
   /** The durable snapshot's header, and a handle to read it for followers. */
   private current: { readonly header: SnapshotHeader; readonly handle: FileHandle } | undefined;
+  /**
+   * The snapshot the current one replaced, still open: a transfer of it to a
+   * follower may finish (the open handle keeps its bytes after the rename),
+   * rather than start over with every new snapshot.
+   */
+  private previous: { readonly header: SnapshotHeader; readonly handle: FileHandle } | undefined = undefined;
   /** The snapshot being received, if any. */
   private incoming: { readonly header: SnapshotHeader; readonly handle: FileHandle } | undefined = undefined;
 
@@ -107,12 +113,12 @@ export class SnapshotFiles {
     return this.current?.header;
   }
 
-  /** `length` data bytes of the durable snapshot at `index` from `offset`, or undefined when that is not the durable one. */
+  /** `length` data bytes of the snapshot at `index` from `offset` (the durable one or the one it replaced), or undefined when neither is. */
   read(index: number, offset: number, length: number): Uint8Array | undefined {
-    const current = this.current;
-    if (current === undefined || current.header.index !== index) return undefined;
+    const source = this.current?.header.index === index ? this.current : this.previous?.header.index === index ? this.previous : undefined;
+    if (source === undefined) return undefined;
     const bytes = new Uint8Array(length);
-    const read = current.handle.read(bytes, SNAPSHOT_HEADER_BYTES + offset);
+    const read = source.handle.read(bytes, SNAPSHOT_HEADER_BYTES + offset);
     return read === length ? bytes : undefined;
   }
 
@@ -175,8 +181,10 @@ export class SnapshotFiles {
 
   close(): void {
     this.current?.handle.close();
+    this.previous?.handle.close();
     this.incoming?.handle.close();
     this.current = undefined;
+    this.previous = undefined;
     this.incoming = undefined;
   }
 
@@ -205,7 +213,8 @@ export class SnapshotFiles {
         done(renameError as Error);
         return;
       }
-      this.current?.handle.close();
+      this.previous?.handle.close();
+      this.previous = this.current;
       this.current = { header, handle };
       this.fs.syncDirectory(this.directory, done);
     });

@@ -44,7 +44,7 @@ export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;
 
 export function plantedBrokerFactory(
   bug: PlantedBrokerBugName,
-): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>) => BrokerNode {
+): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array) => BrokerNode {
   const Variant = PLANTED_BROKER_BUGS[bug];
-  return (config, restored, options) => new Variant(config, restored, options);
+  return (config, restored, options, snapshotData) => new Variant(config, restored, options, snapshotData);
 }
