@@ -36,7 +36,10 @@ export interface NodeAddress {
 }
 
 /** The node-core options a file may set; the rest come from the cluster (names, limits). */
-export type NodeTuning = Pick<BrokerNodeOptions, 'forwardTimeoutTicks' | 'pendingForwardsMax' | 'sessionOutputBytesMax' | 'catchUpMessagesPerRound' | 'sessionsMax' | 'subscriptionsPerSessionMax'>;
+export type NodeTuning = Pick<
+  BrokerNodeOptions,
+  'forwardTimeoutTicks' | 'pendingForwardsMax' | 'sessionOutputBytesMax' | 'catchUpMessagesPerRound' | 'sessionsMax' | 'subscriptionsPerSessionMax' | 'snapshotEveryEntries'
+>;
 
 export interface ClusterConfig {
   /** The file it came from, or '<built-in>'. */
@@ -65,6 +68,7 @@ const NODE_TUNING_KEYS: readonly (keyof NodeTuning)[] = [
   'catchUpMessagesPerRound',
   'sessionsMax',
   'subscriptionsPerSessionMax',
+  'snapshotEveryEntries',
 ];
 
 /** The built-in cluster: three nodes on loopback, clients on 4222-4224 (NATS's port and the two after it). */
@@ -126,7 +130,8 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const segmentBytesMax = reader.integer(['storage', 'segmentBytesMax'], storage.segmentBytesMax, 4096, 2 ** 31);
   for (const problem of validateRaftOptions(raft)) reader.problem(['raft', problem.split(' ')[0]!], problem);
   for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
-  for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], 1, Number.MAX_SAFE_INTEGER);
+  // Every tuning is a positive count, but snapshotEveryEntries may be 0: never snapshot.
+  for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], key === 'snapshotEveryEntries' ? 0 : 1, Number.MAX_SAFE_INTEGER);
   if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
   const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
   const streams = readStreams(reader, top.streams, nodes.length);

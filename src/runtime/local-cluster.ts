@@ -76,7 +76,14 @@ export class RealCluster {
    * fraction of a second. Without `streams`, one stream stores every subject
    * but the reserved ones.
    */
-  static async create(size = 3, tickMs = 20, electionTicksMin = 10, heartbeatTicks = 2, streams?: readonly StreamConfig[]): Promise<RealCluster> {
+  static async create(
+    size = 3,
+    tickMs = 20,
+    electionTicksMin = 10,
+    heartbeatTicks = 2,
+    streams?: readonly StreamConfig[],
+    tuning: { readonly node?: Readonly<Record<string, number>>; readonly raft?: Readonly<Record<string, number>> } = {},
+  ): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
     const ports = await freePorts(3 * size);
@@ -91,8 +98,10 @@ export class RealCluster {
       'raft:',
       `  electionTicksMin: ${electionTicksMin}`,
       `  heartbeatTicks: ${heartbeatTicks}`,
+      ...Object.entries(tuning.raft ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       'node:',
       '  forwardTimeoutTicks: 100',
+      ...Object.entries(tuning.node ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       `streams: ${JSON.stringify((streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map(streamConfigToJson))}`,
       'nodes:',
       ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, dataDir: ${n.dataDir} }`),

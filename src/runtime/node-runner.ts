@@ -24,7 +24,8 @@ import type { Ready } from '../raft/types.js';
 import { AdminServer } from './admin-server.js';
 import type { ClusterConfig, NodeAddress } from './config.js';
 import { PeerTransport } from './peer-transport.js';
-import { NodeStorage, type OpenedStorage } from '../storage/node-storage.js';
+import { crc32 } from '../storage/crc32.js';
+import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../storage/node-storage.js';
 import { DataDirectoryLock } from './data-dir-lock.js';
 import { NODE_FILE_SYSTEM } from './node-file-system.js';
 
@@ -52,7 +53,7 @@ export class NodeRunner {
   /** Added to the wall clock: the admin SKEW command, for clock fault tests. */
   skewMs = 0;
   /** Readies persisted, and the entries they carried: group commit's effect. */
-  readonly stats = { readies: 0, entries: 0, fsyncs: 0 };
+  readonly stats = { readies: 0, entries: 0, fsyncs: 0, snapshotsSaved: 0, snapshotsInstalled: 0 };
 
   private constructor(
     private readonly options: NodeRunnerOptions,
@@ -64,13 +65,17 @@ export class NodeRunner {
     this.address = address;
     const { storage, durable, incarnation } = opened;
     this.storage = storage;
-    options.log(`start ${incarnation} of this data directory: recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${durable.entries.length} log entries from ${address.dataDir}`);
+    const snapshotNote = durable.snapshot === undefined ? 'no snapshot' : `a snapshot at index ${durable.snapshot.index}`;
+    options.log(
+      `start ${incarnation} of this data directory: recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${snapshotNote} and ${durable.entries.length} log entries from ${address.dataDir}`,
+    );
     const raftConfig = {
       id,
       group: 1,
       peers: config.nodes.map((node) => node.id),
       options: config.raft,
       random: { nextFloat: () => Math.random() },
+      snapshots: storage.snapshots,
     };
     this.core = new BrokerNode(raftConfig, durable, {
       ...config.node,
@@ -80,7 +85,7 @@ export class NodeRunner {
       infoExtra: { host: address.host, port: address.clientPort },
       incarnation,
       streams: config.streams,
-    });
+    }, opened.snapshotData);
     this.transport = new PeerTransport({
       self: address,
       peers: config.nodes.filter((node) => node.id !== id),
@@ -214,12 +219,12 @@ export class NodeRunner {
 
   private async persistReady(ready: Ready): Promise<void> {
     this.persisting = true;
+    let outcome: PersistOutcome;
     try {
-      await new Promise<void>((resolve, reject) => this.storage.persist(ready, (error) => (error === undefined ? resolve() : reject(error))));
+      outcome = await new Promise<PersistOutcome>((resolve, reject) => this.storage.persist(ready, (error, result) => (error === undefined ? resolve(result) : reject(error))));
     } catch (error) {
       this.persisting = false;
-      this.stopped = true;
-      this.options.onFatal(new Error(`disk write failed, stopping rather than risk acknowledging lost data: ${(error as Error).message}`));
+      this.fail(`disk write failed, stopping rather than risk acknowledging lost data: ${(error as Error).message}`);
       return;
     }
     this.stats.readies++;
@@ -227,9 +232,50 @@ export class NodeRunner {
     if (ready.entries.length > 0 || ready.hardState !== undefined || ready.truncateFrom !== undefined) this.stats.fsyncs++;
     this.persisting = false;
     if (this.stopped) return;
+    if (ready.snapshot !== undefined) this.noteInstall(ready.snapshot.index, outcome);
     for (const message of ready.messages) this.send(message);
-    this.core.advance(ready);
+    this.core.advance(ready, outcome.installed);
+    this.maybeSaveSnapshot();
     this.pump();
+  }
+
+  private noteInstall(index: number, outcome: PersistOutcome): void {
+    if (outcome.installed !== undefined) {
+      this.stats.snapshotsInstalled++;
+      this.options.log(`installed the leader's snapshot at index ${index} (${outcome.installed.length} bytes)`);
+    } else {
+      this.options.log(`refused the leader's snapshot at index ${index}, to be sent again: ${outcome.refused ?? 'no reason given'}`);
+    }
+  }
+
+  /**
+   * Saves a snapshot of the state machine when the core says one is due, and
+   * only once it is durable lets the core and the storage drop the log
+   * behind it. The node keeps serving while the file is written.
+   */
+  private maybeSaveSnapshot(): void {
+    if (this.stopped) return;
+    const snapshot = this.core.snapshotToSave();
+    if (snapshot === undefined) return;
+    const meta = { index: snapshot.index, term: snapshot.term };
+    const header = { ...meta, size: snapshot.data.length, crc: crc32(snapshot.data) };
+    this.storage.saveSnapshot(header, snapshot.data, (error) => {
+      if (this.stopped) return;
+      if (error !== undefined) {
+        this.core.snapshotSaved(meta, false);
+        this.fail(`snapshot write failed, stopping: ${error.message}`);
+        return;
+      }
+      this.stats.snapshotsSaved++;
+      this.storage.compactLog(this.core.snapshotSaved(meta));
+      this.pump();
+    });
+  }
+
+  /** A failure the node cannot go on after: stop taking input, and tell the supervisor. */
+  private fail(reason: string): void {
+    this.stopped = true;
+    this.options.onFatal(new Error(reason));
   }
 }
 
