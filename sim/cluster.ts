@@ -19,6 +19,7 @@ import { DEFAULT_DISK_OPTIONS, DurableLedger, type DiskOptions } from './disk.js
 import { SimFileSystem } from './sim-file-system.js';
 import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../src/storage/node-storage.js';
 import { crc32 } from '../src/storage/crc32.js';
+import { errorCode } from '../src/storage/file-system.js';
 import { ChainMachine } from './chain-machine.js';
 import { RunningHash } from './hash.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
@@ -453,6 +454,18 @@ export class SimCluster {
     this.start(host);
   }
 
+  /**
+   * Stops a node and empties its disk, as an operator wipes a data directory
+   * to rebuild a node from its peers; the node stays down until restarted.
+   */
+  wipe(id: NodeId): void {
+    const host = this.host(id);
+    this.crash(id);
+    host.starting = false;
+    const random = SimRandom.stream(this.options.seed, `disk/${id}/wiped/${host.crashes}`);
+    host.disk = new SimFileSystem(host.disk.options(), random, (delayUs, action) => this.scheduler.schedule(this.events.disk(id, action), delayUs));
+  }
+
   /** Why a node last failed to start or had to stop (a full disk, damaged storage), if it did. */
   stopReason(id: NodeId): string | undefined {
     return this.host(id).stopReason;
@@ -715,7 +728,8 @@ export class SimCluster {
       host.starting = false;
       if (error !== undefined || opened === undefined) {
         host.stopReason = `storage did not recover: ${error?.message ?? 'no result'}`;
-        this.checker.reportStorageFailure(host.id, host.stopReason);
+        // A full disk keeps a node from starting, as it would a real one; anything else is the storage's fault.
+        if (errorCode(error) !== 'ENOSPC') this.checker.reportStorageFailure(host.id, host.stopReason);
         return;
       }
       this.boot(host, opened);

@@ -28,7 +28,18 @@ export type FaultAction =
   /** Moves the node's clock by jumpMs at once (an NTP step, a VM resumed). */
   | { readonly kind: 'clock-jump'; readonly node: NodeId; readonly jumpMs: number }
   /** A crash in the middle of a write: part of what was written but not synced survives. */
-  | { readonly kind: 'torn-crash'; readonly node: NodeId };
+  | { readonly kind: 'torn-crash'; readonly node: NodeId }
+  /**
+   * The node is stopped and its data directory emptied, as an operator does to
+   * rebuild a node from its peers; it stays down until restarted. Only
+   * scripted: a wiped node no longer knows whom it voted for, so wiping one
+   * while elections may come is unsafe by nature (see docs/storage.md).
+   */
+  | { readonly kind: 'wipe'; readonly node: NodeId }
+  /** The same for a node that is not the leader when the fault fires (the lowest-numbered live one). */
+  | { readonly kind: 'wipe-follower' }
+  /** The node's disk fills up: writes that would grow its files fail with ENOSPC. */
+  | { readonly kind: 'disk-full'; readonly node: NodeId };
 
 export type FaultKind = FaultAction['kind'];
 
@@ -64,10 +75,13 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
       if (leader !== undefined) cluster.disconnect(leader);
       break;
     }
-    case 'crash-follower': {
+    case 'crash-follower':
+    case 'wipe-follower': {
       const leader = cluster.leader();
       const follower = cluster.nodeIds.find((id) => id !== leader && cluster.isUp(id));
-      if (follower !== undefined) cluster.crash(follower);
+      if (follower === undefined) break;
+      if (action.kind === 'wipe-follower') cluster.wipe(follower);
+      else cluster.crash(follower);
       break;
     }
     case 'isolate':
@@ -109,6 +123,12 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     case 'torn-crash':
       cluster.crash(action.node, { torn: true });
       break;
+    case 'wipe':
+      cluster.wipe(action.node);
+      break;
+    case 'disk-full':
+      cluster.setDisk(action.node, { spaceBytes: Math.max(1, cluster.disk(action.node).usedBytes()) });
+      break;
     default: {
       const unknown: never = action;
       throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
@@ -129,6 +149,7 @@ export function describeFault(action: FaultAction): string {
     case 'crash-leader':
     case 'crash-follower':
     case 'isolate-leader':
+    case 'wipe-follower':
       return action.kind;
     case 'partition':
       return `partition ${action.groups.map((group) => `{${groups(group)}}`).join(' ')}`;
@@ -150,7 +171,9 @@ export function describeFault(action: FaultAction): string {
     case 'clock-jump':
       return `clock-jump n${action.node} ${action.jumpMs > 0 ? '+' : ''}${action.jumpMs}ms`;
     case 'torn-crash':
-      return `torn-crash n${action.node}`;
+    case 'wipe':
+    case 'disk-full':
+      return `${action.kind} n${action.node}`;
   }
 }
 
@@ -180,11 +203,12 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /**
- * Every fault kind: the default mix above, and the clock and torn-write faults
- * that scenarios and swarm fuzzing draw on. The default mix stays as it was so
+ * Every fault kind that may strike at random: the default mix above, and the
+ * clock, torn-write and full-disk faults that scenarios and swarm fuzzing draw
+ * on (not 'wipe', which only a script may ask for). The default mix stays as it was so
  * that the seeds of `chorus sim run` keep their meaning.
  */
-export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash'];
+export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash', 'disk-full'];
 
 export interface RandomFaultOptions {
   readonly nodes: number;
@@ -221,6 +245,7 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'crash-leader':
     case 'crash-follower':
     case 'isolate-leader':
+    case 'wipe-follower':
       return { kind };
     case 'partition': {
       const shuffled = random.shuffle(ids);
@@ -251,6 +276,8 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'clock-jump':
       return { kind, node, jumpMs: random.pick([-10_000, -1000, 1000, 10_000]) };
     case 'torn-crash':
+    case 'wipe':
+    case 'disk-full':
       return { kind, node };
   }
 }

@@ -145,12 +145,17 @@ function timelineStep(fault: ScheduledFault): string {
       return `{ ${at}, do: ${action.kind}, node: ${action.node} }`;
     case 'torn-crash':
       return `{ ${at}, do: crash, node: ${action.node}, torn: true }`;
+    case 'wipe':
+    case 'disk-full':
+      return `{ ${at}, do: ${action.kind}, node: ${action.node} }`;
     case 'bounce':
       return `{ ${at}, do: bounce, node: ${action.node}, down: ${action.downMs}ms }`;
     case 'crash-leader':
       return `{ ${at}, do: crash, node: leader }`;
     case 'crash-follower':
       return `{ ${at}, do: crash, node: follower }`;
+    case 'wipe-follower':
+      return `{ ${at}, do: wipe, node: follower }`;
     case 'isolate-leader':
       return `{ ${at}, do: isolate, node: leader }`;
     case 'partition':

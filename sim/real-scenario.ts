@@ -11,6 +11,7 @@
 // loss and duplication, slow disks and clock drift (the admin port has no
 // such knobs), and torn writes, which become plain kill -9s.
 
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { NodeId } from '../src/raft/types.js';
 import { ChorusClient } from '../src/runtime/client.js';
@@ -168,6 +169,17 @@ async function applyRealFault(cluster: RealCluster, action: FaultAction, skews: 
     case 'torn-crash':
       await cluster.supervisor.kill(action.node);
       return 'a plain kill -9: a torn write cannot be forced on a real disk';
+    case 'wipe':
+    case 'wipe-follower': {
+      const leader = action.kind === 'wipe' ? undefined : await leaderOf(cluster);
+      const target = action.kind === 'wipe' ? action.node : running().find((id) => id !== leader);
+      if (target === undefined) return undefined;
+      await cluster.supervisor.kill(target);
+      fs.rmSync(cluster.node(target).dataDir, { recursive: true, force: true });
+      return undefined;
+    }
+    case 'disk-full':
+      return 'skipped: a real disk cannot be filled safely for one node';
     case 'crash-leader':
     case 'crash-follower': {
       const leader = await leaderOf(cluster);

@@ -288,6 +288,8 @@ const ACTION_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'clock-offset': ['node', 'ms'],
   'clock-drift': ['node', 'ppm'],
   'clock-jump': ['node', 'ms'],
+  wipe: ['node'],
+  'disk-full': ['node'],
 };
 
 function readTimeline(reader: FieldReader, value: unknown, nodes: number, durationMs: number): ScheduledFault[] {
@@ -349,8 +351,14 @@ function readAction(reader: FieldReader, at: FieldPath, kind: string, step: Reco
       }
       return every(target, (id) => (step.torn === true ? { kind: 'torn-crash', node: id } : { kind: 'crash', node: id }));
     }
+    case 'wipe': {
+      const target = node();
+      if (target === 'follower') return [{ kind: 'wipe-follower' }];
+      return every(target, (id) => ({ kind: 'wipe', node: id }));
+    }
     case 'restart':
-    case 'reconnect': {
+    case 'reconnect':
+    case 'disk-full': {
       return every(node(), (id) => ({ kind, node: id }));
     }
     case 'isolate': {

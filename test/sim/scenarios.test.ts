@@ -96,7 +96,7 @@ describe('scenario files', () => {
       'bad.yaml:1: name: must be lower-case letters, digits and dashes, got "Bad Name"',
       'bad.yaml:3: healAt: must not be after the duration (20000 ms)',
       'bad.yaml:4: cluster.tickMs: must be a number from 1 to 1000, got 0',
-      'bad.yaml:6: timeline[0].do: must be one of crash, restart, bounce, isolate, reconnect, partition, one-way, heal, loss, duplicate, delay, slow-disk, clock-offset, clock-drift, clock-jump, purge, got "explode"',
+      'bad.yaml:6: timeline[0].do: must be one of crash, restart, bounce, isolate, reconnect, partition, one-way, heal, loss, duplicate, delay, slow-disk, clock-offset, clock-drift, clock-jump, wipe, disk-full, purge, got "explode"',
       'bad.yaml:7: timeline[1].node: must be an integer from 1 to 3, got 9',
       'bad.yaml:8: timeline[2].groups: must be a list of at least two lists of node ids, got [[1,2]]',
       'bad.yaml:9: timeline[3].at: must be before the end of the run (20000 ms)',
