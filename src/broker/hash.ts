@@ -51,4 +51,14 @@ export class Hash64 {
   hex(): string {
     return this.high.toString(16).padStart(8, '0') + this.low.toString(16).padStart(8, '0');
   }
+
+  /** The high 32 bits of the value, as an unsigned number: hex() without the string. */
+  get highWord(): number {
+    return this.high;
+  }
+
+  /** The low 32 bits of the value, as an unsigned number. */
+  get lowWord(): number {
+    return this.low;
+  }
 }

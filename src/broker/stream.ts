@@ -24,6 +24,7 @@
 // away on removal, so equal contents give equal digests however they were
 // reached (a snapshot restored, or the log replayed).
 
+import { utf8Length } from '../protocol/bytes.js';
 import { assert } from '../raft/assert.js';
 import type { MessageHeaders } from './commands.js';
 import { DedupTable, type DedupEntry } from './dedup-table.js';
@@ -107,7 +108,7 @@ export interface StreamInfo {
  * header and payload (and adds the subject for stored bytes).
  */
 export function storedMessageBytes(subject: string, headers: MessageHeaders, payload: Uint8Array): number {
-  return new TextEncoder().encode(subject).length + (headers.size === 0 ? 0 : headerBlockBytes(headers)) + payload.length;
+  return utf8Length(subject) + (headers.size === 0 ? 0 : headerBlockBytes(headers)) + payload.length;
 }
 
 /** Dead slots tolerated before the slot array is compacted, so compaction stays amortised. */
@@ -525,9 +526,8 @@ export class Stream {
       for (const value of values) hash.text(value);
     }
     hash.bytes(message.payload);
-    const hex = hash.hex();
-    const high = Number.parseInt(hex.slice(0, 8), 16);
-    const low = Number.parseInt(hex.slice(8), 16);
+    const high = hash.highWord;
+    const low = hash.lowWord;
     this.digestHigh = (((this.digestHigh + sign * high) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
     this.digestLow = (((this.digestLow + sign * low) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
   }
