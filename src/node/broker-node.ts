@@ -225,6 +225,8 @@ export class BrokerNode {
   readonly options: BrokerNodeOptions;
   /** True from snapshotToSave() until the driver reports the snapshot saved (or failed). */
   private snapshotSaving = false;
+  /** Set once this node has caught up with its cluster after starting; see recoveryState. */
+  private recovered = false;
   private readonly sessions = new Map<number, ClientSession>();
   private readonly subscriptions = new SubscriptionTable();
   /** Keyed by log index. Invariant: every key is above the last applied index. */
@@ -648,15 +650,35 @@ export class BrokerNode {
     return this.sessions.size;
   }
 
+  /**
+   * 'recovering' from a start until this node has applied everything its
+   * leader had committed when it heard from it (or, leading, everything it
+   * committed); then 'ready' for the rest of its life. A restarted node
+   * re-applies its log's tail meanwhile, and what it serves still goes
+   * through read barriers, but an operator (and a benchmark) should see it.
+   */
+  recoveryState(): 'recovering' | 'ready' {
+    if (!this.recovered) {
+      const known = this.raft.leaderCommitKnown();
+      const heard = this.raft.role() === 'leader' || (this.raft.hearsFromLeader() && known > 0);
+      if (heard && this.stateValue.appliedIndex >= known) this.recovered = true;
+    }
+    return this.recovered ? 'ready' : 'recovering';
+  }
+
   status(): Record<string, unknown> {
+    const snapshot = this.raft.snapshotMeta();
     return {
       node: this.id,
+      state: this.recoveryState(),
       role: this.raft.role(),
       term: this.raft.term(),
       leader: this.raft.leader(),
       commitIndex: this.raft.commitIndex(),
       appliedIndex: this.state.appliedIndex,
       lastIndex: this.raft.lastIndex(),
+      firstIndex: this.raft.log.firstIndex(),
+      snapshot: snapshot.index === 0 ? null : { index: snapshot.index, term: snapshot.term },
       streams: { ...this.state.totals(), declaredDiffer: this.declaredStreamsDiffering() },
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,

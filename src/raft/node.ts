@@ -168,6 +168,12 @@ export class RaftNode {
   private transferElapsed = 0;
   /** Reused by quorumMatchIndex so that counting a quorum allocates nothing. */
   private readonly matchScratch: number[];
+  /**
+   * The highest commit index a leader has told this incarnation of (in an
+   * append, or a heartbeat). A restarted node has caught up with the cluster
+   * once it has applied this far.
+   */
+  private leaderCommitHeard = 0;
   /** Only while following: the snapshot being received. */
   private incomingSnapshot: IncomingSnapshot | undefined = undefined;
   /** Received chunks for the next Ready to write. */
@@ -231,6 +237,10 @@ export class RaftNode {
   }
   lastIndex(): number {
     return this.log.lastIndex();
+  }
+  /** The highest commit index a leader has told this node of since it started; see leaderCommitHeard. */
+  leaderCommitKnown(): number {
+    return this.roleValue === 'leader' ? this.commitValue : this.leaderCommitHeard;
   }
   /** The newest snapshot this node knows: taken here, installed from a leader, or restored. */
   snapshotMeta(): SnapshotMeta {
@@ -818,6 +828,7 @@ export class RaftNode {
   }
 
   private handleAppendRequest(message: AppendRequest): void {
+    this.leaderCommitHeard = Math.max(this.leaderCommitHeard, message.leaderCommit);
     const prevLogIndex = message.prevLogIndex;
     if (prevLogIndex < this.commitValue) {
       // Everything up to our commit index already matches the leader.
@@ -841,6 +852,7 @@ export class RaftNode {
   }
 
   private handleHeartbeat(message: Heartbeat): void {
+    this.leaderCommitHeard = Math.max(this.leaderCommitHeard, message.commit);
     this.commitTo(Math.min(message.commit, this.log.lastIndex()));
     this.send(heartbeatResponse(this.group, this.id, message.from, this.termValue, message.seq, this.log.lastIndex(), this.log.lastTerm()));
   }

@@ -244,5 +244,8 @@ function reconcileWithSnapshot(log: SegmentedLog, entries: Entry[], index: numbe
     log.resetTo(index);
     return [];
   }
-  return entries;
+  // Entries the snapshot holds stay on disk until their segment goes, but not
+  // in memory: the core needs only the one at the snapshot's index, whose term
+  // an append after it names.
+  return index >= first ? entries.slice(index - first) : entries;
 }

@@ -49,6 +49,12 @@ describe('snapshots on a real cluster', () => {
     cluster.supervisor.start(follower);
     await eventually(() => cluster.lines.find((line) => line.includes(`[n${follower}]`) && /a snapshot at index \d+/.test(line)), 10_000, 'a restart from the snapshot');
     await eventually(async () => ((await history(cluster, follower, 'orders.1')).length === 150 ? true : undefined), 10_000, 'the restarted follower caught up');
+    const status = await eventually(async () => {
+      const current = await cluster.status(follower);
+      return current?.state === 'ready' ? current : undefined;
+    }, 10_000, 'the restarted follower ready');
+    expect((status.snapshot as { index: number }).index).toBeGreaterThanOrEqual(100);
+    expect(Number(status.firstIndex)).toBeGreaterThan(1);
 
     await cluster.supervisor.kill(follower);
     fs.rmSync(cluster.node(follower).dataDir, { recursive: true, force: true });
