@@ -145,16 +145,8 @@ export interface TimeoutNow extends MessageHeader {
  * paper's InstallSnapshot RPC). `crc` is the CRC-32 of the whole snapshot,
  * on every chunk, so the follower can check what it assembled.
  */
-export interface InstallSnapshot extends MessageHeader {
+export interface InstallSnapshot extends MessageHeader, SnapshotChunk {
   readonly type: 'InstallSnapshot';
-  readonly snapshotIndex: number;
-  readonly snapshotTerm: number;
-  /** The snapshot's length in bytes. */
-  readonly size: number;
-  readonly crc: number;
-  /** Where `data` goes in the snapshot. */
-  readonly offset: number;
-  readonly data: Uint8Array;
 }
 
 /**
@@ -226,12 +218,15 @@ export function raftMessageTypeCode(type: RaftMessageType): number {
   }
 }
 
-/** Bytes of a snapshot being received, to be written at `offset` of the incoming snapshot `snapshotIndex`. */
+/** Bytes of a snapshot, to be written at `offset` of the snapshot `snapshotIndex`: what InstallSnapshot carries, and a Ready hands on. */
 export interface SnapshotChunk {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
+  /** The snapshot's length in bytes. */
   readonly size: number;
+  /** The CRC-32 of the whole snapshot. */
   readonly crc: number;
+  /** Where `data` goes in the snapshot. */
   readonly offset: number;
   readonly data: Uint8Array;
 }

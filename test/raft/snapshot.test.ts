@@ -138,6 +138,17 @@ class Cluster {
   }
 }
 
+/** A leader (node 1) that compacted its log while node 3 was cut off, with node 3 back on the network. */
+function followerBehindCompaction(): Cluster {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.elect(1);
+  cluster.cut.add(3);
+  cluster.propose(1, 12, 'a');
+  cluster.snapshot(1);
+  cluster.cut.delete(3);
+  return cluster;
+}
+
 function installs(messages: readonly RaftMessage[]): RaftMessage[] {
   return messages.filter((message) => message.type === 'InstallSnapshot');
 }
@@ -163,12 +174,7 @@ describe('snapshots and log compaction', () => {
   });
 
   it('send lost chunks again from the offset the follower acknowledged, paced by heartbeat answers', () => {
-    const cluster = new Cluster([1, 2, 3]);
-    cluster.elect(1);
-    cluster.cut.add(3);
-    cluster.propose(1, 12, 'a');
-    cluster.snapshot(1);
-    cluster.cut.delete(3);
+    const cluster = followerBehindCompaction();
     // The chunk at offset 32 is lost the first three times the leader sends it.
     let sends = 0;
     const lose = (message: RaftMessage): boolean => message.type === 'InstallSnapshot' && message.offset === 32 && ++sends <= 3;
@@ -181,12 +187,7 @@ describe('snapshots and log compaction', () => {
   });
 
   it('start the transfer over when the follower finds the assembled snapshot damaged', () => {
-    const cluster = new Cluster([1, 2, 3]);
-    cluster.elect(1);
-    cluster.cut.add(3);
-    cluster.propose(1, 12, 'a');
-    cluster.snapshot(1);
-    cluster.cut.delete(3);
+    const cluster = followerBehindCompaction();
     cluster.host(3).damageNextChunk = true;
     for (let round = 0; round < 40 && cluster.host(3).node.snapshotMeta().index === 0; round++) {
       cluster.tick(1, OPTIONS.heartbeatTicks);
