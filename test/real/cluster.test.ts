@@ -15,8 +15,13 @@ const run = promisify(execFile);
 const codec = StringCodec();
 const { clusters, connections } = trackedResources();
 
+/**
+ * Every node snapshots every 50 entries and keeps 10 behind, so the kill -9
+ * and restart tests below run with snapshots taken, logs compacted and
+ * followers caught up by snapshot along the way.
+ */
 async function newCluster(): Promise<RealCluster> {
-  const cluster = await RealCluster.create();
+  const cluster = await RealCluster.create(3, 20, 10, 2, undefined, { node: { snapshotEveryEntries: 50 }, raft: { snapshotTrailingEntries: 10, snapshotChunkBytes: 4096 } });
   clusters.push(cluster);
   return cluster;
 }
@@ -160,6 +165,8 @@ describe('a real 3-node cluster', () => {
       return status !== undefined && Number(status.appliedIndex) >= stored.length ? true : undefined;
     }, 15_000, 'the restarted node to catch up');
     expect(await history(cluster, leader, 'stream')).toEqual(stored);
+    // All of it ran with snapshots taken and logs compacted behind them.
+    expect((await cluster.status(newLeader))?.snapshot).not.toBeNull();
   }, 90_000);
 
   it('keeps its history across a whole-cluster restart, cuts a torn tail, and reports a corrupted record', async () => {
