@@ -682,7 +682,17 @@ export class RaftNode {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.campaignDueTicks()) this.campaign(this.options.preVote);
+    if (this.electionElapsed >= this.campaignDueTicks() && !this.installing()) this.campaign(this.options.preVote);
+  }
+
+  /**
+   * Whether a received snapshot waits to be installed or is being installed.
+   * Such a node does not campaign: the votes it would ask for describe the
+   * log the install is about to replace, and a leader's log must never be
+   * replaced under it. The install takes one Ready; then it may.
+   */
+  private installing(): boolean {
+    return this.pendingInstall !== undefined || this.installHanded !== undefined;
   }
 
   /**
@@ -809,7 +819,7 @@ export class RaftNode {
         break;
       case 'TimeoutNow':
         // Only our own leader may hand over, and only to a node allowed to serve.
-        if (message.from === this.leaderValue && this.leadershipRefusal === undefined) this.campaign(false, true);
+        if (message.from === this.leaderValue && this.leadershipRefusal === undefined && !this.installing()) this.campaign(false, true);
         break;
       case 'InstallSnapshot':
         this.electionElapsed = 0;
