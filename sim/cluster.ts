@@ -12,6 +12,7 @@ import {
   type RaftMessageType,
   type Ready,
   type Role,
+  type SnapshotMeta,
 } from '../src/raft/types.js';
 import { SafetyChecker, type Violation } from './checker.js';
 import { SimClock } from './clock.js';
@@ -906,23 +907,32 @@ export class SimCluster {
     const data = snapshot.data;
     host.snapshotSaving = true;
     const incarnation = host.incarnation;
+    let synchronous = true;
     storage.saveSnapshot({ ...meta, size: data.length, crc: crc32(data) }, data, (error) => {
-      if (host.incarnation !== incarnation || host.core === undefined) return;
-      host.snapshotSaving = false;
-      if (error !== undefined) {
-        host.stopReason = `snapshot write failed: ${error.message}`;
-        host.disk.crash();
-        this.halt(host);
-        return;
-      }
-      this.catchUpTicks(host);
-      if (host.broker !== undefined) storage.compactLog(host.broker.snapshotSaved(meta));
-      // A snapshot installed from the leader meanwhile supersedes this one.
-      else if (host.core.snapshotMeta().index < meta.index) storage.compactLog(host.core.snapshotTaken(meta));
-      this.pump(host);
-      this.checkAfter(host);
-      this.planTick(host);
+      // A write refused at once (a full disk) answers before saveSnapshot returns: finish it as its own event.
+      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onSnapshotSaved(host, incarnation, meta, error)), 0);
+      else this.onSnapshotSaved(host, incarnation, meta, error);
     });
+    synchronous = false;
+  }
+
+  private onSnapshotSaved(host: SimHost, incarnation: number, meta: SnapshotMeta, error: Error | undefined): void {
+    const storage = host.storage;
+    if (host.incarnation !== incarnation || host.core === undefined || storage === undefined) return;
+    host.snapshotSaving = false;
+    if (error !== undefined) {
+      host.stopReason = `snapshot write failed: ${error.message}`;
+      host.disk.crash();
+      this.halt(host);
+      return;
+    }
+    this.catchUpTicks(host);
+    if (host.broker !== undefined) storage.compactLog(host.broker.snapshotSaved(meta));
+    // A snapshot installed from the leader meanwhile supersedes this one.
+    else if (host.core.snapshotMeta().index < meta.index) storage.compactLog(host.core.snapshotTaken(meta));
+    this.pump(host);
+    this.checkAfter(host);
+    this.planTick(host);
   }
 
   /** The furthest any node's clock has read ahead of true time, in ms; it only grows. */
