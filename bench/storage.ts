@@ -91,6 +91,22 @@ async function streamDigest(cluster: RealCluster, id: number, from: number): Pro
   }
 }
 
+/** Each node's JavaScript heap in use, from its admin STATUS: what RSS holds that is live. */
+async function heapReport(cluster: RealCluster): Promise<string> {
+  const heaps = await Promise.all(
+    [1, 2, 3].map(async (id) => {
+      try {
+        const [answer] = await cluster.admin(id, 'STATUS');
+        const status = JSON.parse((answer ?? '').replace(/^OK /, '')) as { memory?: { heapUsed: number; arrayBuffers: number } };
+        return status.memory === undefined ? '?' : `${(status.memory.heapUsed + status.memory.arrayBuffers).toFixed(0)}`;
+      } catch {
+        return '?';
+      }
+    }),
+  );
+  return heaps.join(' / ');
+}
+
 function describeSamples(samples: readonly Sample[]): void {
   const nodes = samples[0]?.rssMb.length ?? 0;
   const afterLimit = samples.filter((sample) => sample.published >= limit);
@@ -128,7 +144,9 @@ async function main(): Promise<void> {
       const disk = [1, 2, 3].map((id) => directoryMb(cluster.node(id).dataDir));
       samples.push({ atS, published: acked, rssMb: rss, diskMb: disk });
       if (samples.length % 30 === 0) {
-        console.log(`  ${atS.toFixed(0)} s: ${acked} acknowledged (${(acked / atS).toFixed(0)}/s); RSS ${rss.map((mb) => mb.toFixed(0)).join(' / ')} MB; disk ${disk.map((mb) => mb.toFixed(0)).join(' / ')} MB`);
+        void heapReport(cluster).then((heaps) => {
+          console.log(`  ${atS.toFixed(0)} s: ${acked} acknowledged (${(acked / atS).toFixed(0)}/s); RSS ${rss.map((mb) => mb.toFixed(0)).join(' / ')} MB; heap used ${heaps} MB; disk ${disk.map((mb) => mb.toFixed(0)).join(' / ')} MB`);
+        });
       }
     }, 1000);
     await Promise.all(

@@ -427,10 +427,18 @@ function readPublish(reader: ByteReader): PublishCommand {
   };
 }
 
-function readHeaders(reader: ByteReader): Map<string, string[]> {
-  const headers = new Map<string, string[]>();
+/**
+ * The headers of every message that has none: one shared, empty map rather
+ * than one per stored message, which cost more than many a payload. Headers
+ * are read-only (MessageHeaders), so sharing it is safe.
+ */
+export const NO_HEADERS: MessageHeaders = new Map<string, readonly string[]>();
+
+function readHeaders(reader: ByteReader): MessageHeaders {
   const countOffset = reader.offset;
   const count = reader.u32('header field count');
+  if (count === 0) return NO_HEADERS;
+  const headers = new Map<string, string[]>();
   // Bound the loop by the bytes left, so a forged count cannot make us spin.
   if (count * HEADER_FIELD_BYTES_MIN > reader.remaining) {
     reader.fail(`header field count ${count} at byte ${countOffset} needs more than the ${reader.remaining} bytes left`);

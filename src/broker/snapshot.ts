@@ -65,7 +65,7 @@
 import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
 import { assert, InvariantError } from '../raft/assert.js';
 import { crc32 } from '../storage/crc32.js';
-import type { MessageHeaders } from './commands.js';
+import { NO_HEADERS, type MessageHeaders } from './commands.js';
 import type { DedupEntry } from './dedup-table.js';
 import { validateBrokerOptions, type BrokerOptions } from './options.js';
 import { BrokerStateMachine, type BrokerState, type ConsumerOffset } from './state-machine.js';
@@ -435,7 +435,7 @@ function readMessage(reader: ByteReader, stream: string): StreamMessage {
   if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
   const topic = readShortText(reader, 'topic');
   const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShortText(reader, 'msgId') : undefined;
-  const headers = (flags & FLAG_HEADERS) !== 0 ? readHeaders(reader) : new Map<string, string[]>();
+  const headers = (flags & FLAG_HEADERS) !== 0 ? readHeaders(reader) : NO_HEADERS;
   const bytes = reader.u32('bytes');
   const payload = reader.copy(reader.u32('payload length'), 'payload');
   const counted = storedMessageBytes(topic, headers, payload);

@@ -116,6 +116,8 @@ const SLOT_COMPACT_MIN = 1024;
 const TWO_POW_32 = 0x1_0000_0000;
 
 interface SubjectSeqs {
+  /** The subject itself: every stored message of it shares this one string. */
+  readonly subject: string;
   /** The subject's sequences, ascending. Invariant: seqs[head..] are exactly its live messages. */
   seqs: number[];
   head: number;
@@ -331,7 +333,9 @@ export class Stream {
       return rejection('dedup-entries-max', `${this.dedup.size} message ids are remembered in stream ${config.name}, dedupEntriesMax ${this.dedupEntriesMax}; retry after the oldest expire, or publish without a message id`);
     }
     const seq = this.lastSeqValue + 1;
-    const base = { stream: config.name, topic: subject, offset: seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
+    // Each decoded command brings its own copy of the subject; the stream keeps one.
+    const topic = this.bySubject.get(subject)?.subject ?? subject;
+    const base = { stream: config.name, topic, offset: seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
     this.append(msgId === undefined ? base : { ...base, msgId });
     if (msgId !== undefined) this.dedup.record('', msgId, seq, stamp.timestampMs, stamp.logical);
     this.enforceLimits(subject);
@@ -474,7 +478,7 @@ export class Stream {
     this.bytesValue += message.bytes;
     let list = this.bySubject.get(message.topic);
     if (list === undefined) {
-      list = { seqs: [], head: 0 };
+      list = { subject: message.topic, seqs: [], head: 0 };
       this.bySubject.set(message.topic, list);
     }
     list.seqs.push(message.offset);

@@ -140,7 +140,7 @@ export class NodeRunner {
   }
 
   status(): Record<string, unknown> {
-    return { ...this.core.status(), clients: this.core.sessionCount(), skewMs: this.skewMs, ...this.stats };
+    return { ...this.core.status(), clients: this.core.sessionCount(), skewMs: this.skewMs, ...this.stats, memory: memoryMb() };
   }
 
   async stop(): Promise<void> {
@@ -277,6 +277,13 @@ export class NodeRunner {
     this.stopped = true;
     this.options.onFatal(new Error(reason));
   }
+}
+
+/** The process's memory in MB: resident, the JavaScript heap (used and reserved), and buffers outside it. */
+function memoryMb(): Record<string, number> {
+  const usage = process.memoryUsage();
+  const mb = (bytes: number): number => Math.round(bytes / 1024 / 102.4) / 10;
+  return { rss: mb(usage.rss), heapUsed: mb(usage.heapUsed), heapTotal: mb(usage.heapTotal), arrayBuffers: mb(usage.arrayBuffers) };
 }
 
 function openStorage(dataDir: string, segmentBytesMax: number, log: (line: string) => void): Promise<OpenedStorage> {
