@@ -6,7 +6,7 @@
 //   raft:   { electionTicksMin: 10, heartbeatTicks: 1, ... }   # src/raft/config.ts
 //   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
 //   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
-//   storage: { segmentBytesMax: 67108864 }
+//   storage: { segmentBytesMax: 16777216 }
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
 //   nodes:
@@ -60,7 +60,11 @@ export { YamlFieldError as ConfigError };
 
 const BUILT_IN_SECRET = 'chorus-loopback-development-secret';
 const DEFAULT_TICK_MS = 100;
-const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * A restart reads the log's segments from the snapshot on, whole: smaller
+ * segments bound that reading (and the disk the log takes behind a snapshot).
+ */
+const DEFAULT_SEGMENT_BYTES_MAX = 16 * 1024 * 1024;
 const NODE_TUNING_KEYS: readonly (keyof NodeTuning)[] = [
   'forwardTimeoutTicks',
   'pendingForwardsMax',
