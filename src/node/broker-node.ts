@@ -212,6 +212,8 @@ interface PendingForward {
   readonly deadlineTick: number;
 }
 
+/** Reads a recovering node holds until it is ready; more are refused. */
+const READS_WAITING_MAX = 1000;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const PROTOCOL_VERSION = 1;
@@ -227,6 +229,8 @@ export class BrokerNode {
   private snapshotSaving = false;
   /** Set once this node has caught up with its cluster after starting; see recoveryState. */
   private recovered = false;
+  /** Reads held while this node recovers; see whenReady. */
+  private readsWaiting: { readonly session: number; readonly read: () => void }[] = [];
   private readonly sessions = new Map<number, ClientSession>();
   private readonly subscriptions = new SubscriptionTable();
   /** Keyed by log index. Invariant: every key is above the last applied index. */
@@ -381,6 +385,7 @@ export class BrokerNode {
     this.core.advertise();
     this.core.tick();
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
+    this.releaseWaitingReads();
     this.pump();
   }
 
@@ -582,6 +587,7 @@ export class BrokerNode {
   advance(ready: Ready, installedSnapshot?: Uint8Array): void {
     if (ready.snapshot !== undefined) this.installSnapshot(ready.snapshot.index, installedSnapshot);
     for (const entry of ready.committedEntries) this.apply(entry);
+    this.releaseWaitingReads();
     this.raft.advance();
     if (this.barrierWaits.length > 0) {
       const applied = this.state.appliedIndex;
@@ -731,8 +737,31 @@ export class BrokerNode {
       case 'Status':
         return client.write(encodeStatus(this.status()));
       case 'History':
+        if (this.recoveryState() === 'recovering') return this.whenReady(client, () => this.history(client, command.topic, command.from, command.limit));
         return this.history(client, command.topic, command.from, command.limit);
     }
+  }
+
+  /**
+   * A read that this node's state would answer with an old prefix while it
+   * re-applies its log after a start waits until it is ready, rather than
+   * answer from behind; at most readsWaitingMax of them, then they are
+   * refused with the reason.
+   */
+  private whenReady(client: ClientSession, read: () => void): void {
+    if (this.readsWaiting.length >= READS_WAITING_MAX) {
+      client.write(encodeErr(`node ${this.id} is recovering (re-applying its log after a start) and ${READS_WAITING_MAX} reads already wait: try again, or ask another node`));
+      return;
+    }
+    this.readsWaiting.push({ session: client.id, read });
+  }
+
+  /** Answers the reads that waited for this node to be ready, once it is. */
+  private releaseWaitingReads(): void {
+    if (this.readsWaiting.length === 0 || this.recoveryState() === 'recovering') return;
+    const waiting = this.readsWaiting;
+    this.readsWaiting = [];
+    for (const { session, read } of waiting) if (this.sessions.has(session)) read();
   }
 
   private onProtocolError(client: ClientSession, error: ProtocolError): void {
