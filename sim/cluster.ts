@@ -666,10 +666,7 @@ export class SimCluster {
     const ready = host.persisting;
     if (host.core === undefined || host.incarnation !== incarnation || ready === undefined) return;
     if (error !== undefined) {
-      // As a real node does: after a failed write the disk's state is unknown, so stop rather than acknowledge.
-      host.stopReason = `disk write failed: ${error.message}`;
-      host.disk.crash();
-      this.halt(host);
+      this.stopOnDiskError(host, `disk write failed: ${error.message}`);
       return;
     }
     this.catchUpTicks(host);
@@ -916,14 +913,23 @@ export class SimCluster {
     synchronous = false;
   }
 
+  /**
+   * As a real node does after a failed write or sync: the disk's state is
+   * unknown, so the node stops (its process exits) rather than acknowledge
+   * what may not be there.
+   */
+  private stopOnDiskError(host: SimHost, reason: string): void {
+    host.stopReason = reason;
+    host.disk.crash();
+    this.halt(host);
+  }
+
   private onSnapshotSaved(host: SimHost, incarnation: number, meta: SnapshotMeta, error: Error | undefined): void {
     const storage = host.storage;
     if (host.incarnation !== incarnation || host.core === undefined || storage === undefined) return;
     host.snapshotSaving = false;
     if (error !== undefined) {
-      host.stopReason = `snapshot write failed: ${error.message}`;
-      host.disk.crash();
-      this.halt(host);
+      this.stopOnDiskError(host, `snapshot write failed: ${error.message}`);
       return;
     }
     this.catchUpTicks(host);

@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { streamsForTopics } from '../../sim/broker-workload.js';
 import { SimCluster } from '../../sim/cluster.js';
-import { ServerParser, type ServerFrame } from '../../src/protocol/server-parser.js';
-import type { NodeId } from '../../src/raft/types.js';
+import type { ServerFrame } from '../../src/protocol/server-parser.js';
+import { simClient as client } from '../support/sim-client.js';
 
 // A live SUB means "from now". A node that has just restarted re-applies its
 // log; a live subscription made there meanwhile must not receive the messages
 // it re-applies, which were all stored before the subscription.
 
-const encoder = new TextEncoder();
-
-function client(cluster: SimCluster, node: NodeId): { frames: ServerFrame[]; send: (text: string) => void } {
-  const parser = new ServerParser();
-  const frames: ServerFrame[] = [];
-  const session = cluster.clients.connect(node, { onBytes: (bytes) => frames.push(...parser.feed(bytes)), onClose: () => {} });
-  if (session === undefined) throw new Error(`n${node} is down`);
-  const send = (text: string): void => cluster.clients.send(session, encoder.encode(text));
-  send('CONNECT {"verbose":false,"headers":true}\r\n');
-  return { frames, send };
-}
 
 function deliveredOffsets(frames: readonly ServerFrame[]): number[] {
   return frames.flatMap((frame) => (frame.type === 'Msg' && frame.subject === 'orders.eu' ? [Number(new TextDecoder().decode(frame.payload))] : []));

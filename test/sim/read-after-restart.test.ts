@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { streamsForTopics } from '../../sim/broker-workload.js';
 import { SimCluster } from '../../sim/cluster.js';
-import { ServerParser, type ServerFrame } from '../../src/protocol/server-parser.js';
-import type { NodeId } from '../../src/raft/types.js';
+import { simClient as client } from '../support/sim-client.js';
 
 // A node that has just restarted holds its snapshot and re-applies its log's
 // tail once it learns the commit index from a leader. A HISTORY read it gets
 // meanwhile waits until it is ready, so it answers with everything that was
 // stored before the read, not with the older prefix the node starts from.
 
-const encoder = new TextEncoder();
-
-function client(cluster: SimCluster, node: NodeId): { frames: ServerFrame[]; send: (text: string) => void } {
-  const parser = new ServerParser();
-  const frames: ServerFrame[] = [];
-  const session = cluster.clients.connect(node, { onBytes: (bytes) => frames.push(...parser.feed(bytes)), onClose: () => {} });
-  if (session === undefined) throw new Error(`n${node} is down`);
-  const send = (text: string): void => cluster.clients.send(session, encoder.encode(text));
-  send('CONNECT {"verbose":false,"headers":true}\r\n');
-  return { frames, send };
-}
 
 describe('a HISTORY read on a node that has just restarted', () => {
   it.each([1, 2, 3])('waits until the node is ready and sees everything stored before it (seed %i)', (seed) => {
