@@ -107,6 +107,23 @@ async function heapReport(cluster: RealCluster): Promise<string> {
   return heaps.join(' / ');
 }
 
+/**
+ * Where a restart's time went, from the node's own log lines (each starts
+ * with its ISO time): process start and storage recovery up to the line
+ * that reports what was recovered, then up to listening.
+ */
+function restartPhases(lines: readonly string[], id: number, startedAtMs: number): string {
+  const at = (pattern: RegExp): number | undefined => {
+    const line = lines.find((text) => text.startsWith(`[n${id}]`) && pattern.test(text));
+    const time = line === undefined ? undefined : /(\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(line)?.[1];
+    return time === undefined ? undefined : Date.parse(time) - startedAtMs;
+  };
+  const recovered = at(/of this data directory: recovered/);
+  const listening = at(/listening: clients on/);
+  const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(2)} s`);
+  return `process start and storage recovered at ${seconds(recovered)}, listening at ${seconds(listening)}`;
+}
+
 function describeSamples(samples: readonly Sample[]): void {
   const nodes = samples[0]?.rssMb.length ?? 0;
   const afterLimit = samples.filter((sample) => sample.published >= limit);
@@ -167,10 +184,14 @@ async function main(): Promise<void> {
     const finalSeq = (await lastSeq(cluster, leader))!;
     const restarted = followers[0]!;
     await cluster.supervisor.kill(restarted);
+    cluster.lines.length = 0;
+    const restartStartedAt = Date.now();
     const restartStarted = performance.now();
     cluster.supervisor.start(restarted);
     await eventually(async () => ((await lastSeq(cluster, restarted)) === finalSeq ? true : undefined), 60_000, 'the restarted follower');
-    console.log(`restart of n${restarted} to serving the stream's last message: ${((performance.now() - restartStarted) / 1000).toFixed(2)} s (RSS ${rssMb(cluster.supervisor.pid(restarted)).toFixed(0)} MB)`);
+    const restartSeconds = (performance.now() - restartStarted) / 1000;
+    console.log(`restart of n${restarted} to serving the stream's last message: ${restartSeconds.toFixed(2)} s (RSS ${rssMb(cluster.supervisor.pid(restarted)).toFixed(0)} MB)`);
+    console.log(`  ${restartPhases(cluster.lines, restarted, restartStartedAt)}`);
 
     const wiped = followers[1]!;
     await cluster.supervisor.kill(wiped);
