@@ -137,8 +137,10 @@ export class NodeStorage {
 
   /**
    * Makes one Ready's writes durable, in order: the hard state first (a log
-   * entry of a term must never be on disk without that term), then the
-   * truncation and the entries, then one sync; then calls `done`. A failed
+   * entry of a term must never be on disk without that term), then received
+   * snapshot chunks and the install of a complete snapshot, then the
+   * truncation and the entries, then one sync; then calls `done` (with the
+   * installed snapshot's bytes, or why it was refused). A failed
    * write or sync reaches `done` as an error: after one, the kernel may have
    * dropped dirty pages, so the caller must stop rather than go on.
    */
@@ -181,16 +183,19 @@ export class NodeStorage {
       this.persistLog(work, (error) => done(error, {}));
       return;
     }
-    this.snapshotFiles.install(install, (error, data) => {
-      if (data === undefined) {
-        // A snapshot that fails its check is dropped and received again; a failed write is the disk's.
-        if (error !== undefined && !this.closed && error.message.startsWith('received snapshot')) done(undefined, { refused: error.message });
-        else done(error ?? new Error('snapshot install failed'), {});
+    this.snapshotFiles.install(install, (outcome) => {
+      // A snapshot that fails its check is dropped and received again; a failed write is the disk's.
+      if ('refused' in outcome) {
+        done(undefined, { refused: outcome.refused });
+        return;
+      }
+      if ('error' in outcome || this.closed) {
+        done('error' in outcome ? outcome.error : new Error(`storage in ${this.dir} is closed`), {});
         return;
       }
       if (install.keepsLog) this.log.compactTo(install.index);
       else this.log.resetTo(install.index);
-      this.persistLog(work, (syncError) => done(syncError, syncError === undefined ? { installed: data } : {}));
+      this.persistLog(work, (syncError) => done(syncError, syncError === undefined ? { installed: outcome.data } : {}));
     });
   }
 

@@ -38,6 +38,9 @@ export interface LoadedSnapshot extends SnapshotHeader {
   readonly data: Uint8Array;
 }
 
+/** What installing a received snapshot came to: its bytes, a refusal (damaged: receive it again), or a disk error. */
+export type InstallOutcome = { readonly data: Uint8Array } | { readonly refused: string } | { readonly error: Error };
+
 export function encodeSnapshotHeader(header: SnapshotHeader): Uint8Array {
   const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
@@ -150,12 +153,13 @@ export class SnapshotFiles {
   /**
    * Checks the received snapshot against its size and CRC and, when it is
    * whole, makes it the durable snapshot; `done` gets its bytes, or the
-   * reason it was refused (then it is dropped, and the transfer starts over).
+   * reason it was refused (then it is dropped, and the transfer starts
+   * over), or the error of a disk that failed.
    */
-  install(header: SnapshotHeader, done: (error: Error | undefined, data: Uint8Array | undefined) => void): void {
+  install(header: SnapshotHeader, done: (outcome: InstallOutcome) => void): void {
     const incoming = this.incoming;
     if (incoming === undefined || incoming.header.index !== header.index || incoming.header.crc !== header.crc) {
-      done(new Error(`no received snapshot at index ${header.index} to install`), undefined);
+      done({ refused: `no received snapshot at index ${header.index} to install` });
       return;
     }
     this.incoming = undefined;
@@ -167,16 +171,16 @@ export class SnapshotFiles {
       const checked = readConfirmed(handle, (bytes) => decodeSnapshot(path, bytes), (result) => result instanceof StorageCorruptionError);
       if (checked instanceof StorageCorruptionError) {
         handle.close();
-        done(new Error(`received snapshot at index ${header.index} is damaged: ${checked.message}`), undefined);
+        done({ refused: `received snapshot at index ${header.index} is damaged: ${checked.message}` });
         return;
       }
       data = checked.data;
     } catch (error) {
       handle.close();
-      done(error as Error, undefined);
+      done({ error: error as Error });
       return;
     }
-    this.publish(INCOMING_NAME, header, handle, (error) => done(error, error === undefined ? data : undefined));
+    this.publish(INCOMING_NAME, header, handle, (error) => done(error === undefined ? { data } : { error }));
   }
 
   close(): void {
