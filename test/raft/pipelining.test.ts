@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { all, Cluster, from, ofType, only, to } from './harness.js';
+import { appendResponse } from '../../src/raft/messages.js';
+import { all, Cluster, from, GROUP, ofType, only, to } from './harness.js';
 
 // Section 5.3 leaves the pacing of AppendEntries to the implementation; this core
 // follows etcd-raft. A follower whose match is known (replicate state) gets a stream
@@ -125,5 +126,28 @@ describe('5.3 pipelining AppendRequests in replicate state', () => {
     cluster.stabilize(all(from(1, 2), to(1, 2)));
     expect(cluster.node(2).lastIndex()).toBe(2);
     expect(cluster.node(1).progressOf(2)?.match).toBe(2);
+  });
+});
+
+describe('5.3 a probe whose answer is lost', () => {
+  it('5.3 resumes on an answer that confirms the match the leader has, as etcd-raft does', () => {
+    const cluster = replicatingCluster();
+    const leader = cluster.node(1);
+    const match = leader.progressOf(2)!.match;
+    proposeMany(cluster, 3);
+    cluster.drop(to(2));
+    // Node 2 rejects an append past its log: the leader falls back to probing it, one request at a time.
+    leader.step(appendResponse(GROUP, 2, 1, leader.term(), false, 0, match + 2, 0, match + 1));
+    cluster.flush(1);
+    expect(leader.progressOf(2)?.state).toBe('probe');
+    expect(only(cluster.peek(to(2)), 'AppendRequest')).toHaveLength(1);
+    // That probe is lost; what arrives is a late copy of an earlier answer, at the match the leader already has.
+    cluster.drop(to(2));
+    leader.step(appendResponse(GROUP, 2, 1, leader.term(), true, match, 0, 0, 0));
+    cluster.flush(1);
+    expect(leader.progressOf(2)?.state).toBe('replicate');
+    const resumed = only(cluster.peek(to(2)), 'AppendRequest');
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed[0]!.prevLogIndex).toBe(match);
   });
 });
