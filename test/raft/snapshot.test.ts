@@ -226,3 +226,41 @@ describe('snapshots and log compaction', () => {
     expect(follower.snapshotMeta().index).toBe(0);
   });
 });
+
+describe('a follower with a received snapshot to install', () => {
+  it('does not campaign until the snapshot is installed, however long the install waits', () => {
+    const cluster = followerBehindCompaction();
+    const follower = cluster.host(3).node;
+    // Node 3 is driven by hand: its Readies are done at once, except the one that installs the snapshot.
+    let installing = false;
+    for (let round = 0; round < 40 && !installing; round++) {
+      cluster.tick(1, OPTIONS.heartbeatTicks);
+      while (cluster.network.length > 0 && !installing) {
+        const message = cluster.network.shift()!;
+        if (message.to !== 3) {
+          cluster.host(message.to).node.step(message);
+          cluster.flush(message.to);
+          continue;
+        }
+        follower.step(message);
+        cluster.network.push(...follower.takeImmediateMessages());
+        while (follower.hasReady()) {
+          const ready = follower.ready();
+          if (ready.snapshot !== undefined) {
+            installing = true;
+            break;
+          }
+          cluster.network.push(...ready.messages);
+          follower.advance();
+        }
+      }
+    }
+    expect(installing).toBe(true);
+    // The install is in flight and the follower hears nothing more: its election timeout passes many times over.
+    for (let i = 0; i < OPTIONS.electionTicksMin * 10; i++) follower.tick();
+    expect(follower.role()).toBe('follower');
+    follower.advance();
+    for (let i = 0; i < OPTIONS.electionTicksMin * 3; i++) follower.tick();
+    expect(follower.role()).not.toBe('follower');
+  });
+});
