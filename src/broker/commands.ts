@@ -434,7 +434,8 @@ function readPublish(reader: ByteReader): PublishCommand {
  */
 export const NO_HEADERS: MessageHeaders = new Map<string, readonly string[]>();
 
-function readHeaders(reader: ByteReader): MessageHeaders {
+/** A header block: a u32 field count, then each field's name and values; an empty block is NO_HEADERS. The snapshot codec reads messages' headers with it too. */
+export function readHeaders(reader: ByteReader): MessageHeaders {
   const countOffset = reader.offset;
   const count = reader.u32('header field count');
   if (count === 0) return NO_HEADERS;
@@ -466,10 +467,12 @@ function readHeaderValues(reader: ByteReader, field: number): string[] {
   return values;
 }
 
-function readShort(reader: ByteReader, what: string): string {
+/** A string with a u16 length before it. */
+export function readShort(reader: ByteReader, what: string): string {
   return reader.text(reader.u16(`${what} length`), what);
 }
 
-function readLong(reader: ByteReader, what: string): string {
+/** A string with a u32 length before it. */
+export function readLong(reader: ByteReader, what: string): string {
   return reader.text(reader.u32(`${what} length`), what);
 }

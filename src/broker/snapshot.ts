@@ -65,7 +65,7 @@
 import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
 import { assert, InvariantError } from '../raft/assert.js';
 import { crc32 } from '../storage/crc32.js';
-import { NO_HEADERS, type MessageHeaders } from './commands.js';
+import { NO_HEADERS, readHeaders, readLong, readShort, type MessageHeaders } from './commands.js';
 import type { DedupEntry } from './dedup-table.js';
 import { validateBrokerOptions, type BrokerOptions } from './options.js';
 import { BrokerStateMachine, type BrokerState, type ConsumerOffset } from './state-machine.js';
@@ -94,8 +94,6 @@ const DISCARDS_BY_BYTE: readonly DiscardPolicy[] = ['old', 'new'];
 const CONFIG_BYTES_MIN = 2 + 1 + 2 + 4 + 1 + 4 * 1 + 8 + 8 + 1 + 8;
 const STREAM_BYTES_MIN = CONFIG_BYTES_MIN + 8 + 8 + 8 + 4 + 8 + 4;
 const MESSAGE_BYTES_MIN = 8 + 8 + 8 + 1 + 2 + 4 + 4;
-const HEADER_FIELD_BYTES_MIN = 4 + 4 + 4;
-const HEADER_VALUE_BYTES_MIN = 4;
 const SUBJECT_BYTES_MIN = 4;
 const DEDUP_ENTRY_BYTES_MIN = 2 + 2 + 8 + 8 + 8;
 const CONSUMER_BYTES_MIN = 2 + 4 + 2 + 8;
@@ -377,10 +375,10 @@ function readStream(reader: ByteReader, what: string): StreamState {
 
 function readConfig(reader: ByteReader, what: string): StreamConfig {
   const at = reader.offset;
-  const name = readShortText(reader, `${what}.name`);
+  const name = readShort(reader, `${what}.name`);
   const subjects: string[] = [];
   const subjectCount = readCount(reader, `${what}.subject count`, SUBJECT_BYTES_MIN, 'u16');
-  for (let i = 0; i < subjectCount && !reader.failed; i++) subjects.push(readLongText(reader, `${what}.subjects[${i}]`));
+  for (let i = 0; i < subjectCount && !reader.failed; i++) subjects.push(readLong(reader, `${what}.subjects[${i}]`));
   const maxMsgs = readLimit(reader, `${what}.maxMsgs`);
   const maxBytes = readLimit(reader, `${what}.maxBytes`);
   const maxMsgsPerSubject = readLimit(reader, `${what}.maxMsgsPerSubject`);
@@ -433,9 +431,9 @@ function readMessage(reader: ByteReader, stream: string): StreamMessage {
   const flagsAt = reader.offset;
   const flags = reader.u8('flags');
   if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
-  const topic = readShortText(reader, 'topic');
-  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShortText(reader, 'msgId') : undefined;
-  const headers = (flags & FLAG_HEADERS) !== 0 ? readHeaders(reader) : NO_HEADERS;
+  const topic = readShort(reader, 'topic');
+  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShort(reader, 'msgId') : undefined;
+  const headers = (flags & FLAG_HEADERS) !== 0 ? readMessageHeaders(reader) : NO_HEADERS;
   const bytes = reader.u32('bytes');
   const payload = reader.copy(reader.u32('payload length'), 'payload');
   const counted = storedMessageBytes(topic, headers, payload);
@@ -447,20 +445,11 @@ function readMessage(reader: ByteReader, stream: string): StreamMessage {
   return msgId === undefined ? base : { ...base, msgId };
 }
 
-function readHeaders(reader: ByteReader): MessageHeaders {
-  const headers = new Map<string, string[]>();
-  const count = readCount(reader, 'header field count', HEADER_FIELD_BYTES_MIN);
-  if (!reader.failed && count === 0) reader.fail(`header field count at byte ${reader.offset - 4} is 0 though the headers flag is set`);
-  for (let field = 0; field < count && !reader.failed; field++) {
-    const nameAt = reader.offset;
-    const name = readLongText(reader, 'header name');
-    if (headers.has(name)) reader.fail(`header name at byte ${nameAt} repeats ${JSON.stringify(name)}`);
-    const valueCount = readCount(reader, 'header value count', HEADER_VALUE_BYTES_MIN);
-    if (!reader.failed && valueCount === 0) reader.fail(`header value count at byte ${reader.offset - 4} is 0; a field has at least one value`);
-    const values: string[] = [];
-    for (let value = 0; value < valueCount && !reader.failed; value++) values.push(readLongText(reader, 'header value'));
-    headers.set(name, values);
-  }
+/** A message's headers, present (its flag is set) only when it has some: an empty block is refused. */
+function readMessageHeaders(reader: ByteReader): MessageHeaders {
+  const at = reader.offset;
+  const headers = readHeaders(reader);
+  if (!reader.failed && headers.size === 0) reader.fail(`header field count at byte ${at} is 0 though the headers flag is set`);
   return headers;
 }
 
@@ -470,8 +459,8 @@ function readDedupEntries(reader: ByteReader, lastSeq: number, what: string): De
   for (let i = 0; i < count && !reader.failed; i++) {
     const at = reader.offset;
     const entryWhat = `${what}.dedup[${i}]`;
-    const topic = readShortText(reader, `${entryWhat}.topic`);
-    const msgId = readShortText(reader, `${entryWhat}.msgId`);
+    const topic = readShort(reader, `${entryWhat}.topic`);
+    const msgId = readShort(reader, `${entryWhat}.msgId`);
     const offset = reader.u64(`${entryWhat}.offset`);
     const recordedAtMs = reader.u64(`${entryWhat}.recordedAtMs`);
     const logical = reader.u64(`${entryWhat}.logical`);
@@ -489,7 +478,7 @@ function readConsumerOffsets(reader: ByteReader): ConsumerOffset[] {
   let previousConsumer: string | undefined;
   for (let i = 0; i < count && !reader.failed; i++) {
     const at = reader.offset;
-    const consumer = readShortText(reader, `consumers[${i}].name`);
+    const consumer = readShort(reader, `consumers[${i}].name`);
     if (previousConsumer !== undefined && !(previousConsumer < consumer)) reader.fail(`consumers[${i}] ${consumer} at byte ${at} is out of order: consumers are sorted by name, each once`);
     previousConsumer = consumer;
     const topicCount = readCount(reader, `consumers[${i}].topic count`, CONSUMER_TOPIC_BYTES_MIN);
@@ -497,7 +486,7 @@ function readConsumerOffsets(reader: ByteReader): ConsumerOffset[] {
     let previousTopic: string | undefined;
     for (let j = 0; j < topicCount && !reader.failed; j++) {
       const topicAt = reader.offset;
-      const topic = readShortText(reader, `consumers[${i}].topics[${j}]`);
+      const topic = readShort(reader, `consumers[${i}].topics[${j}]`);
       if (previousTopic !== undefined && !(previousTopic < topic)) reader.fail(`consumers[${i}].topics[${j}] ${topic} at byte ${topicAt} is out of order: topics are sorted, each once`);
       previousTopic = topic;
       offsets.push({ consumer, topic, offset: reader.u64(`consumers[${i}].topics[${j}].offset`) });
@@ -514,14 +503,6 @@ function readCount(reader: ByteReader, what: string, itemBytesMin: number, width
     reader.fail(`${what} ${count} at byte ${at} needs at least ${count * itemBytesMin} bytes, ${reader.remaining} are left`);
   }
   return reader.failed ? 0 : count;
-}
-
-function readShortText(reader: ByteReader, what: string): string {
-  return reader.text(reader.u16(`${what} length`), what);
-}
-
-function readLongText(reader: ByteReader, what: string): string {
-  return reader.text(reader.u32(`${what} length`), what);
 }
 
 function hex(bytes: Uint8Array): string {
