@@ -19,6 +19,8 @@ import { SimClock } from './clock.js';
 import { DEFAULT_DISK_OPTIONS, DurableLedger, type DiskOptions } from './disk.js';
 import { SimFileSystem } from './sim-file-system.js';
 import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../src/storage/node-storage.js';
+import { FileMessageStores } from '../src/broker/file-message-store.js';
+import type { MessageStores } from '../src/broker/message-store.js';
 import { crc32 } from '../src/storage/crc32.js';
 import { errorCode } from '../src/storage/file-system.js';
 import { ChainMachine } from './chain-machine.js';
@@ -69,7 +71,7 @@ export interface SimClusterOptions {
 export interface BrokerSimOptions {
   readonly node?: Partial<BrokerNodeOptions>;
   /** Makes each node's broker core; tests pass planted-bug variants here. */
-  readonly createBroker?: (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array) => BrokerNode;
+  readonly createBroker?: (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode;
   /** Mean one-way delay between a client and its node, in ms (exponential, after a 0.05 ms minimum). */
   readonly clientDelayMeanMs?: number;
 }
@@ -93,6 +95,9 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
 const SIM_DATA_DIR = '/data';
 /** Small segments, so that runs roll over, truncate across and recover many of them. */
 const SIM_SEGMENT_BYTES_MAX = 64 * 1024;
+const SIM_MESSAGES_DIR = '/data/messages';
+/** Small blocks and a small cache, so that simulated runs roll, release and miss them. */
+const SIM_MESSAGE_STORE_OPTIONS = { blockBytesMax: 4096, readCacheBytes: 2048 };
 
 export const NODES_MAX = 15;
 export const RAFT_GROUP = 1;
@@ -750,9 +755,19 @@ export class SimCluster {
     if (brokerOptions === undefined) {
       host.core = this.options.createNode(config, opened.durable);
     } else {
-      const create = brokerOptions.createBroker ?? ((c, restored, o, data) => new BrokerNode(c, restored, o, data));
+      const create = brokerOptions.createBroker ?? ((c, restored, o, data, stores) => new BrokerNode(c, restored, o, data, stores));
       const nodeOptions = { ...brokerOptions.node, incarnation: opened.incarnation, snapshotEveryEntries: this.options.snapshotEveryEntries };
-      host.broker = create(config, opened.durable, nodeOptions, opened.snapshotData);
+      try {
+        const stores = new FileMessageStores(host.disk, SIM_MESSAGES_DIR, SIM_MESSAGE_STORE_OPTIONS);
+        host.broker = create(config, opened.durable, nodeOptions, opened.snapshotData, stores);
+      } catch (error) {
+        // The stores' files could not give back what the snapshot names: as storage that cannot recover.
+        host.stopReason = `message stores did not recover: ${(error as Error).message}`;
+        if (errorCode(error) !== 'ENOSPC') this.checker.reportStorageFailure(host.id, host.stopReason);
+        host.storage?.close();
+        host.storage = undefined;
+        return;
+      }
       host.core = host.broker.raft;
       if (opened.snapshotData !== undefined) this.checkBrokerSnapshot(host, host.broker);
     }
@@ -904,11 +919,29 @@ export class SimCluster {
     const data = snapshot.data;
     host.snapshotSaving = true;
     const incarnation = host.incarnation;
+    const save = (): void => {
+      let synchronous = true;
+      storage.saveSnapshot({ ...meta, size: data.length, crc: crc32(data) }, data, (error) => {
+        // A write refused at once (a full disk) answers before saveSnapshot returns: finish it as its own event.
+        if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onSnapshotSaved(host, incarnation, meta, error)), 0);
+        else this.onSnapshotSaved(host, incarnation, meta, error);
+      });
+      synchronous = false;
+    };
+    if (broker === undefined) {
+      save();
+      return;
+    }
+    // A broker's snapshot names messages in its stores' files: they are made durable first.
     let synchronous = true;
-    storage.saveSnapshot({ ...meta, size: data.length, crc: crc32(data) }, data, (error) => {
-      // A write refused at once (a full disk) answers before saveSnapshot returns: finish it as its own event.
-      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onSnapshotSaved(host, incarnation, meta, error)), 0);
-      else this.onSnapshotSaved(host, incarnation, meta, error);
+    broker.syncMessageStores((error) => {
+      const next = (): void => {
+        if (host.incarnation !== incarnation || host.storage !== storage) return;
+        if (error === undefined) save();
+        else this.onSnapshotSaved(host, incarnation, meta, error);
+      };
+      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, next), 0);
+      else next();
     });
     synchronous = false;
   }

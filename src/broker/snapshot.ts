@@ -4,32 +4,32 @@
 // apply results of a node that applied every entry from the start, so the log
 // before i can be compacted away.
 //
+// Two kinds share one layout. A whole snapshot carries every live message;
+// it is what a leader sends a follower, and what a machine whose messages live
+// on the heap saves. A metadata snapshot leaves the messages in the stream
+// stores' files (file-message-store.ts), naming which are live; it is what a
+// node saves, so a snapshot costs what the streams' metadata costs, not what
+// they hold. A leader turns its metadata snapshot into a whole one by copying
+// the live messages' records after it (assembleWholeSnapshot).
+//
 // Layout (all integers big-endian, no padding, exactly one encoding per state):
 //
 //   offset size  field
 //   0      8     magic "CHRSSM01" (ASCII)
-//   8      2     format version (u16): 1
+//   8      2     format version (u16): 2
 //   10     8     total length in bytes, this header and the CRC included (u64)
-//   18     8     applied index (u64)
-//   26     8     clockMs (u64): the replicated clock
-//   34     8     clockLogical (u64): the counter under clockMs
-//   42     4     stream count (u32), then each stream, by name ascending:
+//   18     1     kind: 0 metadata (the messages are in the stores), 1 whole (they follow)
+//   19     8     applied index (u64)
+//   27     8     clockMs (u64): the replicated clock
+//   35     8     clockLogical (u64): the counter under clockMs
+//   43     4     stream count (u32), then each stream, by name ascending:
 //                  config (below)
+//                  8    id (u64): the index of the entry that created the stream
 //                  8    createdMs (u64)
 //                  8    lastSeq (u64): the last sequence ever assigned
 //                  8    agedAtMs (u64): the replicated clock the stream was last aged at
-//                  4    live message count (u32), then each message by sequence:
-//                         8    sequence (u64)
-//                         8    timestampMs (u64)
-//                         8    logical (u64)
-//                         1    flags: bit 0 msgId present, bit 1 headers present, other bits 0
-//                         2+n  topic: u16 length, UTF-8 bytes
-//                         2+n  msgId: u16 length, UTF-8 bytes            (only with flag bit 0)
-//                         4    header field count (u32, at least 1)      (only with flag bit 1)
-//                              then per field in the message's order:
-//                                4+n name, 4 value count (at least 1), per value 4+n
-//                         4    bytes counted toward the stream's limits (u32)
-//                         4+n  payload: u32 length, bytes
+//                  4    live run count (u32), then each run of live sequences, ascending:
+//                         8 first (u64), 8 count (u64, at least 1); runs neither touch nor overlap
 //                  8    dedup window ms (u64)
 //                  4    dedup entry count (u32), then each entry, oldest first:
 //                         2+n topic, 2+n msgId, 8 offset, 8 recordedAtMs, 8 logical
@@ -37,6 +37,8 @@
 //                  2+n  consumer name
 //                  4    topic count (u32, at least 1), then each topic ascending:
 //                         2+n topic, 8 acknowledged offset (u64)
+//          ...   whole kind only: each stream's live messages, streams in the
+//                order above, each as one record (message-record.ts) in sequence order
 //   end-4  4     CRC-32 (IEEE) of every byte before it
 //
 //   config:      2+n name; 2 subject count (u16, at least 1), each subject 4+n;
@@ -50,10 +52,9 @@
 //
 // Derived state is not carried: the streams' counts, byte totals, per-subject
 // lists and digest lanes, the subject index and the consumer offset count are
-// recomputed on restore from what is (see Stream.restore). Recomputing the
-// digest lanes costs what checking stored ones would, and leaves one source of
-// truth. A message's counted bytes are carried and checked against its subject,
-// headers and payload, which catches a codec that drops or adds a field.
+// recomputed on restore from what is (see Stream.restore). A whole snapshot's
+// records are checked in full (CRC, counted bytes, stored hash against the
+// fields, sequence against the live runs), since they come from a peer.
 //
 // Trust boundary: the encoder sees only our own state, so a state it cannot
 // represent is a programmer error that throws. The decoder reads bytes from a
@@ -61,30 +62,37 @@
 // impossible length or count, a config no stream could have, an order that is
 // not canonical and a state that breaks an invariant all come back as an error
 // value naming what is wrong and, where the bytes say it, the byte offset.
+// Restoring a metadata snapshot reads the stores' files, and damage there
+// (StorageCorruptionError) is thrown: it is the disk's, not the snapshot's.
 
 import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
 import { assert, InvariantError } from '../raft/assert.js';
 import { crc32 } from '../storage/crc32.js';
-import { NO_HEADERS, readHeaders, readLong, readShort, type MessageHeaders } from './commands.js';
+import { readLong, readShort } from './commands.js';
 import type { DedupEntry } from './dedup-table.js';
+import { decodeRecord, recordCrcMatches, recordLengthAt, type RecordSummary } from './message-record.js';
+import { MemoryMessageStores, type MessageStore, type MessageStores, type SeqRange } from './message-store.js';
 import { validateBrokerOptions, type BrokerOptions } from './options.js';
 import { BrokerStateMachine, type BrokerState, type ConsumerOffset } from './state-machine.js';
-import { storedMessageBytes, type StreamMessage, type StreamState } from './stream.js';
+import type { StreamState } from './stream.js';
 import { streamConfigProblems, type DiscardPolicy, type StreamConfig } from './stream-config.js';
 
 export type SnapshotDecodeResult =
   | { readonly ok: true; readonly machine: BrokerStateMachine }
   | { readonly ok: false; readonly error: string };
 
+export type SnapshotKind = 'metadata' | 'whole';
+
 const MAGIC = new TextEncoder().encode('CHRSSM01');
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 const VERSION_AT = 8;
 const LENGTH_AT = 10;
-const HEADER_BYTES = 18;
+const KIND_AT = 18;
+const HEADER_BYTES = 19;
 const CRC_BYTES = 4;
+const KIND_BYTES: Readonly<Record<SnapshotKind, number>> = { metadata: 0, whole: 1 };
+const KINDS_BY_BYTE: readonly SnapshotKind[] = ['metadata', 'whole'];
 
-const FLAG_MSG_ID = 0b01;
-const FLAG_HEADERS = 0b10;
 const LIMIT_NONE = 0;
 const LIMIT_VALUE = 1;
 const DISCARD_BYTES: Readonly<Record<DiscardPolicy, number>> = { old: 0, new: 1 };
@@ -92,50 +100,110 @@ const DISCARDS_BY_BYTE: readonly DiscardPolicy[] = ['old', 'new'];
 
 // The fewest bytes one item can take, to bound a count by the bytes left before any loop.
 const CONFIG_BYTES_MIN = 2 + 1 + 2 + 4 + 1 + 4 * 1 + 8 + 8 + 1 + 8;
-const STREAM_BYTES_MIN = CONFIG_BYTES_MIN + 8 + 8 + 8 + 4 + 8 + 4;
-const MESSAGE_BYTES_MIN = 8 + 8 + 8 + 1 + 2 + 4 + 4;
+const STREAM_BYTES_MIN = CONFIG_BYTES_MIN + 8 + 8 + 8 + 8 + 4 + 8 + 4;
+const RUN_BYTES = 8 + 8;
 const SUBJECT_BYTES_MIN = 4;
 const DEDUP_ENTRY_BYTES_MIN = 2 + 2 + 8 + 8 + 8;
 const CONSUMER_BYTES_MIN = 2 + 4 + 2 + 8;
 const CONSUMER_TOPIC_BYTES_MIN = 2 + 8;
-/** Encoded bytes per message besides its topic, headers, msgId and payload: what the first buffer is sized with. */
-const MESSAGE_OVERHEAD_BYTES = 8 + 8 + 8 + 1 + 2 + 4 + 4;
 /**
  * A stream that holds messages keeps one slot for every sequence from its
  * oldest live message to its last sequence, removed ones included (see
- * Stream), and a restore allocates them all. V8 aborts the process when an
- * array grows much past 2^27 elements, so no running stream spans more than
- * this; refusing a longer span keeps a corrupt length from costing more than
- * 512 MiB of slots, or the process.
+ * Stream), and a restore allocates them all. Refusing a longer span keeps a
+ * corrupt length from costing gigabytes of slots, or the process.
  */
 const SLOT_SPAN_MAX = 2 ** 26;
 
 // ---- Encoding.
 
-/** The machine's whole state at its applied index, in the layout above. Throws InvariantError on a state with no encoding. */
-export function encodeBrokerSnapshot(machine: BrokerStateMachine): Uint8Array {
+/**
+ * The machine's whole state at its applied index, in the layout above: with
+ * its messages (whole), or naming the ones its stores keep (metadata, which
+ * only stores that keep messages allow). Throws InvariantError on a state
+ * with no encoding.
+ */
+export function encodeBrokerSnapshot(machine: BrokerStateMachine, kind: SnapshotKind = machine.stores.keepsMessages ? 'metadata' : 'whole'): Uint8Array {
+  assert(kind === 'whole' || machine.stores.keepsMessages, 'a metadata snapshot needs stores that keep the messages');
   const state = machine.state();
   const totals = machine.totals();
-  const writer = new GrowingWriter(HEADER_BYTES + totals.bytes + totals.messages * MESSAGE_OVERHEAD_BYTES + 4096);
+  const writer = new GrowingWriter(HEADER_BYTES + (kind === 'whole' ? totals.bytes + totals.messages * 64 : 0) + 4096);
   writer.raw(MAGIC);
   writer.u16(FORMAT_VERSION, 'format version');
   writer.u64(0, 'length'); // Patched below, once the length is known.
+  writer.u8(KIND_BYTES[kind]);
   writer.u64(state.appliedIndex, 'applied index');
   writer.u64(state.clockMs, 'clockMs');
   writer.u64(state.clockLogical, 'clockLogical');
   writer.u32(state.streams.length, 'stream count');
   for (const stream of state.streams) writeStream(writer, stream);
   writeConsumerOffsets(writer, state.consumerOffsets);
+  if (kind === 'whole') {
+    for (const stream of machine.streamList()) for (const record of stream.records()) writer.raw(record);
+  }
   return writer.finish();
+}
+
+/** The kind a snapshot's header names, or undefined when the bytes are too short to say. */
+export function snapshotKind(header: Uint8Array): SnapshotKind | undefined {
+  return header.length > KIND_AT ? KINDS_BY_BYTE[header[KIND_AT]!] : undefined;
+}
+
+/**
+ * Turns a metadata snapshot into the whole snapshot of the same state: its
+ * bytes with the kind and length changed, then every live message's record,
+ * read from `stores`, then the CRC. The bytes go to `write` in pieces, so the
+ * whole snapshot is never held in memory. Returns its size and the CRC of all
+ * of it (as a snapshot file's header gives it), or why
+ * `metadata` is not a metadata snapshot. Throws StorageCorruptionError when a
+ * record cannot be read.
+ */
+export function assembleWholeSnapshot(metadata: Uint8Array, stores: MessageStores, write: (bytes: Uint8Array) => void): { readonly size: number; readonly crc: number } | { readonly error: string } {
+  const frameProblem = snapshotFrameProblem(metadata);
+  if (frameProblem !== undefined) return { error: frameProblem };
+  if (snapshotKind(metadata) !== 'metadata') return { error: 'the snapshot already carries its messages' };
+  const reader = new ByteReader(metadata.subarray(0, metadata.length - CRC_BYTES));
+  reader.offset = HEADER_BYTES;
+  const state = readState(reader);
+  if (reader.failed) return { error: reader.error as string };
+  let recordBytes = 0;
+  for (const stream of state.streams) forEachLive(stream.live, (seq) => (recordBytes += stores.snapshotRecordLength(stream.id, seq)));
+  const size = metadata.length + recordBytes;
+  const head = metadata.slice(0, metadata.length - CRC_BYTES);
+  const view = new DataView(head.buffer);
+  view.setUint32(LENGTH_AT, Math.floor(size / 0x1_0000_0000));
+  view.setUint32(LENGTH_AT + 4, size >>> 0);
+  head[KIND_AT] = KIND_BYTES.whole;
+  let crc = crc32(head);
+  write(head);
+  for (const stream of state.streams) {
+    forEachLive(stream.live, (seq) => {
+      const record = stores.snapshotRecord(stream.id, seq);
+      crc = crc32(record, 0, record.length, crc);
+      write(record);
+    });
+  }
+  const tail = new Uint8Array(CRC_BYTES);
+  new DataView(tail.buffer).setUint32(0, crc);
+  write(tail);
+  // The file's CRC, as a snapshot file is described: over every byte, its own trailing CRC included.
+  return { size, crc: crc32(tail, 0, tail.length, crc) };
+}
+
+function forEachLive(ranges: readonly SeqRange[], visit: (seq: number) => void): void {
+  for (const range of ranges) for (let seq = range.first; seq < range.first + range.count; seq++) visit(seq);
 }
 
 function writeStream(writer: GrowingWriter, stream: StreamState): void {
   writeConfig(writer, stream.config);
+  writer.u64(stream.id, 'id');
   writer.u64(stream.createdMs, 'createdMs');
   writer.u64(stream.lastSeq, 'lastSeq');
   writer.u64(stream.agedAtMs, 'agedAtMs');
-  writer.u32(stream.messages.length, 'message count');
-  for (const message of stream.messages) writeMessage(writer, message);
+  writer.u32(stream.live.length, 'live run count');
+  for (const range of stream.live) {
+    writer.u64(range.first, 'run first');
+    writer.u64(range.count, 'run count');
+  }
   writer.u64(stream.dedupWindowMs, 'dedup window');
   writer.u32(stream.dedupEntries.length, 'dedup entry count');
   for (const entry of stream.dedupEntries) {
@@ -163,26 +231,6 @@ function writeConfig(writer: GrowingWriter, config: StreamConfig): void {
   writer.u64(config.duplicateWindowMs, 'duplicateWindowMs');
   writer.u8(DISCARD_BYTES[config.discard]);
   writer.u64(config.replicas, 'replicas');
-}
-
-function writeMessage(writer: GrowingWriter, message: StreamMessage): void {
-  writer.u64(message.offset, 'sequence');
-  writer.u64(message.timestampMs, 'timestampMs');
-  writer.u64(message.logical, 'logical');
-  writer.u8((message.msgId === undefined ? 0 : FLAG_MSG_ID) | (message.headers.size === 0 ? 0 : FLAG_HEADERS));
-  writer.topic(message.topic);
-  if (message.msgId !== undefined) writer.text16(message.msgId, 'msgId');
-  if (message.headers.size > 0) {
-    writer.u32(message.headers.size, 'header field count');
-    for (const [name, values] of message.headers) {
-      writer.text32(name, 'header name');
-      writer.u32(values.length, 'header value count');
-      for (const value of values) writer.text32(value, 'header value');
-    }
-  }
-  writer.u32(message.bytes, 'message bytes');
-  writer.u32(message.payload.length, 'payload length');
-  writer.raw(message.payload);
 }
 
 /** The offsets come sorted by consumer, then topic; they are written grouped by consumer. */
@@ -289,22 +337,86 @@ class GrowingWriter {
 
 /**
  * A machine holding the state `bytes` carry, under `options` (which must be
- * every replica's: they are not in the snapshot). Never throws on bad bytes:
- * each problem comes back as an error value. Options that are themselves
- * invalid are a programmer error and throw, as the state machine's
- * constructor does.
+ * every replica's: they are not in the snapshot), its messages in `stores`:
+ * a whole snapshot's messages are written into them (after clear(), once the
+ * whole snapshot has checked out), a metadata snapshot's are found in them.
+ * Never throws on bad bytes: each problem comes back as an error value, and
+ * the stores are left as they were. Options that are themselves invalid are a
+ * programmer error and throw, as the state machine's constructor does; so does
+ * damage in the stores' files (StorageCorruptionError).
  */
-export function decodeBrokerSnapshot(bytes: Uint8Array, options: BrokerOptions): SnapshotDecodeResult {
+export function decodeBrokerSnapshot(bytes: Uint8Array, options: BrokerOptions, stores: MessageStores = new MemoryMessageStores()): SnapshotDecodeResult {
   const optionProblems = validateBrokerOptions(options);
   assert(optionProblems.length === 0, `invalid broker options: ${optionProblems.join('; ')}`);
   const frameProblem = snapshotFrameProblem(bytes);
   if (frameProblem !== undefined) return { ok: false, error: frameProblem };
-  const reader = new ByteReader(bytes.subarray(0, bytes.length - CRC_BYTES));
+  const kind = snapshotKind(bytes);
+  if (kind === undefined) return { ok: false, error: `kind at byte ${KIND_AT} is ${bytes[KIND_AT]}, neither 0 (metadata) nor 1 (whole)` };
+  const body = bytes.subarray(0, bytes.length - CRC_BYTES);
+  const reader = new ByteReader(body);
   reader.offset = HEADER_BYTES;
   const state = readState(reader);
   if (reader.failed) return { ok: false, error: reader.error as string };
-  if (reader.remaining !== 0) return { ok: false, error: `${reader.remaining} bytes at byte ${reader.offset} follow the consumer offsets, before the CRC` };
-  return restoreChecked(options, state);
+  if (kind === 'metadata') {
+    if (reader.remaining !== 0) return { ok: false, error: `${reader.remaining} bytes at byte ${reader.offset} follow the consumer offsets of a metadata snapshot, before the CRC` };
+    if (!stores.keepsMessages) return { ok: false, error: "a metadata snapshot leaves its messages in a node's store files, and this machine's stores keep none" };
+    stores.retainOnly(state.streams);
+    return restoreChecked(options, state, stores, (stream) => {
+      const messages: RecordSummary[] = [];
+      const store = stores.open(stream.config.name, stream, (summary) => messages.push(summary));
+      return { store, messages };
+    });
+  }
+  const records = readRecords(body, reader.offset, state.streams);
+  if ('error' in records) return { ok: false, error: records.error };
+  stores.clear();
+  return restoreChecked(options, state, stores, (stream, i) => {
+    const store = stores.create(stream.id, stream.config.name);
+    const messages = records.streams[i]!;
+    for (const { at, length, summary } of messages) store.appendRecord(body.subarray(at, at + length), summary);
+    return { store, messages: messages.map((message) => message.summary) };
+  });
+}
+
+interface FoundRecord {
+  readonly at: number;
+  readonly length: number;
+  readonly summary: RecordSummary;
+}
+
+/**
+ * Checks a whole snapshot's records from `at` on: one for each live sequence
+ * of each stream, in order, each whole, matching its CRC and its stored hash,
+ * and nothing after the last. Returns where each is, or what is wrong.
+ */
+function readRecords(body: Uint8Array, at: number, streams: readonly StreamState[]): { readonly streams: FoundRecord[][] } | { readonly error: string } {
+  const found: FoundRecord[][] = [];
+  let offset = at;
+  for (const stream of streams) {
+    const records: FoundRecord[] = [];
+    let problem: string | undefined;
+    forEachLive(stream.live, (seq) => {
+      if (problem !== undefined) return;
+      const framed = recordLengthAt(body, offset);
+      if ('error' in framed) {
+        problem = `stream ${stream.config.name}'s record of seq ${seq}: ${framed.error}`;
+        return;
+      }
+      if (!recordCrcMatches(body, offset, framed.length)) {
+        problem = `stream ${stream.config.name}'s record of seq ${seq} at byte ${offset} fails its CRC`;
+        return;
+      }
+      const decoded = decodeRecord(body.subarray(offset, offset + framed.length), stream.config.name, true);
+      if ('error' in decoded) problem = `stream ${stream.config.name}'s record at byte ${offset}: ${decoded.error}`;
+      else if (decoded.summary.seq !== seq) problem = `stream ${stream.config.name}'s record at byte ${offset} holds seq ${decoded.summary.seq}, where the live runs give ${seq}`;
+      else records.push({ at: offset, length: framed.length, summary: decoded.summary });
+      offset += framed.length;
+    });
+    if (problem !== undefined) return { error: problem };
+    found.push(records);
+  }
+  if (offset !== body.length) return { error: `${body.length - offset} bytes at byte ${offset} follow the last stream's records, before the CRC` };
+  return { streams: found };
 }
 
 /** Why the magic, length, CRC or version say these bytes are no whole snapshot of this format, or undefined. */
@@ -332,9 +444,9 @@ function snapshotFrameProblem(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
-function restoreChecked(options: BrokerOptions, state: BrokerState): SnapshotDecodeResult {
+function restoreChecked(options: BrokerOptions, state: BrokerState, stores: MessageStores, messagesOf: (stream: StreamState, index: number) => { store: MessageStore; messages: Iterable<RecordSummary> }): SnapshotDecodeResult {
   try {
-    return { ok: true, machine: BrokerStateMachine.restore(options, state) };
+    return { ok: true, machine: BrokerStateMachine.restore(options, state, stores, messagesOf) };
   } catch (error) {
     if (!(error instanceof InvariantError)) throw error;
     return { ok: false, error: `the snapshot's state at applied index ${state.appliedIndex} is not one a state machine can hold: ${error.message}` };
@@ -362,15 +474,37 @@ function readState(reader: ByteReader): BrokerState {
 
 function readStream(reader: ByteReader, what: string): StreamState {
   const config = readConfig(reader, what);
+  const id = reader.u64(`${what}.id`);
   const createdMs = reader.u64(`${what}.createdMs`);
   const lastSeq = reader.u64(`${what}.lastSeq`);
   const agedAtMs = reader.u64(`${what}.agedAtMs`);
-  const messages = readMessages(reader, config.name, lastSeq, what);
+  const live = readLiveRuns(reader, lastSeq, what);
   const windowAt = reader.offset;
   const dedupWindowMs = reader.u64(`${what}.dedup window`);
   if (!reader.failed && dedupWindowMs < 1) reader.fail(`${what}.dedup window at byte ${windowAt} is 0; a window is at least 1 ms`);
   const dedupEntries = readDedupEntries(reader, lastSeq, what);
-  return { config, createdMs, lastSeq, agedAtMs, messages, dedupWindowMs, dedupEntries };
+  return { config, id, createdMs, lastSeq, agedAtMs, live, dedupWindowMs, dedupEntries };
+}
+
+/** The live runs: ascending, each at least one long, none touching the next, all within 1..lastSeq and a span a stream can hold. */
+function readLiveRuns(reader: ByteReader, lastSeq: number, what: string): SeqRange[] {
+  const runs: SeqRange[] = [];
+  const count = readCount(reader, `${what}.live run count`, RUN_BYTES);
+  for (let i = 0; i < count && !reader.failed; i++) {
+    const at = reader.offset;
+    const first = reader.u64(`${what}.live[${i}].first`);
+    const length = reader.u64(`${what}.live[${i}].count`);
+    if (reader.failed) break;
+    const previous = runs[runs.length - 1];
+    const after = previous === undefined ? 1 : previous.first + previous.count + 1;
+    if (length < 1 || first < after || first + length - 1 > lastSeq) {
+      reader.fail(`${what}.live[${i}] at byte ${at} runs from ${first} for ${length}, not a run of at least 1 from ${after} on and within the last sequence ${lastSeq}`);
+    } else if (lastSeq - (runs[0]?.first ?? first) >= SLOT_SPAN_MAX) {
+      reader.fail(`${what}.live[${i}] at byte ${at} starts ${SLOT_SPAN_MAX} or more sequences before the last sequence ${lastSeq}`);
+    }
+    runs.push({ first, count: length });
+  }
+  return runs;
 }
 
 function readConfig(reader: ByteReader, what: string): StreamConfig {
@@ -402,55 +536,6 @@ function readLimit(reader: ByteReader, what: string): number {
   if (tag === LIMIT_NONE) return -1;
   if (tag !== LIMIT_VALUE) reader.fail(`${what} at byte ${at} has tag ${tag}, neither 0 (no limit) nor 1 (a value follows)`);
   return reader.u64(what);
-}
-
-function readMessages(reader: ByteReader, stream: string, lastSeq: number, what: string): StreamMessage[] {
-  const messages: StreamMessage[] = [];
-  const count = readCount(reader, `${what}.message count`, MESSAGE_BYTES_MIN);
-  for (let i = 0; i < count && !reader.failed; i++) {
-    const at = reader.offset;
-    const message = readMessage(reader, stream);
-    // Labels are built only on failure: a good read of a million messages should not format a million names.
-    if (reader.failed) reader.error = `${what}.messages[${i}]: ${reader.error as string}`;
-    const previous = messages[messages.length - 1]?.offset ?? 0;
-    if (message.offset <= previous || message.offset > lastSeq) {
-      reader.fail(`${what}.messages[${i}] at byte ${at} has sequence ${message.offset}, not after ${previous} and at most the last sequence ${lastSeq}`);
-    } else if (i === 0 && lastSeq - message.offset >= SLOT_SPAN_MAX) {
-      reader.fail(`${what}.messages[0] at byte ${at} has sequence ${message.offset}, ${SLOT_SPAN_MAX} or more before the last sequence ${lastSeq}`);
-    }
-    messages.push(message);
-  }
-  return messages;
-}
-
-function readMessage(reader: ByteReader, stream: string): StreamMessage {
-  const at = reader.offset;
-  const offset = reader.u64('sequence');
-  const timestampMs = reader.u64('timestampMs');
-  const logical = reader.u64('logical');
-  const flagsAt = reader.offset;
-  const flags = reader.u8('flags');
-  if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
-  const topic = readShort(reader, 'topic');
-  const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShort(reader, 'msgId') : undefined;
-  const headers = (flags & FLAG_HEADERS) !== 0 ? readMessageHeaders(reader) : NO_HEADERS;
-  const bytes = reader.u32('bytes');
-  const payload = reader.copy(reader.u32('payload length'), 'payload');
-  const counted = storedMessageBytes(topic, headers, payload);
-  if (!reader.failed && bytes !== counted) {
-    reader.fail(`sequence ${offset} at byte ${at} counts ${bytes} bytes, but its subject, headers and payload make ${counted}`);
-  }
-  // The same fields in the same order as Stream.store builds them.
-  const base = { stream, topic, offset, timestampMs, logical, headers, payload, bytes };
-  return msgId === undefined ? base : { ...base, msgId };
-}
-
-/** A message's headers, present (its flag is set) only when it has some: an empty block is refused. */
-function readMessageHeaders(reader: ByteReader): MessageHeaders {
-  const at = reader.offset;
-  const headers = readHeaders(reader);
-  if (!reader.failed && headers.size === 0) reader.fail(`header field count at byte ${at} is 0 though the headers flag is set`);
-  return headers;
 }
 
 function readDedupEntries(reader: ByteReader, lastSeq: number, what: string): DedupEntry[] {

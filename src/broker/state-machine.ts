@@ -52,6 +52,8 @@ import {
 } from './commands.js';
 import { Hash64 } from './hash.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from './options.js';
+import type { RecordSummary } from './message-record.js';
+import { MemoryMessageStores, type MessageStore, type MessageStores } from './message-store.js';
 import { Stream, type StreamInfo, type StreamMessage, type StreamState } from './stream.js';
 import { overlappingSubjects, streamConfigProblems, uneditableChanges, type StreamConfig } from './stream-config.js';
 import { SubjectIndex, subjectMatches } from './subjects.js';
@@ -159,7 +161,11 @@ export class BrokerStateMachine {
   /** Invariant: increases with every apply. */
   private lastAppliedIndex = 0;
 
-  constructor(options: BrokerOptions = DEFAULT_BROKER_OPTIONS) {
+  constructor(
+    options: BrokerOptions = DEFAULT_BROKER_OPTIONS,
+    /** Where the streams keep their messages' headers and payloads. */
+    readonly stores: MessageStores = new MemoryMessageStores(),
+  ) {
     const problems = validateBrokerOptions(options);
     assert(problems.length === 0, `invalid broker options: ${problems.join('; ')}`);
     this.options = options;
@@ -170,18 +176,28 @@ export class BrokerStateMachine {
    * from state.appliedIndex exactly as the machine that gave it would. The
    * options must be those of every replica (they are not in the state). Checks
    * every invariant before returning; throws InvariantError on a state no
-   * machine could hold.
+   * machine could hold. Each stream's messages are in the store that
+   * `messagesOf` gives for it, with what they are (in sequence order).
    */
-  static restore(options: BrokerOptions, state: BrokerState): BrokerStateMachine {
-    const machine = new BrokerStateMachine(options);
+  static restore(
+    options: BrokerOptions,
+    state: BrokerState,
+    stores: MessageStores,
+    messagesOf: (stream: StreamState, index: number) => { store: MessageStore; messages: Iterable<RecordSummary> },
+  ): BrokerStateMachine {
+    const machine = new BrokerStateMachine(options, stores);
     assert(Number.isSafeInteger(state.appliedIndex) && state.appliedIndex >= 0, `restored applied index ${state.appliedIndex} is not a non-negative integer`);
     machine.lastAppliedIndex = state.appliedIndex;
     machine.clockMs = state.clockMs;
     machine.clockLogical = state.clockLogical;
-    for (const streamState of state.streams) {
+    const ids = new Set<number>();
+    state.streams.forEach((streamState, i) => {
       assert(!machine.streams.has(streamState.config.name), `restored stream ${streamState.config.name} twice`);
-      machine.addStream(Stream.restore(streamState, options.dedupEntriesMax));
-    }
+      assert(Number.isSafeInteger(streamState.id) && streamState.id >= 1 && streamState.id <= state.appliedIndex && !ids.has(streamState.id), `restored stream ${streamState.config.name} has id ${streamState.id}, not a unique index up to ${state.appliedIndex}`);
+      ids.add(streamState.id);
+      const { store, messages } = messagesOf(streamState, i);
+      machine.addStream(Stream.restore(streamState, options.dedupEntriesMax, store, messages));
+    });
     for (const { consumer, topic, offset } of state.consumerOffsets) machine.restoreConsumerOffset(consumer, topic, offset);
     machine.invariants();
     return machine;
@@ -246,7 +262,7 @@ export class BrokerStateMachine {
       case 'DedupExpire':
         return this.applyDedupExpire(command);
       case 'StreamCreate':
-        return this.applyStreamCreate(command);
+        return this.applyStreamCreate(index, command);
       case 'StreamUpdate':
         return this.applyStreamUpdate(command);
       case 'StreamDelete':
@@ -480,12 +496,13 @@ export class BrokerStateMachine {
     return { kind: 'expired', nowMs };
   }
 
-  private applyStreamCreate(command: StreamCreateCommand): StreamApplied | Rejection {
+  private applyStreamCreate(index: number, command: StreamCreateCommand): StreamApplied | Rejection {
     const problem = this.streamCreateProblem(command.config);
     if (problem !== undefined) return problem;
     const name = command.config.name;
     if (this.streams.has(name)) return { kind: 'stream-created', stream: name };
-    this.addStream(new Stream(command.config, this.options.dedupEntriesMax, this.clockMs));
+    // The entry's index names the stream's store: unique, and the same on every replica.
+    this.addStream(new Stream(command.config, this.options.dedupEntriesMax, this.stores.create(index, name), index, this.clockMs));
     return { kind: 'stream-created', stream: name };
   }
 
@@ -510,6 +527,7 @@ export class BrokerStateMachine {
     for (const subject of stream.config.subjects) this.streamIndex.remove(subject, stream);
     this.streams.delete(command.name);
     this.agedStreams.delete(stream);
+    this.stores.deleted(stream.id);
     this.dropConsumerOffsets(orphaned);
     return { kind: 'stream-deleted', stream: command.name };
   }

@@ -23,35 +23,26 @@
 // Digest: an order-free sum of per-message hashes, added on store and taken
 // away on removal, so equal contents give equal digests however they were
 // reached (a snapshot restored, or the log replayed).
+//
+// Memory. The stream keeps, for each sequence from its oldest live message
+// to its last, only what its limits, reads and digest need: the subject (a
+// reference to the subject's shared list), the stamp, the counted bytes and
+// the message's hash, in columns (typed arrays where the values are numbers),
+// about 36 bytes a message. Headers and payloads are in the stream's
+// MessageStore (message-store.ts), on disk in a node, read back on demand.
 
-import { utf8Length } from '../protocol/bytes.js';
 import { assert } from '../raft/assert.js';
 import type { MessageHeaders } from './commands.js';
 import { DedupTable, type DedupEntry } from './dedup-table.js';
 import { Hash64 } from './hash.js';
+import { messageHash, type RecordSummary } from './message-record.js';
+import { MemoryMessageStores, type MessageStore, type SeqRange } from './message-store.js';
+import { storedMessageBytes, type StreamMessage } from './stream-message.js';
 import { subjectMatches } from './subjects.js';
 import type { StreamConfig } from './stream-config.js';
-import { headerBlockBytes, rejection, type Rejection } from './validation.js';
+import { rejection, type Rejection } from './validation.js';
 
-/**
- * One stored message. `topic` is its subject and `offset` its stream
- * sequence: the names the client protocol and the rest of chorus have used
- * since before streams (see docs/protocol.md). The stream owns the arrays it
- * holds; callers must not mutate them.
- */
-export interface StreamMessage {
-  readonly stream: string;
-  readonly topic: string;
-  readonly offset: number;
-  readonly timestampMs: number;
-  /** The hybrid logical clock's counter: (timestampMs, logical) strictly increases along the stream. */
-  readonly logical: number;
-  readonly headers: MessageHeaders;
-  readonly payload: Uint8Array;
-  readonly msgId?: string;
-  /** What the message counts toward max_bytes and max_msg_size; see storedMessageBytes. */
-  readonly bytes: number;
-}
+export { storedMessageBytes, type StreamMessage } from './stream-message.js';
 
 export interface Stamp {
   readonly timestampMs: number;
@@ -59,7 +50,7 @@ export interface Stamp {
 }
 
 export type StoreResult =
-  | { readonly kind: 'stored'; readonly seq: number; readonly stamp: Stamp }
+  | { readonly kind: 'stored'; readonly seq: number; readonly stamp: Stamp; readonly message: StreamMessage }
   | { readonly kind: 'duplicate'; readonly seq: number; readonly stamp: Stamp }
   | Rejection;
 
@@ -73,19 +64,22 @@ export interface PurgeRequest {
 }
 
 /**
- * Everything a stream holds that is not derived from the rest: what a
- * snapshot carries. Counts, byte totals, the per-subject lists and the digest
- * lanes are left out because restore() recomputes them from `messages`.
+ * Everything a stream holds that is not derived from the rest, but its
+ * messages: what a snapshot carries (the messages go in the snapshot too, or
+ * stay in the stream's store; see snapshot.ts). Counts, byte totals and the
+ * per-subject lists are recomputed from the messages on restore.
  */
 export interface StreamState {
   readonly config: StreamConfig;
+  /** The index of the entry that created the stream: its store's name, unique over the machine's life. */
+  readonly id: number;
   readonly createdMs: number;
   /** The last sequence ever assigned, which may be past the newest live message (sequences are never reused). */
   readonly lastSeq: number;
   /** The replicated clock the stream was last aged at, which max_age is held to. */
   readonly agedAtMs: number;
-  /** The live messages, in sequence order. */
-  readonly messages: readonly StreamMessage[];
+  /** The live messages' sequences, as ascending runs. */
+  readonly live: readonly SeqRange[];
   readonly dedupWindowMs: number;
   /** The remembered message ids, oldest first (the order they expire in). */
   readonly dedupEntries: readonly DedupEntry[];
@@ -102,16 +96,7 @@ export interface StreamInfo {
   readonly subjects: number;
 }
 
-/**
- * What a message counts toward max_bytes and max_msg_size: its subject, its
- * header block as sent on the wire, and its payload, as nats-server counts
- * header and payload (and adds the subject for stored bytes).
- */
-export function storedMessageBytes(subject: string, headers: MessageHeaders, payload: Uint8Array): number {
-  return utf8Length(subject) + (headers.size === 0 ? 0 : headerBlockBytes(headers)) + payload.length;
-}
-
-/** Dead slots tolerated before the slot array is compacted, so compaction stays amortised. */
+/** Dead slots tolerated before the slot columns are compacted, so compaction stays amortised. */
 const SLOT_COMPACT_MIN = 1024;
 const TWO_POW_32 = 0x1_0000_0000;
 
@@ -123,10 +108,71 @@ interface SubjectSeqs {
   head: number;
 }
 
+/**
+ * The per-message columns: slot i describes sequence slotBase + i. A slot
+ * whose subject is undefined was removed (or never held a message: restored
+ * streams keep slots for the holes between live messages).
+ */
+class SlotColumns {
+  subjects: (SubjectSeqs | undefined)[] = [];
+  times = new Float64Array(16);
+  logicals = new Float64Array(16);
+  bytes = new Uint32Array(16);
+  /** Two words a slot: the message's hash, high then low. */
+  hashes = new Uint32Array(32);
+
+  get length(): number {
+    return this.subjects.length;
+  }
+
+  push(subject: SubjectSeqs | undefined, timeMs: number, logical: number, bytes: number, hashHigh: number, hashLow: number): void {
+    const at = this.subjects.length;
+    if (at === this.times.length) this.grow(at * 2);
+    this.subjects.push(subject);
+    this.times[at] = timeMs;
+    this.logicals[at] = logical;
+    this.bytes[at] = bytes;
+    this.hashes[2 * at] = hashHigh;
+    this.hashes[2 * at + 1] = hashLow;
+  }
+
+  /** Drops the first `count` slots, moving the rest to the front. */
+  dropFront(count: number): void {
+    const length = this.subjects.length;
+    this.subjects = this.subjects.slice(count);
+    this.times.copyWithin(0, count, length);
+    this.logicals.copyWithin(0, count, length);
+    this.bytes.copyWithin(0, count, length);
+    this.hashes.copyWithin(0, 2 * count, 2 * length);
+    // Give memory back once the live slots fill less than a quarter of what is reserved.
+    if (this.times.length > 64 && this.subjects.length * 4 < this.times.length) this.grow(Math.max(16, this.subjects.length * 2));
+  }
+
+  clear(): void {
+    this.subjects = [];
+    if (this.times.length > 16) this.grow(16);
+  }
+
+  private grow(capacity: number): void {
+    const keep = Math.min(this.subjects.length, capacity);
+    const times = new Float64Array(capacity);
+    times.set(this.times.subarray(0, keep));
+    this.times = times;
+    const logicals = new Float64Array(capacity);
+    logicals.set(this.logicals.subarray(0, keep));
+    this.logicals = logicals;
+    const bytes = new Uint32Array(capacity);
+    bytes.set(this.bytes.subarray(0, keep));
+    this.bytes = bytes;
+    const hashes = new Uint32Array(2 * capacity);
+    hashes.set(this.hashes.subarray(0, 2 * keep));
+    this.hashes = hashes;
+  }
+}
+
 export class Stream {
   private configValue: StreamConfig;
-  /** slots[i] holds sequence slotBase + i, or undefined once removed. */
-  private slots: (StreamMessage | undefined)[] = [];
+  private readonly slots = new SlotColumns();
   private slotBase = 1;
   /** Index of the first live slot, or slots.length when none is. */
   private head = 0;
@@ -144,6 +190,10 @@ export class Stream {
   constructor(
     config: StreamConfig,
     private readonly dedupEntriesMax: number,
+    /** Where the messages' headers and payloads go. */
+    private readonly messageStore: MessageStore = new MemoryMessageStores().create(0, config.name),
+    /** The index of the entry that created the stream; see StreamState.id. */
+    readonly id = 0,
     /** The replicated clock when the stream was created. */
     readonly createdMs = 0,
   ) {
@@ -152,19 +202,27 @@ export class Stream {
   }
 
   /**
-   * Rebuilds a stream from its state, as state() gave it. Counts, byte totals,
-   * the per-subject lists and the digest lanes are recomputed from the messages
-   * by the same append() that stores them, so they cannot disagree with the
-   * messages however the state was carried. Throws InvariantError on a state no
-   * stream could hold; the caller runs invariants() for the rest.
+   * Rebuilds a stream from its state, as state() gave it, over a store that
+   * already holds its messages; `messages` describes them, in sequence order
+   * (the store reported them, or the caller stored them from a snapshot).
+   * Counts, byte totals, the per-subject lists and the digest lanes are
+   * recomputed by the same code that stores a message, so they cannot disagree
+   * with the messages however the state was carried. Throws InvariantError on
+   * a state no stream could hold; the caller runs invariants() for the rest.
    */
-  static restore(state: StreamState, dedupEntriesMax: number): Stream {
-    const stream = new Stream(state.config, dedupEntriesMax, state.createdMs);
-    for (const message of state.messages) stream.appendRestored(message);
+  static restore(state: StreamState, dedupEntriesMax: number, store: MessageStore, messages: Iterable<RecordSummary>): Stream {
+    const stream = new Stream(state.config, dedupEntriesMax, store, state.id, state.createdMs);
+    let expected = 0;
+    for (const message of messages) {
+      expected++;
+      stream.appendRestored(message);
+    }
+    const live = state.live.reduce((total, range) => total + range.count, 0);
+    assert(expected === live && stream.count === live, `stream ${stream.name} restores ${expected} messages, its state holds ${live} live`);
     assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= stream.lastSeqValue, `stream ${stream.name} restores last seq ${state.lastSeq} below a live message`);
     // A stream that holds messages keeps a slot up to its last sequence, removed newest ones included, so the next append lands after them.
     if (stream.head < stream.slots.length) {
-      while (stream.slotBase + stream.slots.length <= state.lastSeq) stream.slots.push(undefined);
+      while (stream.slotBase + stream.slots.length <= state.lastSeq) stream.slots.push(undefined, 0, 0, 0, 0, 0);
     }
     stream.lastSeqValue = state.lastSeq;
     stream.clockMs = state.agedAtMs;
@@ -174,22 +232,45 @@ export class Stream {
     return stream;
   }
 
-  /** Everything the stream holds that is not derived from the rest, for a snapshot; restore() takes it back. */
+  /** Everything the stream holds that is not derived from the rest, but its messages, for a snapshot; restore() takes it back. */
   state(): StreamState {
-    const messages: StreamMessage[] = [];
-    for (let i = this.head; i < this.slots.length; i++) {
-      const message = this.slots[i];
-      if (message !== undefined) messages.push(message);
-    }
     return {
       config: this.configValue,
+      id: this.id,
       createdMs: this.createdMs,
       lastSeq: this.lastSeqValue,
       agedAtMs: this.clockMs,
-      messages,
+      live: this.liveRanges(),
       dedupWindowMs: this.dedup.windowMs,
       dedupEntries: this.dedup.entries(),
     };
+  }
+
+  /** The live messages' sequences, as ascending runs. */
+  liveRanges(): SeqRange[] {
+    const ranges: SeqRange[] = [];
+    let first = 0;
+    let count = 0;
+    for (let i = this.head; i < this.slots.length; i++) {
+      if (this.slots.subjects[i] === undefined) continue;
+      const seq = this.slotBase + i;
+      if (count > 0 && first + count === seq) {
+        count++;
+      } else {
+        if (count > 0) ranges.push({ first, count });
+        first = seq;
+        count = 1;
+      }
+    }
+    if (count > 0) ranges.push({ first, count });
+    return ranges;
+  }
+
+  /** Each live message's record, in sequence order, for a snapshot that carries the messages. */
+  *records(): Generator<Uint8Array> {
+    for (let i = this.head; i < this.slots.length; i++) {
+      if (this.slots.subjects[i] !== undefined) yield this.messageStore.record(this.slotBase + i);
+    }
   }
 
   get config(): StreamConfig {
@@ -213,16 +294,16 @@ export class Stream {
   }
 
   info(): StreamInfo {
-    const first = this.slots[this.head];
-    let last: StreamMessage | undefined;
-    for (let i = this.slots.length - 1; i >= this.head && last === undefined; i--) last = this.slots[i];
+    let last = this.slots.length - 1;
+    while (last >= this.head && this.slots.subjects[last] === undefined) last--;
+    const holds = this.head < this.slots.length;
     return {
       messages: this.count,
       bytes: this.bytesValue,
       firstSeq: this.firstSeq,
       lastSeq: this.lastSeqValue,
-      firstTimestampMs: first?.timestampMs,
-      lastTimestampMs: last?.timestampMs,
+      firstTimestampMs: holds ? this.slots.times[this.head] : undefined,
+      lastTimestampMs: holds ? this.slots.times[last] : undefined,
       subjects: this.bySubject.size,
     };
   }
@@ -266,31 +347,35 @@ export class Stream {
     let high = list.seqs.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.get(list.seqs[middle]!)!.timestampMs < timeMs) low = middle + 1;
+      if (this.slots.times[list.seqs[middle]! - this.slotBase]! < timeMs) low = middle + 1;
       else high = middle;
     }
     return low < list.seqs.length ? list.seqs[low]! : this.lastSeqValue + 1;
   }
 
-  /** The live message with this sequence, or undefined. */
-  get(seq: number): StreamMessage | undefined {
-    if (!Number.isSafeInteger(seq) || seq < this.slotBase) return undefined;
-    return this.slots[seq - this.slotBase];
+  /** Whether the stream holds a live message with this sequence. */
+  holds(seq: number): boolean {
+    return Number.isSafeInteger(seq) && seq >= this.slotBase && this.slots.subjects[seq - this.slotBase] !== undefined;
   }
 
-  /** Up to `limit` live messages from `fromSeq` on whose subject matches `filter`, in sequence order. */
+  /** The live message with this sequence, read from the store, or undefined. */
+  get(seq: number): StreamMessage | undefined {
+    return this.holds(seq) ? this.messageStore.read(seq) : undefined;
+  }
+
+  /** Up to `limit` live messages from `fromSeq` on whose subject matches `filter`, in sequence order, read from the store. */
   read(filter: string, fromSeq: number, limit: number): StreamMessage[] {
     const found: StreamMessage[] = [];
     if (limit <= 0) return found;
     const literal = this.bySubject.get(filter);
     if (literal !== undefined && !filter.includes('*') && !filter.includes('>')) {
       let i = lowerBound(literal.seqs, literal.head, Math.max(fromSeq, 1));
-      for (; i < literal.seqs.length && found.length < limit; i++) found.push(this.get(literal.seqs[i]!)!);
+      for (; i < literal.seqs.length && found.length < limit; i++) found.push(this.messageStore.read(literal.seqs[i]!));
       return found;
     }
     for (let i = Math.max(this.head, fromSeq - this.slotBase); i < this.slots.length && found.length < limit; i++) {
-      const message = this.slots[i];
-      if (message !== undefined && subjectMatches(filter, message.topic)) found.push(message);
+      const subject = this.slots.subjects[i];
+      if (subject !== undefined && subjectMatches(filter, subject.subject)) found.push(this.messageStore.read(this.slotBase + i));
     }
     return found;
   }
@@ -302,12 +387,11 @@ export class Stream {
     const maxAgeMs = this.configValue.maxAgeMs;
     if (maxAgeMs === 0) return 0;
     let removed = 0;
-    for (;;) {
-      const oldest = this.slots[this.head];
-      if (oldest === undefined || nowMs - oldest.timestampMs < maxAgeMs) return removed;
-      this.remove(oldest);
+    while (this.head < this.slots.length && nowMs - this.slots.times[this.head]! >= maxAgeMs) {
+      this.remove(this.slotBase + this.head);
       removed++;
     }
+    return removed;
   }
 
   /**
@@ -336,24 +420,28 @@ export class Stream {
     // Each decoded command brings its own copy of the subject; the stream keeps one.
     const topic = this.bySubject.get(subject)?.subject ?? subject;
     const base = { stream: config.name, topic, offset: seq, timestampMs: stamp.timestampMs, logical: stamp.logical, headers, payload, bytes };
-    this.append(msgId === undefined ? base : { ...base, msgId });
+    const message: StreamMessage = msgId === undefined ? base : { ...base, msgId };
+    const hash = messageHash(message);
+    this.messageStore.append(message, hash.highWord, hash.lowWord);
+    this.append(seq, topic, stamp.timestampMs, stamp.logical, bytes, hash.highWord, hash.lowWord);
     if (msgId !== undefined) this.dedup.record('', msgId, seq, stamp.timestampMs, stamp.logical);
     this.enforceLimits(subject);
-    return { kind: 'stored', seq, stamp };
+    return { kind: 'stored', seq, stamp, message };
   }
 
   /** Removes what a purge names; returns how many messages it removed. */
   purge(request: PurgeRequest): number {
-    const candidates: StreamMessage[] = [];
+    const candidates: number[] = [];
     for (let i = this.head; i < this.slots.length; i++) {
-      const message = this.slots[i];
-      if (message === undefined) continue;
-      if (request.upToSeq !== undefined && message.offset >= request.upToSeq) break;
-      if (request.filter === undefined || subjectMatches(request.filter, message.topic)) candidates.push(message);
+      const subject = this.slots.subjects[i];
+      if (subject === undefined) continue;
+      const seq = this.slotBase + i;
+      if (request.upToSeq !== undefined && seq >= request.upToSeq) break;
+      if (request.filter === undefined || subjectMatches(request.filter, subject.subject)) candidates.push(seq);
     }
     const keep = request.keep ?? 0;
     const doomed = candidates.slice(0, Math.max(0, candidates.length - keep));
-    for (const message of doomed) this.remove(message);
+    for (const seq of doomed) this.remove(seq);
     return doomed.length;
   }
 
@@ -385,18 +473,23 @@ export class Stream {
     this.dedup.invariants();
     let live = 0;
     let bytes = 0;
-    let previous: StreamMessage | undefined;
+    let previousMs = -1;
+    let previousLogical = 0;
     for (let i = this.head; i < this.slots.length; i++) {
-      const message = this.slots[i];
-      if (message === undefined) continue;
-      assert(message.offset === this.slotBase + i, `stream ${this.name} holds seq ${message.offset} in the slot of ${this.slotBase + i}`);
-      const later = previous === undefined || message.timestampMs > previous.timestampMs || (message.timestampMs === previous.timestampMs && message.logical > previous.logical);
-      assert(later, `stream ${this.name} stamps do not increase at seq ${message.offset}`);
-      previous = message;
+      const subject = this.slots.subjects[i];
+      if (subject === undefined) continue;
+      const seq = this.slotBase + i;
+      const timeMs = this.slots.times[i]!;
+      const logical = this.slots.logicals[i]!;
+      const later = timeMs > previousMs || (timeMs === previousMs && logical > previousLogical);
+      assert(later, `stream ${this.name} stamps do not increase at seq ${seq}`);
+      assert(this.bySubject.get(subject.subject) === subject, `stream ${this.name} files seq ${seq} under a subject list it no longer keeps`);
+      previousMs = timeMs;
+      previousLogical = logical;
       live++;
-      bytes += message.bytes;
+      bytes += this.slots.bytes[i]!;
     }
-    assert(this.head === this.slots.length || this.slots[this.head] !== undefined, `stream ${this.name} head points at a removed slot`);
+    assert(this.head === this.slots.length || this.slots.subjects[this.head] !== undefined, `stream ${this.name} head points at a removed slot`);
     assert(live === this.count, `stream ${this.name} counts ${this.count} messages, holds ${live}`);
     assert(bytes === this.bytesValue, `stream ${this.name} counts ${this.bytesValue} bytes, holds ${bytes}`);
     assert(this.lastSeqValue >= this.slotBase + this.slots.length - 1, `stream ${this.name} holds a slot past its last seq`);
@@ -405,7 +498,7 @@ export class Stream {
     let subjectTotal = 0;
     for (const [subject, list] of this.bySubject) {
       assert(list.head < list.seqs.length, `stream ${this.name} keeps empty subject ${subject}`);
-      for (let i = list.head; i < list.seqs.length; i++) assert(this.get(list.seqs[i]!)?.topic === subject, `stream ${this.name} lists a missing seq under ${subject}`);
+      for (let i = list.head; i < list.seqs.length; i++) assert(this.slots.subjects[list.seqs[i]! - this.slotBase] === list, `stream ${this.name} lists a missing seq under ${subject}`);
       subjectTotal += list.seqs.length - list.head;
     }
     assert(subjectTotal === this.count, `stream ${this.name} lists ${subjectTotal} messages by subject, holds ${this.count}`);
@@ -418,8 +511,8 @@ export class Stream {
     const config = this.configValue;
     assert(config.maxMsgs === -1 || this.count <= config.maxMsgs, `stream ${this.name} holds ${this.count} messages, max_msgs ${config.maxMsgs}`);
     assert(config.maxBytes === -1 || this.bytesValue <= config.maxBytes, `stream ${this.name} holds ${this.bytesValue} bytes, max_bytes ${config.maxBytes}`);
-    const oldest = this.slots[this.head];
-    assert(config.maxAgeMs === 0 || oldest === undefined || this.clockMs - oldest.timestampMs < config.maxAgeMs, `stream ${this.name} keeps seq ${oldest?.offset} past max_age ${config.maxAgeMs} ms`);
+    const holds = this.head < this.slots.length;
+    assert(config.maxAgeMs === 0 || !holds || this.clockMs - this.slots.times[this.head]! < config.maxAgeMs, `stream ${this.name} keeps seq ${this.firstSeq} past max_age ${config.maxAgeMs} ms`);
     if (config.maxMsgsPerSubject === -1) return;
     for (const [subject, list] of this.bySubject) {
       assert(list.seqs.length - list.head <= config.maxMsgsPerSubject, `stream ${this.name} holds more than max_msgs_per_subject of ${subject}`);
@@ -452,86 +545,76 @@ export class Stream {
     for (;;) {
       const list = this.bySubject.get(subject);
       if (list === undefined || list.seqs.length - list.head <= limit) return;
-      this.remove(this.get(list.seqs[list.head]!)!);
+      this.remove(list.seqs[list.head]!);
     }
   }
 
   private enforceStreamLimits(): void {
     const { maxMsgs, maxBytes } = this.configValue;
     while ((maxMsgs !== -1 && this.count > maxMsgs) || (maxBytes !== -1 && this.bytesValue > maxBytes)) {
-      this.remove(this.slots[this.head]!);
+      this.remove(this.slotBase + this.head);
     }
   }
 
-  private append(message: StreamMessage): void {
-    assert(message.offset === this.lastSeqValue + 1, `stream ${this.name} appends seq ${message.offset} after ${this.lastSeqValue}`);
+  private append(seq: number, topic: string, timeMs: number, logical: number, bytes: number, hashHigh: number, hashLow: number): void {
+    assert(seq === this.lastSeqValue + 1, `stream ${this.name} appends seq ${seq} after ${this.lastSeqValue}`);
     if (this.head === this.slots.length) {
       // Empty: restart the slots at this sequence, so a purge leaves no dead run behind.
-      this.slots = [];
-      this.slotBase = message.offset;
+      this.slots.clear();
+      this.slotBase = seq;
       this.head = 0;
     }
-    assert(this.slotBase + this.slots.length === message.offset, `stream ${this.name} slots do not end before seq ${message.offset}`);
-    this.slots.push(message);
-    this.lastSeqValue = message.offset;
-    this.count++;
-    this.bytesValue += message.bytes;
-    let list = this.bySubject.get(message.topic);
+    assert(this.slotBase + this.slots.length === seq, `stream ${this.name} slots do not end before seq ${seq}`);
+    let list = this.bySubject.get(topic);
     if (list === undefined) {
-      list = { subject: message.topic, seqs: [], head: 0 };
-      this.bySubject.set(message.topic, list);
+      list = { subject: topic, seqs: [], head: 0 };
+      this.bySubject.set(topic, list);
     }
-    list.seqs.push(message.offset);
-    this.mixDigest(message, 1);
+    list.seqs.push(seq);
+    this.slots.push(list, timeMs, logical, bytes, hashHigh, hashLow);
+    this.lastSeqValue = seq;
+    this.count++;
+    this.bytesValue += bytes;
+    this.mixDigest(hashHigh, hashLow, 1);
   }
 
   /** Appends a restored message, leaving removed slots for the sequences between it and the one before. */
-  private appendRestored(message: StreamMessage): void {
-    assert(message.stream === this.name, `stream ${this.name} restores a message of stream ${message.stream}`);
-    assert(Number.isSafeInteger(message.offset) && message.offset > this.lastSeqValue, `stream ${this.name} restores seq ${message.offset} after ${this.lastSeqValue}`);
+  private appendRestored(message: RecordSummary): void {
+    assert(Number.isSafeInteger(message.seq) && message.seq > this.lastSeqValue, `stream ${this.name} restores seq ${message.seq} after ${this.lastSeqValue}`);
     // An empty stream starts its slots at the message (see append), so holes are only ever between live messages.
     if (this.head < this.slots.length) {
-      while (this.slotBase + this.slots.length < message.offset) this.slots.push(undefined);
+      while (this.slotBase + this.slots.length < message.seq) this.slots.push(undefined, 0, 0, 0, 0, 0);
     }
-    this.lastSeqValue = message.offset - 1;
-    this.append(message);
+    this.lastSeqValue = message.seq - 1;
+    const topic = this.bySubject.get(message.subject)?.subject ?? message.subject;
+    this.append(message.seq, topic, message.timestampMs, message.logical, message.bytes, message.hashHigh, message.hashLow);
   }
 
-  private remove(message: StreamMessage): void {
-    const index = message.offset - this.slotBase;
-    assert(this.slots[index] === message, `stream ${this.name} removes seq ${message.offset}, which it does not hold`);
-    this.slots[index] = undefined;
+  private remove(seq: number): void {
+    const index = seq - this.slotBase;
+    const list = this.slots.subjects[index];
+    assert(list !== undefined, `stream ${this.name} removes seq ${seq}, which it does not hold`);
+    this.slots.subjects[index] = undefined;
     this.count--;
-    this.bytesValue -= message.bytes;
-    const list = this.bySubject.get(message.topic)!;
-    assert(list.seqs[list.head] === message.offset, `stream ${this.name} removes seq ${message.offset}, not the oldest of ${message.topic}`);
+    this.bytesValue -= this.slots.bytes[index]!;
+    this.mixDigest(this.slots.hashes[2 * index]!, this.slots.hashes[2 * index + 1]!, -1);
+    assert(list.seqs[list.head] === seq, `stream ${this.name} removes seq ${seq}, not the oldest of ${list.subject}`);
     list.head++;
-    if (list.head === list.seqs.length) this.bySubject.delete(message.topic);
+    if (list.head === list.seqs.length) this.bySubject.delete(list.subject);
     else if (list.head >= SLOT_COMPACT_MIN && list.head * 2 >= list.seqs.length) {
       list.seqs = list.seqs.slice(list.head);
       list.head = 0;
     }
-    while (this.head < this.slots.length && this.slots[this.head] === undefined) this.head++;
+    while (this.head < this.slots.length && this.slots.subjects[this.head] === undefined) this.head++;
     if (this.head >= SLOT_COMPACT_MIN && this.head * 2 >= this.slots.length) {
-      this.slots = this.slots.slice(this.head);
+      this.slots.dropFront(this.head);
       this.slotBase += this.head;
       this.head = 0;
     }
-    this.mixDigest(message, -1);
+    this.messageStore.removed(seq);
   }
 
-  private mixDigest(message: StreamMessage, sign: 1 | -1): void {
-    const hash = new Hash64().integer(message.offset).text(message.topic).integer(message.timestampMs).integer(message.logical);
-    if (message.msgId === undefined) hash.word(0);
-    else hash.word(1).text(message.msgId);
-    hash.integer(message.headers.size);
-    for (const [name, values] of message.headers) {
-      hash.text(name).integer(values.length);
-      for (const value of values) hash.text(value);
-    }
-    hash.bytes(message.payload);
-    const high = hash.highWord;
-    const low = hash.lowWord;
+  private mixDigest(high: number, low: number, sign: 1 | -1): void {
     this.digestHigh = (((this.digestHigh + sign * high) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
     this.digestLow = (((this.digestLow + sign * low) % TWO_POW_32) + TWO_POW_32) % TWO_POW_32;
   }

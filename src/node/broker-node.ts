@@ -37,7 +37,11 @@ import { NO_NODE } from '../raft/types.js';
 import { encodeBrokerCommand, type BrokerCommand, type MessageHeaders, type PublishCommand } from '../broker/commands.js';
 import { DEFAULT_BROKER_OPTIONS, type BrokerOptions } from '../broker/options.js';
 import { BrokerStateMachine, type ApplyResult, type StoredMessage } from '../broker/state-machine.js';
-import { decodeBrokerSnapshot, encodeBrokerSnapshot } from '../broker/snapshot.js';
+import { FileMessageStores } from '../broker/file-message-store.js';
+import { MemoryMessageStores, type MessageStores, type SnapshotStream } from '../broker/message-store.js';
+import { decodeBrokerSnapshot, encodeBrokerSnapshot, snapshotKind } from '../broker/snapshot.js';
+import { WholeSnapshotSource } from '../broker/whole-snapshot-source.js';
+import type { SyncDone } from '../storage/file-system.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
 import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
@@ -225,8 +229,14 @@ export class BrokerNode {
   /** Replaced whole when a snapshot from the leader is installed. */
   private stateValue: BrokerStateMachine;
   readonly options: BrokerNodeOptions;
-  /** True from snapshotToSave() until the driver reports the snapshot saved (or failed). */
-  private snapshotSaving = false;
+  /** From snapshotToSave() until the driver reports the snapshot saved (or failed): what its streams keep, for releasing the rest. */
+  private snapshotSaving: readonly SnapshotStream[] | undefined = undefined;
+  /** Where the streams' messages live: files in a node, the heap without a disk. */
+  readonly messageStores: MessageStores;
+  /** Why the last write of stored messages failed, until one succeeds. */
+  private messageStoreProblem: string | undefined = undefined;
+  /** What followers are sent, when the stores keep messages in files; see WholeSnapshotSource. */
+  private readonly wholeSnapshots: WholeSnapshotSource | undefined;
   /** Set once this node has caught up with its cluster after starting; see recoveryState. */
   private recovered = false;
   /** Reads held while this node recovers; see whenReady. */
@@ -281,14 +291,28 @@ export class BrokerNode {
    * bytes of its newest snapshot when there is one (the state machine starts
    * from them). Bytes that do not decode throw: they passed their CRC, so
    * they were written by a chorus that encodes snapshots differently.
+   * `messageStores` holds the streams' messages: a node's files (whose
+   * messages a metadata snapshot names), or the heap by default.
    */
-  constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}, snapshotData?: Uint8Array) {
+  constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}, snapshotData?: Uint8Array, messageStores: MessageStores = new MemoryMessageStores()) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
     const incarnation = this.options.incarnation;
     assert(Number.isSafeInteger(incarnation) && incarnation >= 1 && incarnation <= INCARNATION_MAX, `incarnation ${incarnation} is not an integer from 1 to ${INCARNATION_MAX}`);
     this.firstToken = incarnation * TOKENS_PER_INCARNATION;
-    this.raft = new RaftNode(config, restored);
-    this.stateValue = snapshotData === undefined ? new BrokerStateMachine(this.options.broker) : this.decodeSnapshot(snapshotData, this.raft.snapshotMeta().index);
+    this.messageStores = messageStores;
+    if (messageStores instanceof FileMessageStores && config.snapshots !== undefined) {
+      this.wholeSnapshots = new WholeSnapshotSource(config.snapshots, messageStores);
+      this.raft = new RaftNode({ ...config, snapshots: this.wholeSnapshots }, restored);
+    } else {
+      this.raft = new RaftNode(config, restored);
+    }
+    if (snapshotData === undefined) {
+      // Without a snapshot the log replays from its first entry, and stores every message again.
+      messageStores.clear();
+      this.stateValue = new BrokerStateMachine(this.options.broker, messageStores);
+    } else {
+      this.stateValue = this.decodeSnapshot(snapshotData, this.raft.snapshotMeta().index);
+    }
     this.core = new CoreRouter(
       {
         subscriptions: this.subscriptions,
@@ -319,27 +343,65 @@ export class BrokerNode {
    */
   snapshotToSave(): { readonly index: number; readonly term: number; readonly data: Uint8Array } | undefined {
     const every = this.options.snapshotEveryEntries;
-    if (every <= 0 || this.snapshotSaving) return undefined;
+    if (every <= 0 || this.snapshotSaving !== undefined) return undefined;
     const index = this.stateValue.appliedIndex;
     if (index - this.raft.snapshotMeta().index < every || index !== this.raft.appliedIndex()) return undefined;
-    this.snapshotSaving = true;
+    this.snapshotSaving = this.stateValue.streamList().map((stream) => ({ id: stream.id, lastSeq: stream.lastSeq, live: stream.liveRanges() }));
     return { index, term: this.raft.log.term(index)!, data: encodeBrokerSnapshot(this.stateValue) };
+  }
+
+  /**
+   * Makes every message stored so far durable: the driver calls it after
+   * snapshotToSave and before saving the snapshot, which names messages the
+   * stores keep (a metadata snapshot; see snapshot.ts).
+   */
+  syncMessageStores(done: SyncDone): void {
+    this.messageStores.sync(done);
   }
 
   /**
    * The snapshot handed out by snapshotToSave is durable (or, with `saved`
    * false, could not be made so). Returns the index before the first log
    * entry still needed, so the driver can drop the durable entries before it.
+   * The message stores drop what the snapshot no longer needs.
    */
   snapshotSaved(snapshot: { readonly index: number; readonly term: number }, saved = true): number {
-    this.snapshotSaving = false;
+    const kept = this.snapshotSaving;
+    this.snapshotSaving = undefined;
     // A snapshot installed from the leader meanwhile supersedes this one.
-    if (saved && this.raft.snapshotMeta().index < snapshot.index) return this.raft.snapshotTaken(snapshot);
-    return this.raft.log.firstIndex() - 1;
+    if (!saved || this.raft.snapshotMeta().index >= snapshot.index) return this.raft.log.firstIndex() - 1;
+    const compactTo = this.raft.snapshotTaken(snapshot);
+    if (kept !== undefined) this.messageStores.release(kept);
+    return compactTo;
+  }
+
+  /**
+   * One write a stream block for everything this Ready stored. A write the
+   * disk refuses leaves the records pending, to be written by the next flush,
+   * and the sync before the next snapshot reports it (stopping the node).
+   */
+  private flushMessageStores(): void {
+    try {
+      this.messageStores.flush();
+      this.messageStoreProblem = undefined;
+    } catch (error) {
+      this.messageStoreProblem = (error as Error).message;
+    }
+  }
+
+  /** Closes the message stores' files; the node is not used after. */
+  closeStorage(): void {
+    this.wholeSnapshots?.close();
+    this.messageStores.close();
+  }
+
+  /** Why the last whole snapshot for a follower could not be made, if it could not. */
+  snapshotSendProblem(): string | undefined {
+    return this.wholeSnapshots?.lastError;
   }
 
   private decodeSnapshot(data: Uint8Array, index: number): BrokerStateMachine {
-    const decoded = decodeBrokerSnapshot(data, this.options.broker);
+    const decoded = decodeBrokerSnapshot(data, this.options.broker, this.messageStores);
     if (!decoded.ok) throw new Error(`node ${this.raft.id}: the snapshot at index ${index} does not decode: ${decoded.error}`);
     assert(decoded.machine.appliedIndex === index, `the snapshot at index ${index} holds a state machine at ${decoded.machine.appliedIndex}`);
     return decoded.machine;
@@ -351,6 +413,8 @@ export class BrokerNode {
    * snapshot passes over can no longer be told apart: they fail as retryable.
    */
   private installSnapshot(index: number, data: Uint8Array | undefined): void {
+    // A leader sends whole snapshots; one that names messages in files this node does not have cannot be installed.
+    if (data !== undefined && snapshotKind(data) !== 'whole') data = undefined;
     if (data === undefined) {
       this.raft.snapshotFailed();
       return;
@@ -587,6 +651,7 @@ export class BrokerNode {
   advance(ready: Ready, installedSnapshot?: Uint8Array): void {
     if (ready.snapshot !== undefined) this.installSnapshot(ready.snapshot.index, installedSnapshot);
     for (const entry of ready.committedEntries) this.apply(entry);
+    this.flushMessageStores();
     this.releaseWaitingReads();
     this.raft.advance();
     if (this.barrierWaits.length > 0) {
@@ -685,6 +750,11 @@ export class BrokerNode {
       lastIndex: this.raft.lastIndex(),
       firstIndex: this.raft.log.firstIndex(),
       snapshot: snapshot.index === 0 ? null : { index: snapshot.index, term: snapshot.term },
+      messageStore: {
+        kind: this.messageStores.keepsMessages ? 'files' : 'memory',
+        writeProblem: this.messageStoreProblem ?? null,
+        snapshotSendProblem: this.snapshotSendProblem() ?? null,
+      },
       streams: { ...this.state.totals(), declaredDiffer: this.declaredStreamsDiffering() },
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,

@@ -67,7 +67,12 @@ export interface SnapshotFile {
  * simulated disk); reads are synchronous, a chunk at a time.
  */
 export interface SnapshotSource {
-  /** The newest durable snapshot, or undefined when there is none. */
+  /**
+   * The newest durable snapshot, or undefined when none can be read now (the
+   * driver keeps why); a log compacted behind its first entry always has one,
+   * so undefined there is a passing failure, and the leader asks again at the
+   * follower's next answer.
+   */
   latest(): SnapshotFile | undefined;
   /** `length` bytes of the snapshot at `index` from `offset`; undefined when that snapshot is gone (a newer one replaced it). */
   read(index: number, offset: number, length: number): Uint8Array | undefined;

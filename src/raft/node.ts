@@ -1049,10 +1049,11 @@ export class RaftNode {
   // ---- Snapshots to followers.
 
   private startSnapshot(peer: NodeId, progress: Progress): void {
-    const latest = this.snapshots?.latest();
-    if (latest === undefined || latest.index < this.log.firstIndex() - 1) {
-      fail(`node ${this.id} compacted its log to ${this.log.firstIndex() - 1} without a snapshot that covers it`);
-    }
+    assert(this.snapshots !== undefined, `node ${this.id} compacted its log to ${this.log.firstIndex() - 1} without a snapshot source`);
+    const latest = this.snapshots.latest();
+    // None can be read now (the driver could not assemble it, and says why): the next answer from the follower tries again.
+    if (latest === undefined) return;
+    if (latest.index < this.log.firstIndex() - 1) fail(`node ${this.id} compacted its log to ${this.log.firstIndex() - 1} without a snapshot that covers it`);
     assert(latest.size > 0, `snapshot at ${latest.index} is empty`);
     progress.becomeSnapshot(latest);
     this.sendSnapshotChunks(peer, progress, true);

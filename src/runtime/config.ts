@@ -6,7 +6,7 @@
 //   raft:   { electionTicksMin: 10, heartbeatTicks: 1, ... }   # src/raft/config.ts
 //   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
 //   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
-//   storage: { segmentBytesMax: 16777216 }
+//   storage: { segmentBytesMax: 16777216, blockBytesMax: 8388608, readCacheBytes: 8388608 }
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
 //   nodes:
@@ -17,6 +17,7 @@
 // naming the file, the line and the field, e.g.
 // `cluster.yaml:9: nodes[1].clientPort: must be an integer from 1 to 65535, got 0`.
 
+import { DEFAULT_FILE_MESSAGE_STORE_OPTIONS, type FileMessageStoreOptions } from '../broker/file-message-store.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
@@ -50,6 +51,8 @@ export interface ClusterConfig {
   readonly broker: BrokerOptions;
   readonly node: NodeTuning;
   readonly segmentBytesMax: number;
+  /** The streams' block files and read cache (src/broker/file-message-store.ts). */
+  readonly messageStore: FileMessageStoreOptions;
   /** Declared streams: the leader creates those the replicated state lacks. */
   readonly streams: readonly StreamConfig[];
   readonly nodes: readonly NodeAddress[];
@@ -93,6 +96,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     broker: DEFAULT_BROKER_OPTIONS,
     node: pickTuning(DEFAULT_BROKER_NODE_OPTIONS),
     segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX,
+    messageStore: DEFAULT_FILE_MESSAGE_STORE_OPTIONS,
     streams: [exampleStream(nodes.length)],
     nodes,
   };
@@ -130,8 +134,12 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
   const broker = reader.section(['broker'], top.broker, DEFAULT_BROKER_OPTIONS);
   const node = reader.section(['node'], top.node, pickTuning(DEFAULT_BROKER_NODE_OPTIONS));
-  const storage = reader.section(['storage'], top.storage, { segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX });
+  const storage = reader.section(['storage'], top.storage, { segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX, ...DEFAULT_FILE_MESSAGE_STORE_OPTIONS });
   const segmentBytesMax = reader.integer(['storage', 'segmentBytesMax'], storage.segmentBytesMax, 4096, 2 ** 31);
+  const messageStore: FileMessageStoreOptions = {
+    blockBytesMax: reader.integer(['storage', 'blockBytesMax'], storage.blockBytesMax, 4096, 2 ** 31),
+    readCacheBytes: reader.integer(['storage', 'readCacheBytes'], storage.readCacheBytes, 0, 2 ** 40),
+  };
   for (const problem of validateRaftOptions(raft)) reader.problem(['raft', problem.split(' ')[0]!], problem);
   for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
   // Every tuning is a positive count, but snapshotEveryEntries may be 0: never snapshot.
@@ -140,7 +148,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
   const streams = readStreams(reader, top.streams, nodes.length);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, streams, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, streams, nodes };
 }
 
 function pickTuning(options: BrokerNodeOptions): NodeTuning {

@@ -17,6 +17,7 @@
 // not on disk. Restarting recovers from what is.
 
 import * as net from 'node:net';
+import { FileMessageStores } from '../broker/file-message-store.js';
 import { BrokerNode } from '../node/broker-node.js';
 import type { PeerMessage } from '../node/peer-messages.js';
 import { peerCodecLimitsFor } from '../protocol/peer-codec.js';
@@ -28,6 +29,10 @@ import { crc32 } from '../storage/crc32.js';
 import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../storage/node-storage.js';
 import { DataDirectoryLock } from './data-dir-lock.js';
 import { NODE_FILE_SYSTEM } from './node-file-system.js';
+import { joinPath } from '../storage/file-system.js';
+
+/** The data directory's folder of stream block files. */
+const MESSAGES_DIRECTORY = 'messages';
 
 export interface NodeRunnerOptions {
   readonly config: ClusterConfig;
@@ -85,7 +90,7 @@ export class NodeRunner {
       infoExtra: { host: address.host, port: address.clientPort },
       incarnation,
       streams: config.streams,
-    }, opened.snapshotData);
+    }, opened.snapshotData, new FileMessageStores(NODE_FILE_SYSTEM, joinPath(address.dataDir, MESSAGES_DIRECTORY), config.messageStore));
     this.transport = new PeerTransport({
       self: address,
       peers: config.nodes.filter((node) => node.id !== id),
@@ -156,6 +161,7 @@ export class NodeRunner {
     // Let an fsync in flight finish before the files close.
     while (this.persisting) await new Promise((resolve) => setTimeout(resolve, 5));
     this.storage.close();
+    this.core.closeStorage();
     this.lock.release();
   }
 
@@ -259,16 +265,21 @@ export class NodeRunner {
     if (snapshot === undefined) return;
     const meta = { index: snapshot.index, term: snapshot.term };
     const header = { ...meta, size: snapshot.data.length, crc: crc32(snapshot.data) };
-    this.storage.saveSnapshot(header, snapshot.data, (error) => {
+    const failed = (error: Error): void => {
+      this.core.snapshotSaved(meta, false);
+      this.fail(`snapshot write failed, stopping: ${error.message}`);
+    };
+    // The snapshot names messages in the stream stores' files: they are made durable first.
+    this.core.syncMessageStores((syncError) => {
       if (this.stopped) return;
-      if (error !== undefined) {
-        this.core.snapshotSaved(meta, false);
-        this.fail(`snapshot write failed, stopping: ${error.message}`);
-        return;
-      }
-      this.stats.snapshotsSaved++;
-      this.storage.compactLog(this.core.snapshotSaved(meta));
-      this.pump();
+      if (syncError !== undefined) return failed(syncError);
+      this.storage.saveSnapshot(header, snapshot.data, (error) => {
+        if (this.stopped) return;
+        if (error !== undefined) return failed(error);
+        this.stats.snapshotsSaved++;
+        this.storage.compactLog(this.core.snapshotSaved(meta));
+        this.pump();
+      });
     });
   }
 

@@ -9,8 +9,13 @@ for (let n = 0; n < 256; n++) {
   TABLE[n] = c >>> 0;
 }
 
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffffffff;
+/**
+ * The CRC-32 of bytes[start..end). To go on from an earlier run of bytes,
+ * pass that run's CRC as `previous`: crc32(b, 0, n, crc32(a)) is the CRC of a
+ * followed by b[0..n).
+ */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, previous = 0): number {
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -22,7 +22,7 @@ import { topicStreamName, withTopicStreams } from './topic-streams.js';
 // ---- Helpers.
 
 /** Magic, version and length: the bytes before the state. */
-const HEADER_BYTES = 18;
+const HEADER_BYTES = 19;
 
 function create(fields: Partial<StreamConfig> & { name: string }): StreamCommand {
   return { type: 'StreamCreate', config: streamConfigWithDefaults(fields, 3) };
@@ -142,7 +142,8 @@ describe('a snapshot round-trips', () => {
     const machine = new BrokerStateMachine();
     const bytes = encodeBrokerSnapshot(machine);
     expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('CHRSSM01');
-    expect(bytes.length).toBe(8 + 2 + 8 + 8 + 8 + 8 + 4 + 4 + 4);
+    // Magic, version, length, kind, applied index, clock, counter, no streams, no consumers, CRC.
+    expect(bytes.length).toBe(8 + 2 + 8 + 1 + 8 + 8 + 8 + 4 + 4 + 4);
     const restored = expectRoundTrip(machine);
     expect(restored.appliedIndex).toBe(0);
     expect(restored.streamList()).toEqual([]);
@@ -250,23 +251,32 @@ describe('a snapshot that is not whole and sound is refused with an error, never
 
   it('when behind a good CRC it has another version, an impossible count, a bad config or a broken invariant', () => {
     const version = bytes.slice();
-    version[9] = 2;
-    expect(decodeError(withCrc(version))).toBe('unsupported format version 2 at byte 8; this build reads version 1');
-    expect(decodeError(setU32(bytes, 42, 0xffff_ffff))).toMatch(/^stream count 4294967295 at byte 42 needs at least \d+ bytes, \d+ are left$/);
+    version[9] = 1;
+    expect(decodeError(withCrc(version))).toBe('unsupported format version 1 at byte 8; this build reads version 2');
+    const kind = bytes.slice();
+    kind[18] = 2;
+    expect(decodeError(withCrc(kind))).toBe('kind at byte 18 is 2, neither 0 (metadata) nor 1 (whole)');
+    expect(decodeError(setU32(bytes, 43, 0xffff_ffff))).toMatch(/^stream count 4294967295 at byte 43 needs at least \d+ bytes, \d+ are left$/);
 
     const one = new BrokerStateMachine();
     feed(one, [create({ name: 'S', subjects: ['s'] }), publish({ topic: 's' }), ack('c', 's', 1)]);
     const single = encodeBrokerSnapshot(one);
     const badName = single.slice();
-    expect(badName[48]).toBe('S'.charCodeAt(0));
-    badName[48] = '.'.charCodeAt(0);
-    expect(decodeError(withCrc(badName))).toMatch(/^streams\[0\] config at byte 46 is no stream's config: stream name "\." may not contain/);
-    // The stream's last sequence follows its config (46 + 3 + 2 + 5 + 4 + 8 + 8 + 1 + 8) and createdMs (8).
-    const lastSeqLowAt = 93 + 4;
+    expect(badName[49]).toBe('S'.charCodeAt(0));
+    badName[49] = '.'.charCodeAt(0);
+    expect(decodeError(withCrc(badName))).toMatch(/^streams\[0\] config at byte 47 is no stream's config: stream name "\." may not contain/);
+    // The stream's last sequence follows its config (47 + 3 + 2 + 5 + 4 + 8 + 8 + 1 + 8), id (8) and createdMs (8).
+    const lastSeqLowAt = 102 + 4;
     expect(single[lastSeqLowAt + 3]).toBe(1);
-    expect(decodeError(setU32(single, lastSeqLowAt, 2 ** 26 + 1))).toMatch(/^streams\[0\]\.messages\[0\] at byte 113 has sequence 1, 67108864 or more before the last sequence 67108865$/);
-    // The consumer's offset is the last field before the CRC: 1 becomes 2, past the stream's last sequence.
-    const offsetAt = single.length - 4 - 4;
+    expect(decodeError(setU32(single, lastSeqLowAt, 2 ** 26 + 1))).toMatch(/^streams\[0\]\.live\[0\] at byte 122 starts 67108864 or more sequences before the last sequence 67108865$/);
+    // The one live run, from 1 for 1: a run of 0, or one past the last sequence, is no run.
+    const runCountLowAt = 130 + 4;
+    expect(single[runCountLowAt + 3]).toBe(1);
+    expect(decodeError(setU32(single, runCountLowAt, 0))).toMatch(/^streams\[0\]\.live\[0\] at byte 122 runs from 1 for 0, not a run of at least 1 from 1 on and within the last sequence 1$/);
+    expect(decodeError(setU32(single, runCountLowAt, 2))).toMatch(/^streams\[0\]\.live\[0\] at byte 122 runs from 1 for 2/);
+    // The consumer's offset is the last field before the one message's record: 1 becomes 2, past the stream's last sequence.
+    const recordBytes = [...one.stream('S')!.records()][0]!.length;
+    const offsetAt = single.length - 4 - recordBytes - 4;
     expect(single[offsetAt + 3]).toBe(1);
     expect(decodeError(setU32(single, offsetAt, 2))).toBe(
       "the snapshot's state at applied index 3 is not one a state machine can hold: consumer offset 2 on s is out of range",

@@ -1,6 +1,7 @@
 // Deliberately broken broker cores, for tests only: the simulator runs them
 // with its clients, and the history checker must catch each.
 
+import type { MessageStores } from '../../src/broker/message-store.js';
 import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.js';
 import type { ClockStamp, PublishAcked } from '../../src/node/peer-messages.js';
 import type { RaftConfig } from '../../src/raft/config.js';
@@ -44,7 +45,7 @@ export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;
 
 export function plantedBrokerFactory(
   bug: PlantedBrokerBugName,
-): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array) => BrokerNode {
+): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode {
   const Variant = PLANTED_BROKER_BUGS[bug];
-  return (config, restored, options, snapshotData) => new Variant(config, restored, options, snapshotData);
+  return (config, restored, options, snapshotData, messageStores) => new Variant(config, restored, options, snapshotData, messageStores);
 }

@@ -1,0 +1,111 @@
+// What a leader sends a follower that needs a snapshot: the node's newest
+// durable snapshot, made whole. A node saves metadata snapshots (snapshot.ts),
+// whose messages stay in the stream stores' files; a follower has none of
+// those files, so the first time a snapshot is asked for, its live messages'
+// records are copied after its metadata into one file beside the blocks, and
+// that file is what the chunks are read from. The stores keep every message
+// the newest durable snapshot names (file-message-store.ts, release), so the
+// copy can always be made. A snapshot that is already whole (one this node
+// installed from its own leader) is sent as it is.
+
+import type { SnapshotFile, SnapshotSource } from '../raft/config.js';
+import { joinPath, type FileHandle } from '../storage/file-system.js';
+import type { FileMessageStores } from './file-message-store.js';
+import { assembleWholeSnapshot, snapshotKind } from './snapshot.js';
+
+export const WHOLE_SNAPSHOT_FILE = 'snapshot.whole';
+/** Bytes gathered before each write while a whole snapshot is assembled. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Enough of a snapshot's start to read its kind. */
+const HEADER_PEEK_BYTES = 32;
+
+interface Assembled {
+  /** The saved snapshot it was made from. */
+  readonly source: SnapshotFile;
+  /** The whole snapshot: what followers are sent. */
+  readonly file: SnapshotFile;
+  readonly handle: FileHandle;
+}
+
+export class WholeSnapshotSource implements SnapshotSource {
+  private assembled: Assembled | undefined;
+  /** Why the last assembly failed, for STATUS; the next request tries again. */
+  lastError: string | undefined;
+
+  constructor(
+    private readonly saved: SnapshotSource,
+    private readonly stores: FileMessageStores,
+  ) {}
+
+  latest(): SnapshotFile | undefined {
+    const source = this.saved.latest();
+    if (source === undefined) return undefined;
+    const assembled = this.assembled;
+    if (assembled !== undefined && assembled.source.index === source.index && assembled.source.crc === source.crc) return assembled.file;
+    const head = this.saved.read(source.index, 0, Math.min(source.size, HEADER_PEEK_BYTES));
+    if (head === undefined || snapshotKind(head) !== 'metadata') return source;
+    const metadata = this.saved.read(source.index, 0, source.size);
+    if (metadata === undefined) return undefined;
+    return this.assemble(source, metadata)?.file;
+  }
+
+  read(index: number, offset: number, length: number): Uint8Array | undefined {
+    const assembled = this.assembled;
+    if (assembled === undefined || assembled.file.index !== index) return this.saved.read(index, offset, length);
+    const bytes = new Uint8Array(Math.max(0, Math.min(length, assembled.file.size - offset)));
+    const read = assembled.handle.read(bytes, offset);
+    return read === bytes.length ? bytes : bytes.subarray(0, read);
+  }
+
+  close(): void {
+    this.assembled?.handle.close();
+    this.assembled = undefined;
+  }
+
+  /**
+   * Writes the whole snapshot. It need not be durable: after a crash it is
+   * made again from the saved one. On failure (a damaged record, a full disk)
+   * there is nothing to send for now, and the reason is kept.
+   */
+  private assemble(source: SnapshotFile, metadata: Uint8Array): Assembled | undefined {
+    this.close();
+    const path = joinPath(this.stores.dir, WHOLE_SNAPSHOT_FILE);
+    let handle: FileHandle | undefined;
+    try {
+      const opened = this.stores.fs.open(path, 'truncate');
+      handle = opened;
+      let position = 0;
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
+      const writeBatch = (): void => {
+        if (batchBytes === 0) return;
+        const bytes = batch.length === 1 ? batch[0]! : new Uint8Array(batchBytes);
+        if (batch.length > 1) {
+          let at = 0;
+          for (const part of batch) {
+            bytes.set(part, at);
+            at += part.length;
+          }
+        }
+        opened.write(bytes, position);
+        position += bytes.length;
+        batch = [];
+        batchBytes = 0;
+      };
+      const result = assembleWholeSnapshot(metadata, this.stores, (bytes) => {
+        batch.push(bytes);
+        batchBytes += bytes.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) writeBatch();
+      });
+      writeBatch();
+      if ('error' in result) throw new Error(`the saved snapshot at index ${source.index} cannot be made whole: ${result.error}`);
+      this.assembled = { source, file: { index: source.index, term: source.term, size: result.size, crc: result.crc }, handle: opened };
+      this.lastError = undefined;
+      return this.assembled;
+    } catch (error) {
+      handle?.close();
+      this.lastError = (error as Error).message;
+      return undefined;
+    }
+  }
+}
