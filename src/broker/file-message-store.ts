@@ -5,8 +5,8 @@
 // sorts by stream, then by position). A block is a run of records
 // (message-record.ts) in sequence order, appended until it passes
 // blockBytesMax; then the next block starts. In memory a block keeps, for each
-// message it holds that someone may still read, the message's sequence and
-// its record's byte offset: 8 bytes a message.
+// record in it, the message's sequence and the record's byte offset: 8 bytes
+// a record, until the block is released.
 //
 // Durability. Records are written (one write a block per flush) as messages
 // are applied, and are not synced then: the Raft log holds every applied
@@ -477,19 +477,22 @@ class FileMessageStore implements MessageStore {
       const handle = this.stores.fs.open(path, 'existing');
       const block: Block = { firstSeq, path, handle, index: new BlockIndex(), lastSeq: firstSeq - 1, size: 0, dirty: false };
       const scanned = scanBlock(handle, firstSeq, kept.lastSeq);
+      let holdsLive = false;
       for (const record of scanned.records) {
         if (record.summary.seq <= block.lastSeq) throw new StorageCorruptionError(path, record.at, `stream ${this.stream}'s record of seq ${record.summary.seq} follows seq ${block.lastSeq}`);
         block.lastSeq = record.summary.seq;
+        // Every record is indexed, dead ones too: a record's length is where the next one starts.
+        block.index.push(record.summary.seq - firstSeq, record.at);
         if (!live.holds(record.summary.seq)) continue;
         const expected = live.next()!;
         if (expected !== record.summary.seq) throw missing(path, this.stream, expected, kept);
         live.advance();
-        block.index.push(record.summary.seq - firstSeq, record.at);
+        holdsLive = true;
         onMessage(record.summary);
       }
       if (scanned.end < handle.size()) handle.truncate(scanned.end);
       block.size = scanned.end;
-      if (block.index.length === 0) {
+      if (!holdsLive) {
         // Holds nothing the snapshot needs (a release that a crash undid): appends start a block of their own.
         handle.close();
         this.stores.removeFile(path);
@@ -598,18 +601,19 @@ function scanBlock(handle: FileHandle, firstSeq: number, lastSeq: number): { rec
   const records: { at: number; summary: RecordSummary }[] = [];
   let at = 0;
   while (at < size) {
-    const framed = recordLengthAt(bytes, at);
-    if ('error' in framed) break;
-    let good = recordCrcMatches(bytes, at, framed.length);
-    for (let reads = 1; !good && reads < RECORD_READS_MAX; reads++) {
-      handle.read(bytes.subarray(at, at + framed.length), at);
-      good = recordCrcMatches(bytes, at, framed.length);
+    let length = 0;
+    for (let reads = 1; length === 0; reads++) {
+      const framed = recordLengthAt(bytes, at);
+      if (!('error' in framed) && recordCrcMatches(bytes, at, framed.length)) length = framed.length;
+      else if (reads >= RECORD_READS_MAX) break;
+      // The rest is read again: a flipped length frames the record wrongly, and a flip anywhere fails the CRC.
+      else handle.read(bytes.subarray(at), at);
     }
-    if (!good) break;
-    const summary = readRecordSummary(bytes.subarray(at, at + framed.length));
+    if (length === 0) break;
+    const summary = readRecordSummary(bytes.subarray(at, at + length));
     if ('error' in summary || summary.seq < firstSeq || summary.seq > lastSeq) break;
     records.push({ at, summary });
-    at += framed.length;
+    at += length;
   }
   return { records, end: at };
 }

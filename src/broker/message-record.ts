@@ -6,7 +6,7 @@
 //
 //   offset size  field
 //   0      4     body length n (u32)
-//   4      4     CRC-32 (IEEE) of the body
+//   4      4     CRC-32 (IEEE) of the body length field and the body
 //   8      n     body:
 //                  8    sequence (u64)
 //                  8    timestampMs (u64)
@@ -20,7 +20,9 @@
 //                       then per field: 4+n name, 4 value count (at least 1), per value 4+n
 //                  4+n  payload: u32 length, bytes
 //
-// The digest hash is stored so that rebuilding a stream's index at restart
+// The CRC covers the length field too, so a length damaged on its way from
+// the disk fails the check instead of framing the record wrongly. The digest
+// hash is stored so that rebuilding a stream's index at restart
 // reads each record's fixed fields and subject, not its payload; the CRC
 // covers it like everything else. Decoding never throws on bad bytes: a
 // damaged record comes back as an error naming the field and byte.
@@ -109,8 +111,13 @@ export function encodeRecord(message: StreamMessage, hashHigh: number, hashLow: 
   writer.u32(message.payload.length, 'payload length');
   writer.raw(message.payload);
   const bytes = writer.bytes;
-  new DataView(bytes.buffer, bytes.byteOffset).setUint32(4, crc32(bytes, RECORD_FRAME_BYTES, size));
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(4, recordCrc(bytes, 0, size));
   return bytes;
+}
+
+/** The CRC a record's frame holds: over its length field, then its body. */
+function recordCrc(bytes: Uint8Array, at: number, length: number): number {
+  return crc32(bytes, at + RECORD_FRAME_BYTES, at + length, crc32(bytes, at, at + 4));
 }
 
 /**
@@ -127,10 +134,11 @@ export function recordLengthAt(bytes: Uint8Array, at: number): { readonly length
   return { length };
 }
 
-/** Whether the record at `at`, `length` bytes long with its frame, matches its CRC. */
+/** Whether the record at `at`, `length` bytes long with its frame, says that length and matches its CRC. */
 export function recordCrcMatches(bytes: Uint8Array, at: number, length: number): boolean {
-  const stored = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4).getUint32(0);
-  return stored === crc32(bytes, at + RECORD_FRAME_BYTES, at + length);
+  if (length < RECORD_FRAME_BYTES || at + length > bytes.length) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_FRAME_BYTES);
+  return view.getUint32(0) === length - RECORD_FRAME_BYTES && view.getUint32(4) === recordCrc(bytes, at, length);
 }
 
 /** The fixed fields and subject of a record whose frame and CRC were checked, or why they do not parse. */
