@@ -119,9 +119,12 @@ function restartPhases(lines: readonly string[], id: number, startedAtMs: number
     return time === undefined ? undefined : Date.parse(time) - startedAtMs;
   };
   const recovered = at(/of this data directory: recovered/);
+  const restored = at(/restored the state machine/);
   const listening = at(/listening: clients on/);
   const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(2)} s`);
-  return `process start and storage recovered at ${seconds(recovered)}, listening at ${seconds(listening)}`;
+  const restoredLine = lines.find((text) => text.startsWith(`[n${id}]`) && /restored the state machine/.test(text));
+  const restoredWhat = restoredLine === undefined ? '' : ` (${/restored the state machine (.*)$/.exec(restoredLine)?.[1] ?? ''})`;
+  return `process start and storage recovered at ${seconds(recovered)}, state machine restored at ${seconds(restored)}${restoredWhat}, listening at ${seconds(listening)}`;
 }
 
 function describeSamples(samples: readonly Sample[]): void {

@@ -29,7 +29,7 @@
 
 import { StorageCorruptionError } from '../storage/corruption.js';
 import { afterAll, joinPath, parentOf, type FileHandle, type FileSystem, type SyncDone } from '../storage/file-system.js';
-import { decodeRecord, encodeRecord, readRecordSummary, recordCrcMatches, recordLengthAt, type RecordSummary } from './message-record.js';
+import { decodeRecord, encodeRecord, RECORD_BYTES_MIN, RECORD_FRAME_BYTES, recordCrcMatches, type RecordSummary } from './message-record.js';
 import type { MessageStore, MessageStores, SeqRange, SnapshotStream } from './message-store.js';
 import type { StreamMessage } from './stream-message.js';
 
@@ -476,22 +476,21 @@ class FileMessageStore implements MessageStore {
       }
       const handle = this.stores.fs.open(path, 'existing');
       const block: Block = { firstSeq, path, handle, index: new BlockIndex(), lastSeq: firstSeq - 1, size: 0, dirty: false };
-      const scanned = scanBlock(handle, firstSeq, kept.lastSeq);
       let holdsLive = false;
-      for (const record of scanned.records) {
-        if (record.summary.seq <= block.lastSeq) throw new StorageCorruptionError(path, record.at, `stream ${this.stream}'s record of seq ${record.summary.seq} follows seq ${block.lastSeq}`);
-        block.lastSeq = record.summary.seq;
+      const end = scanBlock(handle, firstSeq, kept.lastSeq, (at, summary) => {
+        if (summary.seq <= block.lastSeq) throw new StorageCorruptionError(path, at, `stream ${this.stream}'s record of seq ${summary.seq} follows seq ${block.lastSeq}`);
+        block.lastSeq = summary.seq;
         // Every record is indexed, dead ones too: a record's length is where the next one starts.
-        block.index.push(record.summary.seq - firstSeq, record.at);
-        if (!live.holds(record.summary.seq)) continue;
+        block.index.push(summary.seq - firstSeq, at);
+        if (!live.holds(summary.seq)) return;
         const expected = live.next()!;
-        if (expected !== record.summary.seq) throw missing(path, this.stream, expected, kept);
+        if (expected !== summary.seq) throw missing(path, this.stream, expected, kept);
         live.advance();
         holdsLive = true;
-        onMessage(record.summary);
-      }
-      if (scanned.end < handle.size()) handle.truncate(scanned.end);
-      block.size = scanned.end;
+        onMessage(summary);
+      });
+      if (end < handle.size()) handle.truncate(end);
+      block.size = end;
       if (!holdsLive) {
         // Holds nothing the snapshot needs (a release that a crash undid): appends start a block of their own.
         handle.close();
@@ -588,34 +587,93 @@ class LiveCursor {
 }
 
 /**
- * The whole records of a block up to `lastSeq`, and the byte offset where they
- * end: a torn or damaged tail, and records after lastSeq, are left out (the
- * caller truncates them). Records are read one at a time, and a record whose
- * CRC fails is read again, so a bit flipped on the way is not taken for
- * damage on the disk.
+ * The whole records of a block up to `lastSeq`, each reported with its byte
+ * offset, and the offset where they end: a torn or damaged tail, and records
+ * after lastSeq, are left out (the caller truncates them). A record whose
+ * frame or CRC fails is read again, so a bit flipped on the way is not taken
+ * for damage on the disk. One DataView serves the whole block: a restart reads
+ * every record the streams keep.
  */
-function scanBlock(handle: FileHandle, firstSeq: number, lastSeq: number): { records: { at: number; summary: RecordSummary }[]; end: number } {
+function scanBlock(handle: FileHandle, firstSeq: number, lastSeq: number, onRecord: (at: number, summary: RecordSummary) => void): number {
   const size = handle.size();
   const bytes = new Uint8Array(size);
   handle.read(bytes, 0);
-  const records: { at: number; summary: RecordSummary }[] = [];
+  const summaries = new SummaryReader(bytes);
   let at = 0;
   while (at < size) {
     let length = 0;
     for (let reads = 1; length === 0; reads++) {
-      const framed = recordLengthAt(bytes, at);
-      if (!('error' in framed) && recordCrcMatches(bytes, at, framed.length)) length = framed.length;
+      const framed = summaries.frameAt(at);
+      if (framed > 0 && recordCrcMatches(bytes, at, framed)) length = framed;
       else if (reads >= RECORD_READS_MAX) break;
       // The rest is read again: a flipped length frames the record wrongly, and a flip anywhere fails the CRC.
       else handle.read(bytes.subarray(at), at);
     }
     if (length === 0) break;
-    const summary = readRecordSummary(bytes.subarray(at, at + length));
-    if ('error' in summary || summary.seq < firstSeq || summary.seq > lastSeq) break;
-    records.push({ at, summary });
+    const summary = summaries.read(at, length);
+    if (summary === undefined || summary.seq < firstSeq || summary.seq > lastSeq) break;
+    onRecord(at, summary);
     at += length;
   }
-  return { records, end: at };
+  return at;
+}
+
+/** The fixed fields after the frame, up to the subject's length: sequence, timestamp, logical, bytes, hash, flags. */
+const SUMMARY_FIXED_BYTES = 8 + 8 + 8 + 4 + 8 + 1;
+
+/**
+ * Reads the frames, fixed fields and subjects of one block's records. A
+ * subject whose bytes repeat the previous record's reuses its string.
+ */
+class SummaryReader {
+  private readonly view: DataView;
+  private previousSubject: Uint8Array | undefined;
+  private previousText = '';
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+
+  /** The length, frame included, that the record at `at` claims, or 0 when no record fits there. */
+  frameAt(at: number): number {
+    if (this.bytes.length - at < RECORD_BYTES_MIN) return 0;
+    const length = RECORD_FRAME_BYTES + this.view.getUint32(at);
+    return length >= RECORD_BYTES_MIN && length <= this.bytes.length - at ? length : 0;
+  }
+
+  /** The summary of the whole record at `at`, or undefined when its fields do not parse. */
+  read(at: number, length: number): RecordSummary | undefined {
+    const view = this.view;
+    let offset = at + RECORD_FRAME_BYTES;
+    const seq = view.getUint32(offset) * 0x1_0000_0000 + view.getUint32(offset + 4);
+    const timestampMs = view.getUint32(offset + 8) * 0x1_0000_0000 + view.getUint32(offset + 12);
+    const logical = view.getUint32(offset + 16) * 0x1_0000_0000 + view.getUint32(offset + 20);
+    const counted = view.getUint32(offset + 24);
+    const hashHigh = view.getUint32(offset + 28);
+    const hashLow = view.getUint32(offset + 32);
+    offset += SUMMARY_FIXED_BYTES;
+    const subjectLength = view.getUint16(offset);
+    offset += 2;
+    if (offset + subjectLength > at + length || !Number.isSafeInteger(seq) || !Number.isSafeInteger(timestampMs) || !Number.isSafeInteger(logical)) return undefined;
+    const subjectBytes = this.bytes.subarray(offset, offset + subjectLength);
+    if (!this.sameAsPrevious(subjectBytes)) {
+      try {
+        this.previousText = this.decoder.decode(subjectBytes);
+      } catch {
+        return undefined;
+      }
+      this.previousSubject = subjectBytes;
+    }
+    return { seq, subject: this.previousText, timestampMs, logical, bytes: counted, hashHigh, hashLow };
+  }
+
+  private sameAsPrevious(subject: Uint8Array): boolean {
+    const previous = this.previousSubject;
+    if (previous === undefined || previous.length !== subject.length) return false;
+    for (let i = 0; i < subject.length; i++) if (previous[i] !== subject[i]) return false;
+    return true;
+  }
 }
 
 function rangesTouch(ranges: readonly SeqRange[], first: number, last: number): boolean {

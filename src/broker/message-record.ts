@@ -141,22 +141,6 @@ export function recordCrcMatches(bytes: Uint8Array, at: number, length: number):
   return view.getUint32(0) === length - RECORD_FRAME_BYTES && view.getUint32(4) === recordCrc(bytes, at, length);
 }
 
-/** The fixed fields and subject of a record whose frame and CRC were checked, or why they do not parse. */
-export function readRecordSummary(record: Uint8Array): RecordSummary | { readonly error: string } {
-  const reader = new ByteReader(record);
-  reader.offset = RECORD_FRAME_BYTES;
-  const seq = reader.u64('sequence');
-  const timestampMs = reader.u64('timestampMs');
-  const logical = reader.u64('logical');
-  const bytes = reader.u32('bytes');
-  const hashHigh = reader.u32('hash high');
-  const hashLow = reader.u32('hash low');
-  reader.u8('flags');
-  const subject = readShort(reader, 'subject');
-  if (reader.failed) return { error: reader.error as string };
-  return { seq, subject, timestampMs, logical, bytes, hashHigh, hashLow };
-}
-
 /**
  * The whole message a record holds, for stream `stream`, checking its counted
  * bytes and, with `checkHash`, its stored hash against what its fields give:

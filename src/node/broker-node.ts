@@ -147,7 +147,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   interestSyncTicks: 20,
   clockAdvanceTicks: 10,
   streams: [],
-  snapshotEveryEntries: 20_000,
+  snapshotEveryEntries: 4_000,
 };
 
 /** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */

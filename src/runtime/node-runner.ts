@@ -82,6 +82,7 @@ export class NodeRunner {
       random: { nextFloat: () => Math.random() },
       snapshots: storage.snapshots,
     };
+    const restoreStarted = performance.now();
     this.core = new BrokerNode(raftConfig, durable, {
       ...config.node,
       broker: config.broker,
@@ -91,6 +92,10 @@ export class NodeRunner {
       incarnation,
       streams: config.streams,
     }, opened.snapshotData, new FileMessageStores(NODE_FILE_SYSTEM, joinPath(address.dataDir, MESSAGES_DIRECTORY), config.messageStore));
+    const totals = this.core.state.totals();
+    options.log(
+      `restored the state machine at index ${this.core.state.appliedIndex} in ${Math.round(performance.now() - restoreStarted)} ms: ${totals.messages} messages in ${totals.streams} streams, ${durable.entries.length} log entries to apply once committed`,
+    );
     this.transport = new PeerTransport({
       self: address,
       peers: config.nodes.filter((node) => node.id !== id),
