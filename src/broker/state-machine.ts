@@ -53,7 +53,7 @@ import {
 import { Hash64 } from './hash.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from './options.js';
 import type { RecordSummary } from './message-record.js';
-import { MemoryMessageStores, type MessageStore, type MessageStores } from './message-store.js';
+import { MemoryMessageStores, type MessageStore, type MessageStores, type SnapshotStream } from './message-store.js';
 import { Stream, type StreamInfo, type StreamMessage, type StreamState } from './stream.js';
 import { overlappingSubjects, streamConfigProblems, uneditableChanges, type StreamConfig } from './stream-config.js';
 import { SubjectIndex, subjectMatches } from './subjects.js';
@@ -290,6 +290,11 @@ export class BrokerStateMachine {
   /** Every stream, sorted by name (by UTF-16 code units, which is locale-free). */
   streamList(): Stream[] {
     return [...this.streams.values()].sort((a, b) => compareText(a.name, b.name));
+  }
+
+  /** What each stream's store must keep for a snapshot of the machine as it is now (see MessageStores.release). */
+  snapshotStreams(): SnapshotStream[] {
+    return this.streamList().map((stream) => ({ id: stream.id, lastSeq: stream.lastSeq, live: stream.liveRanges() }));
   }
 
   /** Whether some stream has a max_age, which only the passing of leader time enforces. */

@@ -346,7 +346,7 @@ export class BrokerNode {
     if (every <= 0 || this.snapshotSaving !== undefined) return undefined;
     const index = this.stateValue.appliedIndex;
     if (index - this.raft.snapshotMeta().index < every || index !== this.raft.appliedIndex()) return undefined;
-    this.snapshotSaving = this.stateValue.streamList().map((stream) => ({ id: stream.id, lastSeq: stream.lastSeq, live: stream.liveRanges() }));
+    this.snapshotSaving = this.stateValue.snapshotStreams();
     return { index, term: this.raft.log.term(index)!, data: encodeBrokerSnapshot(this.stateValue) };
   }
 

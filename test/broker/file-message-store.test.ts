@@ -8,22 +8,16 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerCommand } from '../../src/broker/commands.js';
 import { FileMessageStores, parseBlockFileName } from '../../src/broker/file-message-store.js';
 import { DEFAULT_BROKER_OPTIONS } from '../../src/broker/options.js';
-import { decodeBrokerSnapshot, encodeBrokerSnapshot } from '../../src/broker/snapshot.js';
+import { decodeBrokerSnapshot } from '../../src/broker/snapshot.js';
 import { BrokerStateMachine } from '../../src/broker/state-machine.js';
 import { streamConfigWithDefaults } from '../../src/broker/stream-config.js';
 import { StorageCorruptionError } from '../../src/storage/corruption.js';
-import { SimRandom } from '../../sim/random.js';
-import { DEFAULT_DISK_OPTIONS, SimFileSystem } from '../../sim/sim-file-system.js';
+import type { SimFileSystem } from '../../sim/sim-file-system.js';
+import { saveMetadataSnapshot, simulatedDisk } from '../support/store-disk.js';
 import { publish } from './arbitraries.js';
 
 const DIR = '/data/messages';
 const OPTIONS = { blockBytesMax: 300, readCacheBytes: 0 };
-
-function disk(): { fs: SimFileSystem; completeSyncs: () => void } {
-  const queued: (() => void)[] = [];
-  const fs = new SimFileSystem(DEFAULT_DISK_OPTIONS, SimRandom.stream(7, 'store-test'), (_delay, action) => queued.push(action));
-  return { fs, completeSyncs: () => queued.splice(0).forEach((action) => action()) };
-}
 
 function feed(machine: BrokerStateMachine, commands: readonly BrokerCommand[]): void {
   for (const command of commands) machine.apply(machine.appliedIndex + 1, command);
@@ -32,20 +26,6 @@ function feed(machine: BrokerStateMachine, commands: readonly BrokerCommand[]): 
 
 function publishes(count: number, from: number): BrokerCommand[] {
   return Array.from({ length: count }, (_, i) => publish({ topic: 'orders', payload: new TextEncoder().encode(`order ${from + i}`), timestampMs: 1000 + from + i }));
-}
-
-/** Saves a metadata snapshot as a node does: stores synced first, then what it no longer names released. */
-function snapshot(machine: BrokerStateMachine, completeSyncs: () => void): Uint8Array {
-  const bytes = encodeBrokerSnapshot(machine);
-  let synced = false;
-  machine.stores.sync((error) => {
-    expect(error).toBeUndefined();
-    synced = true;
-  });
-  completeSyncs();
-  expect(synced).toBe(true);
-  machine.stores.release(machine.streamList().map((stream) => ({ id: stream.id, lastSeq: stream.lastSeq, live: stream.liveRanges() })));
-  return bytes;
 }
 
 function blockFirstSeqs(fs: SimFileSystem): number[] {
@@ -58,11 +38,11 @@ function blockFirstSeqs(fs: SimFileSystem): number[] {
 
 describe('the stream stores', () => {
   it('keep the blocks a durable snapshot names, and delete them once a newer one does not', () => {
-    const { fs, completeSyncs } = disk();
+    const { fs, completeSyncs } = simulatedDisk(7);
     const machine = new BrokerStateMachine(DEFAULT_BROKER_OPTIONS, new FileMessageStores(fs, DIR, OPTIONS));
     feed(machine, [{ type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'ORDERS', subjects: ['orders'], maxMsgs: 10 }, 3) }]);
     feed(machine, publishes(40, 1));
-    snapshot(machine, completeSyncs);
+    saveMetadataSnapshot(machine, completeSyncs);
     const afterFirst = blockFirstSeqs(fs);
     // Only the newest ten are live: blocks wholly before seq 31 are gone, and at most one block reaches back before it.
     expect(afterFirst.filter((first) => first < 31).length).toBeLessThanOrEqual(1);
@@ -70,7 +50,7 @@ describe('the stream stores', () => {
     // Past the limit again: the messages the first snapshot holds are removed from the stream, but its blocks stay until the next snapshot.
     feed(machine, publishes(40, 41));
     expect(blockFirstSeqs(fs).slice(0, afterFirst.length)).toEqual(afterFirst);
-    snapshot(machine, completeSyncs);
+    saveMetadataSnapshot(machine, completeSyncs);
     expect(blockFirstSeqs(fs).filter((first) => first < 71).length).toBeLessThanOrEqual(1);
     expect(machine.stream('ORDERS')!.read('orders', 1, 100).map((message) => new TextDecoder().decode(message.payload))).toEqual(
       Array.from({ length: 10 }, (_, i) => `order ${71 + i}`),
@@ -78,11 +58,11 @@ describe('the stream stores', () => {
   });
 
   it("refuse to open when a message the snapshot holds live is gone, naming the stream, the sequence and the file", () => {
-    const { fs, completeSyncs } = disk();
+    const { fs, completeSyncs } = simulatedDisk(7);
     const machine = new BrokerStateMachine(DEFAULT_BROKER_OPTIONS, new FileMessageStores(fs, DIR, OPTIONS));
     feed(machine, [{ type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'ORDERS', subjects: ['orders'] }, 3) }]);
     feed(machine, publishes(20, 1));
-    const bytes = snapshot(machine, completeSyncs);
+    const bytes = saveMetadataSnapshot(machine, completeSyncs);
     const second = fs.list(DIR).filter((name) => parseBlockFileName(name) !== undefined).sort()[1]!;
     const firstSeq = parseBlockFileName(second)!.firstSeq;
     fs.remove(`${DIR}/${second}`);
@@ -98,11 +78,11 @@ describe('the stream stores', () => {
   });
 
   it('cut what was stored after the snapshot, and store it again from the log', () => {
-    const { fs, completeSyncs } = disk();
+    const { fs, completeSyncs } = simulatedDisk(7);
     const machine = new BrokerStateMachine(DEFAULT_BROKER_OPTIONS, new FileMessageStores(fs, DIR, OPTIONS));
     const create: BrokerCommand = { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'ORDERS', subjects: ['orders'] }, 3) };
     feed(machine, [create, ...publishes(10, 1)]);
-    const bytes = snapshot(machine, completeSyncs);
+    const bytes = saveMetadataSnapshot(machine, completeSyncs);
     const tail = publishes(15, 11);
     feed(machine, tail);
     // Written but never synced, and the process dies: no crash of the disk, so the records are all there.

@@ -16,7 +16,7 @@ import { FileMessageStores } from '../../src/broker/file-message-store.js';
 import { assembleWholeSnapshot, decodeBrokerSnapshot, encodeBrokerSnapshot, snapshotKind } from '../../src/broker/snapshot.js';
 import type { StreamMessage } from '../../src/broker/stream-message.js';
 import { SimRandom } from '../../sim/random.js';
-import { DEFAULT_DISK_OPTIONS, SimFileSystem } from '../../sim/sim-file-system.js';
+import { saveMetadataSnapshot, simulatedDisk } from '../support/store-disk.js';
 import { BrokerStateMachine, type ApplyResult } from '../../src/broker/state-machine.js';
 import { streamConfigWithDefaults, type StreamConfig } from '../../src/broker/stream-config.js';
 import { crc32 } from '../../src/storage/crc32.js';
@@ -487,13 +487,6 @@ const STORE_DIR = '/data/messages';
 /** Blocks of a few records, so that a few dozen commands roll, release and read across them. */
 const SMALL_BLOCKS = { blockBytesMax: 200, readCacheBytes: 64 };
 
-/** A disk whose syncs complete when `completeSyncs()` runs them, reads flipping a bit now and then. */
-function simulatedDisk(seed: number): { fs: SimFileSystem; completeSyncs: () => void } {
-  const queued: (() => void)[] = [];
-  const fs = new SimFileSystem({ ...DEFAULT_DISK_OPTIONS, readFlipChance: 0.05 }, SimRandom.stream(seed, 'store-property'), (_delay, action) => queued.push(action));
-  return { fs, completeSyncs: () => queued.splice(0).forEach((action) => action()) };
-}
-
 /** Every live message of every stream, as clients read them. */
 function allMessages(machine: BrokerStateMachine): StreamMessage[] {
   return machine.streamList().flatMap((stream) => stream.read('>', 1, Number.MAX_SAFE_INTEGER));
@@ -504,21 +497,11 @@ function checkStoresAcrossCrash(numRuns: number): string | undefined {
   const property = fc.property(commandLog, fc.nat(), fc.nat(), fc.boolean(), (log, cutDraw, crashDraw, torn) => {
     const cut = cutDraw % (log.length + 1);
     const crashAt = cut + (crashDraw % (log.length - cut + 1));
-    const { fs, completeSyncs } = simulatedDisk(cutDraw ^ crashDraw);
+    const { fs, completeSyncs } = simulatedDisk(cutDraw ^ crashDraw, 0.05);
     const original = new BrokerStateMachine(PROPERTY_OPTIONS, new FileMessageStores(fs, STORE_DIR, SMALL_BLOCKS));
     log.slice(0, cut).forEach((command, i) => original.apply(i + 1, command));
-    original.stores.flush();
-    const metadata = encodeBrokerSnapshot(original);
+    const metadata = saveMetadataSnapshot(original, completeSyncs);
     expect(snapshotKind(metadata)).toBe('metadata');
-    // As a node saves one: the stores durable first, then the snapshot, then what it no longer names released.
-    let synced = false;
-    original.stores.sync((error) => {
-      expect(error).toBeUndefined();
-      synced = true;
-    });
-    completeSyncs();
-    expect(synced).toBe(true);
-    original.stores.release(original.streamList().map((stream) => ({ id: stream.id, lastSeq: stream.lastSeq, live: stream.liveRanges() })));
 
     // The whole snapshot a leader would send holds the same state, messages and all.
     const whole: Uint8Array[] = [];
