@@ -184,6 +184,8 @@ export class FileMessageStores implements MessageStores {
       fs.makeDirectory(dir);
       this.parentDirty = true;
     }
+    // Whole snapshots assembled for followers by an earlier start are only copies; they are made again at need.
+    for (const name of fs.list(dir)) if (/^snapshot-\d+\.whole$/.test(name)) this.removeFile(joinPath(dir, name));
     this.cache = new ReadCache(options.readCacheBytes);
   }
 

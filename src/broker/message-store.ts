@@ -72,6 +72,8 @@ export interface MessageStores {
   snapshotRecord(id: number, seq: number): Uint8Array;
   /** The length of that record, without reading it. */
   snapshotRecordLength(id: number, seq: number): number;
+  /** Bytes of stored messages on disk, over every stream (0 on the heap). */
+  diskBytes(): number;
   close(): void;
 }
 
@@ -107,6 +109,10 @@ export class MemoryMessageStores implements MessageStores {
 
   snapshotRecordLength(id: number, seq: number): number {
     throw new Error(`stream ${id} seq ${seq}: memory stores put messages in the snapshot itself`);
+  }
+
+  diskBytes(): number {
+    return 0;
   }
 
   close(): void {}

@@ -11,9 +11,10 @@
 import type { SnapshotFile, SnapshotSource } from '../raft/config.js';
 import { joinPath, type FileHandle } from '../storage/file-system.js';
 import type { FileMessageStores } from './file-message-store.js';
-import { assembleWholeSnapshot, snapshotKind } from './snapshot.js';
+import { assembleWholeSnapshot, snapshotKind, type SnapshotKind } from './snapshot.js';
 
-export const WHOLE_SNAPSHOT_FILE = 'snapshot.whole';
+/** Whole snapshots kept: the newest, and the one before it, which a transfer under way may still be reading. */
+const ASSEMBLED_KEPT = 2;
 /** Bytes gathered before each write while a whole snapshot is assembled. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /** Enough of a snapshot's start to read its kind. */
@@ -25,10 +26,12 @@ interface Assembled {
   /** The whole snapshot: what followers are sent. */
   readonly file: SnapshotFile;
   readonly handle: FileHandle;
+  readonly path: string;
 }
 
 export class WholeSnapshotSource implements SnapshotSource {
-  private assembled: Assembled | undefined;
+  /** Newest last. */
+  private assembled: Assembled[] = [];
   /** Why the last assembly failed, for STATUS; the next request tries again. */
   lastError: string | undefined;
 
@@ -40,26 +43,33 @@ export class WholeSnapshotSource implements SnapshotSource {
   latest(): SnapshotFile | undefined {
     const source = this.saved.latest();
     if (source === undefined) return undefined;
-    const assembled = this.assembled;
-    if (assembled !== undefined && assembled.source.index === source.index && assembled.source.crc === source.crc) return assembled.file;
-    const head = this.saved.read(source.index, 0, Math.min(source.size, HEADER_PEEK_BYTES));
-    if (head === undefined || snapshotKind(head) !== 'metadata') return source;
+    const assembled = this.assembled.find((whole) => whole.source.index === source.index && whole.source.crc === source.crc);
+    if (assembled !== undefined) return assembled.file;
+    if (this.savedKind(source.index) !== 'metadata') return source;
     const metadata = this.saved.read(source.index, 0, source.size);
     if (metadata === undefined) return undefined;
     return this.assemble(source, metadata)?.file;
   }
 
   read(index: number, offset: number, length: number): Uint8Array | undefined {
-    const assembled = this.assembled;
-    if (assembled === undefined || assembled.file.index !== index) return this.saved.read(index, offset, length);
-    const bytes = new Uint8Array(Math.max(0, Math.min(length, assembled.file.size - offset)));
-    const read = assembled.handle.read(bytes, offset);
-    return read === bytes.length ? bytes : bytes.subarray(0, read);
+    const assembled = this.assembled.find((whole) => whole.file.index === index);
+    if (assembled !== undefined) {
+      const bytes = new Uint8Array(Math.max(0, Math.min(length, assembled.file.size - offset)));
+      const read = assembled.handle.read(bytes, offset);
+      return read === bytes.length ? bytes : bytes.subarray(0, read);
+    }
+    // A saved snapshot goes out as it is only when it is whole; a metadata one goes out only made whole, and that copy is gone.
+    return this.savedKind(index) === 'whole' ? this.saved.read(index, offset, length) : undefined;
   }
 
   close(): void {
-    this.assembled?.handle.close();
-    this.assembled = undefined;
+    for (const whole of this.assembled) whole.handle.close();
+    this.assembled = [];
+  }
+
+  private savedKind(index: number): SnapshotKind | undefined {
+    const head = this.saved.read(index, 0, HEADER_PEEK_BYTES);
+    return head === undefined ? undefined : snapshotKind(head);
   }
 
   /**
@@ -68,8 +78,8 @@ export class WholeSnapshotSource implements SnapshotSource {
    * there is nothing to send for now, and the reason is kept.
    */
   private assemble(source: SnapshotFile, metadata: Uint8Array): Assembled | undefined {
-    this.close();
-    const path = joinPath(this.stores.dir, WHOLE_SNAPSHOT_FILE);
+    while (this.assembled.length >= ASSEMBLED_KEPT) this.discard(this.assembled[0]!);
+    const path = joinPath(this.stores.dir, `snapshot-${source.index}.whole`);
     let handle: FileHandle | undefined;
     try {
       const opened = this.stores.fs.open(path, 'truncate');
@@ -99,13 +109,24 @@ export class WholeSnapshotSource implements SnapshotSource {
       });
       writeBatch();
       if ('error' in result) throw new Error(`the saved snapshot at index ${source.index} cannot be made whole: ${result.error}`);
-      this.assembled = { source, file: { index: source.index, term: source.term, size: result.size, crc: result.crc }, handle: opened };
+      const assembled = { source, file: { index: source.index, term: source.term, size: result.size, crc: result.crc }, handle: opened, path };
+      this.assembled.push(assembled);
       this.lastError = undefined;
-      return this.assembled;
+      return assembled;
     } catch (error) {
       handle?.close();
       this.lastError = (error as Error).message;
       return undefined;
+    }
+  }
+
+  private discard(whole: Assembled): void {
+    whole.handle.close();
+    this.assembled = this.assembled.filter((other) => other !== whole);
+    try {
+      this.stores.fs.remove(whole.path);
+    } catch {
+      // Only a copy: a start of the node removes what is left (see FileMessageStores).
     }
   }
 }

@@ -752,6 +752,7 @@ export class BrokerNode {
       snapshot: snapshot.index === 0 ? null : { index: snapshot.index, term: snapshot.term },
       messageStore: {
         kind: this.messageStores.keepsMessages ? 'files' : 'memory',
+        diskBytes: this.messageStores.diskBytes(),
         writeProblem: this.messageStoreProblem ?? null,
         snapshotSendProblem: this.snapshotSendProblem() ?? null,
       },

@@ -29,6 +29,7 @@ import { crc32 } from '../storage/crc32.js';
 import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../storage/node-storage.js';
 import { DataDirectoryLock } from './data-dir-lock.js';
 import { NODE_FILE_SYSTEM } from './node-file-system.js';
+import { StorageCorruptionError } from '../storage/corruption.js';
 import { joinPath } from '../storage/file-system.js';
 
 /** The data directory's folder of stream block files. */
@@ -195,7 +196,15 @@ export class NodeRunner {
     this.sockets.set(session, socket);
     this.core.openSession(session);
     socket.on('data', (chunk: Buffer) => {
-      this.core.receive(session, chunk, this.nowMs());
+      if (this.stopped) return;
+      try {
+        this.core.receive(session, chunk, this.nowMs());
+      } catch (error) {
+        // A stored message that no longer reads back whole: stop, naming the file, rather than serve around it.
+        if (!(error instanceof StorageCorruptionError)) throw error;
+        this.fail(`a stored message is damaged, stopping: ${error.message}`);
+        return;
+      }
       this.pump();
     });
     socket.on('error', () => undefined);

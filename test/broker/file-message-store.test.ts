@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { BrokerCommand } from '../../src/broker/commands.js';
 import { FileMessageStores, parseBlockFileName } from '../../src/broker/file-message-store.js';
 import { DEFAULT_BROKER_OPTIONS } from '../../src/broker/options.js';
-import { decodeBrokerSnapshot } from '../../src/broker/snapshot.js';
+import { decodeBrokerSnapshot, snapshotKind } from '../../src/broker/snapshot.js';
+import { WholeSnapshotSource } from '../../src/broker/whole-snapshot-source.js';
+import type { SnapshotFile, SnapshotSource } from '../../src/raft/config.js';
+import { crc32 } from '../../src/storage/crc32.js';
 import { BrokerStateMachine } from '../../src/broker/state-machine.js';
 import { streamConfigWithDefaults } from '../../src/broker/stream-config.js';
 import { StorageCorruptionError } from '../../src/storage/corruption.js';
@@ -93,5 +96,71 @@ describe('the stream stores', () => {
     feed(restarted, tail);
     expect(restarted.digest()).toBe(machine.digest());
     expect(restarted.stream('ORDERS')!.read('orders', 1, 100)).toEqual(machine.stream('ORDERS')!.read('orders', 1, 100));
+  });
+});
+
+/** Saved snapshots as a node's storage keeps them: the newest, and the one before it, readable. */
+class SavedSnapshots implements SnapshotSource {
+  private readonly files: { file: SnapshotFile; bytes: Uint8Array }[] = [];
+
+  save(index: number, bytes: Uint8Array): void {
+    this.files.push({ file: { index, term: 1, size: bytes.length, crc: crc32(bytes) }, bytes });
+    if (this.files.length > 2) this.files.shift();
+  }
+
+  latest(): SnapshotFile | undefined {
+    return this.files[this.files.length - 1]?.file;
+  }
+
+  read(index: number, offset: number, length: number): Uint8Array | undefined {
+    return this.files.find((saved) => saved.file.index === index)?.bytes.slice(offset, offset + length);
+  }
+}
+
+/** Every chunk of a snapshot, as a leader sends them. */
+function readAll(source: SnapshotSource, file: SnapshotFile): Uint8Array {
+  const bytes = new Uint8Array(file.size);
+  for (let offset = 0; offset < file.size; offset += 100) {
+    const chunk = source.read(file.index, offset, Math.min(100, file.size - offset));
+    if (chunk === undefined) throw new Error(`snapshot ${file.index} gone at ${offset}`);
+    bytes.set(chunk, offset);
+  }
+  return bytes;
+}
+
+describe('the snapshot a leader sends', () => {
+  it('is its metadata snapshot made whole, and the one before stays readable while a transfer may still read it', () => {
+    const { fs, completeSyncs } = simulatedDisk(9);
+    const stores = new FileMessageStores(fs, DIR, OPTIONS);
+    const machine = new BrokerStateMachine(DEFAULT_BROKER_OPTIONS, stores);
+    const saved = new SavedSnapshots();
+    const source = new WholeSnapshotSource(saved, stores);
+    feed(machine, [{ type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'ORDERS', subjects: ['orders'], maxMsgs: 12 }, 3) }, ...publishes(20, 1)]);
+    saved.save(machine.appliedIndex, saveMetadataSnapshot(machine, completeSyncs));
+    const first = source.latest()!;
+    const firstBytes = readAll(source, first);
+    expect(snapshotKind(firstBytes)).toBe('whole');
+    expect(crc32(firstBytes)).toBe(first.crc);
+    const firstDigest = machine.digest();
+    const sent = decodeBrokerSnapshot(firstBytes, DEFAULT_BROKER_OPTIONS);
+    if (!sent.ok) throw new Error(sent.error);
+    expect(sent.machine.digest()).toBe(firstDigest);
+    expect(sent.machine.stream('ORDERS')!.read('orders', 1, 100)).toEqual(machine.stream('ORDERS')!.read('orders', 1, 100));
+
+    // A newer snapshot: the first, made whole, is still read the same; a third takes the first away.
+    feed(machine, publishes(20, 21));
+    saved.save(machine.appliedIndex, saveMetadataSnapshot(machine, completeSyncs));
+    const second = source.latest()!;
+    expect(second.index).toBeGreaterThan(first.index);
+    expect(readAll(source, first)).toEqual(firstBytes);
+    feed(machine, publishes(5, 41));
+    saved.save(machine.appliedIndex, saveMetadataSnapshot(machine, completeSyncs));
+    source.latest();
+    expect(source.read(first.index, 0, 10)).toBeUndefined();
+    const third = source.latest()!;
+    // A saved metadata snapshot is never sent as it is: a source that has not made it whole has nothing to read.
+    expect(new WholeSnapshotSource(saved, stores).read(third.index, 0, 10)).toBeUndefined();
+    const thirdMachine = decodeBrokerSnapshot(readAll(source, third), DEFAULT_BROKER_OPTIONS);
+    expect(thirdMachine.ok && thirdMachine.machine.digest()).toBe(machine.digest());
   });
 });
