@@ -438,11 +438,12 @@ export class RaftNode {
    */
   private installReady(hardState: HardState | undefined, snapshotChunks: readonly SnapshotChunk[], install: IncomingSnapshot): Ready {
     assert(install.index > this.log.snapshotMeta().index, `installing a snapshot at ${install.index}, not past the one at ${this.log.snapshotMeta().index}`);
+    const keepsLog = this.log.keepsAfterSnapshot(install);
+    this.installKeepsLog = keepsLog;
+    if (!keepsLog) this.dropAcknowledgementsPast(install.index);
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
     this.readyInFlight = true;
-    const keepsLog = this.log.keepsAfterSnapshot(install);
-    this.installKeepsLog = keepsLog;
     const snapshot = { index: install.index, term: install.term, size: install.size, crc: install.crc, keepsLog };
     return { hardState, truncateFrom: undefined, entries: NO_COMMITTED, messages, committedEntries: NO_COMMITTED, snapshotChunks, snapshot };
   }
@@ -514,10 +515,30 @@ export class RaftNode {
 
   private finishInstall(installed: IncomingSnapshot): void {
     this.log.installSnapshot({ index: installed.index, term: installed.term }, this.installKeepsLog);
+    // Entries appended while the install was being written went with the log.
+    if (!this.installKeepsLog) this.dropAcknowledgementsPast(installed.index);
     this.commitValue = Math.max(this.commitValue, installed.index);
     this.appliedHandedIndex = Math.max(this.appliedHandedIndex, installed.index);
     if (this.incomingSnapshot?.index === installed.index) this.incomingSnapshot = undefined;
     this.send(installSnapshotResponse(this.group, this.id, installed.from, this.termValue, installed.index, installed.size, true));
+  }
+
+  /**
+   * An install that replaces the whole log also takes the entries appended
+   * after the snapshot's index that were never durable: answers not yet sent
+   * that acknowledge them would promise the leader entries this node will not
+   * hold. They are dropped; the leader learns where this node stands from the
+   * install's answer and its next probe.
+   */
+  private dropAcknowledgementsPast(index: number): void {
+    let kept = 0;
+    for (let i = 0; i < this.outboxLength; i++) {
+      const message = this.outbox[i]!;
+      if (message.type === 'AppendResponse' && message.success && message.matchIndex > index) continue;
+      this.outbox[kept++] = message;
+    }
+    for (let i = kept; i < this.outboxLength; i++) this.outbox[i] = undefined;
+    this.outboxLength = kept;
   }
 
   // ---- Overridable rules. Planted-bug variants in the tests override these and

@@ -264,3 +264,27 @@ describe('a follower with a received snapshot to install', () => {
     expect(follower.role()).not.toBe('follower');
   });
 });
+
+describe('a follower whose install replaces its whole log', () => {
+  it('never sends an answer that acknowledges entries the install took away', () => {
+    const config = { id: 2, group: GROUP, peers: [1, 2, 3], options: OPTIONS, random: new FixedRandom([0.5]) };
+    const follower = new RaftNode(config, { hardState: { term: 1, vote: 1 }, entries: [], snapshot: NO_SNAPSHOT });
+    const header = { group: GROUP, from: 1, to: 2, term: 1 } as const;
+    const entries: Entry[] = [1, 2, 3].map((index) => ({ index, term: 1, kind: 'command', data: encoder.encode(`e${index}`) }));
+    // Entries 1..3 arrive and are answered, but the answer waits for them to be durable (the next Ready) ...
+    follower.step({ ...header, type: 'AppendRequest', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0 });
+    // ... and before that Ready, the last chunk of a snapshot at index 2 completes it (sent when the leader thought the follower far behind).
+    const data = encoder.encode('["e1","e2"]');
+    follower.step({ ...header, type: 'InstallSnapshot', snapshotIndex: 2, snapshotTerm: 1, size: data.length, crc: crc32(data), offset: 0, data });
+    const ready = follower.ready();
+    expect(ready.snapshot).toMatchObject({ index: 2, keepsLog: false });
+    // The install replaces the log whose entry 3 was never durable: nothing may promise the leader entry 3.
+    const acknowledged = ready.messages.filter((message) => message.type === 'AppendResponse' && message.success).map((message) => (message.type === 'AppendResponse' ? message.matchIndex : 0));
+    expect(acknowledged.every((index) => index <= 2)).toBe(true);
+    follower.advance();
+    expect(follower.lastIndex()).toBe(2);
+    for (const message of [...follower.takeImmediateMessages(), ...(follower.hasReady() ? follower.ready().messages : [])]) {
+      if (message.type === 'AppendResponse' && message.success) expect(message.matchIndex).toBeLessThanOrEqual(2);
+    }
+  });
+});
