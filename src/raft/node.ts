@@ -54,7 +54,7 @@ function promisesDurableState(message: RaftMessage): boolean {
  */
 const NO_MESSAGES: readonly RaftMessage[] = Object.freeze([]);
 const NO_CHUNKS: readonly SnapshotChunk[] = Object.freeze([]);
-const NO_COMMITTED: readonly Entry[] = Object.freeze([]);
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 /** A snapshot a follower is receiving, and from whom. */
 interface IncomingSnapshot extends SnapshotMeta {
@@ -445,7 +445,7 @@ export class RaftNode {
     this.outboxLength = 0;
     this.readyInFlight = true;
     const snapshot = { index: install.index, term: install.term, size: install.size, crc: install.crc, keepsLog };
-    return { hardState, truncateFrom: undefined, entries: NO_COMMITTED, messages, committedEntries: NO_COMMITTED, snapshotChunks, snapshot };
+    return { hardState, truncateFrom: undefined, entries: NO_ENTRIES, messages, committedEntries: NO_ENTRIES, snapshotChunks, snapshot };
   }
 
   /**
@@ -477,7 +477,7 @@ export class RaftNode {
     this.installHanded = undefined;
     if (installed !== undefined) this.finishInstall(installed);
     this.appliedIndexValue = this.appliedHandedIndex;
-    if (this.roleValue === 'leader') this.maybeCommit();
+    if (this.roleValue === 'leader' && this.maybeCommit()) this.broadcastCommit();
   }
 
   /**
@@ -746,6 +746,7 @@ export class RaftNode {
         const progress = this.progressById[peer]!;
         progress.sentHeartbeat(this.heartbeatSeq);
         this.send(this.heartbeatTo(peer, progress, this.heartbeatSeq));
+        progress.commitSent = Math.max(progress.commitSent, Math.min(progress.match, this.commitValue));
       }
     }
   }
@@ -1017,8 +1018,10 @@ export class RaftNode {
         // A match at or below the commit index cannot lift the quorum's index
         // above it: after the first acknowledgements of an entry commit it, the
         // rest skip counting.
-        if (message.matchIndex > this.commitValue) this.maybeCommit();
+        const committed = message.matchIndex > this.commitValue && this.maybeCommit();
         this.sendAppends(message.from);
+        if (committed) this.broadcastCommit();
+        else this.sendCommit(message.from, progress);
         if (message.from === this.leadTransferee && progress.match === this.log.lastIndex()) {
           this.send(timeoutNow(this.group, this.id, message.from, this.termValue));
         }
@@ -1064,7 +1067,35 @@ export class RaftNode {
     this.send(appendRequest(this.group, this.id, peer, this.termValue, prevLogIndex, prevLogTerm, entries, this.commitValue));
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevLogIndex;
     progress.sentAppend(last, entries.length);
+    // The follower commits up to the smaller of the two (followerCommitBound).
+    progress.commitSent = Math.max(progress.commitSent, Math.min(this.commitValue, last));
     return true;
+  }
+
+  /**
+   * Tells a follower in replicate state a commit index it has not been sent,
+   * at once, by an append without entries after the entry it is known to
+   * hold, rather than leaving it to learn it from the next heartbeat: a
+   * follower's subscribers then see a message about one round trip after the
+   * leader's. An append carrying new entries carries the commit index too, so
+   * this goes only when there is nothing else to send.
+   */
+  private sendCommit(peer: NodeId, progress: Progress): void {
+    if (progress.state !== 'replicate') return;
+    const commit = Math.min(progress.match, this.commitValue);
+    if (commit <= progress.commitSent) return;
+    const prevLogTerm = this.log.term(progress.match);
+    if (prevLogTerm === undefined) return;
+    this.send(appendRequest(this.group, this.id, peer, this.termValue, progress.match, prevLogTerm, NO_ENTRIES, this.commitValue));
+    progress.commitSent = commit;
+  }
+
+  /** The commit index advanced: every follower that holds some of the newly committed entries hears of it now. */
+  private broadcastCommit(): void {
+    for (let i = 0; i < this.others.length; i++) {
+      const peer = this.others[i]!;
+      this.sendCommit(peer, this.progressById[peer]!);
+    }
   }
 
   // ---- Snapshots to followers.

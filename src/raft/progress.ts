@@ -64,6 +64,9 @@ export class Progress {
     this.next = next;
   }
 
+  /** The highest commit index this follower was sent in a way it can commit up to (bounded by what the message let it match). */
+  commitSent = 0;
+
   isPaused(): boolean {
     if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.inflightMax;
