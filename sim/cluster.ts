@@ -759,7 +759,13 @@ export class SimCluster {
       const nodeOptions = { ...brokerOptions.node, incarnation: opened.incarnation, snapshotEveryEntries: this.options.snapshotEveryEntries };
       try {
         const stores = new FileMessageStores(host.disk, SIM_MESSAGES_DIR, SIM_MESSAGE_STORE_OPTIONS);
-        host.broker = create(config, opened.durable, nodeOptions, opened.snapshotData, stores);
+        const broker = create(config, opened.durable, nodeOptions, opened.snapshotData, stores);
+        broker.onApply = (entry) => {
+          host.appliedIndex = entry.index;
+          this.checker.checkApply(broker.raft, host.incarnation, entry);
+          this.checkTimestamps(host.id, broker);
+        };
+        host.broker = broker;
       } catch (error) {
         // The stores' files could not give back what the snapshot names: as storage that cannot recover.
         host.stopReason = `message stores did not recover: ${(error as Error).message}`;
@@ -848,18 +854,18 @@ export class SimCluster {
     if (ready.snapshot !== undefined) this.finishInstall(host, ready.snapshot.index, outcome);
     const messages = ready.messages;
     for (let i = 0; i < messages.length; i++) this.send(messages[i]!);
-    const committed = ready.committedEntries;
-    for (let i = 0; i < committed.length; i++) {
-      const entry = committed[i]!;
-      host.appliedIndex = entry.index;
-      this.checker.checkApply(core, host.incarnation, entry);
-      if (host.broker === undefined) host.machine.apply(entry);
-    }
     if (host.broker !== undefined) {
+      // A broker core applies entries as they commit and reports each (see boot), the Ready's among them.
       host.broker.advance(ready, outcome.installed);
       if (ready.snapshot !== undefined && outcome.installed !== undefined) this.checkBrokerSnapshot(host, host.broker);
-      if (committed.length > 0) this.checkTimestamps(host.id, host.broker);
     } else {
+      const committed = ready.committedEntries;
+      for (let i = 0; i < committed.length; i++) {
+        const entry = committed[i]!;
+        host.appliedIndex = entry.index;
+        this.checker.checkApply(core, host.incarnation, entry);
+        host.machine.apply(entry);
+      }
       core.advance();
     }
     this.maybeSnapshot(host);

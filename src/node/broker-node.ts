@@ -233,6 +233,8 @@ export class BrokerNode {
   private snapshotSaving: readonly SnapshotStream[] | undefined = undefined;
   /** Where the streams' messages live: files in a node, the heap without a disk. */
   readonly messageStores: MessageStores;
+  /** Called with each entry once it is applied: how a simulator checks what a node applies. */
+  onApply: ((entry: Entry) => void) | undefined = undefined;
   /** Why the last write of stored messages failed, until one succeeds. */
   private messageStoreProblem: string | undefined = undefined;
   /** What followers are sent, when the stores keep messages in files; see WholeSnapshotSource. */
@@ -463,6 +465,7 @@ export class BrokerNode {
     if (!isBrokerPeerMessage(message)) {
       this.raft.step(message);
       this.failForwardsToFormerLeaders();
+      this.applyCommitted();
       return;
     }
     switch (message.type) {
@@ -637,8 +640,36 @@ export class BrokerNode {
     return this.raft.hasReady();
   }
 
+  /** The next Ready; entries committed by then are applied first, so it carries none of them. */
   ready(): Ready {
+    this.applyCommitted();
     return this.raft.ready();
+  }
+
+  /**
+   * Applies what the Raft core has committed and not handed out yet, as soon
+   * as it commits: publishes are answered one round trip after they reach a
+   * quorum, not after this node's next disk write (see
+   * RaftNode.takeCommittedEntries).
+   */
+  private applyCommitted(): void {
+    const entries = this.raft.takeCommittedEntries();
+    if (entries.length === 0) return;
+    for (const entry of entries) this.apply(entry);
+    this.afterApplying();
+  }
+
+  /** What follows applying entries: their messages written to the stores, reads and barriers they were waited for released, subscribers served. */
+  private afterApplying(): void {
+    this.flushMessageStores();
+    this.releaseWaitingReads();
+    if (this.barrierWaits.length > 0) {
+      const applied = this.state.appliedIndex;
+      const due = this.barrierWaits.filter((wait) => wait.index <= applied);
+      this.barrierWaits = this.barrierWaits.filter((wait) => wait.index > applied);
+      for (const wait of due) this.afterBarrier(wait.waiter, wait.purged);
+    }
+    this.pump();
   }
 
   /**
@@ -651,16 +682,10 @@ export class BrokerNode {
   advance(ready: Ready, installedSnapshot?: Uint8Array): void {
     if (ready.snapshot !== undefined) this.installSnapshot(ready.snapshot.index, installedSnapshot);
     for (const entry of ready.committedEntries) this.apply(entry);
-    this.flushMessageStores();
-    this.releaseWaitingReads();
     this.raft.advance();
-    if (this.barrierWaits.length > 0) {
-      const applied = this.state.appliedIndex;
-      const due = this.barrierWaits.filter((wait) => wait.index <= applied);
-      this.barrierWaits = this.barrierWaits.filter((wait) => wait.index > applied);
-      for (const wait of due) this.afterBarrier(wait.waiter, wait.purged);
-    }
-    this.pump();
+    // The advance may commit more (a single voter commits what its disk now holds): apply that too.
+    for (const entry of this.raft.takeCommittedEntries()) this.apply(entry);
+    this.afterApplying();
   }
 
   // ---- Client sessions.
@@ -1207,6 +1232,11 @@ export class BrokerNode {
   // ---- Applying and answering.
 
   private apply(entry: Entry): void {
+    this.applyToState(entry);
+    this.onApply?.(entry);
+  }
+
+  private applyToState(entry: Entry): void {
     const result = this.state.applyEntry(entry);
     if (result.kind === 'published') this.hlc.witness({ l: result.timestampMs, c: result.logical });
     if (result.kind === 'published' && !result.duplicate) {

@@ -160,6 +160,8 @@ export class RaftNode {
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
   private readyInFlight = false;
+  /** The Ready in flight carries committed entries, which the driver applies before anything takeCommittedEntries() could hand. */
+  private committedInFlight = false;
   /** Set while the layer above forbids this node to lead; see refuseLeadership(). */
   private leadershipRefusal: string | undefined = undefined;
   /** The follower a leader is handing leadership to, or NO_NODE; see transferLeadership(). */
@@ -425,6 +427,7 @@ export class RaftNode {
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
     this.appliedHandedIndex = applyUpTo;
+    this.committedInFlight = committedEntries.length > 0;
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
     this.readyInFlight = true;
@@ -449,6 +452,27 @@ export class RaftNode {
   }
 
   /**
+   * Committed entries not handed out yet, for a driver that applies entries
+   * as soon as they commit instead of with the Ready that carries them. A
+   * committed entry is durable on a quorum (a leader counts itself only for
+   * what its own disk holds), so applying it waits for nothing of this node's
+   * disk, and may happen while a Ready is being written. The driver applies
+   * them at once, in order; the Readies then carry only what it did not take.
+   * Nothing is handed while a snapshot install is pending or under way (the
+   * install decides where applying goes on from), nor while the Ready in
+   * flight carries committed entries of its own (they come first).
+   */
+  takeCommittedEntries(): readonly Entry[] {
+    if (this.pendingInstall !== undefined || this.installHanded !== undefined || this.committedInFlight) return NO_ENTRIES;
+    const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
+    if (applyUpTo <= this.appliedHandedIndex) return NO_ENTRIES;
+    const entries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
+    this.appliedHandedIndex = applyUpTo;
+    this.appliedIndexValue = applyUpTo;
+    return entries;
+  }
+
+  /**
    * Messages the driver may send at once, even while a Ready is being written:
    * heartbeats and their answers, appends from the leader, PreVotes, refusals.
    * None of them promises anything the disk does not yet hold: a vote grant, a
@@ -470,6 +494,7 @@ export class RaftNode {
   advance(): void {
     assert(this.readyInFlight, 'advance() without a Ready in flight');
     this.readyInFlight = false;
+    this.committedInFlight = false;
     if (this.inflightHardState !== undefined) this.durableTerm = this.inflightHardState.term;
     this.inflightHardState = undefined;
     this.log.markPersisted();

@@ -297,10 +297,10 @@ describe('BrokerNode: subscriptions', () => {
     // the answer comes once the acknowledgement is applied.
     expect(frames[2]?.replyTo).toMatch(/^\$CHORUS\.ACK\.billing\.3\./);
     first.send(pub(frames[2]!.replyTo!, '', '_INBOX.acks'));
-    cluster.settle();
+    // Node 3 does not hear that the acknowledgement committed (the leader's news of its commit index to node 3 is lost) ...
+    cluster.settle((message) => message.to === 3 && message.type === 'AppendRequest' && message.entries.length === 0);
     expect(acks(first)).toEqual([{ consumer: 'billing', stream: 'orders', ack: 3 }]);
-    // Node 3 has not heard that the acknowledgement committed, yet a durable
-    // subscription there starts after it: it waits for its read barrier.
+    // ... yet a durable subscription there starts after it: it waits for its read barrier.
     expect(cluster.node(3).state.consumerOffset('billing', 'orders')).toBe(0);
     const again = cluster.connect(3);
     again.send('XSUB orders 1 DURABLE billing\r\n');
