@@ -27,6 +27,7 @@
 // it). A deleted stream's files go the same way. So a leader can always
 // assemble its newest snapshot, messages included, for a follower.
 
+import { concatBytes } from '../storage/bytes.js';
 import { StorageCorruptionError } from '../storage/corruption.js';
 import { afterAll, joinPath, parentOf, type FileHandle, type FileSystem, type SyncDone } from '../storage/file-system.js';
 import { decodeRecord, encodeRecord, RECORD_BYTES_MIN, RECORD_FRAME_BYTES, recordCrcMatches, type RecordSummary } from './message-record.js';
@@ -424,7 +425,7 @@ class FileMessageStore implements MessageStore {
         bytes += next.record.length;
         end++;
       }
-      const batch = end - this.pendingHead === 1 ? first.record : concat(this.pending.slice(this.pendingHead, end).map((pending) => pending.record), bytes);
+      const batch = end - this.pendingHead === 1 ? first.record : concatBytes(this.pending.slice(this.pendingHead, end).map((pending) => pending.record), bytes);
       block.handle.write(batch, block.size);
       let at = block.size;
       for (let i = this.pendingHead; i < end; i++) {
@@ -694,14 +695,4 @@ function rangesTouch(ranges: readonly SeqRange[], first: number, last: number): 
 
 function missing(path: string, stream: string, seq: number, kept: SnapshotStream): StorageCorruptionError {
   return new StorageCorruptionError(path, 0, `stream ${stream} (id ${kept.id}) has no whole record of seq ${seq}, which the snapshot holds live (last seq ${kept.lastSeq})`);
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
 }

@@ -9,6 +9,7 @@
 // installed from its own leader) is sent as it is.
 
 import type { SnapshotFile, SnapshotSource } from '../raft/config.js';
+import { concatBytes } from '../storage/bytes.js';
 import { joinPath, type FileHandle } from '../storage/file-system.js';
 import type { FileMessageStores } from './file-message-store.js';
 import { assembleWholeSnapshot, snapshotKind, type SnapshotKind } from './snapshot.js';
@@ -89,14 +90,7 @@ export class WholeSnapshotSource implements SnapshotSource {
       let batchBytes = 0;
       const writeBatch = (): void => {
         if (batchBytes === 0) return;
-        const bytes = batch.length === 1 ? batch[0]! : new Uint8Array(batchBytes);
-        if (batch.length > 1) {
-          let at = 0;
-          for (const part of batch) {
-            bytes.set(part, at);
-            at += part.length;
-          }
-        }
+        const bytes = batch.length === 1 ? batch[0]! : concatBytes(batch, batchBytes);
         opened.write(bytes, position);
         position += bytes.length;
         batch = [];

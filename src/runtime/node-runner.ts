@@ -223,7 +223,10 @@ export class NodeRunner {
     for (const output of this.core.takeClientOutput()) {
       const socket = this.sockets.get(output.session);
       if (socket === undefined) continue;
+      // One write (writev) for all of a client's output from this turn.
+      if (output.bytes.length > 1) socket.cork();
       for (const bytes of output.bytes) socket.write(bytes);
+      if (output.bytes.length > 1) socket.uncork();
       if (output.close) {
         this.sockets.delete(output.session);
         socket.end();

@@ -54,6 +54,8 @@ interface Outbound {
   ready: boolean;
   backoffMs: number;
   timer: NodeJS.Timeout | undefined;
+  /** The socket is corked until the end of this turn; see write. */
+  corked: boolean;
 }
 
 export class PeerTransport {
@@ -76,7 +78,7 @@ export class PeerTransport {
       });
     });
     for (const peer of this.options.peers) {
-      const link: Outbound = { peer, socket: undefined, ready: false, backoffMs: BACKOFF_MIN_MS, timer: undefined };
+      const link: Outbound = { peer, socket: undefined, ready: false, backoffMs: BACKOFF_MIN_MS, timer: undefined, corked: false };
       this.outbound.set(peer.id, link);
       this.dial(link);
     }
@@ -111,7 +113,17 @@ export class PeerTransport {
     const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + payload.length);
     frame.writeUInt32BE(payload.length, 0);
     frame.set(payload, FRAME_PREFIX_BYTES);
-    link.socket.write(frame);
+    const socket = link.socket;
+    if (!link.corked) {
+      // Everything sent to this peer in this turn of the event loop leaves in one write (writev), not a write a message.
+      link.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        link.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(frame);
   }
 
   private dial(link: Outbound): void {

@@ -26,7 +26,7 @@ import type { Entry } from '../raft/types.js';
 import { StorageCorruptionError } from './corruption.js';
 import { crc32 } from './crc32.js';
 import { afterAll, joinPath, parentOf, readConfirmed, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
-import { readU64, writeU64 } from './bytes.js';
+import { concatBytes, readU64, writeU64 } from './bytes.js';
 
 const MAGIC = 'CHRSLOG1';
 const SEGMENT_HEADER_BYTES = 16;
@@ -101,19 +101,42 @@ export class SegmentedLog {
 
   /** Appends entries that continue the log. Durable only after sync(). Throws what the disk throws (ENOSPC). */
   append(entries: readonly Entry[]): void {
+    // The records bound for one segment go in one write: a Ready's entries cost one pwrite, not one each.
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let pendingSegment: Segment | undefined;
+    const writePending = (): void => {
+      if (pendingSegment === undefined || pending.length === 0) return;
+      const bytes = pending.length === 1 ? pending[0]! : concatBytes(pending, pendingBytes);
+      pendingSegment.handle.write(bytes, pendingSegment.size);
+      for (const record of pending) {
+        pendingSegment.recordOffsets.push(pendingSegment.size);
+        pendingSegment.size += record.length;
+      }
+      this.dirty.add(pendingSegment);
+      pending = [];
+      pendingBytes = 0;
+    };
+    let lastIndex = this.lastIndexValue;
     for (const entry of entries) {
-      if (entry.index !== this.lastIndexValue + 1) {
-        throw new Error(`append of index ${entry.index} after last index ${this.lastIndexValue}`);
+      if (entry.index !== lastIndex + 1) {
+        writePending();
+        throw new Error(`append of index ${entry.index} after last index ${lastIndex}`);
       }
       let segment = this.segments[this.segments.length - 1];
-      if (segment === undefined || segment.size >= this.options.segmentBytesMax) segment = this.createSegment(entry.index);
+      if (segment === undefined || segment.size + pendingBytes >= this.options.segmentBytesMax) {
+        writePending();
+        this.lastIndexValue = lastIndex;
+        segment = this.createSegment(entry.index);
+      }
+      pendingSegment = segment;
       const record = encodeRecord(entry);
-      segment.handle.write(record, segment.size);
-      segment.recordOffsets.push(segment.size);
-      segment.size += record.length;
-      this.dirty.add(segment);
-      this.lastIndexValue = entry.index;
+      pending.push(record);
+      pendingBytes += record.length;
+      lastIndex = entry.index;
     }
+    writePending();
+    this.lastIndexValue = lastIndex;
   }
 
   /**
