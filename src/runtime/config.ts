@@ -6,7 +6,7 @@
 //   raft:   { electionTicksMin: 10, heartbeatTicks: 1, ... }   # src/raft/config.ts
 //   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
 //   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
-//   storage: { segmentBytesMax: 16777216, blockBytesMax: 8388608, readCacheBytes: 8388608 }
+//   storage: { segmentBytesMax: 16777216, blockBytesMax: 8388608, readCacheBytes: 8388608, sync: always }
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
 //   nodes:
@@ -53,10 +53,22 @@ export interface ClusterConfig {
   readonly segmentBytesMax: number;
   /** The streams' block files and read cache (src/broker/file-message-store.ts). */
   readonly messageStore: FileMessageStoreOptions;
+  /** When the log is fdatasynced: before every acknowledgement, or on a period (docs/real-mode.md says what each promises). */
+  readonly sync: SyncPolicy;
   /** Declared streams: the leader creates those the replicated state lacks. */
   readonly streams: readonly StreamConfig[];
   readonly nodes: readonly NodeAddress[];
 }
+
+/**
+ * When a node fdatasyncs its Raft log: 'always' before it acknowledges
+ * anything that depends on an entry (the default), or 'interval': once a
+ * majority holds an entry in memory, syncing every intervalMs.
+ */
+export type SyncPolicy = { readonly mode: 'always' } | { readonly mode: 'interval'; readonly intervalMs: number };
+
+export const DEFAULT_SYNC_POLICY: SyncPolicy = { mode: 'always' };
+const DEFAULT_SYNC_INTERVAL_MS = 1000;
 
 /** A configuration file with problems; `problems` lists each with its file, line and field. */
 export { YamlFieldError as ConfigError };
@@ -97,6 +109,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     node: pickTuning(DEFAULT_BROKER_NODE_OPTIONS),
     segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX,
     messageStore: DEFAULT_FILE_MESSAGE_STORE_OPTIONS,
+    sync: DEFAULT_SYNC_POLICY,
     streams: [exampleStream(nodes.length)],
     nodes,
   };
@@ -134,12 +147,16 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
   const broker = reader.section(['broker'], top.broker, DEFAULT_BROKER_OPTIONS);
   const node = reader.section(['node'], top.node, pickTuning(DEFAULT_BROKER_NODE_OPTIONS));
-  const storage = reader.section(['storage'], top.storage, { segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX, ...DEFAULT_FILE_MESSAGE_STORE_OPTIONS });
+  const storage = reader.section(['storage'], top.storage, { segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX, ...DEFAULT_FILE_MESSAGE_STORE_OPTIONS, sync: 'always', syncIntervalMs: DEFAULT_SYNC_INTERVAL_MS });
   const segmentBytesMax = reader.integer(['storage', 'segmentBytesMax'], storage.segmentBytesMax, 4096, 2 ** 31);
   const messageStore: FileMessageStoreOptions = {
     blockBytesMax: reader.integer(['storage', 'blockBytesMax'], storage.blockBytesMax, 4096, 2 ** 31),
     readCacheBytes: reader.integer(['storage', 'readCacheBytes'], storage.readCacheBytes, 0, 2 ** 40),
   };
+  const syncMode = storage.sync;
+  if (syncMode !== 'always' && syncMode !== 'interval') reader.problem(['storage', 'sync'], `must be always or interval, got ${JSON.stringify(syncMode)}`);
+  const syncIntervalMs = reader.integer(['storage', 'syncIntervalMs'], storage.syncIntervalMs, 1, 3_600_000);
+  const sync: SyncPolicy = syncMode === 'interval' ? { mode: 'interval', intervalMs: syncIntervalMs } : { mode: 'always' };
   for (const problem of validateRaftOptions(raft)) reader.problem(['raft', problem.split(' ')[0]!], problem);
   for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
   // Every tuning is a positive count, but snapshotEveryEntries may be 0: never snapshot.
@@ -148,7 +165,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
   const streams = readStreams(reader, top.streams, nodes.length);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, streams, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, streams, nodes };
 }
 
 function pickTuning(options: BrokerNodeOptions): NodeTuning {

@@ -26,7 +26,7 @@ import { AdminServer } from './admin-server.js';
 import type { ClusterConfig, NodeAddress } from './config.js';
 import { PeerTransport } from './peer-transport.js';
 import { crc32 } from '../storage/crc32.js';
-import { NodeStorage, type OpenedStorage, type PersistOutcome } from '../storage/node-storage.js';
+import { NodeStorage, type LogSyncPolicy, type OpenedStorage, type PersistOutcome } from '../storage/node-storage.js';
 import { DataDirectoryLock } from './data-dir-lock.js';
 import { NODE_FILE_SYSTEM } from './node-file-system.js';
 import { StorageCorruptionError } from '../storage/corruption.js';
@@ -55,6 +55,9 @@ export class NodeRunner {
   private nextSession = 1;
   private ticker: NodeJS.Timeout | undefined;
   private persisting = false;
+  /** Under the 'interval' sync policy: the timer, and whether a sync is in flight. */
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing = false;
   private stopped = false;
   /** Added to the wall clock: the admin SKEW command, for clock fault tests. */
   skewMs = 0;
@@ -123,7 +126,7 @@ export class NodeRunner {
     let opened: OpenedStorage | undefined;
     let runner: NodeRunner | undefined;
     try {
-      opened = await openStorage(address.dataDir, config.segmentBytesMax, options.log);
+      opened = await openStorage(address.dataDir, config.segmentBytesMax, config.sync.mode, options.log);
       runner = new NodeRunner(options, address, lock, opened);
       await runner.listen();
       return runner;
@@ -158,14 +161,16 @@ export class NodeRunner {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
     for (const socket of this.sockets.values()) socket.destroy();
     await Promise.all([
       new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve()))),
       this.transport.stop(),
       this.admin.stop(),
     ]);
-    // Let an fsync in flight finish before the files close.
-    while (this.persisting) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Let an fsync in flight finish before the files close, and under the interval policy sync what is left.
+    while (this.persisting || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (this.options.config.sync.mode === 'interval') await new Promise<void>((resolve) => this.storage.syncLog(() => resolve()));
     this.storage.close();
     this.core.closeStorage();
     this.lock.release();
@@ -181,6 +186,8 @@ export class NodeRunner {
       this.core.tick(this.nowMs());
       this.pump();
     }, this.options.config.tickMs);
+    const sync = this.options.config.sync;
+    if (sync.mode === 'interval') this.syncTimer = setInterval(() => this.syncOnInterval(), sync.intervalMs);
     this.options.log(
       `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.host}:${address.adminPort}`,
     );
@@ -252,7 +259,8 @@ export class NodeRunner {
     }
     this.stats.readies++;
     this.stats.entries += ready.entries.length;
-    if (ready.entries.length > 0 || ready.hardState !== undefined || ready.truncateFrom !== undefined) this.stats.fsyncs++;
+    const logSynced = this.options.config.sync.mode === 'always' && (ready.entries.length > 0 || ready.truncateFrom !== undefined);
+    if (logSynced || ready.hardState !== undefined) this.stats.fsyncs++;
     this.persisting = false;
     if (this.stopped) return;
     if (ready.snapshot !== undefined) this.noteInstall(ready.snapshot.index, outcome);
@@ -300,6 +308,21 @@ export class NodeRunner {
     });
   }
 
+  /**
+   * Under the 'interval' sync policy: makes the log's appends durable, one
+   * sync at a time. A failed sync is what a failed write is under 'always':
+   * the node stops rather than go on with a log it cannot trust.
+   */
+  private syncOnInterval(): void {
+    if (this.stopped || this.syncing) return;
+    this.syncing = true;
+    this.storage.syncLog((error) => {
+      this.syncing = false;
+      if (error === undefined) this.stats.fsyncs++;
+      if (error !== undefined && !this.stopped) this.fail(`log sync failed, stopping: ${error.message}`);
+    });
+  }
+
   /** A failure the node cannot go on after: stop taking input, and tell the supervisor. */
   private fail(reason: string): void {
     this.stopped = true;
@@ -314,9 +337,9 @@ function memoryMb(): Record<string, number> {
   return { rss: mb(usage.rss), heapUsed: mb(usage.heapUsed), heapTotal: mb(usage.heapTotal), arrayBuffers: mb(usage.arrayBuffers) };
 }
 
-function openStorage(dataDir: string, segmentBytesMax: number, log: (line: string) => void): Promise<OpenedStorage> {
+function openStorage(dataDir: string, segmentBytesMax: number, logSync: LogSyncPolicy, log: (line: string) => void): Promise<OpenedStorage> {
   return new Promise((resolve, reject) => {
-    NodeStorage.open(NODE_FILE_SYSTEM, dataDir, { segmentBytesMax, note: log }, (error, opened) => {
+    NodeStorage.open(NODE_FILE_SYSTEM, dataDir, { segmentBytesMax, note: log, logSync }, (error, opened) => {
       if (error !== undefined || opened === undefined) reject(error ?? new Error(`could not open ${dataDir}`));
       else resolve(opened);
     });

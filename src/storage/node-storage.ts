@@ -17,9 +17,19 @@ import { HardStateFile } from './hard-state-file.js';
 import { SegmentedLog } from './segmented-log.js';
 import { SnapshotFiles, type SnapshotHeader } from './snapshot-file.js';
 
+/**
+ * When log appends are fdatasynced: 'always' before a Ready is reported
+ * durable (the default), or 'interval', where a Ready's entries count as
+ * durable once written to the page cache and the driver syncs the log on a
+ * period (syncLog). Hard state, truncations past a segment and snapshots are
+ * synced under both: they are rare, and Raft's votes rest on them.
+ */
+export type LogSyncPolicy = 'always' | 'interval';
+
 export interface StorageOptions {
   readonly segmentBytesMax: number;
   readonly note: (line: string) => void;
+  readonly logSync?: LogSyncPolicy;
 }
 
 /** One Ready's persistence work. */
@@ -57,6 +67,7 @@ export class NodeStorage {
     private readonly hardStateFile: HardStateFile,
     private readonly snapshotFiles: SnapshotFiles,
     private readonly log: SegmentedLog,
+    private readonly logSync: LogSyncPolicy,
   ) {}
 
   /** The durable snapshot as a leader reads it to send to followers. */
@@ -103,7 +114,7 @@ export class NodeStorage {
       const { log, entries } = SegmentedLog.open(fs, joinPath(dir, 'log'), options);
       const snapshot = opened.loaded === undefined ? undefined : { index: opened.loaded.index, term: opened.loaded.term };
       const kept = snapshot === undefined ? entries : reconcileWithSnapshot(log, entries, snapshot.index, snapshot.term);
-      const storage = new NodeStorage(dir, file, snapshots, log);
+      const storage = new NodeStorage(dir, file, snapshots, log, options.logSync ?? 'always');
       const restored: DurableState = { hardState: durable.hardState, entries: kept, ...(snapshot === undefined ? {} : { snapshot }) };
       return { storage, durable: restored, snapshotData: opened.loaded?.data, incarnation: durable.starts + 1 };
     } catch (error) {
@@ -223,6 +234,16 @@ export class NodeStorage {
       this.log.append(entries);
     } catch (error) {
       done(error as Error);
+      return;
+    }
+    if (this.logSync === 'interval') done(undefined);
+    else this.log.sync(done);
+  }
+
+  /** Makes every log append so far durable: under the 'interval' policy, what the driver calls on its period. */
+  syncLog(done: SyncDone): void {
+    if (this.closed) {
+      done(new Error(`storage in ${this.dir} is closed`));
       return;
     }
     this.log.sync(done);

@@ -52,4 +52,17 @@ describe('cluster configuration', () => {
     expect(problemsOf('nodes: [\n')[0]).toMatch(/^cluster\.yaml:\d+: /);
     expect(problemsOf('secret: abcdefghij\n')).toEqual(['cluster.yaml:1: nodes: must be a list of at least one node, got nothing']);
   });
+
+  it('takes the storage options, and a sync policy of always (the default) or interval with its period', () => {
+    const base = `secret: s3cret-value\nnodes:\n${node(1, 5000)}`;
+    expect(parseClusterConfig(base, 'cluster.yaml').sync).toEqual({ mode: 'always' });
+    const tuned = parseClusterConfig(`${base}storage: { sync: interval, syncIntervalMs: 250, blockBytesMax: 65536, readCacheBytes: 0 }\n`, 'cluster.yaml');
+    expect(tuned.sync).toEqual({ mode: 'interval', intervalMs: 250 });
+    expect(tuned.messageStore).toEqual({ blockBytesMax: 65536, readCacheBytes: 0 });
+    expect(problemsOf(`${base}storage: { sync: sometimes, syncIntervalMs: 0, blockBytesMax: 12 }\n`)).toEqual([
+      'cluster.yaml:4: storage.blockBytesMax: must be an integer from 4096 to 2147483648, got 12',
+      'cluster.yaml:4: storage.sync: must be always or interval, got "sometimes"',
+      'cluster.yaml:4: storage.syncIntervalMs: must be an integer from 1 to 3600000, got 0',
+    ]);
+  });
 });
