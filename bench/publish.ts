@@ -1,0 +1,188 @@
+// The publish path side by side with nats-server JetStream: the same official
+// `nats` client publishes 128-byte messages with PubAcks to a 3-replica stream
+// on a 3-node loopback cluster, at 1, 64 and 512 publishes in flight, in
+// rounds that interleave the systems (so that a noisy moment of a shared
+// machine falls on all of them alike):
+//   - chorus with `storage.sync: always` (fdatasync before acknowledging),
+//   - chorus with `storage.sync: interval` (acknowledge once a majority has
+//     written it; fdatasync every second), which promises what nats-server's
+//     default promises,
+//   - nats-server JetStream, file storage, its defaults.
+// It prints, per system and in-flight count, the median over rounds of the
+// publish rate and of each round's p50 and p99 PubAck latency, and the
+// ratios to nats-server. Then, for chorus, how long after a publish a core
+// subscriber on the leader and one on a follower receive it.
+// Usage: npm run bench:publish -- [--rounds 4] [--messages 3000]
+
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
+import { NatsServerCluster, natsServerBinary } from './nats-server-cluster.js';
+import { median, readOptions } from './stats.js';
+
+const { rounds, messages } = readOptions({ rounds: 4, messages: 3000 });
+const IN_FLIGHTS = [1, 64, 512] as const;
+const payload = new Uint8Array(128).fill(0x61);
+
+interface Round {
+  readonly rate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+interface System {
+  readonly name: string;
+  readonly nc: NatsConnection;
+  readonly subject: string;
+  readonly stop: () => Promise<void>;
+  readonly rounds: Map<number, Round[]>;
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+/** Publishes `count` messages with `inFlight` publishers each awaiting its PubAck; the rate and the latencies. */
+async function publishRound(nc: NatsConnection, subject: string, count: number, inFlight: number, tag: string): Promise<Round> {
+  const js = nc.jetstream();
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const i = next++;
+        const sent = performance.now();
+        await js.publish(subject, payload, { msgID: `${tag}-${i}` });
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rate: count / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}
+
+async function chorusSystem(name: string, sync: 'always' | 'interval'): Promise<System> {
+  const cluster = await RealCluster.create(3, 100, 10, 1, undefined, { storage: sync === 'interval' ? { sync: 'interval', syncIntervalMs: 1000 } : { sync: 'always' } });
+  cluster.start();
+  const leader = await cluster.waitForLeader();
+  const nc = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+  await publishRound(nc, 'bench', 300, 8, `${name}-warmup`);
+  return {
+    name,
+    nc,
+    subject: 'bench',
+    rounds: new Map(IN_FLIGHTS.map((n) => [n, []])),
+    stop: async () => {
+      await nc.close();
+      await cluster.stop();
+      cluster.remove();
+    },
+  };
+}
+
+async function natsSystem(binary: string): Promise<System> {
+  const cluster = await NatsServerCluster.start(binary, 'BENCH', 'bench');
+  const nc = await connect({ servers: `127.0.0.1:${cluster.clientPorts[0]}` });
+  await publishRound(nc, 'bench', 300, 8, 'nats-warmup');
+  return {
+    name: 'nats-server',
+    nc,
+    subject: 'bench',
+    rounds: new Map(IN_FLIGHTS.map((n) => [n, []])),
+    stop: async () => {
+      await nc.close();
+      await cluster.stop();
+    },
+  };
+}
+
+/**
+ * How long after its publish a message reaches a core subscriber on the
+ * leader and one on a follower, with one publish in flight: the publisher
+ * stamps each payload with its send time.
+ */
+async function deliveryLatency(): Promise<{ leaderP50: number; followerP50: number; leaderP99: number; followerP99: number }> {
+  const cluster = await RealCluster.create(3, 100, 10, 1);
+  cluster.start();
+  try {
+    const leader = await cluster.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const publisher = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+    const onLeader = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+    const onFollower = await connect({ servers: `127.0.0.1:${cluster.node(follower).clientPort}` });
+    const collect = (subscription: Subscription, into: number[]): Promise<void> =>
+      (async () => {
+        for await (const message of subscription) into.push(performance.now() - new DataView(message.data.buffer, message.data.byteOffset).getFloat64(0));
+      })();
+    const leaderTimes: number[] = [];
+    const followerTimes: number[] = [];
+    const subscriptions = [onLeader.subscribe('latency'), onFollower.subscribe('latency')];
+    await Promise.all([onLeader.flush(), onFollower.flush()]);
+    const done = [collect(subscriptions[0]!, leaderTimes), collect(subscriptions[1]!, followerTimes)];
+    const js = publisher.jetstream();
+    await js.publish('latency', new Uint8Array(16));
+    for (let i = 0; i < 500; i++) {
+      const data = new Uint8Array(128);
+      new DataView(data.buffer).setFloat64(0, performance.now());
+      await js.publish('latency', data);
+    }
+    await sleep(500);
+    for (const subscription of subscriptions) subscription.unsubscribe();
+    await Promise.all(done);
+    await Promise.all([publisher.close(), onLeader.close(), onFollower.close()]);
+    // The first message of each (the unstamped warm-up) is left out.
+    const leaderSorted = leaderTimes.slice(1).sort((a, b) => a - b);
+    const followerSorted = followerTimes.slice(1).sort((a, b) => a - b);
+    return {
+      leaderP50: percentile(leaderSorted, 0.5),
+      leaderP99: percentile(leaderSorted, 0.99),
+      followerP50: percentile(followerSorted, 0.5),
+      followerP99: percentile(followerSorted, 0.99),
+    };
+  } finally {
+    await cluster.stop();
+    cluster.remove();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`publish path: nats client, 128-byte messages with PubAcks, 3 replicas, ${messages} messages a round, ${rounds} interleaved rounds, medians over rounds`);
+  const binary = natsServerBinary();
+  const systems: System[] = [];
+  try {
+    systems.push(await chorusSystem('chorus sync always', 'always'));
+    systems.push(await chorusSystem('chorus sync interval', 'interval'));
+    if (binary === undefined) console.log('  nats-server is not installed (apt-get install nats-server): the side-by-side columns are skipped');
+    else systems.push(await natsSystem(binary));
+    for (let round = 0; round < rounds; round++) {
+      for (const inFlight of IN_FLIGHTS) {
+        for (const system of systems) {
+          system.rounds.get(inFlight)!.push(await publishRound(system.nc, system.subject, messages, inFlight, `${system.name}-${round}-${inFlight}`.replaceAll(' ', '-')));
+        }
+      }
+      console.log(`  round ${round + 1} of ${rounds} done`);
+    }
+  } finally {
+    for (const system of systems) await system.stop();
+  }
+  const nats = systems.find((system) => system.name === 'nats-server');
+  console.log('');
+  console.log('in flight  system                 msgs/s   p50 ms   p99 ms   rate / nats-server');
+  for (const inFlight of IN_FLIGHTS) {
+    const natsRate = nats === undefined ? undefined : median(nats.rounds.get(inFlight)!.map((r) => r.rate));
+    for (const system of systems) {
+      const list = system.rounds.get(inFlight)!;
+      const rate = median(list.map((r) => r.rate));
+      const ratio = natsRate === undefined ? '' : (rate / natsRate).toFixed(2);
+      console.log(
+        `${String(inFlight).padStart(9)}  ${system.name.padEnd(21)}  ${rate.toFixed(0).padStart(6)}  ${median(list.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${median(list.map((r) => r.p99Ms)).toFixed(1).padStart(7)}   ${ratio}`,
+      );
+    }
+  }
+  const delivery = await deliveryLatency();
+  console.log('');
+  console.log(`chorus, publish to delivery at a core subscriber, one publish in flight: on the leader p50 ${delivery.leaderP50.toFixed(1)} ms (p99 ${delivery.leaderP99.toFixed(1)}), on a follower p50 ${delivery.followerP50.toFixed(1)} ms (p99 ${delivery.followerP99.toFixed(1)})`);
+}
+
+await main();
