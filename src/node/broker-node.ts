@@ -646,6 +646,11 @@ export class BrokerNode {
     return this.raft.ready();
   }
 
+  /** The driver's connection to a peer closed: see RaftNode.peerUnreachable. */
+  peerUnreachable(peer: NodeId): void {
+    this.raft.peerUnreachable(peer);
+  }
+
   /**
    * Applies what the Raft core has committed and not handed out yet, as soon
    * as it commits: publishes are answered one round trip after they reach a

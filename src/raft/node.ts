@@ -452,6 +452,25 @@ export class RaftNode {
   }
 
   /**
+   * The driver lost its connection to `peer`: the socket closed, as it does
+   * at once when a process is killed. When `peer` is this follower's leader,
+   * the follower does not wait out its election timeout: it forgets the
+   * leader (so its lease no longer turns candidates away) and campaigns after
+   * 1 + its rank among the other survivors ticks, so that survivors that all
+   * saw the loss campaign one after another instead of splitting the vote.
+   * The campaign is a PreVote, granted only by voters that lost the leader
+   * too. A hint for liveness, never needed for safety: a wrong one costs a
+   * PreVote round.
+   */
+  peerUnreachable(peer: NodeId): void {
+    if (this.roleValue !== 'follower' || this.leaderValue !== peer || peer === NO_NODE) return;
+    this.leaderValue = NO_NODE;
+    const survivors = this.voters.filter((voter) => voter !== peer).sort((a, b) => a - b);
+    const delayTicks = 1 + survivors.indexOf(this.id);
+    this.electionElapsed = Math.max(this.electionElapsed, this.campaignDueTicks() - delayTicks);
+  }
+
+  /**
    * Committed entries not handed out yet, for a driver that applies entries
    * as soon as they commit instead of with the Ready that carries them. A
    * committed entry is durable on a quorum (a leader counts itself only for

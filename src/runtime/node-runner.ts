@@ -109,6 +109,10 @@ export class NodeRunner {
         this.core.step(message, this.nowMs(), clock);
         this.pump();
       },
+      onPeerLost: (peer) => {
+        this.core.peerUnreachable(peer);
+        this.pump();
+      },
       log: options.log,
     });
     this.admin = new AdminServer(this, config.secret, options.log);

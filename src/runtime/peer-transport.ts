@@ -35,6 +35,8 @@ export interface PeerTransportOptions {
   readonly secret: string;
   readonly limits: PeerCodecLimits;
   readonly onMessage: (message: PeerMessage, clock: ClockStamp) => void;
+  /** The connection to a peer closed (its process died, or the link dropped): a hint that it may be gone. */
+  readonly onPeerLost?: (peer: number) => void;
   readonly log: (line: string) => void;
 }
 
@@ -148,7 +150,10 @@ export class PeerTransport {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (link.socket !== socket) return;
-      if (link.ready) this.options.log(`lost the connection to peer ${link.peer.id}; reconnecting`);
+      if (link.ready) {
+        this.options.log(`lost the connection to peer ${link.peer.id}; reconnecting`);
+        if (!this.stopped) this.options.onPeerLost?.(link.peer.id);
+      }
       link.socket = undefined;
       link.ready = false;
       if (this.stopped) return;

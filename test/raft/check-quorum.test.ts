@@ -76,3 +76,38 @@ describe('6.2 CheckQuorum: a leader without a quorum steps down', () => {
     expect(cluster.node(1).role()).toBe('leader');
   });
 });
+
+describe('a follower told that its connection to the leader closed', () => {
+  it('campaigns after one tick (the lowest survivor) or two, and the survivors elect one of them in a single term', () => {
+    const cluster = new Cluster();
+    cluster.elect(1);
+    cluster.stabilize();
+    const term = cluster.node(2).term();
+    cluster.crash(1);
+    // Both survivors see the closed socket at once, as after kill -9 of the leader.
+    cluster.node(2).peerUnreachable(1);
+    cluster.node(3).peerUnreachable(1);
+    for (let tick = 0; tick < 3 && cluster.node(2).role() !== 'leader' && cluster.node(3).role() !== 'leader'; tick++) {
+      cluster.tick(2);
+      cluster.tick(3);
+      cluster.stabilize();
+    }
+    expect(cluster.node(2).role()).toBe('leader');
+    expect(cluster.node(2).term()).toBe(term + 1);
+    expect(cluster.node(3).leader()).toBe(2);
+  });
+
+  it('is only a hint: a survivor that still hears the leader turns the campaign away, and nothing changes', () => {
+    const cluster = new Cluster();
+    cluster.elect(1);
+    cluster.stabilize();
+    const term = cluster.node(1).term();
+    // Only node 2 lost its connection; the leader is alive and node 3 hears it.
+    cluster.node(2).peerUnreachable(1);
+    cluster.tick(2, 2);
+    cluster.stabilize();
+    expect(cluster.node(1).role()).toBe('leader');
+    expect(cluster.node(1).term()).toBe(term);
+    expect(cluster.node(3).term()).toBe(term);
+  });
+});
