@@ -4,14 +4,18 @@
 // rounds that interleave the systems (so that a noisy moment of a shared
 // machine falls on all of them alike):
 //   - chorus with `storage.sync: always` (fdatasync before acknowledging),
+//     published to through its leader, and through a follower,
 //   - chorus with `storage.sync: interval` (acknowledge once a majority has
 //     written it; fdatasync every second), which promises what nats-server's
 //     default promises,
 //   - nats-server JetStream, file storage, its defaults.
 // It prints, per system and in-flight count, the median over rounds of the
 // publish rate and of each round's p50 and p99 PubAck latency, and the
-// ratios to nats-server. Then, for chorus, how long after a publish a core
-// subscriber on the leader and one on a follower receive it.
+// ratios to nats-server; for chorus, whether any election happened during the
+// rounds and how many entries each fsync carried. Then, for chorus, how long
+// after a publish a core subscriber on the leader and one on a follower
+// receive it. For a CPU profile of the nodes, set
+// CHORUS_NODE_ARGS=--cpu-prof (see src/runtime/supervisor.ts).
 // Usage: npm run bench:publish -- [--rounds 4] [--messages 3000]
 
 import { connect, type NatsConnection, type Subscription } from 'nats';
@@ -62,24 +66,48 @@ async function publishRound(nc: NatsConnection, subject: string, count: number, 
   return { rate: count / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
 }
 
-async function chorusSystem(name: string, sync: 'always' | 'interval'): Promise<System> {
+/** The Raft term every node of a chorus cluster reports: a term that moved during the rounds means an election. */
+async function terms(cluster: RealCluster): Promise<number[]> {
+  const answers = await Promise.all([1, 2, 3].map((id) => cluster.admin(id, 'STATUS').catch(() => [])));
+  return answers.map(([answer]) => (answer === undefined ? 0 : (JSON.parse(answer.replace(/^OK /, '')) as { term: number }).term));
+}
+
+/** A chorus cluster, published to through its leader and, as a second system, through a follower (which forwards to the leader). */
+async function chorusSystems(name: string, sync: 'always' | 'interval', viaFollower: boolean): Promise<System[]> {
   const cluster = await RealCluster.create(3, 100, 10, 1, undefined, { storage: sync === 'interval' ? { sync: 'interval', syncIntervalMs: 1000 } : { sync: 'always' } });
   cluster.start();
   const leader = await cluster.waitForLeader();
+  const follower = [1, 2, 3].find((id) => id !== leader)!;
   const nc = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+  const followerNc = viaFollower ? await connect({ servers: `127.0.0.1:${cluster.node(follower).clientPort}` }) : undefined;
   await publishRound(nc, 'bench', 300, 8, `${name}-warmup`);
-  return {
-    name,
-    nc,
-    subject: 'bench',
-    rounds: new Map(IN_FLIGHTS.map((n) => [n, []])),
-    stop: async () => {
-      await nc.close();
-      await cluster.stop();
-      cluster.remove();
+  if (followerNc !== undefined) await publishRound(followerNc, 'bench', 300, 8, `${name}-follower-warmup`);
+  const termsBefore = await terms(cluster);
+  const systems: System[] = [
+    {
+      name,
+      nc,
+      subject: 'bench',
+      rounds: new Map(IN_FLIGHTS.map((n) => [n, []])),
+      stop: async () => {
+        const termsAfter = await terms(cluster);
+        const [answer] = await cluster.admin(leader, 'STATUS').catch(() => [undefined]);
+        const status = answer === undefined ? undefined : (JSON.parse(answer.replace(/^OK /, '')) as { entries: number; fsyncs: number });
+        const perFsync = status === undefined ? '?' : (status.entries / Math.max(1, status.fsyncs)).toFixed(1);
+        const elections = termsAfter.map((term, i) => term - termsBefore[i]!).reduce((a, b) => Math.max(a, b), 0);
+        summaries.push(`  ${name}: terms ${termsBefore.join('/')} before the rounds, ${termsAfter.join('/')} after (${elections} elections); leader: ${perFsync} entries per fsync`);
+        await nc.close();
+        await followerNc?.close();
+        await cluster.stop();
+        cluster.remove();
+      },
     },
-  };
+  ];
+  if (followerNc !== undefined) systems.push({ name: `${name} via follower`, nc: followerNc, subject: 'bench', rounds: new Map(IN_FLIGHTS.map((n) => [n, []])), stop: async () => undefined });
+  return systems;
 }
+
+const summaries: string[] = [];
 
 async function natsSystem(binary: string): Promise<System> {
   const cluster = await NatsServerCluster.start(binary, 'BENCH', 'bench');
@@ -151,8 +179,8 @@ async function main(): Promise<void> {
   const binary = natsServerBinary();
   const systems: System[] = [];
   try {
-    systems.push(await chorusSystem('chorus sync always', 'always'));
-    systems.push(await chorusSystem('chorus sync interval', 'interval'));
+    systems.push(...(await chorusSystems('chorus always', 'always', true)));
+    systems.push(...(await chorusSystems('chorus interval', 'interval', false)));
     if (binary === undefined) console.log('  nats-server is not installed (apt-get install nats-server): the side-by-side columns are skipped');
     else systems.push(await natsSystem(binary));
     for (let round = 0; round < rounds; round++) {
@@ -164,11 +192,12 @@ async function main(): Promise<void> {
       console.log(`  round ${round + 1} of ${rounds} done`);
     }
   } finally {
-    for (const system of systems) await system.stop();
+    // Followers' systems first: their stop does nothing, and the cluster's own stop reads its STATUS before it ends it.
+    for (const system of [...systems].reverse()) await system.stop();
   }
   const nats = systems.find((system) => system.name === 'nats-server');
   console.log('');
-  console.log('in flight  system                 msgs/s   p50 ms   p99 ms   rate / nats-server');
+  console.log('in flight  system                         msgs/s   p50 ms   p99 ms   rate / nats-server');
   for (const inFlight of IN_FLIGHTS) {
     const natsRate = nats === undefined ? undefined : median(nats.rounds.get(inFlight)!.map((r) => r.rate));
     for (const system of systems) {
@@ -176,10 +205,12 @@ async function main(): Promise<void> {
       const rate = median(list.map((r) => r.rate));
       const ratio = natsRate === undefined ? '' : (rate / natsRate).toFixed(2);
       console.log(
-        `${String(inFlight).padStart(9)}  ${system.name.padEnd(21)}  ${rate.toFixed(0).padStart(6)}  ${median(list.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${median(list.map((r) => r.p99Ms)).toFixed(1).padStart(7)}   ${ratio}`,
+        `${String(inFlight).padStart(9)}  ${system.name.padEnd(29)}  ${rate.toFixed(0).padStart(6)}  ${median(list.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${median(list.map((r) => r.p99Ms)).toFixed(1).padStart(7)}   ${ratio}`,
       );
     }
   }
+  console.log('');
+  for (const line of summaries) console.log(line);
   const delivery = await deliveryLatency();
   console.log('');
   console.log(`chorus, publish to delivery at a core subscriber, one publish in flight: on the leader p50 ${delivery.leaderP50.toFixed(1)} ms (p99 ${delivery.leaderP99.toFixed(1)}), on a follower p50 ${delivery.followerP50.toFixed(1)} ms (p99 ${delivery.followerP99.toFixed(1)})`);

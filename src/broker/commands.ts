@@ -52,7 +52,7 @@
 // because their verdict must be a replicated, deterministic rejection.
 
 import { assert, unreachable } from '../raft/assert.js';
-import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
+import { ByteReader, ByteWriter, utf8, utf8Repeated } from '../protocol/bytes.js';
 import type { BrokerOptions } from './options.js';
 import type { DiscardPolicy, StreamConfig } from './stream-config.js';
 
@@ -252,11 +252,11 @@ function encodePurge(command: StreamPurgeCommand): Uint8Array {
 }
 
 function encodePublish(command: PublishCommand): Uint8Array {
-  const topic = utf8(command.topic, 'topic');
+  const topic = utf8Repeated(command.topic, 'topic');
   const msgId = command.msgId === undefined ? undefined : utf8(command.msgId, 'msgId');
   const headers = [...command.headers].map(([name, values]) => {
     assert(values.length >= 1, `header ${JSON.stringify(name)} has no values`);
-    return { name: utf8(name, 'header name'), values: values.map((value) => utf8(value, 'header value')) };
+    return { name: utf8Repeated(name, 'header name'), values: values.map((value) => utf8(value, 'header value')) };
   });
   let size = PUBLISH_FIXED_BYTES + topic.length + command.payload.length;
   if (msgId !== undefined) size += 2 + msgId.length;

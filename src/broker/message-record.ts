@@ -27,7 +27,7 @@
 // covers it like everything else. Decoding never throws on bad bytes: a
 // damaged record comes back as an error naming the field and byte.
 
-import { ByteReader, ByteWriter, utf8 } from '../protocol/bytes.js';
+import { ByteReader, ByteWriter, utf8, utf8Repeated } from '../protocol/bytes.js';
 import { crc32 } from '../storage/crc32.js';
 import { NO_HEADERS, readHeaders, readShort, type MessageHeaders } from './commands.js';
 import { Hash64 } from './hash.js';
@@ -68,9 +68,10 @@ export function messageHash(message: StreamMessage): Hash64 {
 }
 
 /** A message as one record, its hash given (see messageHash). */
-export function encodeRecord(message: StreamMessage, hashHigh: number, hashLow: number, subjectBytes: Uint8Array = utf8(message.topic, 'subject')): Uint8Array {
+export function encodeRecord(message: StreamMessage, hashHigh: number, hashLow: number): Uint8Array {
+  const subjectBytes = utf8Repeated(message.topic, 'subject');
   const msgId = message.msgId === undefined ? undefined : utf8(message.msgId, 'msgId');
-  const headers = [...message.headers].map(([name, values]) => ({ name: utf8(name, 'header name'), values: values.map((value) => utf8(value, 'header value')) }));
+  const headers = [...message.headers].map(([name, values]) => ({ name: utf8Repeated(name, 'header name'), values: values.map((value) => utf8(value, 'header value')) }));
   let size = RECORD_FRAME_BYTES + BODY_FIXED_BYTES + 2 + subjectBytes.length + 4 + message.payload.length;
   if (msgId !== undefined) size += 2 + msgId.length;
   if (headers.length > 0) {

@@ -664,9 +664,13 @@ export class BrokerNode {
     this.afterApplying();
   }
 
-  /** What follows applying entries: their messages written to the stores, reads and barriers they were waited for released, subscribers served. */
+  /**
+   * What follows applying entries: reads and barriers they were waited for
+   * released, subscribers served. The messages they stored are written to the
+   * stores' files with the next Ready (advance), one write for many applies;
+   * until then reads find them in the stores' buffers.
+   */
   private afterApplying(): void {
-    this.flushMessageStores();
     this.releaseWaitingReads();
     if (this.barrierWaits.length > 0) {
       const applied = this.state.appliedIndex;
@@ -690,6 +694,7 @@ export class BrokerNode {
     this.raft.advance();
     // The advance may commit more (a single voter commits what its disk now holds): apply that too.
     for (const entry of this.raft.takeCommittedEntries()) this.apply(entry);
+    this.flushMessageStores();
     this.afterApplying();
   }
 

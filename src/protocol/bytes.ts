@@ -28,6 +28,28 @@ export function utf8(text: string, what: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
+/** Strings kept by utf8Repeated, at most; the cache starts over when full. */
+const REPEATED_CACHE_MAX = 4096;
+/** Longer strings are encoded every time: they are unlikely to repeat, and would make the cache large. */
+const REPEATED_LENGTH_MAX = 256;
+const repeatedBytes = new Map<string, Uint8Array>();
+
+/**
+ * utf8() for short strings that come again and again (subjects, header
+ * names): each is checked and encoded once, then its bytes are reused. The
+ * bytes are shared, so callers must only read them.
+ */
+export function utf8Repeated(text: string, what: string): Uint8Array {
+  const known = repeatedBytes.get(text);
+  if (known !== undefined) return known;
+  const bytes = utf8(text, what);
+  if (text.length <= REPEATED_LENGTH_MAX) {
+    if (repeatedBytes.size >= REPEATED_CACHE_MAX) repeatedBytes.clear();
+    repeatedBytes.set(text, bytes);
+  }
+  return bytes;
+}
+
 /** UTF-8 length without allocating, for limit checks on hot paths. Counts a lone surrogate as 3 (as U+FFFD). */
 export function utf8Length(text: string): number {
   let bytes = 0;

@@ -55,6 +55,7 @@ export class NodeRunner {
   private nextSession = 1;
   private ticker: NodeJS.Timeout | undefined;
   private persisting = false;
+  private pumpScheduled = false;
   /** Under the 'interval' sync policy: the timer, and whether a sync is in flight. */
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
@@ -227,8 +228,23 @@ export class NodeRunner {
     this.pump();
   }
 
-  /** Sends what may go at once, writes client output, and starts persisting a Ready if none is in flight. */
+  /**
+   * Asks for a pump at the end of this turn of the event loop (setImmediate
+   * runs after the I/O callbacks of the turn), so that everything the turn's
+   * socket reads produced leaves together: one writev per peer and per
+   * client, and one Ready for the disk, instead of a write per message read.
+   */
   private pump(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pumpNow();
+    });
+  }
+
+  /** Sends what may go at once, writes client output, and starts persisting a Ready if none is in flight. */
+  private pumpNow(): void {
     if (this.stopped) return;
     for (const message of this.core.takePeerMessages()) this.send(message);
     for (const output of this.core.takeClientOutput()) {

@@ -35,7 +35,9 @@ export class Supervisor {
     if (this.children.has(id)) throw new Error(`node ${id} is already running`);
     const args = [this.options.entry ?? CLI_ENTRY, 'node', '--id', String(id)];
     if (this.options.configFile !== undefined) args.push('-c', this.options.configFile);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Extra flags for each node's Node.js, e.g. CHORUS_NODE_ARGS=--cpu-prof for a CPU profile of every node (written where it runs, as it exits).
+    const nodeArgs = (process.env['CHORUS_NODE_ARGS'] ?? '').split(/\s+/).filter((arg) => arg.length > 0);
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(id, child);
     for (const stream of [child.stdout, child.stderr]) {
       let pending = '';
