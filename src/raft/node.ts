@@ -1201,7 +1201,9 @@ export class RaftNode {
   /**
    * Heartbeat answers pace the retries: when the follower acknowledged
    * nothing more since the last one, the chunks after its acknowledgement
-   * are taken as lost and sent again.
+   * are taken as lost and sent again. When it had acknowledged every chunk,
+   * the answer that says it installed the snapshot was lost: the last chunk
+   * goes again, and a follower that installed it answers that at once.
    */
   private retrySnapshotIfStalled(peer: NodeId, progress: Progress): void {
     const transfer = progress.transfer!;
@@ -1209,7 +1211,12 @@ export class RaftNode {
       transfer.ackedAtLastHeartbeat = transfer.acked;
       return;
     }
-    transfer.sent = transfer.acked;
+    if (transfer.acked >= transfer.size) {
+      const chunkBytes = this.options.snapshotChunkBytes;
+      transfer.sent = transfer.size - (transfer.size % chunkBytes === 0 ? chunkBytes : transfer.size % chunkBytes);
+    } else {
+      transfer.sent = transfer.acked;
+    }
     this.sendSnapshotChunks(peer, progress);
   }
 

@@ -173,6 +173,54 @@ describe('snapshots and log compaction', () => {
     expect(cluster.host(3).node.commitIndex()).toBe(cluster.host(1).node.commitIndex());
   });
 
+  it('learn of an install whose answer was lost after every chunk was acknowledged: the last chunk goes again (found by the fuzzer, seed 160)', () => {
+    const cluster = followerBehindCompaction();
+    const follower = cluster.host(3).node;
+    // Node 3 is driven by hand: the Ready that installs the snapshot is held while a copy of the last chunk arrives.
+    cluster.tick(1, OPTIONS.heartbeatTicks);
+    let lastChunk: RaftMessage | undefined;
+    let installReady: ReturnType<RaftNode['ready']> | undefined;
+    for (let round = 0; round < 100 && installReady === undefined && cluster.network.length > 0; round++) {
+      const message = cluster.network.shift()!;
+      if (message.to !== 3) {
+        cluster.host(message.to).node.step(message);
+        cluster.flush(message.to);
+        continue;
+      }
+      if (message.type === 'InstallSnapshot') lastChunk = message;
+      follower.step(message);
+      cluster.network.push(...follower.takeImmediateMessages());
+      while (installReady === undefined && follower.hasReady()) {
+        const ready = follower.ready();
+        if (ready.snapshot !== undefined) installReady = ready;
+        else {
+          cluster.network.push(...ready.messages);
+          follower.advance();
+        }
+      }
+    }
+    expect(installReady).toBeDefined();
+    // The duplicate is acknowledged in full (nothing is missing) while the install is still being written ...
+    follower.step(lastChunk!);
+    cluster.network.push(...follower.takeImmediateMessages());
+    cluster.deliverAll((message) => message.to === 3);
+    // ... and the answer that it is installed is lost.
+    follower.advance();
+    if (follower.hasReady()) {
+      const ready = follower.ready();
+      expect(ready.messages.some((message) => message.type === 'InstallSnapshotResponse' && message.installed)).toBe(true);
+      follower.advance();
+    }
+    cluster.network.length = 0;
+    // The leader learns it at a heartbeat answer's pace, and the follower catches up.
+    cluster.propose(1, 2, 'b');
+    for (let i = 0; i < 4; i++) {
+      cluster.tick(1, OPTIONS.heartbeatTicks);
+      cluster.deliverAll();
+    }
+    expect(follower.commitIndex()).toBe(cluster.host(1).node.commitIndex());
+  });
+
   it('send lost chunks again from the offset the follower acknowledged, paced by heartbeat answers', () => {
     const cluster = followerBehindCompaction();
     // The chunk at offset 32 is lost the first three times the leader sends it.
