@@ -160,6 +160,8 @@ export class RaftNode {
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
   private readyInFlight = false;
+  /** Proposals were made since appends were last sent; see propose. */
+  private appendsDue = false;
   /** The Ready in flight carries committed entries, which the driver applies before anything takeCommittedEntries() could hand. */
   private committedInFlight = false;
   /** Set while the layer above forbids this node to lead; see refuseLeadership(). */
@@ -353,7 +355,10 @@ export class RaftNode {
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.termValue, kind: 'command', data };
     this.log.append(entry);
     this.uncommittedBytes += data.length;
-    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
+    // The appends go when the driver next takes messages: proposals made in one
+    // go (a batch of client publishes read at once) leave as one append per
+    // follower, not one each.
+    this.appendsDue = true;
     // A single voter commits on its own once the entry is durable (see advance()).
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -407,6 +412,7 @@ export class RaftNode {
 
   ready(): Ready {
     assert(!this.readyInFlight, 'ready() called before advance() of the previous Ready');
+    this.sendDueAppends();
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
     this.inflightHardState = hardState;
@@ -470,6 +476,14 @@ export class RaftNode {
     this.electionElapsed = Math.max(this.electionElapsed, this.campaignDueTicks() - delayTicks);
   }
 
+  /** Sends the appends that proposals made due (see propose). */
+  private sendDueAppends(): void {
+    if (!this.appendsDue) return;
+    this.appendsDue = false;
+    if (this.roleValue !== 'leader') return;
+    for (let i = 0; i < this.others.length; i++) this.sendAppends(this.others[i]!);
+  }
+
   /**
    * Committed entries not handed out yet, for a driver that applies entries
    * as soon as they commit instead of with the Ready that carries them. A
@@ -503,6 +517,7 @@ export class RaftNode {
    * call elections.
    */
   takeImmediateMessages(): readonly RaftMessage[] {
+    this.sendDueAppends();
     if (this.outboxNowLength === 0) return NO_MESSAGES;
     const messages = drain(this.outboxNow, this.outboxNowLength);
     this.outboxNowLength = 0;

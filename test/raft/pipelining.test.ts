@@ -19,9 +19,12 @@ function replicatingCluster(): Cluster {
   return cluster;
 }
 
+/** Proposals that arrive one at a time, each taken by the driver before the next: each makes an append of its own. */
 function proposeMany(cluster: Cluster, count: number): void {
-  for (let i = 0; i < count; i++) expect(cluster.node(1).propose(new Uint8Array([i])).ok).toBe(true);
-  cluster.flush(1);
+  for (let i = 0; i < count; i++) {
+    expect(cluster.node(1).propose(new Uint8Array([i])).ok).toBe(true);
+    cluster.flush(1);
+  }
 }
 
 describe('5.3 pipelining AppendRequests in replicate state', () => {
@@ -149,5 +152,16 @@ describe('5.3 a probe whose answer is lost', () => {
     const resumed = only(cluster.peek(to(2)), 'AppendRequest');
     expect(resumed.length).toBeGreaterThan(0);
     expect(resumed[0]!.prevLogIndex).toBe(match);
+  });
+});
+
+describe('proposals made in one go', () => {
+  it('leave as one append per follower, carrying every new entry', () => {
+    const cluster = replicatingCluster();
+    for (let i = 0; i < 10; i++) expect(cluster.node(1).propose(new Uint8Array([i])).ok).toBe(true);
+    cluster.flush(1);
+    const appends = only(cluster.peek(to(2)), 'AppendRequest');
+    expect(appends).toHaveLength(1);
+    expect(appends[0]!.entries).toHaveLength(10);
   });
 });
