@@ -21,17 +21,11 @@
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { NatsServerCluster, natsServerBinary } from './nats-server-cluster.js';
+import { percentile, publishRound, type Round } from './publishing.js';
 import { median, readOptions } from './stats.js';
 
 const { rounds, messages } = readOptions({ rounds: 4, messages: 3000 });
 const IN_FLIGHTS = [1, 64, 512] as const;
-const payload = new Uint8Array(128).fill(0x61);
-
-interface Round {
-  readonly rate: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
 
 interface System {
   readonly name: string;
@@ -39,31 +33,6 @@ interface System {
   readonly subject: string;
   readonly stop: () => Promise<void>;
   readonly rounds: Map<number, Round[]>;
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-}
-
-/** Publishes `count` messages with `inFlight` publishers each awaiting its PubAck; the rate and the latencies. */
-async function publishRound(nc: NatsConnection, subject: string, count: number, inFlight: number, tag: string): Promise<Round> {
-  const js = nc.jetstream();
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < count) {
-        const i = next++;
-        const sent = performance.now();
-        await js.publish(subject, payload, { msgID: `${tag}-${i}` });
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rate: count / seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
 }
 
 /** The Raft term every node of a chorus cluster reports: a term that moved during the rounds means an election. */

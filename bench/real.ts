@@ -12,25 +12,15 @@ import { connect, type NatsConnection } from 'nats';
 import { ChorusClient } from '../src/runtime/client.js';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { NatsServerCluster, natsServerBinary } from './nats-server-cluster.js';
+import { BENCH_PAYLOAD, publishRound } from './publishing.js';
 import { median, readOptions } from './stats.js';
 
 const { runs, messages, failovers } = readOptions({ runs: 3, messages: 2000, failovers: 10 });
-const payload = new Uint8Array(128).fill(0x61);
+const payload = BENCH_PAYLOAD;
 
 /** Publishes `count` messages with `inFlight` concurrent publishers awaiting their PubAcks; returns messages per second. */
 async function publishRate(nc: NatsConnection, subject: string, count: number, inFlight: number, runTag: string): Promise<number> {
-  const js = nc.jetstream();
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < count) {
-        const i = next++;
-        await js.publish(subject, payload, { msgID: `${runTag}-${i}` });
-      }
-    }),
-  );
-  return count / ((performance.now() - started) / 1000);
+  return (await publishRound(nc, subject, count, inFlight, runTag)).rate;
 }
 
 async function chorusRates(inFlights: readonly number[]): Promise<Map<number, number[]>> {
