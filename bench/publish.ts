@@ -14,17 +14,14 @@
 // ratios to nats-server; for chorus, whether any election happened during the
 // rounds and how many entries each fsync carried. Then, for chorus, how long
 // after a publish a core subscriber on the leader and one on a follower
-// receive it. For a CPU profile of the nodes, set
-// CHORUS_NODE_ARGS=--cpu-prof (see src/runtime/supervisor.ts).
-// Usage: npm run bench:publish -- [--rounds 4] [--messages 3000]
+// receive it. bench:real runs it (see there for the options).
 
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { RealCluster, sleep } from '../src/runtime/local-cluster.js';
 import { NatsServerCluster, natsServerBinary } from './nats-server-cluster.js';
 import { percentile, publishRound, type Round } from './publishing.js';
-import { median, readOptions } from './stats.js';
+import { median } from './stats.js';
 
-const { rounds, messages } = readOptions({ rounds: 4, messages: 3000 });
 const IN_FLIGHTS = [1, 64, 512] as const;
 
 interface System {
@@ -143,7 +140,8 @@ async function deliveryLatency(): Promise<{ leaderP50: number; followerP50: numb
   }
 }
 
-async function main(): Promise<void> {
+/** Runs the comparison described at the top of this file and prints its table. */
+export async function comparePublishPath(rounds: number, messages: number): Promise<void> {
   console.log(`publish path: nats client, 128-byte messages with PubAcks, 3 replicas, ${messages} messages a round, ${rounds} interleaved rounds, medians over rounds`);
   const binary = natsServerBinary();
   const systems: System[] = [];
@@ -166,13 +164,15 @@ async function main(): Promise<void> {
   }
   const nats = systems.find((system) => system.name === 'nats-server');
   console.log('');
-  console.log('in flight  system                         msgs/s   p50 ms   p99 ms   rate / nats-server');
+  console.log('in flight  system                         msgs/s   p50 ms   p99 ms   rate / nats-server, median (per round)');
   for (const inFlight of IN_FLIGHTS) {
-    const natsRate = nats === undefined ? undefined : median(nats.rounds.get(inFlight)!.map((r) => r.rate));
+    const natsRounds = nats?.rounds.get(inFlight);
     for (const system of systems) {
       const list = system.rounds.get(inFlight)!;
       const rate = median(list.map((r) => r.rate));
-      const ratio = natsRate === undefined ? '' : (rate / natsRate).toFixed(2);
+      // The ratio of each round to nats-server's same round: a noisy moment falls on both sides of it.
+      const ratios = natsRounds === undefined ? [] : list.map((round, i) => round.rate / natsRounds[i]!.rate);
+      const ratio = ratios.length === 0 ? '' : `${median(ratios).toFixed(2)} (${ratios.map((value) => value.toFixed(2)).join(' ')})`;
       console.log(
         `${String(inFlight).padStart(9)}  ${system.name.padEnd(29)}  ${rate.toFixed(0).padStart(6)}  ${median(list.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${median(list.map((r) => r.p99Ms)).toFixed(1).padStart(7)}   ${ratio}`,
       );
@@ -185,4 +185,3 @@ async function main(): Promise<void> {
   console.log(`chorus, publish to delivery at a core subscriber, one publish in flight: on the leader p50 ${delivery.leaderP50.toFixed(1)} ms (p99 ${delivery.leaderP99.toFixed(1)}), on a follower p50 ${delivery.followerP50.toFixed(1)} ms (p99 ${delivery.followerP99.toFixed(1)})`);
 }
 
-await main();

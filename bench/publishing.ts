@@ -1,5 +1,5 @@
 // Publishing through the official `nats` client with PubAcks, as the
-// real-mode benchmarks measure it: shared by bench:real and bench:publish.
+// real-mode benchmarks measure it: shared by the publish-path comparison and the failover benchmark of bench:real.
 
 import type { NatsConnection } from 'nats';
 

@@ -196,7 +196,11 @@ export class PeerTransport {
       this.readFrames(reader, bytes, peer, socket);
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.inbound.delete(socket));
+    socket.on('close', () => {
+      this.inbound.delete(socket);
+      // Its connection to us closing says the same as ours to it closing: it may be gone. Either may be the first a survivor sees.
+      if (peer !== undefined && !this.stopped) this.options.onPeerLost?.(peer);
+    });
   }
 
   private readFrames(reader: FrameReader, bytes: Uint8Array, peer: number, socket: net.Socket): void {
