@@ -146,10 +146,9 @@ export function recordCrcMatches(bytes: Uint8Array, at: number, length: number):
  * The whole message a record holds, for stream `stream`, checking its counted
  * bytes and, with `checkHash`, its stored hash against what its fields give:
  * a record from a peer is checked whole, one read back from our own disk has
- * its CRC for that. `subject` may pass the stream's copy of the subject
- * string, so decoded messages share it.
+ * its CRC for that.
  */
-export function decodeRecord(record: Uint8Array, stream: string, checkHash: boolean, subjectOf: (subject: string) => string = (subject) => subject): { readonly message: StreamMessage; readonly summary: RecordSummary } | { readonly error: string } {
+export function decodeRecord(record: Uint8Array, stream: string, checkHash: boolean): { readonly message: StreamMessage; readonly summary: RecordSummary } | { readonly error: string } {
   const reader = new ByteReader(record);
   const bodyLength = reader.u32('record body length');
   reader.u32('crc');
@@ -163,7 +162,7 @@ export function decodeRecord(record: Uint8Array, stream: string, checkHash: bool
   const flagsAt = reader.offset;
   const flags = reader.u8('flags');
   if ((flags & ~(FLAG_MSG_ID | FLAG_HEADERS)) !== 0) reader.fail(`flags at byte ${flagsAt} has unknown bits 0x${flags.toString(16)}`);
-  const topic = subjectOf(readShort(reader, 'subject'));
+  const topic = readShort(reader, 'subject');
   const msgId = (flags & FLAG_MSG_ID) !== 0 ? readShort(reader, 'msgId') : undefined;
   let headers: MessageHeaders = NO_HEADERS;
   if ((flags & FLAG_HEADERS) !== 0) {
