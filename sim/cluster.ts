@@ -134,6 +134,12 @@ export interface TrafficCounter {
 }
 
 /** One simulated node: its core, disk, clock and the bookkeeping of its current incarnation. */
+/** A Ready handed to the disk, and what the disk answered once it did. */
+interface PersistingReady {
+  readonly ready: Ready;
+  outcome: PersistOutcome | undefined;
+}
+
 class SimHost {
   core: RaftNode | undefined = undefined;
   /** In broker mode, the whole node core around `core`. */
@@ -148,8 +154,12 @@ class SimHost {
   stopReason: string | undefined = undefined;
   /** Counts crashes: a stamp from an earlier incarnation makes an event or callback stale. */
   incarnation = 0;
-  /** The Ready whose writes are on their way to disk, if any. */
-  persisting: Ready | undefined = undefined;
+  /**
+   * The Readies whose writes are on their way to disk, oldest first (the core
+   * may hand out several, see readiesInFlightMax). Each is finished only after
+   * every Ready before it, whatever order their syncs come back in.
+   */
+  persisting: PersistingReady[] = [];
   /**
    * The index of the last entry this incarnation's state machine holds: from
    * the snapshot it started from or installed, then one entry at a time (the
@@ -489,7 +499,7 @@ export class SimCluster {
     host.broker = undefined;
     host.storage = undefined;
     host.starting = false;
-    host.persisting = undefined;
+    host.persisting = [];
     host.appliedIndex = 0;
     host.snapshotSaving = false;
     host.incarnation++;
@@ -667,17 +677,22 @@ export class SimCluster {
     this.planTick(host);
   }
 
-  private onPersisted(host: SimHost, incarnation: number, error: Error | undefined, outcome: PersistOutcome): void {
-    const ready = host.persisting;
-    if (host.core === undefined || host.incarnation !== incarnation || ready === undefined) return;
+  private onPersisted(host: SimHost, incarnation: number, persisting: PersistingReady, error: Error | undefined, outcome: PersistOutcome): void {
+    if (host.core === undefined || host.incarnation !== incarnation) return;
     if (error !== undefined) {
       this.stopOnDiskError(host, `disk write failed: ${error.message}`);
       return;
     }
+    persisting.outcome = outcome;
+    if (host.persisting[0] !== persisting) return;
     this.catchUpTicks(host);
-    host.durable.record(outcome.refused === undefined ? ready : { ...ready, snapshot: undefined });
-    host.persisting = undefined;
-    this.finishReady(host, ready, outcome);
+    // This Ready and every later one already durable finish now, in the order they were handed out.
+    while (host.persisting.length > 0 && host.persisting[0]!.outcome !== undefined) {
+      const { ready, outcome: finished } = host.persisting.shift()!;
+      host.durable.record(finished!.refused === undefined ? ready : { ...ready, snapshot: undefined });
+      this.finishReady(host, ready, finished);
+      if (host.core === undefined || host.incarnation !== incarnation) return;
+    }
     this.pump(host);
     this.checkAfter(host);
     this.planTick(host);
@@ -812,10 +827,12 @@ export class SimCluster {
     // iterator that allocates a result object per element.
     const immediate = core.takeImmediateMessages();
     for (let i = 0; i < immediate.length; i++) this.send(immediate[i]!);
-    while (host.persisting === undefined && core.hasReady()) {
+    while (core.hasReady()) {
       const ready = core.ready();
-      if (this.startPersisting(host, ready)) return;
-      this.finishReady(host, ready);
+      if (this.startPersisting(host, ready)) continue;
+      // A Ready that writes nothing still waits for those before it.
+      if (host.persisting.length > 0) this.queueWithoutWrites(host, ready);
+      else this.finishReady(host, ready);
     }
   }
 
@@ -824,10 +841,11 @@ export class SimCluster {
     for (;;) {
       const immediate = broker.takePeerMessages();
       for (let i = 0; i < immediate.length; i++) this.sendAny(immediate[i]!);
-      if (host.persisting !== undefined || !broker.hasReady()) break;
+      if (!broker.hasReady()) break;
       const ready = broker.ready();
-      if (this.startPersisting(host, ready)) break;
-      this.finishReady(host, ready);
+      if (this.startPersisting(host, ready)) continue;
+      if (host.persisting.length > 0) this.queueWithoutWrites(host, ready);
+      else this.finishReady(host, ready);
     }
     this.flushClientOutput(host, broker);
   }
@@ -836,16 +854,22 @@ export class SimCluster {
   private startPersisting(host: SimHost, ready: Ready): boolean {
     const writesNothing = ready.hardState === undefined && ready.truncateFrom === undefined && ready.entries.length === 0;
     if (writesNothing && ready.snapshotChunks.length === 0 && ready.snapshot === undefined) return false;
-    host.persisting = ready;
+    const persisting: PersistingReady = { ready, outcome: undefined };
+    host.persisting.push(persisting);
     const incarnation = host.incarnation;
     let synchronous = true;
     host.storage!.persist(ready, (error, outcome) => {
       // A write refused at once (a full disk) answers before persist returns: finish it as its own event.
-      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onPersisted(host, incarnation, error, outcome)), 0);
-      else this.onPersisted(host, incarnation, error, outcome);
+      if (synchronous) this.scheduler.schedule(this.events.disk(host.id, () => this.onPersisted(host, incarnation, persisting, error, outcome)), 0);
+      else this.onPersisted(host, incarnation, persisting, error, outcome);
     });
     synchronous = false;
     return true;
+  }
+
+  /** A Ready with nothing to write behind others in flight: it finishes right after them. */
+  private queueWithoutWrites(host: SimHost, ready: Ready): void {
+    host.persisting.push({ ready, outcome: {} });
   }
 
   /** AFTER the Ready is durable: install its snapshot, send its messages, apply its entries, advance. */

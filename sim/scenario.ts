@@ -188,6 +188,7 @@ const SECTION_KEYS: Readonly<Record<'raft' | 'network' | 'disk' | 'clocks', Read
     uncommittedBytesMax: 'number',
     commandBytesMax: 'number',
     committedEntriesPerReadyMax: 'number',
+    readiesInFlightMax: 'number',
     preVote: 'boolean',
     checkQuorum: 'boolean',
   },

@@ -24,6 +24,14 @@ export interface RaftOptions {
   readonly commandBytesMax: number;
   /** Committed entries handed out in one Ready, so a restart does not apply the whole log at once. */
   readonly committedEntriesPerReadyMax: number;
+  /**
+   * Readies handed out and not yet advanced: while one Ready's fsync runs,
+   * the next one's writes may start, so a disk slower than the network does
+   * not hold back every answer behind one sync at a time (etcd's asynchronous
+   * storage writes). The driver writes them in order and advances them in
+   * order. 1 keeps the driver to one Ready at a time.
+   */
+  readonly readiesInFlightMax: number;
   /** Bytes of snapshot data in one InstallSnapshot message. */
   readonly snapshotChunkBytes: number;
   /** InstallSnapshot messages in flight to one follower at once: the transfer's flow-control window. */
@@ -46,6 +54,7 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   uncommittedBytesMax: 64 * 1024 * 1024,
   commandBytesMax: 1024 * 1024,
   committedEntriesPerReadyMax: 4096,
+  readiesInFlightMax: 4,
   snapshotChunkBytes: 1024 * 1024,
   snapshotChunksInflightMax: 4,
   snapshotTrailingEntries: 5000,
@@ -101,6 +110,7 @@ export function validateRaftOptions(options: RaftOptions): string[] {
     'uncommittedBytesMax',
     'commandBytesMax',
     'committedEntriesPerReadyMax',
+    'readiesInFlightMax',
     'snapshotChunkBytes',
     'snapshotChunksInflightMax',
   ];

@@ -43,8 +43,12 @@ export class RaftLog {
   private stableIndexValue: number;
   /** The lowest durable index a truncation removed since the last Ready, if any. */
   private pendingTruncateFrom: number | undefined = undefined;
-  /** The last index handed in the Ready that is being persisted now. */
-  private inflightReadyLast = 0;
+  /**
+   * For each Ready handed and not yet durable, oldest first: the last index
+   * its writes leave durable, lowered when a truncation removes entries it
+   * wrote (the next Ready's truncation removes them from the disk too).
+   */
+  private readonly inflightReadyLasts: number[] = [];
   /**
    * The last result of slice() and what it was asked, so that a leader sending
    * the same new entries to every follower builds one array rather than one per
@@ -221,6 +225,7 @@ export class RaftLog {
       this.pendingTruncateFrom = Math.min(this.pendingTruncateFrom ?? from, from);
       this.handedIndex = from - 1;
       this.stableIndexValue = Math.min(this.stableIndexValue, from - 1);
+      for (let i = 0; i < this.inflightReadyLasts.length; i++) this.inflightReadyLasts[i] = Math.min(this.inflightReadyLasts[i]!, from - 1);
     }
   }
 
@@ -244,17 +249,25 @@ export class RaftLog {
     const last = this.lastIndex();
     const entries = this.handedIndex === last ? NO_ENTRIES : copyEntries(this.entries, this.handedIndex - this.offset, this.entries.length);
     this.handedIndex = last;
-    this.inflightReadyLast = last;
+    this.inflightReadyLasts.push(last);
     return entries;
   }
 
+  /** A Ready that writes nothing of the log (one that installs a snapshot) was handed out. */
+  handReadyWithoutEntries(): void {
+    this.inflightReadyLasts.push(this.stableIndexValue);
+  }
+
   /**
-   * Called when the last Ready's writes are durable. Entries truncated while the
-   * write was under way are not stable even though they reached the disk: the next
-   * Ready's truncation removes them.
+   * Called when the oldest Ready in flight is durable. Entries truncated while
+   * its write was under way are not stable even though they reached the disk:
+   * a later Ready's truncation removes them. A later Ready's entries are not
+   * stable yet either, which is why each Ready's own last index is kept.
    */
   markPersisted(): void {
-    this.stableIndexValue = Math.max(this.stableIndexValue, Math.min(this.inflightReadyLast, this.handedIndex));
+    const last = this.inflightReadyLasts.shift();
+    if (last === undefined) fail('markPersisted() without a Ready in flight');
+    this.stableIndexValue = Math.max(this.stableIndexValue, Math.min(last, this.handedIndex));
   }
 
   /**
@@ -300,7 +313,7 @@ export class RaftLog {
     this.snapshot = snapshot;
     this.handedIndex = snapshot.index;
     this.stableIndexValue = snapshot.index;
-    this.inflightReadyLast = Math.min(this.inflightReadyLast, snapshot.index);
+    for (let i = 0; i < this.inflightReadyLasts.length; i++) this.inflightReadyLasts[i] = Math.min(this.inflightReadyLasts[i]!, snapshot.index);
     this.pendingTruncateFrom = undefined;
     this.sliceCache = undefined;
   }

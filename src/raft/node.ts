@@ -57,6 +57,15 @@ const NO_CHUNKS: readonly SnapshotChunk[] = Object.freeze([]);
 const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 /** A snapshot a follower is receiving, and from whom. */
+/** What the driver's advance() of one Ready in flight makes true. */
+interface InflightReady {
+  /** The hard state it writes, on disk once it is advanced. */
+  readonly hardState: HardState | undefined;
+  /** Every committed entry up to this index was handed out by then: in this Ready, an earlier one, or takeCommittedEntries(). */
+  readonly appliedUpTo: number;
+  readonly carriesCommitted: boolean;
+}
+
 interface IncomingSnapshot extends SnapshotMeta {
   readonly size: number;
   readonly crc: number;
@@ -152,18 +161,23 @@ export class RaftNode {
   private readonly outboxNow: (RaftMessage | undefined)[] = [];
   private outboxNowLength = 0;
   private handedHardState: HardState;
-  /** The hardState of the Ready in flight, durable once advance() is called. */
-  private inflightHardState: HardState | undefined = undefined;
+  /**
+   * The Readies handed out and not yet advanced, oldest first: what each one's
+   * advance() makes true (see InflightReady). At most readiesInFlightMax.
+   */
+  private readonly inflightReadies: InflightReady[] = [];
   /** The term on disk; a message of a newer term waits for it, as it may rely on that term. */
   private durableTerm: number;
   /** Invariant: appliedIndex <= appliedHandedIndex <= commit. */
   private appliedHandedIndex = 0;
   private appliedIndexValue = 0;
-  private readyInFlight = false;
   /** Proposals were made since appends were last sent; see propose. */
   private appendsDue = false;
-  /** The Ready in flight carries committed entries, which the driver applies before anything takeCommittedEntries() could hand. */
-  private committedInFlight = false;
+  /**
+   * How many Readies in flight carry committed entries, which the driver
+   * applies before anything takeCommittedEntries() could hand.
+   */
+  private committedInFlight = 0;
   /** Set while the layer above forbids this node to lead; see refuseLeadership(). */
   private leadershipRefusal: string | undefined = undefined;
   /** The follower a leader is handing leadership to, or NO_NODE; see transferLeadership(). */
@@ -399,7 +413,7 @@ export class RaftNode {
   // ---- Outputs.
 
   hasReady(): boolean {
-    if (this.readyInFlight) return false;
+    if (!this.mayHandReady()) return false;
     return (
       this.hardStateChanged() ||
       this.log.hasUnpersisted() ||
@@ -410,12 +424,24 @@ export class RaftNode {
     );
   }
 
+  /**
+   * Whether another Ready may be handed out now: fewer than
+   * readiesInFlightMax are in flight, and none of them installs a snapshot. A
+   * snapshot install goes alone: it waits for the Readies before it, since it
+   * decides from the durable log whether the log after it stays.
+   */
+  private mayHandReady(): boolean {
+    const inFlight = this.inflightReadies.length;
+    if (inFlight === 0) return true;
+    if (inFlight >= this.options.readiesInFlightMax || this.installHanded !== undefined) return false;
+    return this.pendingInstall === undefined;
+  }
+
   ready(): Ready {
-    assert(!this.readyInFlight, 'ready() called before advance() of the previous Ready');
+    assert(this.mayHandReady(), `ready() called with ${this.inflightReadies.length} Readies in flight, beyond what hasReady() allows`);
     this.sendDueAppends();
     const hardState = this.hardStateChanged() ? this.hardState() : undefined;
     if (hardState !== undefined) this.handedHardState = hardState;
-    this.inflightHardState = hardState;
     const snapshotChunks = this.pendingChunks.length === 0 ? NO_CHUNKS : this.pendingChunks;
     this.pendingChunks = snapshotChunks === NO_CHUNKS ? this.pendingChunks : [];
     let install = this.pendingInstall;
@@ -433,10 +459,11 @@ export class RaftNode {
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     const committedEntries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
     this.appliedHandedIndex = applyUpTo;
-    this.committedInFlight = committedEntries.length > 0;
+    const carriesCommitted = committedEntries.length > 0;
+    if (carriesCommitted) this.committedInFlight++;
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
-    this.readyInFlight = true;
+    this.inflightReadies.push({ hardState, appliedUpTo: applyUpTo, carriesCommitted });
     return { hardState, truncateFrom, entries, messages, committedEntries, snapshotChunks, snapshot: undefined };
   }
 
@@ -452,7 +479,8 @@ export class RaftNode {
     if (!keepsLog) this.dropAcknowledgementsPast(install.index);
     const messages = this.outboxLength === 0 ? NO_MESSAGES : drain(this.outbox, this.outboxLength);
     this.outboxLength = 0;
-    this.readyInFlight = true;
+    this.log.handReadyWithoutEntries();
+    this.inflightReadies.push({ hardState, appliedUpTo: this.appliedHandedIndex, carriesCommitted: false });
     const snapshot = { index: install.index, term: install.term, size: install.size, crc: install.crc, keepsLog };
     return { hardState, truncateFrom: undefined, entries: NO_ENTRIES, messages, committedEntries: NO_ENTRIES, snapshotChunks, snapshot };
   }
@@ -496,7 +524,7 @@ export class RaftNode {
    * flight carries committed entries of its own (they come first).
    */
   takeCommittedEntries(): readonly Entry[] {
-    if (this.pendingInstall !== undefined || this.installHanded !== undefined || this.committedInFlight) return NO_ENTRIES;
+    if (this.pendingInstall !== undefined || this.installHanded !== undefined || this.committedInFlight > 0) return NO_ENTRIES;
     const applyUpTo = Math.min(this.commitValue, this.appliedHandedIndex + this.options.committedEntriesPerReadyMax);
     if (applyUpTo <= this.appliedHandedIndex) return NO_ENTRIES;
     const entries = this.log.range(this.appliedHandedIndex + 1, applyUpTo);
@@ -524,18 +552,21 @@ export class RaftNode {
     return messages;
   }
 
-  /** Called AFTER the driver made the last Ready durable, sent its messages and applied its entries. */
+  /**
+   * Called AFTER the driver made the oldest Ready in flight durable (and every
+   * Ready before it: they are written and advanced in the order they were
+   * handed out), sent its messages and applied its entries.
+   */
   advance(): void {
-    assert(this.readyInFlight, 'advance() without a Ready in flight');
-    this.readyInFlight = false;
-    this.committedInFlight = false;
-    if (this.inflightHardState !== undefined) this.durableTerm = this.inflightHardState.term;
-    this.inflightHardState = undefined;
+    const advanced = this.inflightReadies.shift();
+    assert(advanced !== undefined, 'advance() without a Ready in flight');
+    if (advanced.carriesCommitted) this.committedInFlight--;
+    if (advanced.hardState !== undefined) this.durableTerm = advanced.hardState.term;
     this.log.markPersisted();
     const installed = this.installHanded;
     this.installHanded = undefined;
     if (installed !== undefined) this.finishInstall(installed);
-    this.appliedIndexValue = this.appliedHandedIndex;
+    this.appliedIndexValue = Math.max(this.appliedIndexValue, advanced.appliedUpTo, installed?.index ?? 0);
     if (this.roleValue === 'leader' && this.maybeCommit()) this.broadcastCommit();
   }
 

@@ -258,7 +258,10 @@ export interface SnapshotToInstall extends SnapshotMeta {
  * 3. Make the truncation and `entries` durable, in that order.
  * 4. Only AFTER all of that is durable, send `messages` and apply
  *    `committedEntries` in order (they follow the snapshot's index).
- * 5. Then call `advance()`. No new Ready is handed out until then.
+ * 5. Then call `advance()`.
+ * Up to readiesInFlightMax Readies may be in flight at once: the driver issues
+ * their writes in the order it got them, and does steps 4 and 5 for each only
+ * once it and every Ready before it are durable, advancing oldest first.
  * Besides Readies, RaftNode.takeImmediateMessages() hands out messages that
  * promise nothing unwritten; a driver sends those at once after every input.
  */

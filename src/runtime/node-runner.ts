@@ -54,7 +54,12 @@ export class NodeRunner {
   private readonly sockets = new Map<number, net.Socket>();
   private nextSession = 1;
   private ticker: NodeJS.Timeout | undefined;
-  private persisting = false;
+  /**
+   * The Readies handed to storage and not yet advanced, oldest first, each
+   * with its outcome once storage reported it durable. The core may hand out
+   * several (raft.readiesInFlightMax); they are advanced in this order.
+   */
+  private readonly persisting: { readonly ready: Ready; outcome: PersistOutcome | undefined }[] = [];
   private pumpScheduled = false;
   /** Under the 'interval' sync policy: the timer, and whether a sync is in flight. */
   private syncTimer: NodeJS.Timeout | undefined;
@@ -174,7 +179,7 @@ export class NodeRunner {
       this.admin.stop(),
     ]);
     // Let an fsync in flight finish before the files close, and under the interval policy sync what is left.
-    while (this.persisting || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (this.persisting.length > 0 || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
     if (this.options.config.sync.mode === 'interval') await new Promise<void>((resolve) => this.storage.syncLog(() => resolve()));
     this.storage.close();
     this.core.closeStorage();
@@ -243,7 +248,7 @@ export class NodeRunner {
     });
   }
 
-  /** Sends what may go at once, writes client output, and starts persisting a Ready if none is in flight. */
+  /** Sends what may go at once, writes client output, and hands storage the Readies the core has. */
   private pumpNow(): void {
     if (this.stopped) return;
     for (const message of this.core.takePeerMessages()) this.send(message);
@@ -259,7 +264,7 @@ export class NodeRunner {
         socket.end();
       }
     }
-    if (!this.persisting && this.core.hasReady()) void this.persistReady(this.core.ready());
+    while (!this.stopped && this.core.hasReady()) this.persistReady(this.core.ready());
   }
 
   /** Every message to a peer goes with the core's clock stamp, taken now, as it leaves. */
@@ -267,25 +272,35 @@ export class NodeRunner {
     this.transport.send(message, this.core.clockStampFor(message.to, this.nowMs()));
   }
 
-  private async persistReady(ready: Ready): Promise<void> {
-    this.persisting = true;
-    let outcome: PersistOutcome;
-    try {
-      outcome = await new Promise<PersistOutcome>((resolve, reject) => this.storage.persist(ready, (error, result) => (error === undefined ? resolve(result) : reject(error))));
-    } catch (error) {
-      this.persisting = false;
-      this.fail(`disk write failed, stopping rather than risk acknowledging lost data: ${(error as Error).message}`);
-      return;
+  private persistReady(ready: Ready): void {
+    const persisting: { readonly ready: Ready; outcome: PersistOutcome | undefined } = { ready, outcome: undefined };
+    this.persisting.push(persisting);
+    this.storage.persist(ready, (error, outcome) => {
+      if (error !== undefined) {
+        this.persisting.length = 0;
+        this.fail(`disk write failed, stopping rather than risk acknowledging lost data: ${error.message}`);
+        return;
+      }
+      persisting.outcome = outcome;
+      // Storage may report a later Ready first (its sync found nothing left to do): each waits for those before it.
+      if (this.persisting[0] === persisting) this.advanceDurable();
+    });
+  }
+
+  /** Advances the core past every Ready at the head of the queue that storage reported durable. */
+  private advanceDurable(): void {
+    while (this.persisting.length > 0 && this.persisting[0]!.outcome !== undefined) {
+      const { ready, outcome } = this.persisting.shift()!;
+      this.stats.readies++;
+      this.stats.entries += ready.entries.length;
+      const logSynced = this.options.config.sync.mode === 'always' && (ready.entries.length > 0 || ready.truncateFrom !== undefined);
+      if (logSynced || ready.hardState !== undefined) this.stats.fsyncs++;
+      if (this.stopped) continue;
+      if (ready.snapshot !== undefined) this.noteInstall(ready.snapshot.index, outcome!);
+      for (const message of ready.messages) this.send(message);
+      this.core.advance(ready, outcome!.installed);
     }
-    this.stats.readies++;
-    this.stats.entries += ready.entries.length;
-    const logSynced = this.options.config.sync.mode === 'always' && (ready.entries.length > 0 || ready.truncateFrom !== undefined);
-    if (logSynced || ready.hardState !== undefined) this.stats.fsyncs++;
-    this.persisting = false;
     if (this.stopped) return;
-    if (ready.snapshot !== undefined) this.noteInstall(ready.snapshot.index, outcome);
-    for (const message of ready.messages) this.send(message);
-    this.core.advance(ready, outcome.installed);
     this.maybeSaveSnapshot();
     this.pump();
   }

@@ -59,8 +59,14 @@ export interface OpenedStorage {
   readonly incarnation: number;
 }
 
+type PersistDone = (error: Error | undefined, outcome: PersistOutcome) => void;
+
 export class NodeStorage {
   private closed = false;
+  /** A Ready's writes are being issued; the next Ready's wait for them. */
+  private issuing = false;
+  /** Readies handed in while an earlier one's writes were still being issued, oldest first. */
+  private readonly waiting: { readonly work: PersistWork; readonly done: PersistDone }[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -154,20 +160,45 @@ export class NodeStorage {
    * installed snapshot's bytes, or why it was refused). A failed
    * write or sync reaches `done` as an error: after one, the kernel may have
    * dropped dirty pages, so the caller must stop rather than go on.
+   *
+   * Several Readies may be handed in before the first is durable. Their
+   * writes are issued in the order they came, each once the one before has
+   * issued all of its own (a hard state or a snapshot may take a sync first),
+   * so a Ready's writes may start while an earlier Ready's sync is running.
+   * Their `done` calls may come back in any order: the driver reports them in
+   * the order it handed them in.
    */
-  persist(work: PersistWork, done: (error: Error | undefined, outcome: PersistOutcome) => void): void {
+  persist(work: PersistWork, done: PersistDone): void {
+    if (this.issuing) this.waiting.push({ work, done });
+    else this.startPersist(work, done);
+  }
+
+  private startPersist(work: PersistWork, done: PersistDone): void {
+    this.issuing = true;
+    let issued = false;
+    const writesIssued = (): void => {
+      if (issued) return;
+      issued = true;
+      this.issuing = false;
+      const next = this.waiting.shift();
+      if (next !== undefined) this.startPersist(next.work, next.done);
+    };
+    const finished: PersistDone = (error, outcome) => {
+      done(error, outcome);
+      writesIssued();
+    };
     if (this.closed) {
-      done(new Error(`storage in ${this.dir} is closed`), {});
+      finished(new Error(`storage in ${this.dir} is closed`), {});
       return;
     }
     const hardState = work.hardState;
     if (hardState === undefined) {
-      this.persistSnapshotAndLog(work, done);
+      this.persistSnapshotAndLog(work, finished, writesIssued);
       return;
     }
     this.hardStateFile.write({ hardState, starts: this.hardStateFile.state.starts }, (error) => {
-      if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`), {});
-      else this.persistSnapshotAndLog(work, done);
+      if (error !== undefined || this.closed) finished(error ?? new Error(`storage in ${this.dir} is closed`), {});
+      else this.persistSnapshotAndLog(work, finished, writesIssued);
     });
   }
 
@@ -180,7 +211,7 @@ export class NodeStorage {
   }
 
   /** The contract's second step: received chunks written, a complete snapshot installed; then the log. */
-  private persistSnapshotAndLog(work: PersistWork, done: (error: Error | undefined, outcome: PersistOutcome) => void): void {
+  private persistSnapshotAndLog(work: PersistWork, done: PersistDone, writesIssued: () => void): void {
     try {
       for (const chunk of work.snapshotChunks ?? []) {
         this.snapshotFiles.writeChunk({ index: chunk.snapshotIndex, term: chunk.snapshotTerm, size: chunk.size, crc: chunk.crc }, chunk.offset, chunk.data);
@@ -191,7 +222,7 @@ export class NodeStorage {
     }
     const install = work.snapshot;
     if (install === undefined) {
-      this.persistLog(work, (error) => done(error, {}));
+      this.persistLog(work, (error) => done(error, {}), writesIssued);
       return;
     }
     this.snapshotFiles.install(install, (outcome) => {
@@ -206,18 +237,18 @@ export class NodeStorage {
       }
       if (install.keepsLog) this.log.compactTo(install.index);
       else this.log.resetTo(install.index);
-      this.persistLog(work, (syncError) => done(syncError, syncError === undefined ? { installed: outcome.data } : {}));
+      this.persistLog(work, (syncError) => done(syncError, syncError === undefined ? { installed: outcome.data } : {}), writesIssued);
     });
   }
 
-  private persistLog(work: PersistWork, done: SyncDone): void {
+  private persistLog(work: PersistWork, done: SyncDone, writesIssued: () => void): void {
     const truncateFrom = work.truncateFrom;
     try {
       if (truncateFrom !== undefined && this.log.removeSegmentsFrom(truncateFrom)) {
         // The removals first, durably; then the cut and the appends (see removeSegmentsFrom).
         this.log.sync((error) => {
           if (error !== undefined || this.closed) done(error ?? new Error(`storage in ${this.dir} is closed`));
-          else this.appendLog(truncateFrom, work.entries, done);
+          else this.appendLog(truncateFrom, work.entries, done, writesIssued);
         });
         return;
       }
@@ -225,10 +256,11 @@ export class NodeStorage {
       done(error as Error);
       return;
     }
-    this.appendLog(truncateFrom, work.entries, done);
+    this.appendLog(truncateFrom, work.entries, done, writesIssued);
   }
 
-  private appendLog(truncateFrom: number | undefined, entries: readonly Entry[], done: SyncDone): void {
+  /** The last step: the cut and the appends, then (under 'always') the sync, during which the next Ready's writes may go. */
+  private appendLog(truncateFrom: number | undefined, entries: readonly Entry[], done: SyncDone, writesIssued: () => void): void {
     try {
       if (truncateFrom !== undefined) this.log.truncateFrom(truncateFrom);
       this.log.append(entries);
@@ -238,6 +270,7 @@ export class NodeStorage {
     }
     if (this.logSync === 'interval') done(undefined);
     else this.log.sync(done);
+    writesIssued();
   }
 
   /** Makes every log append so far durable: under the 'interval' policy, what the driver calls on its period. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendRequest, Cluster, entry, heartbeat, only, voteRequest, type Disk } from './harness.js';
+import { appendRequest, Cluster, entry, GROUP, heartbeat, only, voteRequest, type Disk } from './harness.js';
 import { runTurbulentSchedule } from './turbulent-schedule.js';
 import type { NodeId, Ready } from '../../src/raft/types.js';
 
@@ -53,9 +53,9 @@ describe('Figure 2 persistence contract: a Ready sends only what its own writes 
     expect(only(ready.messages, 'VoteRequest')).toHaveLength(2);
   });
 
-  it('5.2 a vote granted while a Ready is being written waits for the next Ready, together with the vote', () => {
+  it('5.2 with one Ready in flight at most, a vote granted while it is being written waits for the next Ready, together with the vote', () => {
     // The lease is not what this test is about, so CheckQuorum is off.
-    const cluster = new Cluster({ options: { checkQuorum: false } });
+    const cluster = new Cluster({ options: { checkQuorum: false, readiesInFlightMax: 1 } });
     cluster.node(1).step(heartbeat({ from: 3, to: 1, term: 1 }));
     const first = cluster.persistAndSend(1)!;
     cluster.node(1).step(voteRequest({ from: 2, to: 1, term: 2, lastLogIndex: 0, lastLogTerm: 0 }));
@@ -66,6 +66,56 @@ describe('Figure 2 persistence contract: a Ready sends only what its own writes 
     const second = cluster.flush(1)!;
     expect(second.hardState).toMatchObject({ term: 2, vote: 2 });
     expect(only(second.messages, 'VoteResponse')).toMatchObject([{ to: 2, granted: true }]);
+  });
+
+  it('5.2 with Readies pipelined, a vote granted while one is being written leaves in the next, with the hardState that records it', () => {
+    const cluster = new Cluster({ options: { checkQuorum: false, readiesInFlightMax: 2 } });
+    cluster.node(1).step(heartbeat({ from: 3, to: 1, term: 1 }));
+    const first = cluster.persistAndSend(1)!;
+    cluster.node(1).step(voteRequest({ from: 2, to: 1, term: 2, lastLogIndex: 0, lastLogTerm: 0 }));
+    expect(only(first.messages, 'VoteResponse')).toEqual([]);
+    const second = cluster.persistAndSend(1)!;
+    expect(second.hardState).toMatchObject({ term: 2, vote: 2 });
+    expect(only(second.messages, 'VoteResponse')).toMatchObject([{ to: 2, granted: true }]);
+    // The limit holds: a third Ready waits for the first to be advanced.
+    cluster.node(1).step(heartbeat({ from: 2, to: 1, term: 2 }));
+    expect(cluster.node(1).hasReady()).toBe(false);
+    cluster.node(1).advance();
+    expect(cluster.node(1).hasReady()).toBe(true);
+  });
+
+  it('10.2.1 with Readies pipelined, a leader counts its own entries toward commit only as each Ready that wrote them is advanced', () => {
+    const cluster = new Cluster({ ids: [1, 2, 3, 4, 5] });
+    cluster.elect(1);
+    cluster.stabilize();
+    const base = cluster.node(1).lastIndex();
+    cluster.node(1).propose(new Uint8Array([1]));
+    cluster.persistAndSend(1);
+    cluster.node(1).propose(new Uint8Array([2]));
+    cluster.persistAndSend(1);
+    // Two followers acknowledge both entries: with the leader's own copy that would be a quorum of five.
+    cluster.deliver((m) => m.type === 'AppendRequest' && (m.to === 2 || m.to === 3));
+    cluster.flush(2);
+    cluster.flush(3);
+    cluster.deliver((m) => m.type === 'AppendResponse' && m.to === 1);
+    expect(cluster.node(1).commitIndex()).toBe(base);
+    cluster.node(1).advance();
+    expect(cluster.node(1).commitIndex()).toBe(base + 1);
+    cluster.node(1).advance();
+    expect(cluster.node(1).commitIndex()).toBe(base + 2);
+  });
+
+  it('a snapshot install waits until the Readies before it are advanced, and goes alone', () => {
+    const cluster = new Cluster({ options: { readiesInFlightMax: 4 } });
+    cluster.node(1).step(appendRequest({ from: 2, to: 1, term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [entry(1, 1)] }));
+    cluster.persistAndSend(1);
+    cluster.node(1).step({ type: 'InstallSnapshot', group: GROUP, from: 2, to: 1, term: 1, snapshotIndex: 10, snapshotTerm: 1, size: 1, crc: 0, offset: 0, data: new Uint8Array([7]) });
+    expect(cluster.node(1).hasReady()).toBe(false);
+    cluster.node(1).advance();
+    const install = cluster.node(1).ready();
+    expect(install.snapshot).toMatchObject({ index: 10 });
+    cluster.node(1).step(heartbeat({ from: 2, to: 1, term: 1 }));
+    expect(cluster.node(1).hasReady()).toBe(false);
   });
 
   it('5.3 a follower acknowledges new entries only in the Ready that writes them', () => {
