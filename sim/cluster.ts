@@ -1151,14 +1151,34 @@ export class SimCluster {
         link.open = false;
         this.sessions.delete(output.session);
       }
+      const incarnation = host.incarnation;
       this.scheduler.schedule(
         this.events.call(`n${host.id} -> client ${output.session}`, () => {
-          for (const bytes of output.bytes) link.handlers.onBytes(bytes);
+          let total = 0;
+          for (const bytes of output.bytes) {
+            link.handlers.onBytes(bytes);
+            total += bytes.length;
+          }
           if (output.close) link.handlers.onClose();
+          else this.clientRead(host, incarnation, output.session, total);
         }),
         at - this.scheduler.now(),
       );
     }
+  }
+
+  /**
+   * A simulated client read what the node sent it: the node's socket has taken
+   * it, and output that waited for room may go on.
+   */
+  private clientRead(host: SimHost, incarnation: number, session: number, bytes: number): void {
+    const broker = host.broker;
+    if (broker === undefined || host.incarnation !== incarnation || !this.sessions.get(session)?.open) return;
+    this.catchUpTicks(host);
+    broker.clientWritten(session, bytes, this.localMs(host));
+    this.pump(host);
+    this.checkAfter(host);
+    this.planTick(host);
   }
 
   /** A crash ends every connection to the node; each client learns it a moment later. */

@@ -45,7 +45,7 @@ import type { SyncDone } from '../storage/file-system.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
 import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
-import type { ClientCommand, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
+import type { ClientCommand, ClientParseOutput, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
@@ -84,8 +84,18 @@ export interface BrokerNodeOptions {
   readonly forwardTimeoutTicks: number;
   /** Forwarded publishes awaiting an answer; beyond this a publish fails as overloaded. */
   readonly pendingForwardsMax: number;
-  /** Output bytes queued for one client before its subscriptions pause and catch up later. */
+  /**
+   * Output bytes pending for one client (queued, or not yet written to its
+   * socket) before its stored deliveries pause (they catch up from the log
+   * later) and its HISTORY reads wait.
+   */
   readonly sessionOutputBytesMax: number;
+  /**
+   * Output bytes pending for one client beyond which an unstored (core NATS)
+   * message to it cuts it as a slow consumer: such a message cannot wait.
+   * nats-server's max_pending, with its default.
+   */
+  readonly sessionPendingBytesMax: number;
   /** Messages delivered from the log to catching-up subscriptions per input, over all of them. */
   readonly catchUpMessagesPerRound: number;
   readonly sessionsMax: number;
@@ -137,6 +147,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   forwardTimeoutTicks: 200,
   pendingForwardsMax: 10_000,
   sessionOutputBytesMax: 4 * 1024 * 1024,
+  sessionPendingBytesMax: 64 * 1024 * 1024,
   catchUpMessagesPerRound: 1024,
   sessionsMax: 10_000,
   subscriptionsPerSessionMax: 10_000,
@@ -218,6 +229,8 @@ interface PendingForward {
 
 /** Reads a recovering node holds until it is ready; more are refused. */
 const READS_WAITING_MAX = 1000;
+/** Messages a paced HISTORY read takes from the store at a time. */
+const HISTORY_PAGE_MESSAGES = 64;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const CAUSAL_TIME_HEADER = 'Chorus-Time';
 const PROTOCOL_VERSION = 1;
@@ -241,6 +254,8 @@ export class BrokerNode {
   private readonly wholeSnapshots: WholeSnapshotSource | undefined;
   /** Set once this node has caught up with its cluster after starting; see recoveryState. */
   private recovered = false;
+  /** Clients cut as slow consumers since this node started. */
+  private slowConsumers = 0;
   /** Reads held while this node recovers; see whenReady. */
   private readsWaiting: { readonly session: number; readonly read: () => void }[] = [];
   private readonly sessions = new Map<number, ClientSession>();
@@ -320,7 +335,8 @@ export class BrokerNode {
         subscriptions: this.subscriptions,
         peers: this.raft.others,
         session: (id) => this.sessions.get(id),
-        canTake: (member) => this.canTake(member),
+        hasRoom: (member) => (this.sessions.get(member.session)?.outputBytes ?? Infinity) < this.options.sessionPendingBytesMax,
+        cutSlowConsumer: (session) => this.cutSlowConsumer(session),
         send: (message) => this.peerOutbox.push({ ...message, group: this.raft.group, from: this.id } as PeerMessage),
       },
       incarnation,
@@ -720,13 +736,65 @@ export class BrokerNode {
     this.clockMs = nowMs;
     const client = this.sessions.get(session);
     if (client === undefined) return;
-    for (const output of client.parser.feed(bytes)) {
-      if (client.closing) break;
-      if (output.type === 'ProtocolError') this.onProtocolError(client, output);
-      else this.onCommand(client, output, nowMs);
+    const outputs = client.parser.feed(bytes);
+    if (client.held.length > 0) {
+      for (const output of outputs) client.held.push(output);
+    } else {
+      for (let i = 0; i < outputs.length; i++) {
+        if (client.closing) break;
+        const output = outputs[i]!;
+        if (this.mustWait(client, output)) {
+          for (let j = i; j < outputs.length; j++) client.held.push(outputs[j]!);
+          break;
+        }
+        this.carryOut(client, output, nowMs);
+      }
     }
     this.core.advertise();
     this.pump();
+  }
+
+  /**
+   * Whether the driver should read more from this client: not while its
+   * commands wait for it to read its output (a driver that keeps reading
+   * would only hold more of them in memory).
+   */
+  acceptsInput(session: number): boolean {
+    return (this.sessions.get(session)?.held.length ?? 0) === 0;
+  }
+
+  /**
+   * The driver wrote `bytes` of a client's output to its socket. What waited
+   * for room goes on: held commands, paused subscriptions.
+   */
+  clientWritten(session: number, bytes: number, nowMs: number): void {
+    this.clockMs = nowMs;
+    const client = this.sessions.get(session);
+    if (client === undefined) return;
+    client.written(bytes);
+    while (client.held.length > 0 && !client.closing && !this.mustWait(client, client.held[0]!)) {
+      this.carryOut(client, client.held.shift()!, nowMs);
+    }
+    this.core.advertise();
+    this.pump();
+  }
+
+  /** A HISTORY waits while the client has a full budget of output it has not read. */
+  private mustWait(client: ClientSession, output: ClientParseOutput): boolean {
+    return output.type === 'History' && client.outputBytes >= this.options.sessionOutputBytesMax;
+  }
+
+  private carryOut(client: ClientSession, output: ClientParseOutput, nowMs: number): void {
+    if (output.type === 'ProtocolError') this.onProtocolError(client, output);
+    else this.onCommand(client, output, nowMs);
+  }
+
+  /** A client over its pending budget for unstored messages: cut, as nats-server cuts a slow consumer. */
+  private cutSlowConsumer(session: number): void {
+    const client = this.sessions.get(session);
+    if (client === undefined) return;
+    this.slowConsumers++;
+    this.closeWithError(client, 'Slow Consumer');
   }
 
   /** The driver saw the connection end: forget the session and its subscriptions. */
@@ -792,6 +860,7 @@ export class BrokerNode {
         snapshotSendProblem: this.snapshotSendProblem() ?? null,
       },
       streams: { ...this.state.totals(), declaredDiffer: this.declaredStreamsDiffering() },
+      clients: { connections: this.sessions.size, slowConsumers: this.slowConsumers },
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
         maxClockOffsetMs: this.options.maxClockOffsetMs,
@@ -1221,12 +1290,35 @@ export class BrokerNode {
     if (failure !== undefined) this.settle(waiter, failure);
   }
 
+  /**
+   * A HISTORY read, paced by the client: it holds as many messages as fit in
+   * the room left in the client's output budget (at least one), read a page
+   * at a time, so a read never holds more than that budget in memory; the
+   * client pages on from the last offset it got, as with any paged read.
+   */
   private history(client: ClientSession, topic: string, from: HistoryStart, limit: number): void {
     const fromOffset = from.kind === 'offset' ? from.offset : this.state.offsetAtTime(topic, from.timeMs);
-    const read = this.state.history(topic, fromOffset, limit);
-    if (!read.ok) return client.write(encodeErr(`Invalid Arguments: ${read.reason}`));
-    client.write(encodeHistoryHead(topic, read.messages.length, read.lastOffset));
-    for (const message of read.messages) client.write(encodeEntry(message));
+    // A read of nothing checks the offset and the limit as a whole read would.
+    const checked = this.state.history(topic, fromOffset, Number.isSafeInteger(limit) && limit >= 0 ? 0 : limit);
+    if (!checked.ok) return client.write(encodeErr(`Invalid Arguments: ${checked.reason}`));
+    const room = this.options.sessionOutputBytesMax - client.outputBytes;
+    const wanted = Math.min(limit, this.options.broker.historyMessagesMax);
+    const entries: Uint8Array[] = [];
+    let bytes = 0;
+    let next = fromOffset;
+    reading: while (entries.length < wanted) {
+      const page = this.state.history(topic, next, Math.min(HISTORY_PAGE_MESSAGES, wanted - entries.length));
+      if (!page.ok || page.messages.length === 0) break;
+      for (const message of page.messages) {
+        const entry = encodeEntry(message);
+        if (entries.length > 0 && bytes + entry.length > room) break reading;
+        entries.push(entry);
+        bytes += entry.length;
+        next = message.offset + 1;
+      }
+    }
+    client.write(encodeHistoryHead(topic, entries.length, checked.lastOffset));
+    for (const entry of entries) client.write(entry);
   }
 
   /**

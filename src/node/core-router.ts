@@ -20,7 +20,10 @@ export interface CoreRouterHost {
   /** The node's peers, in id order. */
   readonly peers: readonly NodeId[];
   session(id: number): ClientSession | undefined;
-  canTake(member: Member): boolean;
+  /** Whether the member's client is within its pending-output budget for unstored messages. */
+  hasRoom(member: Member): boolean;
+  /** The client fell too far behind to keep: it is cut with -ERR 'Slow Consumer', as nats-server does. */
+  cutSlowConsumer(session: number): void;
   /** Sends a message to a peer; the host fills in its group and sender. */
   send(message: Omit<Relay, 'group' | 'from'> | Omit<Interest, 'group' | 'from'>): void;
 }
@@ -113,11 +116,18 @@ export class CoreRouter {
   ): { count: number; queues: Set<string> } {
     const reached = { count: 0, queues: new Set<string>() };
     const subscriptions = this.host.subscriptions;
+    let slow: number[] | undefined;
     for (const subscription of subscriptions.liveMatching(subject)) {
       const key = subscription.queue === undefined ? undefined : interestKey(subscription.subject, subscription.queue);
       if (key !== undefined && queues !== 'all' && !queues.has(key)) continue;
-      const member = subscription.nextMember((candidate) => candidate.session !== skipSession && this.host.canTake(candidate));
-      if (member === undefined) continue;
+      const member = subscription.nextMember((candidate) => candidate.session !== skipSession && this.host.hasRoom(candidate));
+      if (member === undefined) {
+        // An unstored message cannot wait for a client that does not read: every member
+        // that could have taken it is over its budget, and is cut rather than let the
+        // node's memory grow without bound.
+        for (const candidate of subscription.members) if (candidate.session !== skipSession) (slow ??= []).push(candidate.session);
+        continue;
+      }
       reached.count++;
       if (key !== undefined) reached.queues.add(key);
       const client = this.host.session(member.session)!;
@@ -127,6 +137,7 @@ export class CoreRouter {
       member.delivered++;
       if (member.max !== undefined && member.delivered >= member.max) subscriptions.remove(member);
     }
+    if (slow !== undefined) for (const session of new Set(slow)) this.host.cutSlowConsumer(session);
     return reached;
   }
 

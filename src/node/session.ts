@@ -1,9 +1,12 @@
 // One client connection as the node core sees it: the incremental parser for
 // its bytes, what it said in CONNECT, and the bytes waiting to be written to it.
 // The driver owns the socket; the core only queues output and says when the
-// connection must close.
+// connection must close. Output the driver took counts as pending until the
+// driver reports it written (BrokerNode.clientWritten), so a client that does
+// not read holds its output budget full and what is sent to it waits.
 
 import type { ConnectOptions } from '../protocol/client-commands.js';
+import type { ClientParseOutput } from '../protocol/client-commands.js';
 import { ClientParser, type ClientParserOptions } from '../protocol/client-parser.js';
 
 export class ClientSession {
@@ -20,7 +23,15 @@ export class ClientSession {
   private output: Uint8Array[] = [];
   /** Invariant: the sum of the lengths of `output`. */
   private outputBytesValue = 0;
+  /** Bytes the driver took and has not reported written to the socket yet. */
+  private unwrittenBytes = 0;
   private closingValue = false;
+  /**
+   * Commands parsed but not carried out yet: once one command must wait for
+   * the client to read (a HISTORY that does not fit its output budget), every
+   * later one waits behind it, so that replies keep the order of requests.
+   */
+  readonly held: ClientParseOutput[] = [];
 
   constructor(
     readonly id: number,
@@ -29,8 +40,9 @@ export class ClientSession {
     this.parser = new ClientParser(parserOptions);
   }
 
+  /** Output not yet written to the socket: queued here, or taken by the driver and still in its buffers. */
   get outputBytes(): number {
-    return this.outputBytesValue;
+    return this.outputBytesValue + this.unwrittenBytes;
   }
 
   /** True once the core decided to close: nothing more is read or queued. */
@@ -60,8 +72,14 @@ export class ClientSession {
   takeOutput(): Uint8Array[] {
     const taken = this.output;
     this.output = [];
+    this.unwrittenBytes += this.outputBytesValue;
     this.outputBytesValue = 0;
     return taken;
+  }
+
+  /** The driver wrote `bytes` of the output it took to the socket. */
+  written(bytes: number): void {
+    this.unwrittenBytes = Math.max(0, this.unwrittenBytes - bytes);
   }
 
   hasOutput(): boolean {

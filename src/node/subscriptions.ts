@@ -40,6 +40,9 @@ import type { SubscriptionStart } from '../protocol/client-commands.js';
 import type { BrokerStateMachine, StoredMessage } from '../broker/state-machine.js';
 import { SubjectIndex, subjectMatches } from '../broker/subjects.js';
 
+/** Messages a catching-up subscription reads from the store at a time. */
+const CATCH_UP_PAGE_MESSAGES = 32;
+
 /** One client's SUB or XSUB, by session and sid. */
 export interface Member {
   readonly session: number;
@@ -319,8 +322,9 @@ export class SubscriptionTable {
       if (!subjectMatches(subscription.subject, topic.name)) continue;
       let cursor = subscription.cursorFor(topic.name, state);
       while (cursor <= topic.lastOffset) {
-        if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
-        const read = state.history(topic.name, cursor, budget - delivered);
+        if (delivered >= budget || !subscription.members.some(canTake)) return { delivered, caughtUp: false };
+        // A page at a time: a client with room for a few messages should not cost a read of a thousand.
+        const read = state.history(topic.name, cursor, Math.min(budget - delivered, CATCH_UP_PAGE_MESSAGES));
         assert(read.ok && read.messages.length > 0, `history of ${topic.name} from ${cursor} is empty`);
         for (const message of read.messages) {
           if (!this.deliverOne(subscription, message, deliver, canTake, false)) return { delivered, caughtUp: false };
@@ -356,7 +360,7 @@ export class SubscriptionTable {
         if (candidate !== undefined && (next === undefined || compareHlc(stampOf(candidate), stampOf(next)) < 0)) next = candidate;
       }
       if (next === undefined) return { delivered, caughtUp: true };
-      if (delivered >= budget || subscription.members.length === 0) return { delivered, caughtUp: false };
+      if (delivered >= budget || !subscription.members.some(canTake)) return { delivered, caughtUp: false };
       // Only a message the live merge had let through late can be earlier than one already delivered.
       const late = subscription.reorder!.isLate(stampOf(next));
       if (!this.deliverOne(subscription, next, deliver, canTake, late)) return { delivered, caughtUp: false };

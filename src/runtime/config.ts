@@ -39,7 +39,14 @@ export interface NodeAddress {
 /** The node-core options a file may set; the rest come from the cluster (names, limits). */
 export type NodeTuning = Pick<
   BrokerNodeOptions,
-  'forwardTimeoutTicks' | 'pendingForwardsMax' | 'sessionOutputBytesMax' | 'catchUpMessagesPerRound' | 'sessionsMax' | 'subscriptionsPerSessionMax' | 'snapshotEveryEntries'
+  | 'forwardTimeoutTicks'
+  | 'pendingForwardsMax'
+  | 'sessionOutputBytesMax'
+  | 'sessionPendingBytesMax'
+  | 'catchUpMessagesPerRound'
+  | 'sessionsMax'
+  | 'subscriptionsPerSessionMax'
+  | 'snapshotEveryEntries'
 >;
 
 export interface ClusterConfig {
@@ -84,6 +91,7 @@ const NODE_TUNING_KEYS: readonly (keyof NodeTuning)[] = [
   'forwardTimeoutTicks',
   'pendingForwardsMax',
   'sessionOutputBytesMax',
+  'sessionPendingBytesMax',
   'catchUpMessagesPerRound',
   'sessionsMax',
   'subscriptionsPerSessionMax',

@@ -34,6 +34,8 @@ import { joinPath } from '../storage/file-system.js';
 
 /** The data directory's folder of stream block files. */
 const MESSAGES_DIRECTORY = 'messages';
+/** How long a connection the core closed may take to flush what it was sent before it is dropped. */
+const CLOSE_FLUSH_MS = 2000;
 
 export interface NodeRunnerOptions {
   readonly config: ClusterConfig;
@@ -214,14 +216,9 @@ export class NodeRunner {
     this.core.openSession(session);
     socket.on('data', (chunk: Buffer) => {
       if (this.stopped) return;
-      try {
-        this.core.receive(session, chunk, this.nowMs());
-      } catch (error) {
-        // A stored message that no longer reads back whole: stop, naming the file, rather than serve around it.
-        if (!(error instanceof StorageCorruptionError)) throw error;
-        this.fail(`a stored message is damaged, stopping: ${error.message}`);
-        return;
-      }
+      if (!this.readingStored(() => this.core.receive(session, chunk, this.nowMs()))) return;
+      // Its commands wait for it to read what it was sent: read no more of them until then.
+      if (!this.core.acceptsInput(session)) socket.pause();
       this.pump();
     });
     socket.on('error', () => undefined);
@@ -255,16 +252,48 @@ export class NodeRunner {
     for (const output of this.core.takeClientOutput()) {
       const socket = this.sockets.get(output.session);
       if (socket === undefined) continue;
-      // One write (writev) for all of a client's output from this turn.
-      if (output.bytes.length > 1) socket.cork();
-      for (const bytes of output.bytes) socket.write(bytes);
-      if (output.bytes.length > 1) socket.uncork();
+      // One write (writev) for all of a client's output from this turn. The
+      // core counts it as pending until the socket has taken it, so a client
+      // that does not read holds its budget full and what is sent to it waits.
+      const session = output.session;
+      const bytes = output.bytes;
+      let total = 0;
+      for (let i = 0; i < bytes.length; i++) total += bytes[i]!.length;
+      if (bytes.length > 1) socket.cork();
+      for (let i = 0; i < bytes.length - 1; i++) socket.write(bytes[i]!);
+      if (bytes.length > 0) socket.write(bytes[bytes.length - 1]!, () => this.onClientWritten(session, socket, total));
+      if (bytes.length > 1) socket.uncork();
       if (output.close) {
-        this.sockets.delete(output.session);
+        this.sockets.delete(session);
         socket.end();
+        // A client that never reads would hold its unsent output forever.
+        setTimeout(() => socket.destroy(), CLOSE_FLUSH_MS).unref();
       }
     }
     while (!this.stopped && this.core.hasReady()) this.persistReady(this.core.ready());
+  }
+
+  private onClientWritten(session: number, socket: net.Socket, bytes: number): void {
+    if (this.stopped || this.sockets.get(session) !== socket) return;
+    if (!this.readingStored(() => this.core.clientWritten(session, bytes, this.nowMs()))) return;
+    if (socket.isPaused() && this.core.acceptsInput(session)) socket.resume();
+    this.pump();
+  }
+
+  /**
+   * Runs core work that may read stored messages back; false when one no
+   * longer reads back whole, and the node stops, naming the file, rather than
+   * serve around it.
+   */
+  private readingStored(work: () => void): boolean {
+    try {
+      work();
+      return true;
+    } catch (error) {
+      if (!(error instanceof StorageCorruptionError)) throw error;
+      this.fail(`a stored message is damaged, stopping: ${error.message}`);
+      return false;
+    }
   }
 
   /** Every message to a peer goes with the core's clock stamp, taken now, as it leaves. */

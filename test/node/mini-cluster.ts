@@ -22,6 +22,10 @@ const ALL_SUBJECTS = streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, 
 export class TestClient {
   readonly frames: ServerFrame[] = [];
   closed = false;
+  /** A client that stops reading: what the node sends it stays in its socket, unread, and counts as pending there. */
+  reading = true;
+  /** What it was sent while not reading. */
+  readonly unread: Uint8Array[] = [];
   private readonly parser = new ServerParser();
 
   constructor(
@@ -37,6 +41,21 @@ export class TestClient {
 
   received(bytes: Uint8Array): void {
     this.frames.push(...this.parser.feed(bytes));
+  }
+
+  /** Bytes the node sent it and it has not read. */
+  get unreadBytes(): number {
+    return this.unread.reduce((sum, bytes) => sum + bytes.length, 0);
+  }
+
+  /** Reads again: everything sent so far arrives, and the node hears its socket took it. */
+  resumeReading(): void {
+    this.reading = true;
+    const bytes = this.unread.splice(0);
+    for (const chunk of bytes) this.received(chunk);
+    const total = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+    this.cluster.node(this.node).clientWritten(this.session, total, this.cluster.clockOf(this.node));
+    this.cluster.flush(this.node);
   }
 
   /** The frames of one type received so far, and forgets them. */
@@ -101,10 +120,20 @@ export class MiniCluster {
       node.advance(ready);
       this.send(id, node.takePeerMessages());
     }
-    for (const output of node.takeClientOutput()) {
-      const client = this.clients.get(output.session)!;
-      for (const bytes of output.bytes) client.received(bytes);
-      if (output.close) client.closed = true;
+    // Clients read everything at once; what their reading frees may send more, until nothing is left.
+    for (let outputs = node.takeClientOutput(); outputs.length > 0; outputs = node.takeClientOutput()) {
+      for (const output of outputs) {
+        const client = this.clients.get(output.session)!;
+        let total = 0;
+        for (const bytes of output.bytes) {
+          if (client.reading) client.received(bytes);
+          else client.unread.push(bytes);
+          total += bytes.length;
+        }
+        if (output.close) client.closed = true;
+        else if (client.reading) node.clientWritten(output.session, total, this.clockOf(id));
+      }
+      this.send(id, node.takePeerMessages());
     }
   }
 
