@@ -6,7 +6,9 @@ import { nodeCommand } from './node-command.js';
 import { realCommand } from './real-run-command.js';
 import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
-import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
+import { FUZZ_HELP, simFuzz } from './sim-fuzz.js';
+import { REPLAY_HELP, SCENARIO_RUN_HELP, simReplay, simRunScenario } from './sim-scenarios.js';
+import { SWEEP_HELP, simSweep } from './sim-sweep.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]

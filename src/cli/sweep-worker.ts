@@ -4,7 +4,7 @@
 // paid once.
 
 import { parentPort } from 'node:worker_threads';
-import { sweepJob, type SweepJob } from './sim-scenarios.js';
+import { sweepJob, type SweepJob } from './sim-sweep.js';
 
 parentPort!.on('message', (job: SweepJob) => {
   sweepJob(job, (result) => parentPort!.postMessage({ result }));
