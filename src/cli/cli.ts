@@ -8,6 +8,7 @@ import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
 import { FUZZ_HELP, simFuzz } from './sim-fuzz.js';
 import { REPLAY_HELP, SCENARIO_RUN_HELP, simReplay, simRunScenario } from './sim-scenarios.js';
+import { MERGE_HELP, simMerge } from './sim-merge.js';
 import { SWEEP_HELP, simSweep } from './sim-sweep.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +19,7 @@ Commands:
   sim replay       replay a scenario run from its report and check the trace is identical
   sim sweep        run scenarios over a range of seeds in worker threads
   sim fuzz         swarm testing: random fault mixes, failing schedules shrunk to scenarios
+  sim merge        join the JSON parts of a sweep or fuzz campaign split with --shard K/N
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
@@ -78,6 +80,7 @@ Commands:
   replay       replay a scenario run and check the trace is identical
   sweep        run scenarios over a range of seeds
   fuzz         swarm testing with shrinking
+  merge        join the parts of a campaign split across machines with --shard
 
 ${SIM_RUN_HELP}
 
@@ -87,7 +90,9 @@ ${REPLAY_HELP}
 
 ${SWEEP_HELP}
 
-${FUZZ_HELP}`;
+${FUZZ_HELP}
+
+${MERGE_HELP}`;
 
 /** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
@@ -128,13 +133,14 @@ function dispatch(argv: readonly string[], io: CliIo): number {
   }
   if (sub === 'replay') return simReplay(simArgs, io);
   if (sub === 'fuzz') return simFuzz(simArgs, io);
+  if (sub === 'merge') return simMerge(simArgs, io);
   throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
 }
 
 /** The command whose help fits a mistake: `sim run ` for `chorus sim run --bad`. */
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
-  return argv[1] === 'run' || argv[1] === 'replay' ? `sim ${argv[1]} ` : 'sim ';
+  return ['run', 'replay', 'sweep', 'fuzz', 'merge'].includes(argv[1] ?? '') ? `sim ${argv[1]} ` : 'sim ';
 }
 
 function isUsageError(error: unknown): error is Error {

@@ -1,35 +1,37 @@
 // `chorus sim sweep`: runs scenarios over a range of seeds in worker threads
 // and prints a table per scenario with every failing seed's replay command.
+// With --shard K/N it runs only its share of the seeds, and with --json FILE it
+// writes its results for `chorus sim merge` to join with the other shards'.
 
-import chalk from 'chalk';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { listScenarioFiles, loadScenario, resolveScenarioFile } from '../../sim/scenario.js';
 import { UsageError, parseInteger } from './args.js';
+import { buildId } from './build-id.js';
+import { sweepFailureLines, sweepTable } from './campaign-output.js';
+import { PART_FORMAT, PART_VERSION, sortSweepResults, writePart, type CampaignScenario, type SweepResult } from './campaign-part.js';
 import type { CliIo } from './io.js';
 import { parseSeedRange } from './seed-range.js';
+import { formatShard, parseShard, shardSeeds, WHOLE_CAMPAIGN } from './shard.js';
 import { loadOrUsage, runScenario } from './sim-scenarios.js';
-import { table } from './table.js';
 
-export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N]
+export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N] [--shard K/N] [--json FILE]
 
 Runs a scenario (or every scenario) over a range of seeds, in N worker
 threads (default: the number of cores), with a progress line, then prints a
-table per scenario and every failing seed with the command that replays it.`;
+table per scenario and every failing seed with the command that replays it.
+
+  --shard K/N   run only shard K of N: seed i of A..B goes to shard
+                ((i - A) mod N) + 1, so N machines given 1/N..N/N run every
+                seed once between them
+  --json FILE   write the results to FILE, for 'chorus sim merge'`;
 
 export interface SweepJob {
   readonly file: string;
   readonly seeds: readonly number[];
-}
-
-export interface SweepResult {
-  readonly scenario: string;
-  readonly file: string;
-  readonly seed: number;
-  readonly passed: boolean;
-  readonly traceHash: string;
-  readonly problem: string;
 }
 
 /** The work of one sweep job; a worker thread runs it, or the command itself with --workers 1. */
@@ -44,7 +46,7 @@ export function sweepJob(job: SweepJob, onResult: (result: SweepResult) => void)
 export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { seeds: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { seeds: { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help === true) {
@@ -54,16 +56,17 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   if (positionals.length !== 1) throw new UsageError('sweep takes one scenario, or all');
   const { from, to } = parseSeedRange(values.seeds ?? '');
   const workers = values.workers === undefined ? availableParallelism() : parseInteger(values.workers, '--workers', 1, 64);
-  const files = positionals[0] === 'all' ? listScenarioFiles() : [resolveScenarioFile(positionals[0]!)];
-  for (const file of files) loadOrUsage(file);
-  const seeds = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const jobs = files.flatMap((file) => seeds.map((seed) => ({ file, seeds: [seed] })));
+  const shard = values.shard === undefined ? WHOLE_CAMPAIGN : parseShard(values.shard);
+  const scenarios = campaignScenarios(positionals[0]!);
+  const seeds = shardSeeds(from, to, shard);
+  const jobs = scenarios.flatMap((scenario) => seeds.map((seed) => ({ file: scenario.file, seeds: [seed] })));
+  if (values.shard !== undefined) io.out(`shard ${formatShard(shard)} of seeds ${from}..${to}: ${seeds.length} seed${seeds.length === 1 ? '' : 's'} of ${to - from + 1}, ${jobs.length} run${jobs.length === 1 ? '' : 's'}`);
   const results: SweepResult[] = [];
   const started = io.wallMs();
   const progress = (): void => {
     const done = results.length;
     const width = 30;
-    const filled = Math.round((width * done) / jobs.length);
+    const filled = Math.round((width * done) / Math.max(jobs.length, 1));
     const failed = results.filter((r) => !r.passed).length;
     io.progress(`  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${jobs.length} runs, ${failed} failed`);
   };
@@ -72,25 +75,36 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
       results.push(result);
       progress();
     });
-  } else {
+  } else if (jobs.length > 0) {
+    // A shard may have no seeds at all when there are more shards than seeds.
     await runInWorkers(jobs, workers, (result) => {
       results.push(result);
       progress();
     });
   }
   io.progress('');
-  const seconds = (io.wallMs() - started) / 1000;
-  const rows = [['scenario', 'runs', 'passed', 'failed']];
-  for (const file of files) {
-    const mine = results.filter((r) => r.file === file);
-    const failed = mine.filter((r) => !r.passed).length;
-    rows.push([mine[0]?.scenario ?? file, String(mine.length), String(mine.length - failed), failed === 0 ? '0' : chalk.red(String(failed))]);
-  }
-  io.out(table(rows));
+  const wallMs = io.wallMs() - started;
+  const ordered = sortSweepResults(results, scenarios);
+  io.out(sweepTable(scenarios, ordered));
+  const seconds = wallMs / 1000;
   io.out(`${results.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(results.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
-  const failures = results.filter((r) => !r.passed).sort((a, b) => a.scenario.localeCompare(b.scenario) || a.seed - b.seed);
-  for (const failure of failures) io.out(chalk.red(`FAIL ${failure.scenario} seed ${failure.seed}: ${failure.problem}\n  replay: npx chorus sim run ${failure.file} --seed ${failure.seed}`));
-  return failures.length === 0 ? 0 : 1;
+  for (const line of sweepFailureLines(ordered)) io.out(line);
+  if (values.json !== undefined) {
+    writePart(values.json, { format: PART_FORMAT, version: PART_VERSION, kind: 'sweep', campaign: { seeds: { from, to }, scenarios, build: buildId() }, shard, wallMs: Math.round(wallMs), results: ordered });
+    io.out(`results written to ${values.json}; join the shards' parts with 'chorus sim merge'`);
+  }
+  return ordered.some((r) => !r.passed) ? 1 : 0;
+}
+
+/** The scenarios a sweep of `target` (a scenario, or all) runs, each named with a hash of its text. */
+function campaignScenarios(target: string): CampaignScenario[] {
+  let files: string[];
+  try {
+    files = target === 'all' ? listScenarioFiles() : [resolveScenarioFile(target)];
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return files.map((file) => ({ name: loadOrUsage(file).name, file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') }));
 }
 
 function runInWorkers(jobs: readonly SweepJob[], workers: number, onResult: (result: SweepResult) => void): Promise<void> {
