@@ -44,16 +44,23 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   real: realCommand,
 };
 
+/** The simulator's commands that run many seeds, in worker threads, and so asynchronously. */
+const CAMPAIGN_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
+  sweep: simSweep,
+  fuzz: simFuzz,
+};
+
 /** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'sim' && rest[0] === 'sweep') {
+  const campaign = command === 'sim' && Object.hasOwn(CAMPAIGN_COMMANDS, rest[0] ?? '') ? CAMPAIGN_COMMANDS[rest[0]!] : undefined;
+  if (campaign !== undefined) {
     try {
-      return await simSweep(rest.slice(1), io);
+      return await campaign(rest.slice(1), io);
     } catch (error) {
       if (!isUsageError(error)) throw error;
       io.err(`chorus: ${error.message}`);
-      io.err(`Run 'chorus sim sweep --help' for usage.`);
+      io.err(`Run 'chorus sim ${rest[0]!} --help' for usage.`);
       return 2;
     }
   }
@@ -132,7 +139,6 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     return simRun(simArgs, io);
   }
   if (sub === 'replay') return simReplay(simArgs, io);
-  if (sub === 'fuzz') return simFuzz(simArgs, io);
   if (sub === 'merge') return simMerge(simArgs, io);
   throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
 }

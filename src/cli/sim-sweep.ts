@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { listScenarioFiles, loadScenario, resolveScenarioFile } from '../../sim/scenario.js';
 import { UsageError, parseInteger } from './args.js';
 import { buildId } from './build-id.js';
 import { sweepFailureLines, sweepTable } from './campaign-output.js';
 import { PART_FORMAT, PART_VERSION, sortSweepResults, writePart, type CampaignScenario, type SweepResult } from './campaign-part.js';
+import { interruptedLine, interruptedStatus, runCampaign, unexpectedAnswer } from './campaign-runner.js';
 import type { CliIo } from './io.js';
 import { parseSeedRange } from './seed-range.js';
 import { formatShard, parseShard, shardSeeds, WHOLE_CAMPAIGN } from './shard.js';
@@ -21,26 +21,23 @@ import { loadOrUsage, runScenario } from './sim-scenarios.js';
 export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N] [--shard K/N] [--json FILE]
 
 Runs a scenario (or every scenario) over a range of seeds, in N worker
-threads (default: the number of cores), with a progress line, then prints a
-table per scenario and every failing seed with the command that replays it.
+threads (default: the number of cores), then prints a table per scenario and
+every failing seed with the command that replays it. Progress (runs done,
+failures, elapsed time, ETA) is a line redrawn on a terminal, and a plain line
+on standard error every 5 seconds otherwise. Ctrl-C stops the sweep and prints
+the table and failures of the runs that finished, then exits with status 130
+(with --workers 1, once the run under way ends).
 
   --shard K/N   run only shard K of N: seed i of A..B goes to shard
                 ((i - A) mod N) + 1, so N machines given 1/N..N/N run every
                 seed once between them
   --json FILE   write the results to FILE, for 'chorus sim merge'`;
 
-export interface SweepJob {
-  readonly file: string;
-  readonly seeds: readonly number[];
-}
-
-/** The work of one sweep job; a worker thread runs it, or the command itself with --workers 1. */
-export function sweepJob(job: SweepJob, onResult: (result: SweepResult) => void): void {
+/** One run of a sweep: a scenario with one seed. A worker thread runs it, or the command itself with --workers 1. */
+export function sweepJob(job: { readonly file: string; readonly seed: number }): SweepResult {
   const scenario = loadScenario(job.file);
-  for (const seed of job.seeds) {
-    const { outcome } = runScenario(scenario, seed);
-    onResult({ scenario: scenario.name, file: scenario.file, seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' });
-  }
+  const { outcome } = runScenario(scenario, job.seed);
+  return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' };
 }
 
 export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
@@ -59,40 +56,27 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   const shard = values.shard === undefined ? WHOLE_CAMPAIGN : parseShard(values.shard);
   const scenarios = campaignScenarios(positionals[0]!);
   const seeds = shardSeeds(from, to, shard);
-  const jobs = scenarios.flatMap((scenario) => seeds.map((seed) => ({ file: scenario.file, seeds: [seed] })));
+  const jobs = scenarios.flatMap((scenario) => seeds.map((seed) => ({ kind: 'sweep' as const, file: scenario.file, seed })));
   if (values.shard !== undefined) io.out(`shard ${formatShard(shard)} of seeds ${from}..${to}: ${seeds.length} seed${seeds.length === 1 ? '' : 's'} of ${to - from + 1}, ${jobs.length} run${jobs.length === 1 ? '' : 's'}`);
-  const results: SweepResult[] = [];
-  const started = io.wallMs();
-  const progress = (): void => {
-    const done = results.length;
-    const width = 30;
-    const filled = Math.round((width * done) / Math.max(jobs.length, 1));
-    const failed = results.filter((r) => !r.passed).length;
-    io.progress(`  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${jobs.length} runs, ${failed} failed`);
-  };
-  if (workers === 1) {
-    for (const job of jobs) sweepJob(job, (result) => {
-      results.push(result);
-      progress();
-    });
-  } else if (jobs.length > 0) {
-    // A shard may have no seeds at all when there are more shards than seeds.
-    await runInWorkers(jobs, workers, (result) => {
-      results.push(result);
-      progress();
-    });
-  }
-  io.progress('');
-  const wallMs = io.wallMs() - started;
-  const ordered = sortSweepResults(results, scenarios);
+  const run = await runCampaign(io, { what: 'chorus sim sweep', unit: 'runs' }, {
+    jobs,
+    workers,
+    runHere: sweepJob,
+    fromWorker: (answer) => (answer.kind === 'sweep' ? answer.result : unexpectedAnswer(answer)),
+  });
+  if (run.interrupted) io.out(interruptedLine(run.results.length, jobs.length, 'runs'));
+  const ordered = sortSweepResults(run.results, scenarios);
   io.out(sweepTable(scenarios, ordered));
-  const seconds = wallMs / 1000;
-  io.out(`${results.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(results.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
+  const seconds = run.wallMs / 1000;
+  io.out(`${ordered.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(ordered.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
   for (const line of sweepFailureLines(ordered)) io.out(line);
-  if (values.json !== undefined) {
-    writePart(values.json, { format: PART_FORMAT, version: PART_VERSION, kind: 'sweep', campaign: { seeds: { from, to }, scenarios, build: buildId() }, shard, wallMs: Math.round(wallMs), results: ordered });
+  if (values.json !== undefined && run.interrupted) {
+    io.err(`no part written to ${values.json}: an interrupted shard would leave runs out of a merge; run it again`);
+  } else if (values.json !== undefined) {
+    writePart(values.json, { format: PART_FORMAT, version: PART_VERSION, kind: 'sweep', campaign: { seeds: { from, to }, scenarios, build: buildId() }, shard, wallMs: Math.round(run.wallMs), results: ordered });
     io.out(`results written to ${values.json}; join the shards' parts with 'chorus sim merge'`);
   }
+  if (run.interrupted) return interruptedStatus;
   return ordered.some((r) => !r.passed) ? 1 : 0;
 }
 
@@ -105,39 +89,4 @@ function campaignScenarios(target: string): CampaignScenario[] {
     throw new UsageError((error as Error).message);
   }
   return files.map((file) => ({ name: loadOrUsage(file).name, file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') }));
-}
-
-function runInWorkers(jobs: readonly SweepJob[], workers: number, onResult: (result: SweepResult) => void): Promise<void> {
-  const queue = [...jobs];
-  const entry = new URL('./sweep-worker.js', import.meta.url);
-  return new Promise((resolve, reject) => {
-    let busy = 0;
-    const pool: Worker[] = [];
-    const finish = (): void => {
-      for (const worker of pool) void worker.terminate();
-      resolve();
-    };
-    const feed = (worker: Worker): void => {
-      const job = queue.shift();
-      if (job === undefined) {
-        if (busy === 0) finish();
-        return;
-      }
-      busy++;
-      worker.postMessage(job);
-    };
-    for (let i = 0; i < Math.min(workers, jobs.length); i++) {
-      const worker = new Worker(entry);
-      pool.push(worker);
-      worker.on('message', (message: { result?: SweepResult; done?: boolean }) => {
-        if (message.result !== undefined) onResult(message.result);
-        if (message.done === true) {
-          busy--;
-          feed(worker);
-        }
-      });
-      worker.on('error', reject);
-      feed(worker);
-    }
-  });
 }

@@ -160,7 +160,7 @@ describe('sharded campaigns merged', () => {
 
   it('merges fuzz shards into the whole fuzz run, writing the scenarios that failing seeds shrank to', async () => {
     const fuzz = (shard: string | undefined, json: string): Promise<Ran> =>
-      run(['sim', 'fuzz', '--seeds', '1..2', '--out', join(folder, 'found'), '--json', join(folder, json), ...(shard === undefined ? [] : ['--shard', shard])]);
+      run(['sim', 'fuzz', '--seeds', '1..2', '--workers', '1', '--out', join(folder, 'found'), '--json', join(folder, json), ...(shard === undefined ? [] : ['--shard', shard])]);
     expect((await fuzz(undefined, 'whole.json')).status).toBe(0);
     await fuzz('1/2', 'f1.json');
     await fuzz('2/2', 'f2.json');
