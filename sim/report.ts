@@ -204,7 +204,8 @@ function legend(): string {
   return `<p class="legend">${items.join(' ')}</p>`;
 }
 
-function page(title: string, body: string): string {
+/** A self-contained HTML page in the reports' style. */
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>
@@ -221,6 +222,6 @@ ${body}
 `;
 }
 
-function escape(text: string): string {
+export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

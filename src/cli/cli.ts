@@ -6,7 +6,10 @@ import { nodeCommand } from './node-command.js';
 import { realCommand } from './real-run-command.js';
 import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
-import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
+import { FUZZ_HELP, simFuzz } from './sim-fuzz.js';
+import { REPLAY_HELP, SCENARIO_RUN_HELP, simReplay, simRunScenario } from './sim-scenarios.js';
+import { MERGE_HELP, simMerge } from './sim-merge.js';
+import { SWEEP_HELP, simSweep } from './sim-sweep.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
@@ -16,6 +19,7 @@ Commands:
   sim replay       replay a scenario run from its report and check the trace is identical
   sim sweep        run scenarios over a range of seeds in worker threads
   sim fuzz         swarm testing: random fault mixes, failing schedules shrunk to scenarios
+  sim merge        join the JSON parts of a sweep or fuzz campaign split with --shard K/N
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
@@ -40,16 +44,23 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   real: realCommand,
 };
 
+/** The simulator's commands that run many seeds, in worker threads, and so asynchronously. */
+const CAMPAIGN_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
+  sweep: simSweep,
+  fuzz: simFuzz,
+};
+
 /** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'sim' && rest[0] === 'sweep') {
+  const campaign = command === 'sim' && Object.hasOwn(CAMPAIGN_COMMANDS, rest[0] ?? '') ? CAMPAIGN_COMMANDS[rest[0]!] : undefined;
+  if (campaign !== undefined) {
     try {
-      return await simSweep(rest.slice(1), io);
+      return await campaign(rest.slice(1), io);
     } catch (error) {
       if (!isUsageError(error)) throw error;
       io.err(`chorus: ${error.message}`);
-      io.err(`Run 'chorus sim sweep --help' for usage.`);
+      io.err(`Run 'chorus sim ${rest[0]!} --help' for usage.`);
       return 2;
     }
   }
@@ -76,6 +87,7 @@ Commands:
   replay       replay a scenario run and check the trace is identical
   sweep        run scenarios over a range of seeds
   fuzz         swarm testing with shrinking
+  merge        join the parts of a campaign split across machines with --shard
 
 ${SIM_RUN_HELP}
 
@@ -85,7 +97,9 @@ ${REPLAY_HELP}
 
 ${SWEEP_HELP}
 
-${FUZZ_HELP}`;
+${FUZZ_HELP}
+
+${MERGE_HELP}`;
 
 /** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
@@ -125,14 +139,14 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     return simRun(simArgs, io);
   }
   if (sub === 'replay') return simReplay(simArgs, io);
-  if (sub === 'fuzz') return simFuzz(simArgs, io);
+  if (sub === 'merge') return simMerge(simArgs, io);
   throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
 }
 
 /** The command whose help fits a mistake: `sim run ` for `chorus sim run --bad`. */
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
-  return argv[1] === 'run' || argv[1] === 'replay' ? `sim ${argv[1]} ` : 'sim ';
+  return ['run', 'replay', 'sweep', 'fuzz', 'merge'].includes(argv[1] ?? '') ? `sim ${argv[1]} ` : 'sim ';
 }
 
 function isUsageError(error: unknown): error is Error {

@@ -8,6 +8,18 @@ export interface CliIo {
   progress(text: string): void;
   /** Milliseconds of wall time, for reporting speed only. */
   wallMs(): number;
+  /**
+   * True when progress goes to a terminal, which redraws one line in place.
+   * Off a terminal, long commands print a plain progress line now and then
+   * through err instead, so that logs (CI, batch jobs) still show them.
+   */
+  readonly terminal?: boolean;
+  /**
+   * Calls onInterrupt when the user presses Ctrl-C (SIGINT), instead of the
+   * process dying at once, until the returned function is called. Long
+   * commands use it to report what finished before they exit.
+   */
+  onInterrupt?(onInterrupt: () => void): () => void;
 }
 
 export function processIo(): CliIo {
@@ -19,5 +31,10 @@ export function processIo(): CliIo {
       if (tty) process.stderr.write(text === '' ? '\r\x1b[K' : `\r${text}`);
     },
     wallMs: () => performance.now(),
+    terminal: tty,
+    onInterrupt: (onInterrupt) => {
+      process.on('SIGINT', onInterrupt);
+      return () => process.off('SIGINT', onInterrupt);
+    },
   };
 }

@@ -1,16 +1,11 @@
-// The scenario commands: `chorus sim run <scenario|all>`, `chorus sim replay`
-// and `chorus sim sweep`. A scenario run writes reports/<name>-<seed>.json and
-// .html and ends with the command that replays it.
+// The scenario commands: `chorus sim run <scenario|all>` and `chorus sim
+// replay`. A scenario run writes reports/<name>-<seed>.json and .html and ends
+// with the command that replays it.
 
 import chalk from 'chalk';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { hashString, RunningHash } from '../../sim/hash.js';
 import type { SimCluster } from '../../sim/cluster.js';
-import { drawSwarm, fuzzSeed, scenarioYaml } from '../../sim/fuzz.js';
 import { buildReport, readReport, writeIndex, writeReport, type Report } from '../../sim/report.js';
 import { runSimulation } from '../../sim/run.js';
 import { listScenarioFiles, loadScenario, resolveScenarioFile, scenarioRunOptions, unmetExpectations, ScenarioError, type Scenario } from '../../sim/scenario.js';
@@ -18,6 +13,7 @@ import { formatSummary } from '../../sim/summary.js';
 import { describeEvent } from '../../sim/events.js';
 import { UsageError, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
+import { table } from './table.js';
 
 export const SCENARIO_RUN_HELP = `Usage: chorus sim run <scenario | all> [--seed N] [--reports DIR] [--quiet]
 
@@ -35,11 +31,6 @@ Runs a scenario again from a report (or a scenario and seed) and checks that
 the trace is identical: the same trace hash. With --until EVENT, stops before
 event number EVENT (counting from 1) and prints every node's state there.`;
 
-export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N]
-
-Runs a scenario (or every scenario) over a range of seeds, in N worker
-threads (default: the number of cores), with a progress line, then prints a
-table per scenario and every failing seed with the command that replays it.`;
 
 interface ScenarioOutcome {
   readonly scenario: string;
@@ -71,7 +62,7 @@ export function runScenario(scenario: Scenario, seed: number, wallMs: () => numb
   return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary };
 }
 
-function loadOrUsage(nameOrFile: string): Scenario {
+export function loadOrUsage(nameOrFile: string): Scenario {
   try {
     return loadScenario(resolveScenarioFile(nameOrFile));
   } catch (error) {
@@ -218,174 +209,4 @@ function replayUntil(scenario: Scenario, seed: number, until: number, io: CliIo)
   io.out(table(rows));
   for (const violation of cluster.violations()) io.out(chalk.red(`violation so far: ${violation.property} ${violation.detail}`));
   return 0;
-}
-
-export interface SweepJob {
-  readonly file: string;
-  readonly seeds: readonly number[];
-}
-
-export interface SweepResult {
-  readonly scenario: string;
-  readonly file: string;
-  readonly seed: number;
-  readonly passed: boolean;
-  readonly traceHash: string;
-  readonly problem: string;
-}
-
-/** The work of one sweep job; a worker thread runs it, or the command itself with --workers 1. */
-export function sweepJob(job: SweepJob, onResult: (result: SweepResult) => void): void {
-  const scenario = loadScenario(job.file);
-  for (const seed of job.seeds) {
-    const { outcome } = runScenario(scenario, seed);
-    onResult({ scenario: scenario.name, file: scenario.file, seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' });
-  }
-}
-
-export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { seeds: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-  });
-  if (values.help === true) {
-    io.out(SWEEP_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError('sweep takes one scenario, or all');
-  const { from, to } = parseSeedRange(values.seeds ?? '');
-  const workers = values.workers === undefined ? availableParallelism() : parseInteger(values.workers, '--workers', 1, 64);
-  const files = positionals[0] === 'all' ? listScenarioFiles() : [resolveScenarioFile(positionals[0]!)];
-  for (const file of files) loadOrUsage(file);
-  const seeds = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const jobs = files.flatMap((file) => seeds.map((seed) => ({ file, seeds: [seed] })));
-  const results: SweepResult[] = [];
-  const started = io.wallMs();
-  const progress = (): void => {
-    const done = results.length;
-    const width = 30;
-    const filled = Math.round((width * done) / jobs.length);
-    const failed = results.filter((r) => !r.passed).length;
-    io.progress(`  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${jobs.length} runs, ${failed} failed`);
-  };
-  if (workers === 1) {
-    for (const job of jobs) sweepJob(job, (result) => {
-      results.push(result);
-      progress();
-    });
-  } else {
-    await runInWorkers(jobs, workers, (result) => {
-      results.push(result);
-      progress();
-    });
-  }
-  io.progress('');
-  const seconds = (io.wallMs() - started) / 1000;
-  const rows = [['scenario', 'runs', 'passed', 'failed']];
-  for (const file of files) {
-    const mine = results.filter((r) => r.file === file);
-    const failed = mine.filter((r) => !r.passed).length;
-    rows.push([mine[0]?.scenario ?? file, String(mine.length), String(mine.length - failed), failed === 0 ? '0' : chalk.red(String(failed))]);
-  }
-  io.out(table(rows));
-  io.out(`${results.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(results.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
-  const failures = results.filter((r) => !r.passed).sort((a, b) => a.scenario.localeCompare(b.scenario) || a.seed - b.seed);
-  for (const failure of failures) io.out(chalk.red(`FAIL ${failure.scenario} seed ${failure.seed}: ${failure.problem}\n  replay: npx chorus sim run ${failure.file} --seed ${failure.seed}`));
-  return failures.length === 0 ? 0 : 1;
-}
-
-function runInWorkers(jobs: readonly SweepJob[], workers: number, onResult: (result: SweepResult) => void): Promise<void> {
-  const queue = [...jobs];
-  const entry = new URL('./sweep-worker.js', import.meta.url);
-  return new Promise((resolve, reject) => {
-    let busy = 0;
-    const pool: Worker[] = [];
-    const finish = (): void => {
-      for (const worker of pool) void worker.terminate();
-      resolve();
-    };
-    const feed = (worker: Worker): void => {
-      const job = queue.shift();
-      if (job === undefined) {
-        if (busy === 0) finish();
-        return;
-      }
-      busy++;
-      worker.postMessage(job);
-    };
-    for (let i = 0; i < Math.min(workers, jobs.length); i++) {
-      const worker = new Worker(entry);
-      pool.push(worker);
-      worker.on('message', (message: { result?: SweepResult; done?: boolean }) => {
-        if (message.result !== undefined) onResult(message.result);
-        if (message.done === true) {
-          busy--;
-          feed(worker);
-        }
-      });
-      worker.on('error', reject);
-      feed(worker);
-    }
-  });
-}
-
-/** `A..B`, both whole numbers, A <= B. */
-function parseSeedRange(text: string): { from: number; to: number } {
-  const match = /^(\d+)\.\.(\d+)$/.exec(text);
-  if (match === null) throw new UsageError(`--seeds must be a range A..B, got '${text}'`);
-  const [from, to] = [Number(match[1]), Number(match[2])];
-  if (to < from) throw new UsageError(`--seeds ${from}..${to} is empty`);
-  return { from, to };
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  // Width ignores colour codes.
-  const visible = (text: string): number => text.replace(/\x1b\[[0-9;]*m/g, '').length;
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => visible(row[column] ?? ''))));
-  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(widths[column]! - visible(cell))).join('  ').trimEnd()).join('\n');
-}
-
-export const FUZZ_HELP = `Usage: chorus sim fuzz [--seeds A..B] [--out DIR]
-
-Swarm testing: each seed draws its own mix of fault kinds, fault rate, cluster
-size and network, and a random schedule from that mix, and runs the broker
-workload through it with every check on. A failing schedule is shrunk to a
-small one that still fails and written as a scenario file in DIR (default
-scenarios/found), with the command that replays it. Seeds default to 1..20.`;
-
-export function simFuzz(argv: readonly string[], io: CliIo): number {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { seeds: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: false,
-  });
-  if (values.help === true) {
-    io.out(FUZZ_HELP);
-    return 0;
-  }
-  const { from, to } = parseSeedRange(values.seeds ?? '1..20');
-  const outDir = values.out ?? join('scenarios', 'found');
-  const started = io.wallMs();
-  let found = 0;
-  for (let seed = from; seed <= to; seed++) {
-    const draw = drawSwarm(seed);
-    io.progress(`  seed ${seed} (${seed - from + 1}/${to - from + 1}): ${draw.nodes} nodes, ${draw.faults.length} faults of ${draw.kinds.join(', ') || 'no kind'}`);
-    const finding = fuzzSeed(seed);
-    if (finding === undefined) continue;
-    found++;
-    io.progress('');
-    const name = `fuzz-${seed}`;
-    mkdirSync(outDir, { recursive: true });
-    const file = join(outDir, `${name}.yaml`);
-    const description = `Found by chorus sim fuzz, seed ${seed}: ${finding.shrunk.problem}`.slice(0, 400);
-    writeFileSync(file, scenarioYaml(name, description, finding.draw, finding.shrunk.faults));
-    io.out(chalk.red(`seed ${seed}: ${finding.problem}`));
-    io.out(`  shrunk from ${draw.faults.length} faults to ${finding.shrunk.faults.length} in ${finding.shrunk.runs} runs; written to ${file}`);
-    io.out(`  replay: npx chorus sim run ${file} --seed ${seed}`);
-  }
-  io.progress('');
-  const seconds = (io.wallMs() - started) / 1000;
-  io.out(`${to - from + 1} seeds fuzzed in ${seconds.toFixed(1)}s: ${found === 0 ? chalk.green('no failures') : chalk.red(`${found} failing`)}`);
-  return found === 0 ? 0 : 1;
 }
