@@ -7,6 +7,7 @@ import { realCommand } from './real-run-command.js';
 import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
 import { FUZZ_HELP, REPLAY_HELP, SCENARIO_RUN_HELP, SWEEP_HELP, simFuzz, simReplay, simRunScenario, simSweep } from './sim-scenarios.js';
+import { userErrorReport } from './user-errors.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
@@ -25,7 +26,11 @@ Commands:
   stream           add, list, inspect, edit, remove and purge streams (what is stored)
   real run         run a scenario against a real local cluster with the same checker
 
-Run 'chorus <command> --help' for a command's options.`;
+Run 'chorus <command> --help' for a command's options.
+
+Exit status: 0 on success; 1 when something fails (a failed check, a request
+the server refused, a server out of reach, a missing or bad file); 2 for a
+mistake in the command line. Each problem is one line on standard error.`;
 
 type AsyncCommand = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -40,17 +45,18 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   real: realCommand,
 };
 
-/** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
+/**
+ * The entry point of the `chorus` binary: real-mode commands run
+ * asynchronously, the rest as runCli. A person's mistake comes back as an exit
+ * status after one line per problem on standard error; a bug in chorus throws.
+ */
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'sim' && rest[0] === 'sweep') {
     try {
       return await simSweep(rest.slice(1), io);
     } catch (error) {
-      if (!isUsageError(error)) throw error;
-      io.err(`chorus: ${error.message}`);
-      io.err(`Run 'chorus sim sweep --help' for usage.`);
-      return 2;
+      return reportUserError(error, io, 'sim sweep');
     }
   }
   if (command === '--version') {
@@ -62,10 +68,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   try {
     return await real(rest, io);
   } catch (error) {
-    if (!isUsageError(error)) throw error;
-    io.err(`chorus: ${error.message}`);
-    io.err(`Run 'chorus ${command!} --help' for usage.`);
-    return 2;
+    return reportUserError(error, io, command!);
   }
 }
 
@@ -87,16 +90,21 @@ ${SWEEP_HELP}
 
 ${FUZZ_HELP}`;
 
-/** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
+/** Runs one command line and returns its exit status: 0 ok, 1 failed check or failure, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     return dispatch(argv, io);
   } catch (error) {
-    if (!isUsageError(error)) throw error;
-    io.err(`chorus: ${error.message}`);
-    io.err(`Run 'chorus ${helpTopic(argv)}--help' for usage.`);
-    return 2;
+    return reportUserError(error, io, helpTopic(argv));
   }
+}
+
+/** Prints a person's mistake and returns its exit status; rethrows a bug, whose stack trace is wanted. */
+function reportUserError(error: unknown, io: CliIo, helpCommand: string): number {
+  const report = userErrorReport(error, helpCommand);
+  if (report === undefined) throw error;
+  for (const line of report.lines) io.err(line);
+  return report.status;
 }
 
 function dispatch(argv: readonly string[], io: CliIo): number {
@@ -109,7 +117,7 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     io.out(HELP);
     return 0;
   }
-  if (command !== 'sim') throw new UsageError(`unknown command '${command}'; try 'chorus --help'`);
+  if (command !== 'sim') throw new UsageError(`unknown command '${command}'`);
   const [sub, ...simArgs] = rest;
   if (sub === undefined) {
     io.err(SIM_HELP);
@@ -126,17 +134,12 @@ function dispatch(argv: readonly string[], io: CliIo): number {
   }
   if (sub === 'replay') return simReplay(simArgs, io);
   if (sub === 'fuzz') return simFuzz(simArgs, io);
-  throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
+  throw new UsageError(`unknown sim command '${sub}'`);
 }
 
-/** The command whose help fits a mistake: `sim run ` for `chorus sim run --bad`. */
+/** The command whose help fits a mistake: `sim run` for `chorus sim run --bad`. */
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
-  return argv[1] === 'run' || argv[1] === 'replay' ? `sim ${argv[1]} ` : 'sim ';
-}
-
-function isUsageError(error: unknown): error is Error {
-  // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+  const sub = argv[1];
+  return sub === 'run' || sub === 'replay' || sub === 'fuzz' ? `sim ${sub}` : 'sim';
 }

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../runtime/config.js';
 import { Supervisor } from '../runtime/supervisor.js';
 import { UsageError } from './args.js';
 import type { CliIo } from './io.js';
@@ -18,20 +17,14 @@ export async function clusterCommand(argv: readonly string[], io: CliIo): Promis
     io.out(CLUSTER_HELP);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'start') throw new UsageError(`unknown cluster command '${sub}'; try 'chorus cluster --help'`);
+  if (sub !== 'start') throw new UsageError(`unknown cluster command '${sub}'`);
   const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help === true) {
     io.out(CLUSTER_HELP);
     return 0;
   }
-  let config;
-  try {
-    config = clusterConfigFrom(values.config);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`chorus cluster: bad configuration:\n${error.message}`);
-    return 1;
-  }
+  // A bad configuration throws ConfigError, which runCommand prints one problem to a line.
+  const config = clusterConfigFrom(values.config);
   io.out(`starting ${config.nodes.length} nodes (${config.source}):`);
   for (const node of config.nodes) {
     io.out(`  n${node.id}  clients ${node.host}:${node.clientPort}  peers ${node.host}:${node.peerPort}  admin ${node.host}:${node.adminPort}  data ${node.dataDir}`);

@@ -75,7 +75,7 @@ function loadOrUsage(nameOrFile: string): Scenario {
   try {
     return loadScenario(resolveScenarioFile(nameOrFile));
   } catch (error) {
-    if (error instanceof ScenarioError) throw new UsageError(`bad scenario:\n${error.message}`);
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
 }
