@@ -30,7 +30,9 @@ Run 'chorus <command> --help' for a command's options.
 
 Exit status: 0 on success; 1 when something fails (a failed check, a request
 the server refused, a server out of reach, a missing or bad file); 2 for a
-mistake in the command line. Each problem is one line on standard error.`;
+mistake in the command line. Each problem is one line on standard error.
+
+Output is coloured only on a terminal, and never when NO_COLOR is set.`;
 
 type AsyncCommand = (argv: readonly string[], io: CliIo) => Promise<number>;
 
