@@ -143,5 +143,7 @@ function dispatch(argv: readonly string[], io: CliIo): number {
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
   const sub = argv[1];
-  return sub === 'run' || sub === 'replay' || sub === 'fuzz' ? `sim ${sub}` : 'sim';
+  // A scenario run has its own help: `chorus sim run leader-crash --help`.
+  const scenario = sub === 'run' && argv[2] !== undefined && !argv[2].startsWith('-') ? ` ${argv[2]}` : '';
+  return sub === 'run' || sub === 'replay' || sub === 'fuzz' ? `sim ${sub}${scenario}` : 'sim';
 }

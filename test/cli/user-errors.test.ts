@@ -56,7 +56,7 @@ describe('a mistake in the command line', () => {
   it.each([
     [['status', '--bogus'], "chorus: Unknown option '--bogus' (see 'chorus status --help')"],
     [['cluster', 'launch'], "chorus: unknown cluster command 'launch' (see 'chorus cluster --help')"],
-    [['sim', 'run', 'no-such-scenario'], "chorus: no-such-scenario: no such scenario file, and no scenarios/no-such-scenario.yaml (see 'chorus sim run --help')"],
+    [['sim', 'run', 'no-such-scenario'], "chorus: no-such-scenario: no such scenario file, and no scenarios/no-such-scenario.yaml (see 'chorus sim run no-such-scenario --help')"],
     [['pub', 'orders.eu', 'x', '--server', 'nowhere'], "chorus: --server must be host:port, got 'nowhere' (see 'chorus pub --help')"],
   ])('%j is one line with exit status 2', (argv, line) => {
     const result = chorus(...argv);
