@@ -18,6 +18,8 @@ Commands:
   sim sweep        run scenarios over a range of seeds in worker threads
   sim fuzz         swarm testing: random fault mixes, failing schedules shrunk to scenarios
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
+  cluster stop     stop the nodes a 'cluster start' started, by their recorded pids
+  cluster status   each node's pid, whether it runs, and its role, term and leader
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
   sub              subscribe and print messages (live, --from N, --first, --durable NAME)
