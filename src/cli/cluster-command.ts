@@ -27,9 +27,13 @@ Without -c, the built-in 3-node loopback cluster: clients on 127.0.0.1:4222,
 
 export async function clusterCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) {
+    io.err(CLUSTER_HELP);
+    return 2;
+  }
+  if (sub === '--help' || sub === '-h') {
     io.out(CLUSTER_HELP);
-    return sub === undefined ? 2 : 0;
+    return 0;
   }
   if (sub !== 'start' && sub !== 'stop' && sub !== 'status') throw new UsageError(`unknown cluster command '${sub}'`);
   const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });

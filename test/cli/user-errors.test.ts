@@ -72,6 +72,13 @@ describe('a failure outside chorus', () => {
     expect(result.stderrLines).toEqual([expect.stringMatching(/^chorus: cannot connect to 127\.0\.0\.1:1: /)]);
   });
 
+  it('chorus status marks a node out of reach as down, and says why on stderr', () => {
+    const result = chorus('status', '--server', '127.0.0.1:1');
+    expect(result.status).toBe(1);
+    expect(result.stdout.trim().split('\n').at(-1)!.split(/ +/)).toEqual(['127.0.0.1:1', '127.0.0.1:1', 'down', ...Array<string>(7).fill('-')]);
+    expect(result.stderrLines).toEqual([expect.stringMatching(/^chorus: 127\.0\.0\.1:1: cannot connect to 127\.0\.0\.1:1: /)]);
+  });
+
   it('a report folder that cannot be made is one line with exit status 1', () => {
     writeFileSync(join(folder, 'a-file'), '');
     const result = chorus('sim', 'run', join(process.cwd(), 'scenarios', 'leader-crash.yaml'), '--quiet', '--reports', join('a-file', 'reports'));
