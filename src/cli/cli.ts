@@ -10,6 +10,7 @@ import { FUZZ_HELP, simFuzz } from './sim-fuzz.js';
 import { REPLAY_HELP, SCENARIO_RUN_HELP, simReplay, simRunScenario } from './sim-scenarios.js';
 import { MERGE_HELP, simMerge } from './sim-merge.js';
 import { SWEEP_HELP, simSweep } from './sim-sweep.js';
+import { userErrorReport } from './user-errors.js';
 import { VERSION } from './version.js';
 
 export const HELP = `Usage: chorus <command> [options]
@@ -21,6 +22,8 @@ Commands:
   sim fuzz         swarm testing: random fault mixes, failing schedules shrunk to scenarios
   sim merge        join the JSON parts of a sweep or fuzz campaign split with --shard K/N
   cluster start    start a real cluster of local processes (the built-in one, or -c cluster.yaml)
+  cluster stop     stop the nodes a 'cluster start' started, by their recorded pids
+  cluster status   each node's pid, whether it runs, and its role, term and leader
   node             run one node of a real cluster
   pub              publish a message and print its PubAck
   sub              subscribe and print messages (live, --from N, --first, --durable NAME)
@@ -29,7 +32,13 @@ Commands:
   stream           add, list, inspect, edit, remove and purge streams (what is stored)
   real run         run a scenario against a real local cluster with the same checker
 
-Run 'chorus <command> --help' for a command's options.`;
+Run 'chorus <command> --help' for a command's options.
+
+Exit status: 0 on success; 1 when something fails (a failed check, a request
+the server refused, a server out of reach, a missing or bad file); 2 for a
+mistake in the command line. Each problem is one line on standard error.
+
+Output is coloured only on a terminal, and never when NO_COLOR is set.`;
 
 type AsyncCommand = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -50,7 +59,11 @@ const CAMPAIGN_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   fuzz: simFuzz,
 };
 
-/** The entry point of the `chorus` binary: real-mode commands run asynchronously, the rest as runCli. */
+/**
+ * The entry point of the `chorus` binary: real-mode commands run
+ * asynchronously, the rest as runCli. A person's mistake comes back as an exit
+ * status after one line per problem on standard error; a bug in chorus throws.
+ */
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   const campaign = command === 'sim' && Object.hasOwn(CAMPAIGN_COMMANDS, rest[0] ?? '') ? CAMPAIGN_COMMANDS[rest[0]!] : undefined;
@@ -58,10 +71,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     try {
       return await campaign(rest.slice(1), io);
     } catch (error) {
-      if (!isUsageError(error)) throw error;
-      io.err(`chorus: ${error.message}`);
-      io.err(`Run 'chorus sim ${rest[0]!} --help' for usage.`);
-      return 2;
+      return reportUserError(error, io, `sim ${rest[0]!}`);
     }
   }
   if (command === '--version') {
@@ -73,10 +83,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   try {
     return await real(rest, io);
   } catch (error) {
-    if (!isUsageError(error)) throw error;
-    io.err(`chorus: ${error.message}`);
-    io.err(`Run 'chorus ${command!} --help' for usage.`);
-    return 2;
+    return reportUserError(error, io, command!);
   }
 }
 
@@ -101,16 +108,21 @@ ${FUZZ_HELP}
 
 ${MERGE_HELP}`;
 
-/** Runs one command line and returns its exit status: 0 ok, 1 failed check, 2 usage error. */
+/** Runs one command line and returns its exit status: 0 ok, 1 failed check or failure, 2 usage error. */
 export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     return dispatch(argv, io);
   } catch (error) {
-    if (!isUsageError(error)) throw error;
-    io.err(`chorus: ${error.message}`);
-    io.err(`Run 'chorus ${helpTopic(argv)}--help' for usage.`);
-    return 2;
+    return reportUserError(error, io, helpTopic(argv));
   }
+}
+
+/** Prints a person's mistake and returns its exit status; rethrows a bug, whose stack trace is wanted. */
+function reportUserError(error: unknown, io: CliIo, helpCommand: string): number {
+  const report = userErrorReport(error, helpCommand);
+  if (report === undefined) throw error;
+  for (const line of report.lines) io.err(line);
+  return report.status;
 }
 
 function dispatch(argv: readonly string[], io: CliIo): number {
@@ -123,7 +135,7 @@ function dispatch(argv: readonly string[], io: CliIo): number {
     io.out(HELP);
     return 0;
   }
-  if (command !== 'sim') throw new UsageError(`unknown command '${command}'; try 'chorus --help'`);
+  if (command !== 'sim') throw new UsageError(`unknown command '${command}'`);
   const [sub, ...simArgs] = rest;
   if (sub === undefined) {
     io.err(SIM_HELP);
@@ -140,17 +152,14 @@ function dispatch(argv: readonly string[], io: CliIo): number {
   }
   if (sub === 'replay') return simReplay(simArgs, io);
   if (sub === 'merge') return simMerge(simArgs, io);
-  throw new UsageError(`unknown sim command '${sub}'; try 'chorus sim --help'`);
+  throw new UsageError(`unknown sim command '${sub}'`);
 }
 
-/** The command whose help fits a mistake: `sim run ` for `chorus sim run --bad`. */
+/** The command whose help fits a mistake: `sim run` for `chorus sim run --bad`. */
 function helpTopic(argv: readonly string[]): string {
   if (argv[0] !== 'sim') return '';
-  return ['run', 'replay', 'sweep', 'fuzz', 'merge'].includes(argv[1] ?? '') ? `sim ${argv[1]} ` : 'sim ';
-}
-
-function isUsageError(error: unknown): error is Error {
-  // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
-  const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+  const sub = argv[1];
+  // A scenario run has its own help: `chorus sim run leader-crash --help`.
+  const scenario = sub === 'run' && argv[2] !== undefined && !argv[2].startsWith('-') ? ` ${argv[2]}` : '';
+  return ['run', 'replay', 'sweep', 'fuzz', 'merge'].includes(sub ?? '') ? `sim ${sub!}${scenario}` : 'sim';
 }

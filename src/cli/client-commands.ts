@@ -211,7 +211,7 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
   for (const row of rows) {
     const address = `${row.target.host}:${row.target.port}`;
     if (row.status === undefined) {
-      table.push([row.target.name, address, 'down', '-', '-', '-', '-', '-', row.error ?? '']);
+      table.push([row.target.name, address, 'down', ...Array<string>(table[0]!.length - 3).fill('-')]);
       continue;
     }
     const status = row.status;
@@ -222,6 +222,8 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   for (const row of table) io.out(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  // Why a node is down goes to stderr, a line each, so the table keeps one cell per column.
+  for (const row of rows) if (row.status === undefined) io.err(`chorus: ${row.target.name}: ${row.error ?? 'no status'}`);
   return rows.some((row) => row.status === undefined) ? 1 : 0;
 }
 

@@ -1,3 +1,5 @@
+import chalk from 'chalk';
+
 /** What a command may touch of the outside world, so tests can run commands in-process. */
 export interface CliIo {
   /** Writes a line to standard output. */
@@ -37,4 +39,18 @@ export function processIo(): CliIo {
       return () => process.off('SIGINT', onInterrupt);
     },
   };
+}
+
+/**
+ * Turns colour off when NO_COLOR is set to anything but the empty string
+ * (https://no-color.org), even over FORCE_COLOR: it is the user's standing
+ * wish. Off a terminal chalk already writes no colour codes. FORCE_COLOR=0 is
+ * set too, because the worker threads of `sim sweep` load their own chalk,
+ * which reads the environment it is given.
+ */
+export function applyColourPreference(env: NodeJS.ProcessEnv): void {
+  const noColour = env['NO_COLOR'];
+  if (noColour === undefined || noColour === '') return;
+  chalk.level = 0;
+  env['FORCE_COLOR'] = '0';
 }

@@ -44,7 +44,7 @@ export async function nodeCommand(argv: readonly string[], io: CliIo): Promise<n
     const config = clusterConfigFrom(values.config);
     runner = await NodeRunner.start({ config, id, log, onFatal: (error) => fatal(error), version: VERSION });
   } catch (error) {
-    io.err(`chorus node: ${startProblem(error)}`);
+    for (const problem of startProblems(error)) io.err(`chorus node ${id}: ${problem}`);
     return 1;
   }
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -62,8 +62,13 @@ export async function nodeCommand(argv: readonly string[], io: CliIo): Promise<n
   return 0;
 }
 
+/** Why the node could not start, one line per problem. */
+function startProblems(error: unknown): readonly string[] {
+  if (error instanceof ConfigError) return error.problems;
+  return [startProblem(error)];
+}
+
 function startProblem(error: unknown): string {
-  if (error instanceof ConfigError) return `bad configuration:\n${error.message}`;
   if (error instanceof StorageCorruptionError || error instanceof DataDirectoryLockedError) return error.message;
   const code = (error as { code?: unknown }).code;
   if (code === 'EADDRINUSE') {

@@ -22,7 +22,7 @@ export async function realCommand(argv: readonly string[], io: CliIo): Promise<n
     io.out(REAL_RUN_HELP);
     return sub === undefined ? 2 : 0;
   }
-  if (sub !== 'run') throw new UsageError(`unknown real command '${sub}'; try 'chorus real --help'`);
+  if (sub !== 'run') throw new UsageError(`unknown real command '${sub}'`);
   const { values, positionals } = parseArgs({
     args: rest,
     options: { seed: { type: 'string' }, scale: { type: 'string' }, 'tick-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -39,7 +39,7 @@ export async function realCommand(argv: readonly string[], io: CliIo): Promise<n
   try {
     scenario = loadScenario(resolveScenarioFile(positionals[0]!));
   } catch (error) {
-    if (error instanceof ScenarioError) throw new UsageError(`bad scenario:\n${error.message}`);
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
   const seed = values.seed === undefined ? 1 : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);

@@ -39,7 +39,9 @@ ${wrapped(`${ALL_FAULT_KINDS.join(', ')}; every adds ${EVERY_FAULT_KIND.filter((
   -h, --help        this help
 
 Exit status: 0 when the run passes, 1 on a safety violation, a failed
-liveness check or a client-history violation, 2 on a usage error.`;
+liveness check or a client-history violation, 2 on a usage error.
+
+For a scripted scenario instead: chorus sim run <scenario> --help.`;
 
 interface SimRunArguments {
   seed: number;
@@ -134,7 +136,8 @@ function replayCommand(parsed: SimRunArguments): string {
   return `npx chorus sim run --seed ${parsed.seed} --nodes ${parsed.nodes} --duration ${duration}${workload}${rate}${faults}`;
 }
 
-function writeHistory(path: string, json: string): void {
+/** Writes a run's client history (docs/history-format.md) to `path`. */
+export function writeHistory(path: string, json: string): void {
   try {
     writeFileSync(path, `${json}\n`);
   } catch (error) {
@@ -173,7 +176,7 @@ function parseFaultKinds(text: string): readonly FaultKind[] {
 }
 
 /** A trace file written in large chunks: a run can have millions of events. */
-function openTrace(path: string): { write: (event: SimEvent) => void; close: () => void } {
+export function openTrace(path: string): { write: (event: SimEvent) => void; close: () => void } {
   let fd: number;
   try {
     fd = openSync(path, 'w');

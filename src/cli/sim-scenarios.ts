@@ -10,12 +10,15 @@ import { buildReport, readReport, writeIndex, writeReport, type Report } from '.
 import { runSimulation } from '../../sim/run.js';
 import { listScenarioFiles, loadScenario, resolveScenarioFile, scenarioRunOptions, unmetExpectations, ScenarioError, type Scenario } from '../../sim/scenario.js';
 import { formatSummary } from '../../sim/summary.js';
-import { describeEvent } from '../../sim/events.js';
+import { describeEvent, type SimEvent } from '../../sim/events.js';
+import { historyToJSON, type History } from '../../sim/history.js';
 import { UsageError, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
 import { table } from './table.js';
+import { parseScenarioRunOptions, refuseOptionsFixedBy } from './scenario-run-options.js';
+import { openTrace, writeHistory } from './sim-run.js';
 
-export const SCENARIO_RUN_HELP = `Usage: chorus sim run <scenario | all> [--seed N] [--reports DIR] [--quiet]
+export const SCENARIO_RUN_HELP = `Usage: chorus sim run <scenario | all> [--seed N] [--reports DIR] [--history FILE] [--trace FILE] [--quiet]
 
 Runs a scripted scenario (a file, or a name from scenarios/) in the simulator:
 its cluster, its client workload, its timeline of faults, then its
@@ -23,7 +26,18 @@ expectations. Prints a summary ending with the command that replays the run,
 and writes DIR/<scenario>-<seed>.json and .html (default DIR: reports). With
 'all', runs every scenario in scenarios/ once, prints a table and writes
 DIR/index.html. Exit status 1 when a safety property, a client-history check
-or an expectation fails.`;
+or an expectation fails.
+
+Options:
+  --seed N          the run's seed, 0 to 4294967295 (default 1)
+  --reports DIR     where the reports go (default reports)
+  --history FILE    write the clients' history as JSON (docs/history-format.md)
+  --trace FILE      write every event of the run to FILE, one line each
+  --quiet           no progress line on the terminal
+
+--history and --trace need one scenario, not 'all'. A scenario fixes its
+cluster size, length, clients and faults, so --nodes, --duration,
+--workload, --rate and --faults are refused, with the field that sets each.`;
 
 export const REPLAY_HELP = `Usage: chorus sim replay <report.json | scenario --seed N> [--until EVENT]
 
@@ -42,10 +56,21 @@ interface ScenarioOutcome {
   readonly report: Report;
 }
 
-/** Runs one scenario with one seed; pure apart from the wall clock it is handed. */
-export function runScenario(scenario: Scenario, seed: number, wallMs: () => number = () => 0, onProgress?: (ms: number) => void): { outcome: ScenarioOutcome; summary: string } {
+/**
+ * Runs one scenario with one seed; pure apart from the wall clock it is
+ * handed. `onEvent` sees every event of the run (for a trace file); the
+ * clients' history comes back beside the outcome.
+ */
+export function runScenario(
+  scenario: Scenario,
+  seed: number,
+  wallMs: () => number = () => 0,
+  onProgress?: (ms: number) => void,
+  onEvent?: (event: SimEvent) => void,
+): { outcome: ScenarioOutcome; summary: string; history: History | undefined } {
   const options = scenarioRunOptions(scenario, seed);
-  const result = runSimulation({ ...options, sampleEveryMs: 100, onProgress }, wallMs);
+  const cluster = onEvent === undefined ? options.cluster : { ...options.cluster, onEvent };
+  const result = runSimulation({ ...options, cluster, sampleEveryMs: 100, onProgress }, wallMs);
   const unmet = unmetExpectations(scenario, result);
   const report = buildReport(scenario, seed, result, unmet);
   // Liveness before the history checks: a run that did not converge leaves nodes
@@ -59,37 +84,43 @@ export function runScenario(scenario: Scenario, seed: number, wallMs: () => numb
   lines.splice(resultAt, 1, expectLine, `${chalk.bold('result'.padEnd(11))}${report.passed ? chalk.green('PASS') : chalk.red('FAIL')}`);
   lines[0] = `${chalk.bold(`scenario ${scenario.name}`)}: ${scenario.description}\n${lines[0]}`;
   summary = lines.join('\n');
-  return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary };
+  return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary, history: result.broker?.history };
 }
 
 export function loadOrUsage(nameOrFile: string): Scenario {
   try {
     return loadScenario(resolveScenarioFile(nameOrFile));
   } catch (error) {
-    if (error instanceof ScenarioError) throw new UsageError(`bad scenario:\n${error.message}`);
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
     throw error;
   }
 }
 
 export function simRunScenario(target: string, argv: readonly string[], io: CliIo): number {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { seed: { type: 'string' }, reports: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: false,
-  });
-  if (values.help === true) {
+  const options = parseScenarioRunOptions(target, argv);
+  if (options === 'help') {
     io.out(SCENARIO_RUN_HELP);
     return 0;
   }
-  const seed = values.seed === undefined ? 1 : parseInteger(values.seed, '--seed', 0, 2 ** 32 - 1);
-  const reportsDir = values.reports ?? 'reports';
-  if (target === 'all') return runAll(seed, reportsDir, io);
-  const scenario = loadOrUsage(target);
-  const { outcome, summary } = runScenario(scenario, seed, () => io.wallMs(), values.quiet === true ? undefined : (ms) => io.progress(`  ${scenario.name}: simulated ${(ms / 1000).toFixed(0)}s`));
+  const scenario = target === 'all' ? undefined : loadOrUsage(target);
+  if (scenario !== undefined) refuseOptionsFixedBy(scenario, options);
+  if (scenario === undefined && options.fixedByScenario.length > 0) {
+    throw new UsageError(`${options.fixedByScenario[0]!} cannot apply to 'all': each scenario fixes its cluster size, length, clients and faults`);
+  }
+  if (scenario === undefined) return runAll(options.seed, options.reportsDir, io);
+  const trace = options.tracePath === undefined ? undefined : openTrace(options.tracePath);
+  let run: ReturnType<typeof runScenario>;
+  try {
+    const onProgress = options.quiet ? undefined : (ms: number): void => io.progress(`  ${scenario.name}: simulated ${(ms / 1000).toFixed(0)}s`);
+    run = runScenario(scenario, options.seed, () => io.wallMs(), onProgress, trace?.write);
+  } finally {
+    trace?.close();
+  }
   io.progress('');
-  const written = writeReport(reportsDir, outcome.report);
-  io.out(summary.replace(/\ntrace hash: /, `\nreports    ${written.json}, ${written.html}\ntrace hash: `));
-  return outcome.passed ? 0 : 1;
+  if (options.historyPath !== undefined && run.history !== undefined) writeHistory(options.historyPath, historyToJSON(run.history));
+  const written = writeReport(options.reportsDir, run.outcome.report);
+  io.out(run.summary.replace(/\ntrace hash: /, `\nreports    ${written.json}, ${written.html}\ntrace hash: `));
+  return run.outcome.passed ? 0 : 1;
 }
 
 function runAll(seed: number, reportsDir: string, io: CliIo): number {

@@ -105,10 +105,16 @@ export class ChorusClient {
     return JSON.parse(new TextDecoder().decode((reply as Extract<ServerFrame, { type: 'Msg' }>).payload)) as Record<string, unknown>;
   }
 
-  /** A PING answered: everything written before it has been read by the server. */
+  /**
+   * A PING answered: everything written before it has been read by the
+   * server. The server answers in order, so a -ERR before the PONG refused
+   * something written before the PING (a publish to a reserved subject, say):
+   * that fails the flush with the server's words.
+   */
   async flush(timeoutMs: number): Promise<void> {
     this.write('PING\r\n');
-    await this.next((frame) => frame.type === 'Pong', timeoutMs);
+    const frame = await this.next((candidate) => candidate.type === 'Pong' || candidate.type === 'Err', timeoutMs);
+    if (frame.type === 'Err') throw new Error(`the server refused it: ${frame.message}`);
   }
 
   /** Publishes without waiting for anything: NATS core, for a subject no stream captures. */

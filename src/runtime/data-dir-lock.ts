@@ -48,7 +48,7 @@ export class DataDirectoryLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(file);
-      if (holder !== undefined && isAlive(holder)) throw new DataDirectoryLockedError(dataDir, holder);
+      if (holder !== undefined && isProcessAlive(holder)) throw new DataDirectoryLockedError(dataDir, holder);
       // The holder is gone (or the file is unreadable, left by a crash mid-write): take over.
       fs.rmSync(file, { force: true });
     }
@@ -63,6 +63,11 @@ export class DataDirectoryLock {
   }
 }
 
+/** The pid written in `dataDir`'s LOCK, or undefined when there is no readable lock. */
+export function lockHolder(dataDir: string): number | undefined {
+  return readHolder(path.join(dataDir, 'LOCK'));
+}
+
 function readHolder(file: string): number | undefined {
   try {
     const pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
@@ -72,7 +77,8 @@ function readHolder(file: string): number | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process `pid` exists (even one of another user's). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

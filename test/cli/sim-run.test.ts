@@ -92,8 +92,8 @@ describe('chorus sim run', () => {
   });
 
   it('refuses a bad workload, and --history without clients', () => {
-    expect(run(['sim', 'run', '--workload', 'kafka']).err[0]).toBe("chorus: --workload must be broker or raft; got 'kafka'");
-    expect(run(['sim', 'run', '--workload', 'raft', '--history', 'h.json']).err[0]).toBe('chorus: --history needs the broker workload: only it has clients');
+    expect(run(['sim', 'run', '--workload', 'kafka']).err).toEqual(["chorus: --workload must be broker or raft; got 'kafka' (see 'chorus sim run --help')"]);
+    expect(run(['sim', 'run', '--workload', 'raft', '--history', 'h.json']).err).toEqual(["chorus: --history needs the broker workload: only it has clients (see 'chorus sim run --help')"]);
   });
 
   it('prints help with exit status 0', () => {
@@ -118,7 +118,58 @@ describe('chorus sim run', () => {
   ])('rejects %j with a clear message and exit status 2', (argv, message) => {
     const result = run(argv);
     expect(result.status).toBe(2);
+    expect(result.err).toHaveLength(1);
     expect(result.err[0]).toContain(message);
-    expect(result.err[1]).toMatch(/^Run 'chorus .*--help' for usage\.$/);
+    expect(result.err[0]).toMatch(/ \(see 'chorus (sim (run )?)?--help'\)$/);
+  });
+});
+
+describe('chorus sim run <scenario>', () => {
+  it('writes the clients\' history with --history and every event with --trace', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'chorus-scenario-'));
+    try {
+      const historyPath = join(folder, 'history.json');
+      const tracePath = join(folder, 'trace.txt');
+      const result = run(['sim', 'run', 'leader-crash', '--seed', '2', '--quiet', '--reports', folder, '--history', historyPath, '--trace', tracePath]);
+      expect(result.status).toBe(0);
+      const history = historyFromJSON(readFileSync(historyPath, 'utf8'));
+      expect(history.seed).toBe(2);
+      expect(history.events.some((event) => event.kind === 'publish-ok')).toBe(true);
+      expect(checkHistory(history)).toEqual([]);
+      const events = Number(/for (\d+) events/.exec(result.out.join('\n'))![1]);
+      const lines = readFileSync(tracePath, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(events);
+      expect(lines.filter((line) => line.endsWith(' fault crash-leader'))).toHaveLength(2);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['--nodes', '3'], '--nodes cannot apply to a scenario: leader-crash fixes its cluster at 5 nodes (cluster.nodes)'],
+    [['--duration', '5s'], '--duration cannot apply to a scenario: leader-crash fixes its length at 20s (duration)'],
+    [['--faults', 'none'], "--faults cannot apply to a scenario: leader-crash's faults are the ones its timeline schedules"],
+    [['--rate', '5'], "--rate cannot apply to a scenario: leader-crash fixes its clients' publish rate (workload.rate)"],
+    [['--workload', 'raft'], '--workload cannot apply to a scenario: a scenario always runs the broker workload'],
+  ])('refuses %j, saying what in the scenario fixes it, with exit status 2', (options, message) => {
+    const result = run(['sim', 'run', 'leader-crash', ...options]);
+    expect(result.status).toBe(2);
+    expect(result.err).toHaveLength(1);
+    expect(result.err[0]).toContain(message);
+    expect(result.err[0]).toContain("(see 'chorus sim run leader-crash --help')");
+  });
+
+  it('refuses --history and --trace with all, which makes many runs', () => {
+    for (const option of ['--history', '--trace']) {
+      const result = run(['sim', 'run', 'all', option, 'out.txt']);
+      expect(result.status).toBe(2);
+      expect(result.err).toEqual([`chorus: ${option} writes the file of one run; 'all' makes one run per scenario, so name one scenario (see 'chorus sim run all --help')`]);
+    }
+  });
+
+  it('lists --history and --trace in its help', () => {
+    const help = run(['sim', 'run', 'leader-crash', '--help']).out.join('\n');
+    expect(help).toMatch(/--history FILE/);
+    expect(help).toMatch(/--trace FILE/);
   });
 });

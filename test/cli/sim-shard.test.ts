@@ -77,8 +77,7 @@ describe('the shard rule', () => {
   ])('refuses a bad --shard for %s with a one-line reason and exit status 2: %j', async (command, argv, message) => {
     const result = await run(argv);
     expect(result.status).toBe(2);
-    expect(result.err[0]).toBe(`chorus: ${message}`);
-    expect(result.err[1]).toBe(`Run 'chorus sim ${command} --help' for usage.`);
+    expect(result.err).toEqual([`chorus: ${message} (see 'chorus sim ${command} --help')`]);
   });
 });
 

@@ -166,7 +166,7 @@ describe('a live subscription on a restarted node', () => {
 });
 
 describe('chorus pub', () => {
-  it('says where a message went: stored in a stream, or NATS core; and answers a refused subject at once, without a stack trace', async () => {
+  it('says where a message went: stored in a stream, or NATS core; and answers a refused subject at once, stored or core, without a stack trace', async () => {
     const cluster = await RealCluster.create(3, 20, 10, 2, []);
     clusters.push(cluster);
     cluster.start();
@@ -180,5 +180,10 @@ describe('chorus pub', () => {
     const refused = await chorus(cluster, leader, 'pub', 'orders.*', 'x');
     expect(Date.now() - started).toBeLessThan(5000);
     expect([refused.code, refused.stderr.trim()]).toEqual([1, "chorus: the server refused it: Invalid Publish Subject"]);
+    // No stream captures these, so they go out as NATS core: the -ERR then answers the PUB itself.
+    const reserved = await chorus(cluster, leader, 'pub', '$CHORUS.X', 'x');
+    expect([reserved.code, reserved.stdout, reserved.stderr.trim()]).toEqual([1, '', 'chorus: the server refused it: Permissions Violation for Publish to $CHORUS.X']);
+    const wildcard = await chorus(cluster, leader, 'pub', 'chat.*', 'x');
+    expect([wildcard.code, wildcard.stdout, wildcard.stderr.trim()]).toEqual([1, '', 'chorus: the server refused it: Invalid Publish Subject']);
   }, 60_000);
 });
