@@ -15,7 +15,9 @@ export type SafetyProperty =
   | 'Single Vote Per Term'
   | 'Durable Before Send'
   | 'Storage Recovery'
-  | 'Timestamp Bound';
+  | 'Timestamp Bound'
+  | 'Election Quorum'
+  | 'Clock Covers Applied';
 
 export interface Violation {
   readonly property: SafetyProperty;
@@ -393,6 +395,7 @@ export class SafetyChecker {
     }
     this.leaderByTerm.set(term, node.id);
     this.elections.push({ term, node: node.id, timeUs: this.now() });
+    this.checkElectionQuorum(node, term);
     // Section 5.4: every entry committed in a term before this one must be in the
     // new leader's log. A leader of a lower term may legally be elected after a
     // higher term committed entries (its votes were delayed), so those do not count.
@@ -402,6 +405,33 @@ export class SafetyChecker {
     if (record.length < committed || this.chainAt(record, committed - 1) !== this.committedChains[committed - 1]) {
       this.report('Leader Completeness', `n${node.id} became leader of term ${term} without the committed entries up to index ${committed}`, [node.id], term, committed);
     }
+  }
+
+  /**
+   * A leader of term T was granted votes in T by a quorum: its own (it voted
+   * for itself) and grants that voters sent it in that very term. A candidate
+   * that counted a grant of an earlier term, or a vote it never got, is caught
+   * here at once, whether or not another leader of T shows up.
+   */
+  private checkElectionQuorum(node: RaftNode, term: number): void {
+    const quorum = Math.floor(node.voters.length / 2) + 1;
+    let granted = node.vote() === node.id ? 1 : 0;
+    for (const voter of node.voters) {
+      if (voter !== node.id && this.voteByTermAndVoter.get(`${term}/${voter}`) === node.id) granted++;
+    }
+    if (granted < quorum) {
+      this.report('Election Quorum', `n${node.id} became leader of term ${term} with ${granted} of the ${quorum} votes of that term a quorum needs`, [node.id], term, 0);
+    }
+  }
+
+  /**
+   * Broker mode: once a node applies a message, its hybrid logical clock is at
+   * or past the message's stamp, so whatever it stamps next (as a leader) or
+   * sends (to its peers) comes after everything it has applied.
+   */
+  checkAppliedStamp(node: NodeId, hybrid: { readonly l: number; readonly c: number }, stamp: { readonly l: number; readonly c: number }, index: number): void {
+    if (hybrid.l > stamp.l || (hybrid.l === stamp.l && hybrid.c >= stamp.c)) return;
+    this.report('Clock Covers Applied', `n${node} applied a message stamped ${stamp.l}.${stamp.c} at index ${index}, and its hybrid clock reads ${hybrid.l}.${hybrid.c}, behind it`, [node], 0, index);
   }
 
   /**

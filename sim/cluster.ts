@@ -775,9 +775,10 @@ export class SimCluster {
       try {
         const stores = new FileMessageStores(host.disk, SIM_MESSAGES_DIR, SIM_MESSAGE_STORE_OPTIONS);
         const broker = create(config, opened.durable, nodeOptions, opened.snapshotData, stores);
-        broker.onApply = (entry) => {
+        broker.onApply = (entry, stamp) => {
           host.appliedIndex = entry.index;
           this.checker.checkApply(broker.raft, host.incarnation, entry);
+          if (stamp !== undefined) this.checker.checkAppliedStamp(host.id, broker.hybridClock, stamp, entry.index);
           this.checkTimestamps(host.id, broker);
         };
         host.broker = broker;

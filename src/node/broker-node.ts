@@ -247,7 +247,7 @@ export class BrokerNode {
   /** Where the streams' messages live: files in a node, the heap without a disk. */
   readonly messageStores: MessageStores;
   /** Called with each entry once it is applied: how a simulator checks what a node applies. */
-  onApply: ((entry: Entry) => void) | undefined = undefined;
+  onApply: ((entry: Entry, stamp: HlcTimestamp | undefined) => void) | undefined = undefined;
   /** Why the last write of stored messages failed, until one succeeds. */
   private messageStoreProblem: string | undefined = undefined;
   /** What followers are sent, when the stores keep messages in files; see WholeSnapshotSource. */
@@ -1334,13 +1334,24 @@ export class BrokerNode {
   // ---- Applying and answering.
 
   private apply(entry: Entry): void {
-    this.applyToState(entry);
-    this.onApply?.(entry);
+    const stamp = this.applyToState(entry);
+    this.onApply?.(entry, stamp);
   }
 
-  private applyToState(entry: Entry): void {
+  /**
+   * The hybrid clock takes in the stamp of every message applied, so what this
+   * node stamps or sends next comes after it. A planted-bug variant in the
+   * tests skips it, and the simulator's clock check must catch that.
+   */
+  protected witnessApplied(stamp: HlcTimestamp): void {
+    this.hlc.witness(stamp);
+  }
+
+  /** Applies an entry; returns the stamp of the message it published, if it did. */
+  private applyToState(entry: Entry): HlcTimestamp | undefined {
     const result = this.state.applyEntry(entry);
-    if (result.kind === 'published') this.hlc.witness({ l: result.timestampMs, c: result.logical });
+    const stamp = result.kind === 'published' ? { l: result.timestampMs, c: result.logical } : undefined;
+    if (stamp !== undefined) this.witnessApplied(stamp);
     if (result.kind === 'published' && !result.duplicate) {
       const stored = this.state.history(result.topic, result.offset, 1);
       if (stored.ok && stored.messages[0] !== undefined) {
@@ -1348,9 +1359,11 @@ export class BrokerNode {
       }
     }
     const waiting = this.pending.get(entry.index);
-    if (waiting === undefined) return;
-    this.pending.delete(entry.index);
-    this.settle(waiting.waiter, this.outcome(waiting, entry, result));
+    if (waiting !== undefined) {
+      this.pending.delete(entry.index);
+      this.settle(waiting.waiter, this.outcome(waiting, entry, result));
+    }
+    return stamp;
   }
 
   private outcome(waiting: PendingEntry, entry: Entry, result: ApplyResult): CommandOutcome {

@@ -698,7 +698,12 @@ export class RaftNode {
     return true;
   }
 
-  private answerLowerTerm(message: RaftMessage): void {
+  /**
+   * A message of an older term changes nothing here; some get an answer.
+   * Protected so that a planted-bug variant in the tests can count a vote
+   * granted in an older term, which the simulator's election check must catch.
+   */
+  protected answerLowerTerm(message: RaftMessage): void {
     // A deposed leader cut off by a partition would otherwise never learn the new
     // term: with PreVote and CheckQuorum our own elections do not reach it.
     if (message.type === 'AppendRequest' || message.type === 'Heartbeat') {

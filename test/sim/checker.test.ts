@@ -11,7 +11,11 @@ describe('SafetyChecker', () => {
     // entries, which is legal Raft (its term can commit nothing any more).
     const cluster = new Cluster({ ids: [1, 2, 3, 4, 5] });
     const checker = new SafetyChecker(() => 0);
+    // As the simulator does: every message is checked as it leaves (votes are recorded), every node after each step.
+    let checkedSends = 0;
     const checkAll = (): void => {
+      for (const message of cluster.sent.slice(checkedSends)) checker.checkSend(message);
+      checkedSends = cluster.sent.length;
       for (const id of cluster.ids) checker.checkNode(cluster.node(id), 0);
     };
     const is =
@@ -51,11 +55,13 @@ describe('Apply Order', () => {
     expect(node.commitIndex()).toBeGreaterThan(0);
     const own = node.log.entry(1)!;
     const checker = new SafetyChecker(() => 0);
+    for (const message of cluster.sent) checker.checkSend(message);
     checker.checkNode(node, 0);
     checker.checkApply(node, 0, own);
     expect(checker.violations).toEqual([]);
     // A copy with equal fields is still not the entry the log holds.
     const other = new SafetyChecker(() => 0);
+    for (const message of cluster.sent) other.checkSend(message);
     other.checkNode(node, 0);
     other.checkApply(node, 0, { ...own });
     expect(other.violations.map((v) => `${v.property}: ${v.detail}`)).toEqual([
@@ -93,5 +99,34 @@ describe('Durable Before Send', () => {
     // term 4 keeps the promise, since the node can never vote in term 3 again.
     checker.checkDurableBeforeSend({ ...base, type: 'VoteResponse', term: 3, preVote: false, granted: true }, { term: 4, vote: 0, lastIndex: 0 });
     expect(checker.violations).toEqual([]);
+  });
+});
+
+describe('Election Quorum', () => {
+  it('passes a leader whose votes of its term were seen leaving, and flags one whose quorum was not', () => {
+    const cluster = new Cluster({ ids: [1, 2, 3] });
+    cluster.elect(1);
+    const seen = new SafetyChecker(() => 0);
+    for (const message of cluster.sent) seen.checkSend(message);
+    seen.checkNode(cluster.node(1), 0);
+    expect(seen.violations).toEqual([]);
+    // The same election with the voters' grants never seen sent: the candidate had only its own vote.
+    const unseen = new SafetyChecker(() => 0);
+    for (const message of cluster.sent) if (message.type !== 'VoteResponse') unseen.checkSend(message);
+    unseen.checkNode(cluster.node(1), 0);
+    expect(unseen.violations.map((v) => `${v.property}: ${v.detail}`)).toEqual([
+      `Election Quorum: n1 became leader of term ${cluster.node(1).term()} with 1 of the 2 votes of that term a quorum needs`,
+    ]);
+  });
+});
+
+describe('Clock Covers Applied', () => {
+  it('flags a hybrid clock behind a stamp the node applied, and passes one at or after it', () => {
+    const checker = new SafetyChecker(() => 0);
+    checker.checkAppliedStamp(2, { l: 100, c: 3 }, { l: 100, c: 3 }, 7);
+    checker.checkAppliedStamp(2, { l: 101, c: 0 }, { l: 100, c: 9 }, 8);
+    expect(checker.violations).toEqual([]);
+    checker.checkAppliedStamp(3, { l: 100, c: 2 }, { l: 100, c: 3 }, 9);
+    expect(checker.violations.map((v) => v.detail)).toEqual(['n3 applied a message stamped 100.3 at index 9, and its hybrid clock reads 100.2, behind it']);
   });
 });

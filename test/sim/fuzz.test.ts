@@ -22,6 +22,18 @@ describe('swarm fuzzing', () => {
     for (let seed = 1; seed <= 10; seed++) expect(fuzzSeed(seed), `seed ${seed}`).toBeUndefined();
   });
 
+  it('catches a node whose hybrid clock does not take in the stamps it applies (Clock Covers Applied) within 10 seeds, which the correct broker passes', () => {
+    const forgetful = { broker: { createBroker: plantedBrokerFactory('forget-applied-stamps') } };
+    let caught: { seed: number; problem: string } | undefined;
+    for (let seed = 1; seed <= 10 && caught === undefined; seed++) {
+      const finding = fuzzSeed(seed, forgetful, 0);
+      if (finding !== undefined) caught = { seed, problem: finding.problem };
+    }
+    expect(caught, 'not caught in seeds 1..10').toBeDefined();
+    expect(caught!.problem).toMatch(/^Clock Covers Applied: n\d+ applied a message stamped \d+\.\d+ at index \d+, and its hybrid clock reads/);
+    for (let seed = 1; seed <= caught!.seed; seed++) expect(fuzzSeed(seed, {}, 0), `seed ${seed}`).toBeUndefined();
+  });
+
   it('shrinks a failing schedule to a smaller one that still fails, and writes it as a scenario that fails the same way', () => {
     let finding;
     for (let seed = 1; seed <= 20 && finding === undefined; seed++) {

@@ -77,6 +77,20 @@ const HUNTS: readonly Hunt[] = [
     run: { nodes: 5, durationMs: 10_000, meanFaultIntervalMs: 200, proposalsPerSecond: 200 },
     baseline: paperHeartbeatsFactory(),
   },
+  {
+    // A grant of an earlier term reaches a candidate only when its campaigns
+    // follow each other quickly and the network delays and duplicates answers.
+    bug: 'count-stale-vote',
+    expected: ['Election Quorum'],
+    run: {
+      nodes: 3,
+      durationMs: 10_000,
+      meanFaultIntervalMs: 100,
+      proposalsPerSecond: 200,
+      faultKinds: ['bounce', 'crash-leader', 'delay', 'duplicate', 'restart'],
+      cluster: { raft: { entriesPerMessageMax: 2 } },
+    },
+  },
 ];
 
 function firstCaughtSeed(hunt: Hunt): { seed: number; property: SafetyProperty } | undefined {

@@ -36,9 +36,19 @@ class SendsClockAhead extends BrokerNode {
   }
 }
 
+/**
+ * Never takes the stamps of the messages it applies into its hybrid clock, as
+ * a node that only merges the clocks its peers send might: a follower with a
+ * slower clock then becomes a leader whose clock reads before messages it holds.
+ */
+class ForgetsAppliedStamps extends BrokerNode {
+  protected override witnessApplied(): void {}
+}
+
 export const PLANTED_BROKER_BUGS = {
   'ack-before-commit': AcknowledgesBeforeCommit,
   'clock-ahead': SendsClockAhead,
+  'forget-applied-stamps': ForgetsAppliedStamps,
 } as const;
 
 export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;

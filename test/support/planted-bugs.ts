@@ -65,6 +65,21 @@ class CommitsBeyondLastNewEntry extends PaperHeartbeats {
   }
 }
 
+/**
+ * Counts a vote granted in an earlier term as if it were granted now: a
+ * candidate that matches answers to its requests by sender alone, forgetting
+ * that it campaigned again since, can win with a quorum it never had.
+ */
+class CountsStaleVote extends RaftNode {
+  protected override answerLowerTerm(message: RaftMessage): void {
+    if (message.type === 'VoteResponse' && !message.preVote && message.granted && this.role() === 'candidate') {
+      this.step({ ...message, term: this.term() });
+      return;
+    }
+    super.answerLowerTerm(message);
+  }
+}
+
 /** Never commits anything: safe, but no progress; the liveness phase must catch it. */
 class NeverCommits extends RaftNode {
   protected override mayCommitByCounting(_index: number): boolean {
@@ -78,6 +93,7 @@ export const PLANTED_BUGS = {
   'truncate-on-stale-append': TruncatesOnStaleAppend,
   'commit-beyond-last-new-entry': CommitsBeyondLastNewEntry,
   'never-commit': NeverCommits,
+  'count-stale-vote': CountsStaleVote,
 } as const;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
