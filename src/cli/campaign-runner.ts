@@ -9,7 +9,9 @@ import type { FuzzResult, SweepResult } from './campaign-part.js';
 import { CampaignProgress } from './campaign-progress.js';
 import type { CliIo } from './io.js';
 
-export type CampaignJob = { readonly kind: 'sweep'; readonly file: string; readonly seed: number } | { readonly kind: 'fuzz'; readonly seed: number };
+export type CampaignJob =
+  | { readonly kind: 'sweep'; readonly file: string; readonly seed: number }
+  | { readonly kind: 'fuzz'; readonly seed: number; readonly shrink: boolean };
 
 export type CampaignJobResult = { readonly kind: 'sweep'; readonly result: SweepResult } | { readonly kind: 'fuzz'; readonly result: FuzzResult };
 
@@ -89,6 +91,8 @@ export interface CampaignRun<Result> {
   readonly results: Result[];
   /** True when the user pressed Ctrl-C before every run finished. */
   readonly interrupted: boolean;
+  /** True when the campaign stopped at its first failure (stopAtFirst) before every run finished. */
+  readonly stoppedAtFailure: boolean;
   readonly wallMs: number;
 }
 
@@ -96,12 +100,13 @@ export interface CampaignRun<Result> {
 export async function runCampaign<Job extends CampaignJob, Result extends { readonly passed: boolean }>(
   io: CliIo,
   progressLabel: { readonly what: string; readonly unit: string },
-  options: Omit<RunJobsOptions<Job, Result>, 'onResult' | 'stop'>,
+  options: Omit<RunJobsOptions<Job, Result>, 'onResult' | 'stop'> & { readonly stopAtFirst?: boolean },
 ): Promise<CampaignRun<Result>> {
   const startedMs = io.wallMs();
   const progress = new CampaignProgress(io, progressLabel.what, options.jobs.length, progressLabel.unit);
   const results: Result[] = [];
   const stop = new AbortController();
+  let stoppedAtFailure = false;
   const stopListening = io.onInterrupt?.(() => stop.abort()) ?? ((): void => {});
   const ticker = setInterval(() => progress.tick(), 1000);
   try {
@@ -111,6 +116,10 @@ export async function runCampaign<Job extends CampaignJob, Result extends { read
       onResult: (result) => {
         results.push(result);
         progress.add(result.passed);
+        if (!result.passed && options.stopAtFirst === true && !stop.signal.aborted) {
+          stoppedAtFailure = true;
+          stop.abort();
+        }
       },
     });
   } finally {
@@ -118,7 +127,8 @@ export async function runCampaign<Job extends CampaignJob, Result extends { read
     stopListening();
     progress.finish();
   }
-  return { results, interrupted: stop.signal.aborted && results.length < options.jobs.length, wallMs: io.wallMs() - startedMs };
+  const cutShort = stop.signal.aborted && results.length < options.jobs.length;
+  return { results, interrupted: cutShort && !stoppedAtFailure, stoppedAtFailure: cutShort && stoppedAtFailure, wallMs: io.wallMs() - startedMs };
 }
 
 /** The line that heads an interrupted campaign's report. */

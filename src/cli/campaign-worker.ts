@@ -12,7 +12,7 @@ function runJob(job: CampaignJob): CampaignJobResult {
     case 'sweep':
       return { kind: 'sweep', result: sweepJob(job) };
     case 'fuzz':
-      return { kind: 'fuzz', result: fuzzJob(job.seed) };
+      return { kind: 'fuzz', result: fuzzJob(job.seed, job.shrink) };
     default: {
       const unknown: never = job;
       throw new Error(`unknown campaign job ${JSON.stringify(unknown)}`);
