@@ -61,6 +61,7 @@ export function swarmRunOptions(draw: SwarmDraw, faults: readonly ScheduledFault
 /** The first problem of a run, or undefined when it passed. */
 export function firstProblem(result: SimRunResult): string | undefined {
   if (runPassed(result)) return undefined;
+  if (result.exception !== undefined) return `exception: ${result.exception}`;
   const safety = result.violations[0];
   if (safety !== undefined) return `${safety.property}: ${safety.detail}`;
   // A run that did not converge leaves some nodes behind, and the history

@@ -60,7 +60,8 @@ export function buildReport(scenario: Scenario, seed: number, result: SimRunResu
     elections: result.elections.map((election) => ({ term: election.term, node: election.node, timeMs: election.timeUs / 1000 })),
     violations: result.violations.map((violation) => ({ timeMs: violation.timeUs / 1000, nodes: violation.nodes, text: formatViolation(violation) })),
     historyViolations: (result.broker?.violations ?? []).map((violation) => ({ timeMs: violation.timeMs ?? 0, text: formatHistoryViolation(violation) })),
-    liveness: result.liveness.problems,
+    // A run a core's exception stopped has that as its first problem.
+    liveness: [...(result.exception === undefined ? [] : [`exception: ${result.exception}`]), ...result.liveness.problems],
     unmetExpectations: unmet,
     clients: { ...(result.broker?.stats ?? {}) },
     samples: result.samples,

@@ -89,6 +89,8 @@ export interface LivenessResult {
 
 export interface SimRunResult {
   readonly options: SimRunOptions;
+  /** What a core (or the simulator) threw, with where the run was; the run stopped there. */
+  readonly exception: string | undefined;
   readonly faults: readonly ScheduledFault[];
   readonly healAtMs: number;
   readonly elections: readonly { term: number; node: number; timeUs: number }[];
@@ -190,31 +192,41 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   if (brokerWorkload !== undefined) brokerWorkload.start();
   else proposer.start();
 
-  runWithProgress(cluster, healAtMs, options.onProgress, sampler);
-  cluster.resetFaults();
-  const healedAt = cluster.nowMs();
   const problems: string[] = [];
-  const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);
-  const leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
-  if (!electedWithinBound) problems.push(`no leader within ${options.leaderBoundMs} ms of healing`);
-  runWithProgress(cluster, options.durationMs, options.onProgress, sampler);
-  // Clients stop before the liveness probe, so that once every node has applied
-  // everything committed, nothing more arrives before the final logs are taken.
-  brokerWorkload?.stop();
-  const endedAt = cluster.nowMs();
-  // A broker core applies only broker commands; a DedupExpire at time 0 changes nothing.
-  const probe = brokerMode ? encodeBrokerCommand({ type: 'DedupExpire', nowMs: 0 }) : 'liveness check';
-  const converged = commitEverywhere(cluster, probe, options.convergeBoundMs);
-  const convergedAfterEndMs = converged ? cluster.nowMs() - endedAt : undefined;
-  if (!converged) {
-    problems.push(`a command proposed after the end was not committed and applied on every live node within ${options.convergeBoundMs} ms`);
+  let leaderAfterHealMs: number | undefined;
+  let convergedAfterEndMs: number | undefined;
+  let exception: string | undefined;
+  try {
+    runWithProgress(cluster, healAtMs, options.onProgress, sampler);
+    cluster.resetFaults();
+    const healedAt = cluster.nowMs();
+    const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);
+    leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
+    if (!electedWithinBound) problems.push(`no leader within ${options.leaderBoundMs} ms of healing`);
+    runWithProgress(cluster, options.durationMs, options.onProgress, sampler);
+    // Clients stop before the liveness probe, so that once every node has applied
+    // everything committed, nothing more arrives before the final logs are taken.
+    brokerWorkload?.stop();
+    const endedAt = cluster.nowMs();
+    // A broker core applies only broker commands; a DedupExpire at time 0 changes nothing.
+    const probe = brokerMode ? encodeBrokerCommand({ type: 'DedupExpire', nowMs: 0 }) : 'liveness check';
+    const converged = commitEverywhere(cluster, probe, options.convergeBoundMs);
+    convergedAfterEndMs = converged ? cluster.nowMs() - endedAt : undefined;
+    if (!converged) {
+      problems.push(`a command proposed after the end was not committed and applied on every live node within ${options.convergeBoundMs} ms`);
+    }
+  } catch (error) {
+    // A core (or the simulator) threw: that is this run's failure, reported with
+    // its seed and replay line like any other, not the end of a sweep.
+    exception = describeException(error, cluster.nowMs());
   }
   let broker: BrokerRunResult | undefined;
-  if (brokerWorkload !== undefined) {
+  if (brokerWorkload !== undefined && exception === undefined) {
     const history = brokerWorkload.finish(cluster.nowMs(), simulatedFinalLogs(cluster));
     broker = { stats: brokerWorkload.stats(), history, violations: checkHistory(history) };
   }
   return {
+    exception,
     options,
     faults,
     healAtMs,
@@ -236,6 +248,14 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     broker,
     samples,
   };
+}
+
+/** An exception as a run's failure: its type, message and the first frames of its stack. */
+function describeException(error: unknown, simulatedMs: number): string {
+  const at = `at ${(simulatedMs / 1000).toFixed(3)}s simulated`;
+  if (!(error instanceof Error)) return `threw ${String(error)} ${at}`;
+  const frames = (error.stack ?? '').split('\n').filter((line) => line.trim().startsWith('at ')).slice(0, 3).map((line) => line.trim());
+  return `${error.name}: ${error.message} (${at}${frames.length > 0 ? `; ${frames.join('; ')}` : ''})`;
 }
 
 /**
@@ -283,5 +303,5 @@ function runWithProgress(
 }
 
 export function runPassed(result: SimRunResult): boolean {
-  return result.violations.length === 0 && result.liveness.problems.length === 0 && (result.broker?.violations.length ?? 0) === 0;
+  return result.exception === undefined && result.violations.length === 0 && result.liveness.problems.length === 0 && (result.broker?.violations.length ?? 0) === 0;
 }

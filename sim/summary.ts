@@ -31,6 +31,7 @@ export function formatSummary(result: SimRunResult, replayCommand: string): stri
   lines.push(`${label('applied')}${applied}`);
   lines.push(`${label('liveness')}${livenessLine(result)}`);
   lines.push(`${label('network')}${networkLine(result)}`);
+  if (result.exception !== undefined) lines.push(`${label('exception')}${chalk.red(`the run stopped: ${result.exception}`)}`);
   lines.push(`${label('safety')}${safetyLine(result)}`);
   for (const violation of result.violations.slice(0, 10)) lines.push(chalk.red(`  ${formatViolation(violation)}`));
   if (result.broker !== undefined) {
