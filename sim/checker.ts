@@ -17,7 +17,8 @@ export type SafetyProperty =
   | 'Storage Recovery'
   | 'Timestamp Bound'
   | 'Election Quorum'
-  | 'Clock Covers Applied';
+  | 'Clock Covers Applied'
+  | 'Match Within Shared Log';
 
 export interface Violation {
   readonly property: SafetyProperty;
@@ -422,6 +423,27 @@ export class SafetyChecker {
     if (granted < quorum) {
       this.report('Election Quorum', `n${node.id} became leader of term ${term} with ${granted} of the ${quorum} votes of that term a quorum needs`, [node.id], term, 0);
     }
+  }
+
+  /**
+   * A leader's bookkeeping: the match index it keeps for a follower never
+   * lies past the prefix the two logs really share. Judged only while the
+   * follower is in the leader's term, when nothing but this leader writes its
+   * log; where either log no longer holds the index (a snapshot covers it),
+   * the entry is committed and the same on both. An index the follower's log
+   * does not reach, or holds in another term, means the leader counts toward
+   * commit a copy the follower does not have.
+   */
+  checkMatchIndex(leader: RaftNode, follower: RaftNode): void {
+    if (leader.role() !== 'leader' || follower.term() !== leader.term()) return;
+    const match = leader.progressOf(follower.id)?.match ?? 0;
+    if (match === 0) return;
+    const leaderTerm = leader.log.term(match);
+    const followerTerm = follower.log.term(match);
+    if (leaderTerm === undefined || (followerTerm === undefined && match < follower.log.firstIndex())) return;
+    if (followerTerm === leaderTerm) return;
+    const what = followerTerm === undefined ? `its log ends at ${follower.log.lastIndex()}` : `its entry there is of term ${followerTerm}, the leader's of term ${leaderTerm}`;
+    this.report('Match Within Shared Log', `leader n${leader.id} records n${follower.id} as matching up to index ${match}, but ${what}`, [leader.id, follower.id], leader.term(), match);
   }
 
   /**

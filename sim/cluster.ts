@@ -173,6 +173,13 @@ class SimHost {
   /** True while a snapshot of this node's state machine is being written. */
   snapshotSaving = false;
   crashes = 0;
+  /**
+   * The newest term any node held when this node's disk was last wiped. A
+   * wipe breaks Raft's promise of stable storage: a leader of that term or an
+   * older one may still count the entries the wiped node once acknowledged,
+   * so the match-index check holds only leaders of later terms to this node.
+   */
+  wipedThroughTerm = 0;
   /** True time of this node's next tick on its own (drifting) clock. */
   nextTickUs = 0;
   /** When the pending tick event fires, or -1 when none is pending. */
@@ -476,6 +483,7 @@ export class SimCluster {
    */
   wipe(id: NodeId): void {
     const host = this.host(id);
+    host.wipedThroughTerm = Math.max(0, ...this.hosts.map((other) => other.core?.term() ?? 0));
     this.crash(id);
     host.starting = false;
     const random = SimRandom.stream(this.options.seed, `disk/${id}/wiped/${host.crashes}`);
@@ -1229,7 +1237,19 @@ export class SimCluster {
   }
 
   private checkAfter(host: SimHost): void {
-    if (host.core !== undefined) this.checker.checkNode(host.core, host.incarnation);
+    const core = host.core;
+    if (core === undefined) return;
+    this.checker.checkNode(core, host.incarnation);
+    // A leader's match index moves on its own events, a follower's log on the follower's.
+    if (core.role() === 'leader') {
+      for (const other of this.hosts) {
+        if (other.core !== undefined && other !== host && core.term() > other.wipedThroughTerm) this.checker.checkMatchIndex(core, other.core);
+      }
+    } else {
+      for (const other of this.hosts) {
+        if (other.core !== undefined && other.core.role() === 'leader' && other.core.term() > host.wipedThroughTerm) this.checker.checkMatchIndex(other.core, core);
+      }
+    }
   }
 
   private host(id: NodeId): SimHost {

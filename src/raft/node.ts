@@ -1101,19 +1101,20 @@ export class RaftNode {
     // Answers to appends sent before the snapshot began tell nothing the snapshot does not settle.
     if (progress.state === 'snapshot') return;
     if (message.success) {
-      if (message.matchIndex > this.log.lastIndex()) return;
+      const acknowledged = this.acknowledgedIndex(message, progress);
+      if (acknowledged > this.log.lastIndex()) return;
       // Only news sends more: answers to stale or duplicated requests would
       // otherwise multiply the traffic on a network that reorders. A probing
       // leader also takes an answer that confirms the match it has (as
       // etcd-raft does): the probe itself may have been lost, and then that
       // answer is the only one to come.
-      const confirmsProbe = progress.state === 'probe' && message.matchIndex === progress.match;
-      if (progress.maybeUpdate(message.matchIndex) || confirmsProbe) {
+      const confirmsProbe = progress.state === 'probe' && acknowledged === progress.match;
+      if (progress.maybeUpdate(acknowledged) || confirmsProbe) {
         if (progress.state === 'probe') progress.becomeReplicate();
         // A match at or below the commit index cannot lift the quorum's index
         // above it: after the first acknowledgements of an entry commit it, the
         // rest skip counting.
-        const committed = message.matchIndex > this.commitValue && this.maybeCommit();
+        const committed = acknowledged > this.commitValue && this.maybeCommit();
         this.sendAppends(message.from);
         if (committed) this.broadcastCommit();
         else this.sendCommit(message.from, progress);
@@ -1126,6 +1127,15 @@ export class RaftNode {
     if (progress.maybeDecreaseTo(message.rejectedIndex, this.nextFromConflictHint(message))) {
       this.sendAppends(message.from);
     }
+  }
+
+  /**
+   * The last index a successful answer shows the follower holds: the one it
+   * names, never what was sent since. Protected so that a planted-bug variant
+   * in the tests can take more, which the simulator's match check must catch.
+   */
+  protected acknowledgedIndex(message: AppendResponse, _progress: Readonly<Progress>): number {
+    return message.matchIndex;
   }
 
   /** The fast backtracking of the extended Raft paper (end of section 5.3). */

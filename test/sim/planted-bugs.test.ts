@@ -57,8 +57,8 @@ const HUNTS: readonly Hunt[] = [
     // A stale request only arrives late on a network that reorders and duplicates.
     bug: 'truncate-on-stale-append',
     // Dropping acknowledged entries can also surface as an acknowledgement the
-    // disk no longer backs.
-    expected: ['Leader Completeness', 'State Machine Safety', 'Log Matching', 'Durable Before Send'],
+    // disk no longer backs, or as a leader's match index past the follower's log.
+    expected: ['Leader Completeness', 'State Machine Safety', 'Log Matching', 'Durable Before Send', 'Match Within Shared Log'],
     run: {
       nodes: 3,
       durationMs: 10_000,
@@ -90,6 +90,13 @@ const HUNTS: readonly Hunt[] = [
       faultKinds: ['bounce', 'crash-leader', 'delay', 'duplicate', 'restart'],
       cluster: { raft: { entriesPerMessageMax: 2 } },
     },
+  },
+  {
+    // Pipelined appends (several in flight, two entries each) leave a gap
+    // between what was sent and what a follower has acknowledged.
+    bug: 'count-sent-as-matched',
+    expected: ['Match Within Shared Log'],
+    run: { nodes: 3, durationMs: 10_000, meanFaultIntervalMs: 200, proposalsPerSecond: 200, cluster: { raft: { entriesPerMessageMax: 2 } } },
   },
 ];
 

@@ -6,7 +6,7 @@ import type { RaftConfig } from '../../src/raft/config.js';
 import { appendRequest } from '../../src/raft/messages.js';
 import { RaftNode } from '../../src/raft/node.js';
 import type { Progress } from '../../src/raft/progress.js';
-import type { DurableState, Entry, HardState, NodeId, RaftMessage } from '../../src/raft/types.js';
+import type { AppendResponse, DurableState, Entry, HardState, NodeId, RaftMessage } from '../../src/raft/types.js';
 import { NO_NODE } from '../../src/raft/types.js';
 
 /** Figure 8: commits an entry of an earlier term by counting its replicas. */
@@ -80,6 +80,17 @@ class CountsStaleVote extends RaftNode {
   }
 }
 
+/**
+ * Takes a successful answer as acknowledging everything sent to the follower
+ * so far, not just the index it names: with appends pipelined, the leader
+ * then counts entries still on the wire (or lost) as held.
+ */
+class CountsSentAsMatched extends RaftNode {
+  protected override acknowledgedIndex(message: AppendResponse, progress: Readonly<Progress>): number {
+    return Math.max(message.matchIndex, Math.min(progress.next - 1, this.log.lastIndex()));
+  }
+}
+
 /** Never commits anything: safe, but no progress; the liveness phase must catch it. */
 class NeverCommits extends RaftNode {
   protected override mayCommitByCounting(_index: number): boolean {
@@ -94,6 +105,7 @@ export const PLANTED_BUGS = {
   'commit-beyond-last-new-entry': CommitsBeyondLastNewEntry,
   'never-commit': NeverCommits,
   'count-stale-vote': CountsStaleVote,
+  'count-sent-as-matched': CountsSentAsMatched,
 } as const;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
