@@ -24,5 +24,5 @@ export function nodeHealth(core: BrokerNode): NodeHealth {
     return { ready: false, status: 'recovering', detail: `node ${raft.id} is catching up after its start${behind}` };
   }
   if (!raft.hearsFromLeader()) return { ready: false, status: 'no-leader', detail: `node ${raft.id} hears from no leader: an election is under way, or it is cut off` };
-  return { ready: true, status: 'ok', detail: raft.role() === 'leader' ? `node ${raft.id} leads in term ${raft.term()}` : `node ${raft.id} follows ${raft.leader()} in term ${raft.term()}` };
+  return { ready: true, status: 'ok', detail: raft.role() === 'leader' ? `node ${raft.id} leads in term ${raft.term()}` : `node ${raft.id} follows n${raft.leader()} in term ${raft.term()}` };
 }
