@@ -394,6 +394,16 @@ export class BrokerStateMachine {
     return this.streamFor(topic)?.lastSeqOf(topic) ?? 0;
   }
 
+  /** How many live messages of the topic have an offset above `offset`. */
+  messagesAfter(topic: string, offset: number): number {
+    return this.streamFor(topic)?.messagesAfter(topic, offset) ?? 0;
+  }
+
+  /** Visits every durable consumer's acknowledged offset on each topic it acknowledged, in no set order. */
+  forEachConsumerOffset(visit: (consumer: string, topic: string, offset: number) => void): void {
+    for (const [consumer, offsets] of this.consumerOffsets) for (const [topic, offset] of offsets) visit(consumer, topic, offset);
+  }
+
   /** The consumer's acknowledged offset on the topic; 0 when it acknowledged nothing. It resumes at this + 1. */
   consumerOffset(consumer: string, topic: string): number {
     return this.consumerOffsets.get(consumer)?.get(topic) ?? 0;

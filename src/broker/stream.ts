@@ -328,6 +328,12 @@ export class Stream {
     return list === undefined ? 0 : list.seqs[list.seqs.length - 1]!;
   }
 
+  /** How many live messages of the subject have a sequence above `seq`. */
+  messagesAfter(subject: string, seq: number): number {
+    const list = this.bySubject.get(subject);
+    return list === undefined ? 0 : list.seqs.length - lowerBound(list.seqs, list.head, seq + 1);
+  }
+
   /** Every subject with live messages, and the sequence of its newest. */
   topics(): { name: string; lastOffset: number }[] {
     const topics: { name: string; lastOffset: number }[] = [];

@@ -51,7 +51,8 @@ export async function clusterCommand(argv: readonly string[], io: CliIo): Promis
 async function clusterStart(config: ClusterConfig, configFile: string | undefined, io: CliIo): Promise<number> {
   io.out(`starting ${config.nodes.length} nodes (${config.source}):`);
   for (const node of config.nodes) {
-    io.out(`  n${node.id}  clients ${node.host}:${node.clientPort}  peers ${node.host}:${node.peerPort}  admin ${node.host}:${node.adminPort}  data ${node.dataDir}`);
+    const monitor = node.monitorPort === 0 ? '' : `  monitor http://${node.host}:${node.monitorPort}/`;
+    io.out(`  n${node.id}  clients ${node.host}:${node.clientPort}  peers ${node.host}:${node.peerPort}  admin ${node.host}:${node.adminPort}${monitor}  data ${node.dataDir}`);
   }
   const exits: NodeExit[] = [];
   const lastLines = new Map<number, string>();

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../runtime/config.js';
 import { NodeRunner } from '../runtime/node-runner.js';
+import { DEFAULT_LOG_OPTIONS, Logger } from '../runtime/logger.js';
 import { StorageCorruptionError } from '../storage/corruption.js';
 import { DataDirectoryLockedError } from '../runtime/data-dir-lock.js';
 import { UsageError, parseInteger } from './args.js';
@@ -36,13 +37,16 @@ export async function nodeCommand(argv: readonly string[], io: CliIo): Promise<n
   }
   if (values.id === undefined) throw new UsageError('--id is required');
   const id = parseInteger(values.id, '--id', 1, 0xffff_fffe);
-  const log = (line: string): void => io.out(`${new Date().toISOString()} n${id} ${line}`);
   let runner: NodeRunner;
   let fatal: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => (fatal = resolve));
+  // Until the configuration is read, lines go out at the default level and format.
+  let logger = new Logger(id, DEFAULT_LOG_OPTIONS, (line) => io.out(line));
+  const log = (line: string): void => logger.info('note', line);
   try {
     const config = clusterConfigFrom(values.config);
-    runner = await NodeRunner.start({ config, id, log, onFatal: (error) => fatal(error), version: VERSION });
+    logger = new Logger(id, config.log, (line) => io.out(line));
+    runner = await NodeRunner.start({ config, id, log, logger, onFatal: (error) => fatal(error), version: VERSION });
   } catch (error) {
     for (const problem of startProblems(error)) io.err(`chorus node ${id}: ${problem}`);
     return 1;

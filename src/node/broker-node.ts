@@ -72,6 +72,7 @@ import { codeOfErrCode, jetStreamErrCode } from './replies.js';
 import { CoreRouter } from './core-router.js';
 import { JS_API_PREFIX, parseStreamApiRequest, streamApiError, streamApiResponse, type StreamApiOp, type StreamApiRequest } from './stream-api.js';
 import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
+import { consumerStats, type ConsumerStats } from './consumer-stats.js';
 
 export interface BrokerNodeOptions {
   readonly broker: BrokerOptions;
@@ -174,7 +175,7 @@ export interface ClientOutput {
 
 /** Who waits for a command's outcome: a client of this node, or a follower that forwarded it. */
 type Waiter =
-  | { readonly kind: 'publish'; readonly session: number; readonly replyTo: string | undefined }
+  | { readonly kind: 'publish'; readonly session: number; readonly replyTo: string | undefined; readonly receivedMs: number }
   | { readonly kind: 'ack'; readonly session: number; readonly replyTo: string | undefined }
   | DurableWaiter
   | ApiWaiter
@@ -248,6 +249,15 @@ export class BrokerNode {
   readonly messageStores: MessageStores;
   /** Called with each entry once it is applied: how a simulator checks what a node applies. */
   onApply: ((entry: Entry, stamp: HlcTimestamp | undefined) => void) | undefined = undefined;
+  /**
+   * Called as a client of this node is answered about a stored publish, with
+   * the clock reading the publish arrived at and the failure if it failed:
+   * how a driver measures PubAck latency, and sees limits hit, without the
+   * core reading a clock or logging.
+   */
+  onPublishAnswered: ((receivedMs: number, failure: CommandFailed | undefined) => void) | undefined = undefined;
+  /** Counts of this node's work since it started, for monitoring; see counters(). */
+  private readonly counted = { publishesReceived: 0, publishesAcked: 0, publishesFailed: 0, forwardsReceived: 0 };
   /** Why the last write of stored messages failed, until one succeeds. */
   private messageStoreProblem: string | undefined = undefined;
   /** What followers are sent, when the stores keep messages in files; see WholeSnapshotSource. */
@@ -825,6 +835,22 @@ export class BrokerNode {
   }
 
   /**
+   * Counts since this node started: stored publishes its clients sent and how
+   * they were answered, forwards to and from the leader, messages delivered to
+   * subscriptions (stored ones, and NATS core ones with replies to inboxes),
+   * clients cut as slow consumers.
+   */
+  counters(): Readonly<Record<'publishesReceived' | 'publishesAcked' | 'publishesFailed' | 'forwardsSent' | 'forwardsReceived' | 'storedDeliveries' | 'coreDeliveries' | 'slowConsumers', number>> {
+    const deliveries = this.subscriptions.deliveries;
+    return { ...this.counted, forwardsSent: this.forwardsSent, storedDeliveries: deliveries.stored, coreDeliveries: deliveries.core, slowConsumers: this.slowConsumers };
+  }
+
+  /** Each durable consumer's pending and ack-pending messages as this node sees them; see consumer-stats.ts. */
+  consumerStats(): ConsumerStats[] {
+    return consumerStats(this.state, this.subscriptions);
+  }
+
+  /**
    * 'recovering' from a start until this node has applied everything its
    * leader had committed when it heard from it (or, leading, everything it
    * committed); then 'ready' for the rest of its life. A restarted node
@@ -1116,7 +1142,8 @@ export class BrokerNode {
     const msgId = headers.fields.get(MSG_ID_HEADER)?.[0];
     const request: ForwardedCommand = { kind: 'publish', topic: subject, headers: headers.fields, payload, ...(msgId === undefined ? {} : { msgId }) };
     this.ok(client);
-    const waiter: LocalWaiter = { kind: 'publish', session: client.id, replyTo };
+    this.counted.publishesReceived++;
+    const waiter: LocalWaiter = { kind: 'publish', session: client.id, replyTo, receivedMs: nowMs };
     const failure = this.submit(request, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
   }
@@ -1285,6 +1312,7 @@ export class BrokerNode {
   }
 
   private onForward(message: Forward, nowMs: number): void {
+    this.counted.forwardsReceived++;
     const waiter: Waiter = { kind: 'remote', node: message.from, token: message.token };
     const failure = this.submit(message.command, waiter, nowMs);
     if (failure !== undefined) this.settle(waiter, failure);
@@ -1406,7 +1434,11 @@ export class BrokerNode {
         this.peerOutbox.push({ type: 'ForwardResult', group: this.raft.group, from: this.id, to: waiter.node, token: waiter.token, outcome });
         return;
       case 'publish':
-        if (outcome.kind === 'acked' || outcome.kind === 'failed') this.answer(waiter.session, waiter.replyTo, pubAckJson(outcome));
+        if (outcome.kind !== 'acked' && outcome.kind !== 'failed') return;
+        if (outcome.kind === 'acked') this.counted.publishesAcked++;
+        else this.counted.publishesFailed++;
+        this.onPublishAnswered?.(waiter.receivedMs, outcome.kind === 'failed' ? outcome : undefined);
+        this.answer(waiter.session, waiter.replyTo, pubAckJson(outcome));
         return;
       case 'ack':
         if (outcome.kind === 'ack-recorded' || outcome.kind === 'failed') this.answer(waiter.session, waiter.replyTo, ackJson(outcome));

@@ -134,8 +134,7 @@ export class CoreRouter {
       const frame = { subject, sid: member.sid, payload, ...(replyTo === undefined ? {} : { replyTo }) };
       if (headerBytes.length > 0 && client.headers) client.write(encodeHMsg({ ...frame, headers: headerBytes }));
       else client.write(encodeMsg(frame));
-      member.delivered++;
-      if (member.max !== undefined && member.delivered >= member.max) subscriptions.remove(member);
+      subscriptions.delivered(member, false);
     }
     if (slow !== undefined) for (const session of new Set(slow)) this.host.cutSlowConsumer(session);
     return reached;

@@ -145,6 +145,8 @@ export class SubscriptionTable {
   /** session -> its members. Invariant: counts exactly the members of each session. */
   private readonly perSession = new Map<number, number>();
   private created = 0;
+  /** Messages handed to members since this node started, for monitoring. */
+  readonly deliveries = { stored: 0, core: 0 };
   /** Bumped by every change to the live subscriptions; see interestChanged. */
   private interestVersion = 0;
   private interestVersionTold = 0;
@@ -375,9 +377,31 @@ export class SubscriptionTable {
     subscription.cursors.set(message.topic, message.offset + 1);
     // A replayed message went out past the buffer: later live ones are judged late against it.
     subscription.reorder?.markDelivered(stampOf(message));
+    this.delivered(member, true);
+    return true;
+  }
+
+  /**
+   * Counts a message handed to a member, stored or not (NATS core, and
+   * replies to inboxes), and removes the member once UNSUB's max is reached.
+   */
+  delivered(member: Member, stored: boolean): void {
+    if (stored) this.deliveries.stored++;
+    else this.deliveries.core++;
     member.delivered++;
     if (member.max !== undefined && member.delivered >= member.max) this.remove(member);
-    return true;
+  }
+
+  /** Each durable subscription's consumer and its cursors (topic -> the next offset it delivers). */
+  *durableCursors(): Iterable<{ readonly consumer: string; readonly cursors: ReadonlyMap<string, number> }> {
+    const seen = new Set<Subscription>();
+    for (const member of this.members.values()) {
+      const subscription = member.subscription;
+      const consumer = subscription.consumer;
+      if (consumer === undefined || seen.has(subscription)) continue;
+      seen.add(subscription);
+      yield { consumer, cursors: subscription.cursors };
+    }
   }
 }
 

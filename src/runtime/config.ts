@@ -9,8 +9,9 @@
 //   storage: { segmentBytesMax: 16777216, blockBytesMax: 8388608, readCacheBytes: 8388608, sync: always }
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
+//   log: { level: info, format: text }   # debug|info|warn|error; text|json
 //   nodes:
-//     - { id: 1, host: 127.0.0.1, clientPort: 4222, peerPort: 6222, adminPort: 8222, dataDir: ./data/n1 }
+//     - { id: 1, host: 127.0.0.1, clientPort: 4222, peerPort: 6222, adminPort: 8222, monitorPort: 7222, dataDir: ./data/n1 }
 //
 // Every option but `nodes` has a default. A relative dataDir is relative to
 // the file's folder. A bad file is refused with every problem found, each
@@ -24,6 +25,7 @@ import { FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from '../broker/options.js';
 import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
+import { DEFAULT_LOG_OPTIONS, LOG_FORMATS, LOG_LEVELS, type LogOptions } from './logger.js';
 import { overlappingSubjects, streamConfigFromJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 
 export interface NodeAddress {
@@ -32,6 +34,8 @@ export interface NodeAddress {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly adminPort: number;
+  /** The HTTP port of /healthz, /varz and /metrics; 0 when the node serves none. */
+  readonly monitorPort: number;
   /** Absolute. */
   readonly dataDir: string;
 }
@@ -64,6 +68,8 @@ export interface ClusterConfig {
   readonly sync: SyncPolicy;
   /** Declared streams: the leader creates those the replicated state lacks. */
   readonly streams: readonly StreamConfig[];
+  /** How much each node logs, and as text lines or JSON objects. */
+  readonly log: LogOptions;
   readonly nodes: readonly NodeAddress[];
 }
 
@@ -106,6 +112,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     clientPort: 4221 + id,
     peerPort: 6221 + id,
     adminPort: 8221 + id,
+    monitorPort: 7221 + id,
     dataDir: path.resolve(baseDir, 'data', `n${id}`),
   }));
   return {
@@ -119,6 +126,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     messageStore: DEFAULT_FILE_MESSAGE_STORE_OPTIONS,
     sync: DEFAULT_SYNC_POLICY,
     streams: [exampleStream(nodes.length)],
+    log: DEFAULT_LOG_OPTIONS,
     nodes,
   };
 }
@@ -149,7 +157,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
     throw new YamlFieldError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
   }
   const top = root as Record<string, unknown>;
-  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'streams', 'nodes']);
+  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'streams', 'log', 'nodes']);
   const secret = reader.string(['secret'], top.secret ?? BUILT_IN_SECRET);
   const tickMs = reader.integer(['tickMs'], top.tickMs ?? DEFAULT_TICK_MS, 1, 60_000);
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
@@ -172,8 +180,9 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
   const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
   const streams = readStreams(reader, top.streams, nodes.length);
+  const log = readLogOptions(reader, top.log);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, streams, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, streams, log, nodes };
 }
 
 function pickTuning(options: BrokerNodeOptions): NodeTuning {
@@ -209,6 +218,15 @@ function readStreams(reader: FieldReader, value: unknown, clusterSize: number): 
   return streams;
 }
 
+function readLogOptions(reader: FieldReader, value: unknown): LogOptions {
+  const fields = reader.section(['log'], value, { level: DEFAULT_LOG_OPTIONS.level as string, format: DEFAULT_LOG_OPTIONS.format as string });
+  const level = LOG_LEVELS.find((known) => known === fields.level);
+  const format = LOG_FORMATS.find((known) => known === fields.format);
+  if (level === undefined) reader.problem(['log', 'level'], `must be one of ${LOG_LEVELS.join(', ')}, got ${describe(fields.level)}`);
+  if (format === undefined) reader.problem(['log', 'format'], `must be one of ${LOG_FORMATS.join(', ')}, got ${describe(fields.format)}`);
+  return { level: level ?? DEFAULT_LOG_OPTIONS.level, format: format ?? DEFAULT_LOG_OPTIONS.format };
+}
+
 function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAddress[] {
   if (!Array.isArray(value) || value.length === 0) {
     reader.problem(['nodes'], `must be a list of at least one node, got ${describe(value)}`);
@@ -218,11 +236,11 @@ function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAd
   value.forEach((item: unknown, index) => {
     const at = ['nodes', index];
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      reader.problem(at, `must be a mapping with id, host, clientPort, peerPort, adminPort and dataDir, got ${describe(item)}`);
+      reader.problem(at, `must be a mapping with id, host, clientPort, peerPort, adminPort, dataDir and optionally monitorPort, got ${describe(item)}`);
       return;
     }
     const fields = item as Record<string, unknown>;
-    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'dataDir']);
+    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'monitorPort', 'dataDir']);
     const id = reader.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
     nodes.push({
       id,
@@ -230,6 +248,8 @@ function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAd
       clientPort: reader.integer([...at, 'clientPort'], fields.clientPort, 1, 65535),
       peerPort: reader.integer([...at, 'peerPort'], fields.peerPort, 1, 65535),
       adminPort: reader.integer([...at, 'adminPort'], fields.adminPort, 1, 65535),
+      // Monitoring is optional: absent or 0 serves no HTTP port.
+      monitorPort: reader.integer([...at, 'monitorPort'], fields.monitorPort ?? 0, 0, 65535),
       dataDir: path.resolve(baseDir, reader.string([...at, 'dataDir'], fields.dataDir ?? `data/n${id}`)),
     });
   });
@@ -245,7 +265,8 @@ function checkUnique(reader: FieldReader, nodes: readonly NodeAddress[]): void {
     const sameId = ids.get(node.id);
     if (sameId !== undefined) reader.problem(['nodes', index, 'id'], `id ${node.id} is already used by nodes[${sameId}]`);
     ids.set(node.id, index);
-    for (const key of ['clientPort', 'peerPort', 'adminPort'] as const) {
+    for (const key of ['clientPort', 'peerPort', 'adminPort', 'monitorPort'] as const) {
+      if (node[key] === 0) continue;
       const endpoint = `${node.host}:${node[key]}`;
       const taken = endpoints.get(endpoint);
       if (taken !== undefined) reader.problem(['nodes', index, key], `${endpoint} is already used by ${taken}`);

@@ -48,6 +48,8 @@ export interface NodePorts {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly adminPort: number;
+  /** HTTP: /healthz, /varz, /metrics. */
+  readonly monitorPort: number;
   readonly dataDir: string;
 }
 
@@ -82,14 +84,19 @@ export class RealCluster {
     electionTicksMin = 10,
     heartbeatTicks = 2,
     streams?: readonly StreamConfig[],
-    tuning: { readonly node?: Readonly<Record<string, number>>; readonly raft?: Readonly<Record<string, number>>; readonly storage?: Readonly<Record<string, number | string>> } = {},
+    tuning: {
+      readonly node?: Readonly<Record<string, number>>;
+      readonly raft?: Readonly<Record<string, number>>;
+      readonly storage?: Readonly<Record<string, number | string>>;
+      readonly log?: Readonly<Record<string, string>>;
+    } = {},
   ): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
-    const ports = await freePorts(3 * size);
+    const ports = await freePorts(4 * size);
     for (let id = 1; id <= size; id++) {
-      const [clientPort, peerPort, adminPort] = ports.slice(3 * (id - 1), 3 * id) as [number, number, number];
-      nodes.push({ id, clientPort, peerPort, adminPort, dataDir: path.join(dir, `n${id}`) });
+      const [clientPort, peerPort, adminPort, monitorPort] = ports.slice(4 * (id - 1), 4 * id) as [number, number, number, number];
+      nodes.push({ id, clientPort, peerPort, adminPort, monitorPort, dataDir: path.join(dir, `n${id}`) });
     }
     const secret = randomBytes(12).toString('hex');
     const yaml = [
@@ -103,9 +110,10 @@ export class RealCluster {
       '  forwardTimeoutTicks: 100',
       ...Object.entries(tuning.node ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       ...(tuning.storage === undefined ? [] : ['storage:', ...Object.entries(tuning.storage).map(([key, value]) => `  ${key}: ${value}`)]),
+      ...(tuning.log === undefined ? [] : ['log:', ...Object.entries(tuning.log).map(([key, value]) => `  ${key}: ${value}`)]),
       `streams: ${JSON.stringify((streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map(streamConfigToJson))}`,
       'nodes:',
-      ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, dataDir: ${n.dataDir} }`),
+      ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, monitorPort: ${n.monitorPort}, dataDir: ${n.dataDir} }`),
       '',
     ].join('\n');
     const configFile = path.join(dir, 'cluster.yaml');
@@ -145,6 +153,12 @@ export class RealCluster {
       await sleep(50);
     }
     throw new Error(`no agreed leader among ${among.join(', ')} within ${timeoutMs} ms\n${this.lines.slice(-30).join('\n')}`);
+  }
+
+  /** GETs a path of a node's monitoring port: its status code and body. */
+  async monitor(id: number, path: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.node(id).monitorPort}${path}`, { signal: AbortSignal.timeout(5000) });
+    return { status: response.status, body: await response.text() };
   }
 
   /** Sends admin commands to a node and returns the answers. */

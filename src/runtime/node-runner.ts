@@ -31,6 +31,8 @@ import { DataDirectoryLock } from './data-dir-lock.js';
 import { NODE_FILE_SYSTEM } from './node-file-system.js';
 import { StorageCorruptionError } from '../storage/corruption.js';
 import { joinPath } from '../storage/file-system.js';
+import type { Logger } from './logger.js';
+import { NodeMonitor } from './monitor-server.js';
 
 /** The data directory's folder of stream block files. */
 const MESSAGES_DIRECTORY = 'messages';
@@ -40,7 +42,10 @@ const CLOSE_FLUSH_MS = 2000;
 export interface NodeRunnerOptions {
   readonly config: ClusterConfig;
   readonly id: number;
+  /** Info-level lines (what the transport, storage and admin port note). */
   readonly log: (line: string) => void;
+  /** The node's leveled log, for the events the monitor reports (node-events.ts) and disk errors. */
+  readonly logger: Logger;
   /** Called when the node must stop for good (a disk failure). */
   readonly onFatal: (error: Error) => void;
   readonly version: string;
@@ -52,6 +57,8 @@ export class NodeRunner {
   private readonly storage: NodeStorage;
   private readonly transport: PeerTransport;
   private readonly admin: AdminServer;
+  /** Monitoring: /healthz, /varz and /metrics, and the log of elections and limits; fed by the hooks marked "monitor". */
+  private readonly monitor: NodeMonitor;
   private clientServer: net.Server | undefined;
   private readonly sockets = new Map<number, net.Socket>();
   private nextSession = 1;
@@ -124,6 +131,7 @@ export class NodeRunner {
       log: options.log,
     });
     this.admin = new AdminServer(this, config.secret, options.log);
+    this.monitor = new NodeMonitor({ core: this.core, stats: this.stats, address, version: options.version, logger: options.logger, status: () => this.status(), nowMs: () => this.nowMs() });
   }
 
   /**
@@ -179,6 +187,7 @@ export class NodeRunner {
       new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve()))),
       this.transport.stop(),
       this.admin.stop(),
+      this.monitor.stop(),
     ]);
     // Let an fsync in flight finish before the files close, and under the interval policy sync what is left.
     while (this.persisting.length > 0 || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -194,14 +203,16 @@ export class NodeRunner {
     await listenOn(this.clientServer, address.host, address.clientPort);
     await this.transport.start();
     await this.admin.listen(address.host, address.adminPort);
+    await this.monitor.listen();
     this.ticker = setInterval(() => {
       this.core.tick(this.nowMs());
       this.pump();
     }, this.options.config.tickMs);
     const sync = this.options.config.sync;
     if (sync.mode === 'interval') this.syncTimer = setInterval(() => this.syncOnInterval(), sync.intervalMs);
+    const monitorNote = address.monitorPort === 0 ? '' : `, monitoring on http://${address.host}:${address.monitorPort}/`;
     this.options.log(
-      `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.host}:${address.adminPort}`,
+      `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.host}:${address.adminPort}${monitorNote}`,
     );
   }
 
@@ -248,6 +259,8 @@ export class NodeRunner {
   /** Sends what may go at once, writes client output, and hands storage the Readies the core has. */
   private pumpNow(): void {
     if (this.stopped) return;
+    // monitor: log the elections, leader changes and slow consumers the inputs of this turn caused.
+    this.monitor.afterStep();
     for (const message of this.core.takePeerMessages()) this.send(message);
     for (const output of this.core.takeClientOutput()) {
       const socket = this.sockets.get(output.session);
@@ -304,7 +317,10 @@ export class NodeRunner {
   private persistReady(ready: Ready): void {
     const persisting: { readonly ready: Ready; outcome: PersistOutcome | undefined } = { ready, outcome: undefined };
     this.persisting.push(persisting);
+    const startedMs = performance.now();
     this.storage.persist(ready, (error, outcome) => {
+      // monitor: how long this Ready took to become durable, when it was synced.
+      if (error === undefined && this.syncsLog(ready)) this.monitor.observeFsync(performance.now() - startedMs);
       if (error !== undefined) {
         this.persisting.length = 0;
         this.fail(`disk write failed, stopping rather than risk acknowledging lost data: ${error.message}`);
@@ -322,8 +338,7 @@ export class NodeRunner {
       const { ready, outcome } = this.persisting.shift()!;
       this.stats.readies++;
       this.stats.entries += ready.entries.length;
-      const logSynced = this.options.config.sync.mode === 'always' && (ready.entries.length > 0 || ready.truncateFrom !== undefined);
-      if (logSynced || ready.hardState !== undefined) this.stats.fsyncs++;
+      if (this.syncsLog(ready)) this.stats.fsyncs++;
       if (this.stopped) continue;
       if (ready.snapshot !== undefined) this.noteInstall(ready.snapshot.index, outcome!);
       for (const message of ready.messages) this.send(message);
@@ -332,6 +347,12 @@ export class NodeRunner {
     if (this.stopped) return;
     this.maybeSaveSnapshot();
     this.pump();
+  }
+
+  /** Whether storage fdatasyncs for this Ready: its hard state always, its log changes under the 'always' policy. */
+  private syncsLog(ready: Ready): boolean {
+    const logSynced = this.options.config.sync.mode === 'always' && (ready.entries.length > 0 || ready.truncateFrom !== undefined);
+    return logSynced || ready.hardState !== undefined;
   }
 
   private noteInstall(index: number, outcome: PersistOutcome): void {
@@ -380,8 +401,11 @@ export class NodeRunner {
   private syncOnInterval(): void {
     if (this.stopped || this.syncing) return;
     this.syncing = true;
+    const startedMs = performance.now();
     this.storage.syncLog((error) => {
       this.syncing = false;
+      // monitor: how long the periodic sync took.
+      if (error === undefined) this.monitor.observeFsync(performance.now() - startedMs);
       if (error === undefined) this.stats.fsyncs++;
       if (error !== undefined && !this.stopped) this.fail(`log sync failed, stopping: ${error.message}`);
     });
@@ -389,6 +413,8 @@ export class NodeRunner {
 
   /** A failure the node cannot go on after: stop taking input, and tell the supervisor. */
   private fail(reason: string): void {
+    // monitor: every failure that stops a node is a disk error (a write, a sync, or a damaged record).
+    this.options.logger.error('disk-error', reason);
     this.stopped = true;
     this.options.onFatal(new Error(reason));
   }

@@ -60,6 +60,17 @@ describe('offsets', () => {
     expect(machine.lastOffset('never')).toBe(0);
   });
 
+  it('counts the messages of a topic after an offset, skipping the sequences other subjects of its stream took', () => {
+    const machine = new BrokerStateMachine();
+    machine.apply(1, { type: 'StreamCreate', config: streamConfigWithDefaults({ name: 'S', subjects: ['s.*'] }, 3) });
+    for (const topic of ['s.a', 's.b', 's.b', 's.a', 's.b', 's.a']) machine.apply(machine.appliedIndex + 1, publish({ topic }));
+    // s.a holds sequences 1, 4 and 6; s.b holds 2, 3 and 5.
+    expect([0, 1, 2, 4, 5, 6].map((offset) => machine.messagesAfter('s.a', offset))).toEqual([3, 2, 2, 1, 1, 0]);
+    expect(machine.messagesAfter('s.b', 3)).toBe(1);
+    expect(machine.messagesAfter('s.none', 0)).toBe(0);
+    expect(machine.messagesAfter('elsewhere', 0)).toBe(0);
+  });
+
   it('creates a topic with its first stored message, and lists topics sorted by name', () => {
     const machine = new BrokerStateMachine();
     expect(machine.topics()).toEqual([]);

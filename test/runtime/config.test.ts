@@ -30,7 +30,8 @@ describe('cluster configuration', () => {
     const config = parseClusterConfig(`secret: s3cret-value\ntickMs: 50\nraft:\n  electionTicksMin: 20\nnodes:\n${node(1, 5000)}${node(2, 5001)}`, '/etc/chorus/cluster.yaml');
     expect(config.tickMs).toBe(50);
     expect(config.raft).toEqual({ ...DEFAULT_RAFT_OPTIONS, electionTicksMin: 20 });
-    expect(config.nodes[1]).toEqual({ id: 2, host: '127.0.0.1', clientPort: 5001, peerPort: 6001, adminPort: 7001, dataDir: path.resolve('/etc/chorus/data/n2') });
+    expect(config.nodes[1]).toEqual({ id: 2, host: '127.0.0.1', clientPort: 5001, peerPort: 6001, adminPort: 7001, monitorPort: 0, dataDir: path.resolve('/etc/chorus/data/n2') });
+    expect(config.log).toEqual({ level: 'info', format: 'text' });
   });
 
   it('names the file, line and field of every problem', () => {
@@ -45,6 +46,23 @@ describe('cluster configuration', () => {
       'cluster.yaml:8: nodes[1].peerPort: 127.0.0.1:6000 is already used by nodes[0].peerPort',
       'cluster.yaml:8: nodes[1].adminPort: 127.0.0.1:7000 is already used by nodes[0].adminPort',
       'cluster.yaml:8: nodes[1].dataDir: ' + path.resolve('data/n1') + ' is already used by nodes[0]',
+    ]);
+  });
+
+  it('takes a monitoring port per node and log options, and names what is wrong with them', () => {
+    const monitored = `  - { id: 1, host: 127.0.0.1, clientPort: 5000, peerPort: 6000, adminPort: 7000, monitorPort: 9000 }\n`;
+    const config = parseClusterConfig(`log: { level: debug, format: json }\nnodes:\n${monitored}${node(2, 5001)}`, 'cluster.yaml');
+    expect(config.nodes.map((n) => n.monitorPort)).toEqual([9000, 0]);
+    expect(config.log).toEqual({ level: 'debug', format: 'json' });
+    expect(builtInClusterConfig('/base').nodes.map((n) => n.monitorPort)).toEqual([7222, 7223, 7224]);
+    const clash = `  - { id: 2, host: 127.0.0.1, clientPort: 5001, peerPort: 6001, adminPort: 7001, monitorPort: 7000 }\n`;
+    const wrong = `  - { id: 3, host: 127.0.0.1, clientPort: 5002, peerPort: 6002, adminPort: 7002, monitorPort: -1 }\n`;
+    expect(problemsOf(`log: { level: loud, format: xml, colour: red }\nnodes:\n${monitored}${clash}${wrong}`)).toEqual([
+      'cluster.yaml:5: nodes[2].monitorPort: must be an integer from 0 to 65535, got -1',
+      'cluster.yaml:4: nodes[1].monitorPort: 127.0.0.1:7000 is already used by nodes[0].adminPort',
+      'cluster.yaml:1: log.colour: unknown field (known: level, format)',
+      'cluster.yaml:1: log.level: must be one of debug, info, warn, error, got "loud"',
+      'cluster.yaml:1: log.format: must be one of text, json, got "xml"',
     ]);
   });
 

@@ -5,6 +5,8 @@ describe('cluster.example.yaml', () => {
   it('is a valid configuration of three nodes, with its two streams', () => {
     const config = loadClusterConfig('cluster.example.yaml');
     expect(config.nodes.map((node) => node.clientPort)).toEqual([4222, 4223, 4224]);
+    expect(config.nodes.map((node) => node.monitorPort)).toEqual([7222, 7223, 7224]);
+    expect(config.log).toEqual({ level: 'info', format: 'text' });
     expect(config.tickMs).toBe(100);
     expect(config.streams.map((stream) => [stream.name, stream.subjects, stream.maxMsgs, stream.maxAgeMs, stream.discard, stream.replicas])).toEqual([
       ['ORDERS', ['orders', 'orders.>'], 1_000_000, 86_400_000, 'old', 3],

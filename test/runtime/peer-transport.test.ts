@@ -20,6 +20,7 @@ async function addresses(count: number): Promise<NodeAddress[]> {
     clientPort: ports[3 * i]!,
     peerPort: ports[3 * i + 1]!,
     adminPort: ports[3 * i + 2]!,
+    monitorPort: 0,
     dataDir: '',
   }));
 }
