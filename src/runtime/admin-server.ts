@@ -31,6 +31,8 @@ export class AdminServer {
     private readonly target: AdminTarget,
     private readonly secret: string,
     private readonly log: (line: string) => void,
+    /** The listener failed after it started. */
+    private readonly onListenerError: (error: Error) => void = () => undefined,
   ) {}
 
   listen(host: string, port: number): Promise<void> {
@@ -40,6 +42,7 @@ export class AdminServer {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
+        server.on('error', (error) => this.onListenerError(error));
         resolve();
       });
     });

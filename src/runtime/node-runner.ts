@@ -66,7 +66,14 @@ export class NodeRunner {
   /** Under the 'interval' sync policy: the timer, and whether a sync is in flight. */
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  /** Set by stop() and by a fatal failure: no more input is taken. */
   private stopped = false;
+  /**
+   * Set by stop() alone: listeners, sockets and files are being closed. Kept
+   * apart from `stopped` so that stop() after a fatal failure still closes
+   * everything (a node that only stopped reading stayed alive and dead).
+   */
+  private closing = false;
   /** Added to the wall clock: the admin SKEW command, for clock fault tests. */
   skewMs = 0;
   /** Readies persisted, and the entries they carried: group commit's effect. */
@@ -122,8 +129,9 @@ export class NodeRunner {
         this.pump();
       },
       log: options.log,
+      onListenerError: (error) => this.fail(`the peer listener failed: ${error.message}`),
     });
-    this.admin = new AdminServer(this, config.secret, options.log);
+    this.admin = new AdminServer(this, config.secret, options.log, (error) => this.fail(`the admin listener failed: ${error.message}`));
   }
 
   /**
@@ -170,7 +178,8 @@ export class NodeRunner {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.closing) return;
+    this.closing = true;
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
@@ -183,9 +192,13 @@ export class NodeRunner {
     // Let an fsync in flight finish before the files close, and under the interval policy sync what is left.
     while (this.persisting.length > 0 || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
     if (this.options.config.sync.mode === 'interval') await new Promise<void>((resolve) => this.storage.syncLog(() => resolve()));
-    this.storage.close();
-    this.core.closeStorage();
-    this.lock.release();
+    // After a disk failure closing may fail too; the lock is released whatever happens, so a restart need not take it over.
+    try {
+      this.storage.close();
+      this.core.closeStorage();
+    } finally {
+      this.lock.release();
+    }
   }
 
   private async listen(): Promise<void> {
@@ -194,6 +207,8 @@ export class NodeRunner {
     await listenOn(this.clientServer, address.host, address.clientPort);
     await this.transport.start();
     await this.admin.listen(address.host, address.adminPort);
+    // A listener that fails once the node serves is fatal, said in words rather than as an uncaught exception.
+    this.clientServer.on('error', (error) => this.fail(`the client listener failed: ${error.message}`));
     this.ticker = setInterval(() => {
       this.core.tick(this.nowMs());
       this.pump();
@@ -387,8 +402,13 @@ export class NodeRunner {
     });
   }
 
-  /** A failure the node cannot go on after: stop taking input, and tell the supervisor. */
+  /**
+   * A failure the node cannot go on after: stop taking input, and tell the
+   * supervisor, which says why and calls stop() to close everything. Only the
+   * first failure is reported.
+   */
   private fail(reason: string): void {
+    if (this.stopped) return;
     this.stopped = true;
     this.options.onFatal(new Error(reason));
   }

@@ -38,6 +38,8 @@ export interface PeerTransportOptions {
   /** The connection to a peer closed (its process died, or the link dropped): a hint that it may be gone. */
   readonly onPeerLost?: (peer: number) => void;
   readonly log: (line: string) => void;
+  /** The listener failed after it started: the node cannot take its peers' connections any more. */
+  readonly onListenerError?: (error: Error) => void;
 }
 
 export interface PeerFaults {
@@ -76,6 +78,7 @@ export class PeerTransport {
       server.once('error', reject);
       server.listen(this.options.self.peerPort, this.options.self.host, () => {
         server.off('error', reject);
+        server.on('error', (error) => this.options.onListenerError?.(error));
         resolve();
       });
     });
@@ -150,7 +153,8 @@ export class PeerTransport {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (link.socket !== socket) return;
-      if (link.ready) {
+      // Connections a stopping node closes itself are not news.
+      if (link.ready && !this.stopped) {
         this.options.log(`lost the connection to peer ${link.peer.id}; reconnecting`);
         if (!this.stopped) this.options.onPeerLost?.(link.peer.id);
       }
