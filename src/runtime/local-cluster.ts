@@ -82,7 +82,12 @@ export class RealCluster {
     electionTicksMin = 10,
     heartbeatTicks = 2,
     streams?: readonly StreamConfig[],
-    tuning: { readonly node?: Readonly<Record<string, number>>; readonly raft?: Readonly<Record<string, number>>; readonly storage?: Readonly<Record<string, number | string>> } = {},
+    tuning: {
+      readonly node?: Readonly<Record<string, number>>;
+      readonly raft?: Readonly<Record<string, number>>;
+      readonly storage?: Readonly<Record<string, number | string>>;
+      readonly connections?: Readonly<Record<string, number>>;
+    } = {},
   ): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
     const nodes: NodePorts[] = [];
@@ -103,6 +108,7 @@ export class RealCluster {
       '  forwardTimeoutTicks: 100',
       ...Object.entries(tuning.node ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       ...(tuning.storage === undefined ? [] : ['storage:', ...Object.entries(tuning.storage).map(([key, value]) => `  ${key}: ${value}`)]),
+      ...(tuning.connections === undefined ? [] : ['connections:', ...Object.entries(tuning.connections).map(([key, value]) => `  ${key}: ${value}`)]),
       `streams: ${JSON.stringify((streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map(streamConfigToJson))}`,
       'nodes:',
       ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, dataDir: ${n.dataDir} }`),

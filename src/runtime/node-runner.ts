@@ -110,6 +110,7 @@ export class NodeRunner {
       infoExtra: { host: address.host, port: address.clientPort },
       incarnation,
       streams: config.streams,
+      ...livenessTicks(config),
     }, opened.snapshotData, new FileMessageStores(NODE_FILE_SYSTEM, joinPath(address.dataDir, MESSAGES_DIRECTORY), config.messageStore));
     const totals = this.core.state.totals();
     options.log(
@@ -130,8 +131,13 @@ export class NodeRunner {
       },
       log: options.log,
       onListenerError: (error) => this.fail(`the peer listener failed: ${error.message}`),
+      handshakeTimeoutMs: config.connections.authTimeoutMs,
+      handshakesMax: config.connections.peerHandshakesMax,
     });
-    this.admin = new AdminServer(this, config.secret, options.log, (error) => this.fail(`the admin listener failed: ${error.message}`));
+    this.admin = new AdminServer(this, config.secret, options.log, (error) => this.fail(`the admin listener failed: ${error.message}`), {
+      authTimeoutMs: config.connections.authTimeoutMs,
+      connectionsMax: config.connections.adminConnectionsMax,
+    });
   }
 
   /**
@@ -412,6 +418,13 @@ export class NodeRunner {
     this.stopped = true;
     this.options.onFatal(new Error(reason));
   }
+}
+
+/** The client deadlines of cluster.yaml's `connections`, in the core's ticks (rounded up, so never shorter). */
+function livenessTicks(config: ClusterConfig): { connectTimeoutTicks: number; pingIntervalTicks: number; pingsOutstandingMax: number } {
+  const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / config.tickMs));
+  const { authTimeoutMs, pingIntervalMs, pingMax } = config.connections;
+  return { connectTimeoutTicks: ticks(authTimeoutMs), pingIntervalTicks: ticks(pingIntervalMs), pingsOutstandingMax: pingMax };
 }
 
 /** The process's memory in MB: resident, the JavaScript heap (used and reserved), and buffers outside it. */
