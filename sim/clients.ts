@@ -60,7 +60,11 @@ export class Connection {
     const session = link.connect(node, {
       onBytes: (bytes) => {
         if (connection === undefined || connection.closed) return;
-        for (const frame of connection.parser.feed(bytes)) onFrame(frame);
+        for (const frame of connection.parser.feed(bytes)) {
+          // As every NATS client does: a node with pings on (real mode) closes a client that leaves them unanswered.
+          if (frame.type === 'Ping') connection.write('PONG\r\n');
+          else onFrame(frame);
+        }
       },
       onClose: () => {
         if (connection === undefined || connection.closed) return;

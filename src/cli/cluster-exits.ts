@@ -1,5 +1,6 @@
-// What `chorus cluster start` does when one of its nodes exits without being
-// asked to by it. While a quorum of nodes still runs, the cluster still
+// What `chorus cluster start --no-restart` does when one of its nodes exits
+// without being asked to by it (cluster-restarts.ts decides when it restarts
+// them, the default). While a quorum of nodes still runs, the cluster still
 // serves, so it carries on and says so; below a quorum it cannot keep the
 // cluster up, and stops the rest with a reason and exit status 1. A node
 // that exits with status 0 was stopped cleanly by a signal from outside
@@ -41,7 +42,7 @@ export function judgeNodeExit(size: number, stillRunning: number, exits: readonl
   return { kind: 'carry-on', note: `${describeFailure(exit)}; ${running}, a quorum: the cluster still serves` };
 }
 
-function describeFailure(exit: NodeExit): string {
+export function describeFailure(exit: NodeExit): string {
   const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${exit.code ?? '?'}`;
   // A node that exits by itself says why in its last line; one killed by a signal had no say.
   if (exit.signal !== null || exit.lastLine === undefined || exit.lastLine.trim() === '') return `n${exit.id} ${how}`;

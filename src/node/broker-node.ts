@@ -47,7 +47,7 @@ import { subjectMatches } from '../broker/subjects.js';
 import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
 import type { ClientCommand, ClientParseOutput, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
-import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePong } from '../protocol/client-encoder.js';
+import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePing, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
 import type { ProtocolError } from '../protocol/client-errors.js';
 import type { ClockStamp, CommandFailed, CommandOutcome, Forward, ForwardedCommand, PeerMessage, PublishAcked, PublishFailure } from './peer-messages.js';
@@ -68,6 +68,7 @@ import {
   RESERVED_PREFIX,
 } from './replies.js';
 import { ClientSession } from './session.js';
+import { ClientLiveness } from './client-liveness.js';
 import { codeOfErrCode, jetStreamErrCode } from './replies.js';
 import { CoreRouter } from './core-router.js';
 import { JS_API_PREFIX, parseStreamApiRequest, streamApiError, streamApiResponse, type StreamApiOp, type StreamApiRequest } from './stream-api.js';
@@ -138,6 +139,16 @@ export interface BrokerNodeOptions {
    * (the driver saves it; see snapshotToSave). 0 never does.
    */
   readonly snapshotEveryEntries: number;
+  /**
+   * Client liveness (client-liveness.ts), in ticks, 0 turning a check off:
+   * CONNECT must come within connectTimeoutTicks of opening; a client quiet
+   * for pingIntervalTicks is sent a PING, and closed when pingsOutstandingMax
+   * are unanswered. Off in the core by default; real mode sets nats-server's
+   * defaults from cluster.yaml's `connections` section.
+   */
+  readonly connectTimeoutTicks: number;
+  readonly pingIntervalTicks: number;
+  readonly pingsOutstandingMax: number;
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -150,7 +161,8 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   sessionOutputBytesMax: 4 * 1024 * 1024,
   sessionPendingBytesMax: 64 * 1024 * 1024,
   catchUpMessagesPerRound: 1024,
-  sessionsMax: 10_000,
+  // nats-server's max_connections.
+  sessionsMax: 65_536,
   subscriptionsPerSessionMax: 10_000,
   controlLineBytesMax: 4096,
   clockSyncTicks: 20,
@@ -159,6 +171,9 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   interestSyncTicks: 20,
   clockAdvanceTicks: 10,
   streams: [],
+  connectTimeoutTicks: 0,
+  pingIntervalTicks: 0,
+  pingsOutstandingMax: 2,
   snapshotEveryEntries: 4_000,
 };
 
@@ -270,6 +285,8 @@ export class BrokerNode {
   private readsWaiting: { readonly session: number; readonly read: () => void }[] = [];
   private readonly sessions = new Map<number, ClientSession>();
   private readonly subscriptions = new SubscriptionTable();
+  /** Connection hygiene: the CONNECT deadline and pings of every open session. */
+  private readonly liveness: ClientLiveness;
   /** Keyed by log index. Invariant: every key is above the last applied index. */
   private readonly pending = new Map<number, PendingEntry>();
   private readonly forwards = new Map<number, PendingForward>();
@@ -323,6 +340,7 @@ export class BrokerNode {
    */
   constructor(config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions> = {}, snapshotData?: Uint8Array, messageStores: MessageStores = new MemoryMessageStores()) {
     this.options = { ...DEFAULT_BROKER_NODE_OPTIONS, ...options };
+    this.liveness = new ClientLiveness(this.options);
     const incarnation = this.options.incarnation;
     assert(Number.isSafeInteger(incarnation) && incarnation >= 1 && incarnation <= INCARNATION_MAX, `incarnation ${incarnation} is not an integer from 1 to ${INCARNATION_MAX}`);
     this.firstToken = incarnation * TOKENS_PER_INCARNATION;
@@ -478,7 +496,18 @@ export class BrokerNode {
     this.core.tick();
     this.subscriptions.releaseDue(nowMs, this.deliverStored, this.canTake);
     this.releaseWaitingReads();
+    this.checkLiveness();
     this.pump();
+  }
+
+  /** Connection hygiene: PINGs that are due, and clients closed for a missed CONNECT deadline or unanswered PINGs. */
+  private checkLiveness(): void {
+    for (const action of this.liveness.due(this.ticks)) {
+      const client = this.sessions.get(action.session);
+      if (client === undefined) continue;
+      if (action.kind === 'ping') client.write(encodePing());
+      else this.closeWithError(client, action.reason);
+    }
   }
 
   /**
@@ -735,6 +764,7 @@ export class BrokerNode {
       headerBytesMax: this.options.broker.headerBytesMax,
     });
     this.sessions.set(session, client);
+    this.liveness.opened(session, this.ticks);
     client.write(encodeInfo(this.info(session)));
     if (this.sessions.size > this.options.sessionsMax) {
       this.closeWithError(client, 'maximum connections exceeded');
@@ -746,6 +776,7 @@ export class BrokerNode {
     this.clockMs = nowMs;
     const client = this.sessions.get(session);
     if (client === undefined) return;
+    this.liveness.heard(session, this.ticks);
     const outputs = client.parser.feed(bytes);
     if (client.held.length > 0) {
       for (const output of outputs) client.held.push(output);
@@ -810,6 +841,7 @@ export class BrokerNode {
   /** The driver saw the connection end: forget the session and its subscriptions. */
   closeSession(session: number): void {
     this.sessions.delete(session);
+    this.liveness.closed(session);
     this.closed.delete(session);
     this.subscriptions.removeSession(session);
     for (const key of this.startingSubscriptions) if (key.startsWith(`${session} `)) this.startingSubscriptions.delete(key);
@@ -904,11 +936,12 @@ export class BrokerNode {
     switch (command.type) {
       case 'Connect':
         client.connect(command.options);
+        this.liveness.connected(client.id);
         return this.ok(client);
       case 'Ping':
         return this.pong(client);
       case 'Pong':
-        return;
+        return this.liveness.ponged(client.id);
       case 'Pub':
         return this.onPublish(client, command.subject, command.replyTo, EMPTY_HEADER_BLOCK, new Uint8Array(0), command.payload, nowMs);
       case 'HPub':
@@ -974,6 +1007,7 @@ export class BrokerNode {
     client.write(encodeErr(message));
     client.close();
     this.sessions.delete(client.id);
+    this.liveness.closed(client.id);
     this.subscriptions.removeSession(client.id);
     this.closed.set(client.id, client);
   }

@@ -10,9 +10,23 @@
 //   SKEW <ms>                  shift this node's wall clock (may be negative)
 //
 // Each command is answered by one line, `OK ...` or `ERR <reason>`.
+//
+// A connection that has not sent its AUTH line within authTimeoutMs is
+// answered `ERR no AUTH within <ms> ms` and closed, and at most
+// connectionsMax connections are open at once (one more is answered `ERR too
+// many admin connections` and closed), so that silent connections cannot
+// take every file descriptor.
 
 import * as net from 'node:net';
 import { NO_FAULTS, type PeerFaults } from './peer-transport.js';
+import { RefusalLog } from './refusal-log.js';
+
+export interface AdminLimits {
+  readonly authTimeoutMs: number;
+  readonly connectionsMax: number;
+}
+
+const DEFAULT_ADMIN_LIMITS: AdminLimits = { authTimeoutMs: 2000, connectionsMax: 16 };
 
 /** What the admin server changes on the node it serves. */
 export interface AdminTarget {
@@ -26,12 +40,18 @@ const LINE_BYTES_MAX = 4096;
 export class AdminServer {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly target: AdminTarget,
     private readonly secret: string,
     private readonly log: (line: string) => void,
-  ) {}
+    /** The listener failed after it started. */
+    private readonly onListenerError: (error: Error) => void = () => undefined,
+    private readonly limits: AdminLimits = DEFAULT_ADMIN_LIMITS,
+  ) {
+    this.refusals = new RefusalLog('admin', log);
+  }
 
   listen(host: string, port: number): Promise<void> {
     const server = net.createServer((socket) => this.accept(socket));
@@ -40,6 +60,7 @@ export class AdminServer {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
+        server.on('error', (error) => this.onListenerError(error));
         resolve();
       });
     });
@@ -51,9 +72,23 @@ export class AdminServer {
   }
 
   private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    if (this.sockets.size >= this.limits.connectionsMax) {
+      this.refusals.note(`${this.sockets.size} connections already open`);
+      socket.end('ERR too many admin connections\n');
+      // A client that does not read must not hold the socket open either.
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
     this.sockets.add(socket);
     let buffered = '';
     let authenticated = false;
+    const timeoutMs = this.limits.authTimeoutMs;
+    const deadline = setTimeout(() => {
+      this.refusals.note(`no AUTH within ${timeoutMs} ms`);
+      socket.end(`ERR no AUTH within ${timeoutMs} ms\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       buffered += chunk;
@@ -73,14 +108,17 @@ export class AdminServer {
             socket.end('ERR the first line must be AUTH <cluster secret>\n');
             return;
           }
+          clearTimeout(deadline);
           socket.write('OK authenticated\n');
           continue;
         }
         socket.write(`${this.execute(line)}\n`);
       }
     });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      this.sockets.delete(socket);
+    });
   }
 
   /** Runs one command line and returns its answer. */

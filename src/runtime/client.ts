@@ -14,7 +14,11 @@ export class ChorusClient {
 
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.frames.push(...this.parser.feed(chunk));
+      for (const frame of this.parser.feed(chunk)) {
+        // The server PINGs a quiet client (a long `chorus sub`) and closes it when PINGs go unanswered.
+        if (frame.type === 'Ping') this.socket.write('PONG\r\n');
+        else this.frames.push(frame);
+      }
       this.wake();
     });
     socket.on('close', () => {

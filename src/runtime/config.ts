@@ -6,6 +6,7 @@
 //   raft:   { electionTicksMin: 10, heartbeatTicks: 1, ... }   # src/raft/config.ts
 //   broker: { dedupWindowMs: 120000, payloadBytesMax: ..., ... }  # src/broker/options.ts
 //   node:   { forwardTimeoutTicks: 50, ... }                  # src/node/broker-node.ts
+//   connections: { authTimeoutMs: 2000, pingIntervalMs: 120000, pingMax: 2, peerHandshakesMax: 64, adminConnectionsMax: 16 }
 //   storage: { segmentBytesMax: 16777216, blockBytesMax: 8388608, readCacheBytes: 8388608, sync: always }
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
@@ -66,12 +67,42 @@ export interface ClusterConfig {
   readonly messageStore: FileMessageStoreOptions;
   /** When the log is fdatasynced: before every acknowledgement, or on a period (docs/real-mode.md says what each promises). */
   readonly sync: SyncPolicy;
+  /** Connection hygiene on the three ports (docs/real-mode.md#limits). */
+  readonly connections: ConnectionLimits;
   /** Declared streams: the leader creates those the replicated state lacks. */
   readonly streams: readonly StreamConfig[];
   /** How much each node logs, and as text lines or JSON objects. */
   readonly log: LogOptions;
   readonly nodes: readonly NodeAddress[];
 }
+
+/**
+ * Deadlines and limits on connections, in nats-server's terms where it has
+ * them. The client port's max_connections is node.sessionsMax.
+ */
+export interface ConnectionLimits {
+  /**
+   * A client must send CONNECT, a peer complete the handshake, and an admin
+   * connection send AUTH within this (nats-server's authorization timeout).
+   */
+  readonly authTimeoutMs: number;
+  /** nats-server's ping_interval: a client quiet this long is sent a PING. */
+  readonly pingIntervalMs: number;
+  /** nats-server's ping_max: unanswered PINGs after which the client is closed. */
+  readonly pingMax: number;
+  /** Connections to the peer port still in their handshake; beyond, new ones are closed at once. */
+  readonly peerHandshakesMax: number;
+  /** Connections to the admin port; beyond, new ones are refused. */
+  readonly adminConnectionsMax: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  authTimeoutMs: 2000,
+  pingIntervalMs: 120_000,
+  pingMax: 2,
+  peerHandshakesMax: 64,
+  adminConnectionsMax: 16,
+};
 
 /**
  * When a node fdatasyncs its Raft log: 'always' before it acknowledges
@@ -125,6 +156,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     segmentBytesMax: DEFAULT_SEGMENT_BYTES_MAX,
     messageStore: DEFAULT_FILE_MESSAGE_STORE_OPTIONS,
     sync: DEFAULT_SYNC_POLICY,
+    connections: DEFAULT_CONNECTION_LIMITS,
     streams: [exampleStream(nodes.length)],
     log: DEFAULT_LOG_OPTIONS,
     nodes,
@@ -157,7 +189,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
     throw new YamlFieldError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
   }
   const top = root as Record<string, unknown>;
-  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'streams', 'log', 'nodes']);
+  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'connections', 'streams', 'log', 'nodes']);
   const secret = reader.string(['secret'], top.secret ?? BUILT_IN_SECRET);
   const tickMs = reader.integer(['tickMs'], top.tickMs ?? DEFAULT_TICK_MS, 1, 60_000);
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
@@ -173,6 +205,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   if (syncMode !== 'always' && syncMode !== 'interval') reader.problem(['storage', 'sync'], `must be always or interval, got ${JSON.stringify(syncMode)}`);
   const syncIntervalMs = reader.integer(['storage', 'syncIntervalMs'], storage.syncIntervalMs, 1, 3_600_000);
   const sync: SyncPolicy = syncMode === 'interval' ? { mode: 'interval', intervalMs: syncIntervalMs } : { mode: 'always' };
+  const connections = readConnectionLimits(reader, top.connections);
   for (const problem of validateRaftOptions(raft)) reader.problem(['raft', problem.split(' ')[0]!], problem);
   for (const problem of validateBrokerOptions(broker)) reader.problem(['broker', problem.split(' ')[0]!], problem);
   // Every tuning is a positive count, but snapshotEveryEntries may be 0: never snapshot.
@@ -182,7 +215,19 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const streams = readStreams(reader, top.streams, nodes.length);
   const log = readLogOptions(reader, top.log);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, streams, log, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, connections, streams, log, nodes };
+}
+
+function readConnectionLimits(reader: FieldReader, value: unknown): ConnectionLimits {
+  const section = reader.section(['connections'], value, DEFAULT_CONNECTION_LIMITS);
+  const at = (key: keyof ConnectionLimits): (string | number)[] => ['connections', key];
+  return {
+    authTimeoutMs: reader.integer(at('authTimeoutMs'), section.authTimeoutMs, 1, 3_600_000),
+    pingIntervalMs: reader.integer(at('pingIntervalMs'), section.pingIntervalMs, 1, 86_400_000),
+    pingMax: reader.integer(at('pingMax'), section.pingMax, 1, 1000),
+    peerHandshakesMax: reader.integer(at('peerHandshakesMax'), section.peerHandshakesMax, 1, 1_000_000),
+    adminConnectionsMax: reader.integer(at('adminConnectionsMax'), section.adminConnectionsMax, 1, 1_000_000),
+  };
 }
 
 function pickTuning(options: BrokerNodeOptions): NodeTuning {

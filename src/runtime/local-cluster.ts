@@ -89,6 +89,7 @@ export class RealCluster {
       readonly raft?: Readonly<Record<string, number>>;
       readonly storage?: Readonly<Record<string, number | string>>;
       readonly log?: Readonly<Record<string, string>>;
+      readonly connections?: Readonly<Record<string, number>>;
     } = {},
   ): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
@@ -111,6 +112,7 @@ export class RealCluster {
       ...Object.entries(tuning.node ?? {}).map(([key, value]) => `  ${key}: ${value}`),
       ...(tuning.storage === undefined ? [] : ['storage:', ...Object.entries(tuning.storage).map(([key, value]) => `  ${key}: ${value}`)]),
       ...(tuning.log === undefined ? [] : ['log:', ...Object.entries(tuning.log).map(([key, value]) => `  ${key}: ${value}`)]),
+      ...(tuning.connections === undefined ? [] : ['connections:', ...Object.entries(tuning.connections).map(([key, value]) => `  ${key}: ${value}`)]),
       `streams: ${JSON.stringify((streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map(streamConfigToJson))}`,
       'nodes:',
       ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, monitorPort: ${n.monitorPort}, dataDir: ${n.dataDir} }`),

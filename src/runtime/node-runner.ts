@@ -73,7 +73,14 @@ export class NodeRunner {
   /** Under the 'interval' sync policy: the timer, and whether a sync is in flight. */
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing = false;
+  /** Set by stop() and by a fatal failure: no more input is taken. */
   private stopped = false;
+  /**
+   * Set by stop() alone: listeners, sockets and files are being closed. Kept
+   * apart from `stopped` so that stop() after a fatal failure still closes
+   * everything (a node that only stopped reading stayed alive and dead).
+   */
+  private closing = false;
   /** Added to the wall clock: the admin SKEW command, for clock fault tests. */
   skewMs = 0;
   /** Readies persisted, and the entries they carried: group commit's effect. */
@@ -110,6 +117,7 @@ export class NodeRunner {
       infoExtra: { host: address.host, port: address.clientPort },
       incarnation,
       streams: config.streams,
+      ...livenessTicks(config),
     }, opened.snapshotData, new FileMessageStores(NODE_FILE_SYSTEM, joinPath(address.dataDir, MESSAGES_DIRECTORY), config.messageStore));
     const totals = this.core.state.totals();
     options.log(
@@ -129,8 +137,14 @@ export class NodeRunner {
         this.pump();
       },
       log: options.log,
+      onListenerError: (error) => this.fail(`the peer listener failed: ${error.message}`),
+      handshakeTimeoutMs: config.connections.authTimeoutMs,
+      handshakesMax: config.connections.peerHandshakesMax,
     });
-    this.admin = new AdminServer(this, config.secret, options.log);
+    this.admin = new AdminServer(this, config.secret, options.log, (error) => this.fail(`the admin listener failed: ${error.message}`), {
+      authTimeoutMs: config.connections.authTimeoutMs,
+      connectionsMax: config.connections.adminConnectionsMax,
+    });
     this.monitor = new NodeMonitor({ core: this.core, stats: this.stats, address, version: options.version, logger: options.logger, status: () => this.status(), nowMs: () => this.nowMs() });
   }
 
@@ -178,7 +192,8 @@ export class NodeRunner {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.closing) return;
+    this.closing = true;
     this.stopped = true;
     if (this.ticker !== undefined) clearInterval(this.ticker);
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
@@ -192,9 +207,13 @@ export class NodeRunner {
     // Let an fsync in flight finish before the files close, and under the interval policy sync what is left.
     while (this.persisting.length > 0 || this.syncing) await new Promise((resolve) => setTimeout(resolve, 5));
     if (this.options.config.sync.mode === 'interval') await new Promise<void>((resolve) => this.storage.syncLog(() => resolve()));
-    this.storage.close();
-    this.core.closeStorage();
-    this.lock.release();
+    // After a disk failure closing may fail too; the lock is released whatever happens, so a restart need not take it over.
+    try {
+      this.storage.close();
+      this.core.closeStorage();
+    } finally {
+      this.lock.release();
+    }
   }
 
   private async listen(): Promise<void> {
@@ -204,6 +223,8 @@ export class NodeRunner {
     await this.transport.start();
     await this.admin.listen(address.host, address.adminPort);
     await this.monitor.listen();
+    // A listener that fails once the node serves is fatal, said in words rather than as an uncaught exception.
+    this.clientServer.on('error', (error) => this.fail(`the client listener failed: ${error.message}`));
     this.ticker = setInterval(() => {
       this.core.tick(this.nowMs());
       this.pump();
@@ -411,13 +432,25 @@ export class NodeRunner {
     });
   }
 
-  /** A failure the node cannot go on after: stop taking input, and tell the supervisor. */
+  /**
+   * A failure the node cannot go on after: stop taking input, and tell the
+   * supervisor, which says why and calls stop() to close everything. Only the
+   * first failure is reported.
+   */
   private fail(reason: string): void {
-    // monitor: every failure that stops a node is a disk error (a write, a sync, or a damaged record).
-    this.options.logger.error('disk-error', reason);
+    if (this.stopped) return;
+    // monitor: a failure that stops the node: a disk error (a write, a sync, a damaged record) or a listener that failed.
+    this.options.logger.error(reason.includes('listener failed') ? 'listener-error' : 'disk-error', reason);
     this.stopped = true;
     this.options.onFatal(new Error(reason));
   }
+}
+
+/** The client deadlines of cluster.yaml's `connections`, in the core's ticks (rounded up, so never shorter). */
+function livenessTicks(config: ClusterConfig): { connectTimeoutTicks: number; pingIntervalTicks: number; pingsOutstandingMax: number } {
+  const ticks = (ms: number): number => Math.max(1, Math.ceil(ms / config.tickMs));
+  const { authTimeoutMs, pingIntervalMs, pingMax } = config.connections;
+  return { connectTimeoutTicks: ticks(authTimeoutMs), pingIntervalTicks: ticks(pingIntervalMs), pingsOutstandingMax: pingMax };
 }
 
 /** The process's memory in MB: resident, the JavaScript heap (used and reserved), and buffers outside it. */

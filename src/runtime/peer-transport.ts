@@ -10,7 +10,10 @@
 // Authentication: the listener opens with a random 16-byte challenge; the
 // dialler answers with its node id and HMAC-SHA256(secret, challenge || id).
 // A peer that answers wrongly is refused and logged, and nothing it sent is
-// read. The secret itself never crosses the wire.
+// read. The secret itself never crosses the wire. A connection that has not
+// answered within handshakeTimeoutMs is closed, and at most handshakesMax
+// connections may be in their handshake at once (new ones beyond are closed
+// at once), so that silent connections cannot take every file descriptor.
 //
 // Fault injection (admin commands): messages to or from chosen peers can be
 // dropped or delayed, on this node's side only.
@@ -21,6 +24,7 @@ import type { ClockStamp, PeerMessage } from '../node/peer-messages.js';
 import { CLOCK_STAMP_BYTES, decodeStampedPeerMessage, encodeStampedPeerMessage } from '../protocol/broker-peer-codec.js';
 import { FRAME_PREFIX_BYTES, FrameReader, type PeerCodecLimits } from '../protocol/peer-codec.js';
 import type { NodeAddress } from './config.js';
+import { RefusalLog } from './refusal-log.js';
 
 const CHALLENGE_BYTES = 16;
 const MAC_BYTES = 32;
@@ -38,7 +42,16 @@ export interface PeerTransportOptions {
   /** The connection to a peer closed (its process died, or the link dropped): a hint that it may be gone. */
   readonly onPeerLost?: (peer: number) => void;
   readonly log: (line: string) => void;
+  /** The listener failed after it started: the node cannot take its peers' connections any more. */
+  readonly onListenerError?: (error: Error) => void;
+  /** An accepted connection must complete its handshake within this. */
+  readonly handshakeTimeoutMs?: number;
+  /** Accepted connections still in their handshake at most. */
+  readonly handshakesMax?: number;
 }
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
+const DEFAULT_HANDSHAKES_MAX = 64;
 
 export interface PeerFaults {
   /** Drop everything to and from every peer. */
@@ -64,10 +77,15 @@ export class PeerTransport {
   private server: net.Server | undefined;
   private readonly outbound = new Map<number, Outbound>();
   private readonly inbound = new Set<net.Socket>();
+  /** Accepted connections that have not completed their handshake. */
+  private handshaking = 0;
+  private readonly refusals: RefusalLog;
   private stopped = false;
   faults: PeerFaults = NO_FAULTS;
 
-  constructor(private readonly options: PeerTransportOptions) {}
+  constructor(private readonly options: PeerTransportOptions) {
+    this.refusals = new RefusalLog('peer', options.log);
+  }
 
   async start(): Promise<void> {
     const server = net.createServer((socket) => this.accept(socket));
@@ -76,6 +94,7 @@ export class PeerTransport {
       server.once('error', reject);
       server.listen(this.options.self.peerPort, this.options.self.host, () => {
         server.off('error', reject);
+        server.on('error', (error) => this.options.onListenerError?.(error));
         resolve();
       });
     });
@@ -150,7 +169,8 @@ export class PeerTransport {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (link.socket !== socket) return;
-      if (link.ready) {
+      // Connections a stopping node closes itself are not news.
+      if (link.ready && !this.stopped) {
         this.options.log(`lost the connection to peer ${link.peer.id}; reconnecting`);
         if (!this.stopped) this.options.onPeerLost?.(link.peer.id);
       }
@@ -168,8 +188,26 @@ export class PeerTransport {
       socket.destroy();
       return;
     }
+    if (this.handshaking >= (this.options.handshakesMax ?? DEFAULT_HANDSHAKES_MAX)) {
+      this.refusals.note(`${this.handshaking} connections already in their handshake`);
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     this.inbound.add(socket);
+    this.handshaking++;
+    const timeoutMs = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const deadline = setTimeout(() => {
+      this.refusals.note(`no handshake within ${timeoutMs} ms`);
+      socket.destroy();
+    }, timeoutMs);
+    let inHandshake = true;
+    const handshakeOver = (): void => {
+      if (!inHandshake) return;
+      inHandshake = false;
+      this.handshaking--;
+      clearTimeout(deadline);
+    };
     const challenge = randomBytes(CHALLENGE_BYTES);
     socket.write(challenge);
     let hello = Buffer.alloc(0);
@@ -191,12 +229,14 @@ export class PeerTransport {
           return;
         }
         peer = claimed;
+        handshakeOver();
         bytes = hello.subarray(4 + MAC_BYTES);
       }
       this.readFrames(reader, bytes, peer, socket);
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      handshakeOver();
       this.inbound.delete(socket);
       // Its connection to us closing says the same as ours to it closing: it may be gone. Either may be the first a survivor sees.
       if (peer !== undefined && !this.stopped) this.options.onPeerLost?.(peer);

@@ -11,8 +11,8 @@ export interface SupervisorOptions {
   /** The cluster file, or undefined for the built-in cluster. */
   readonly configFile: string | undefined;
   readonly ids: readonly number[];
-  /** Called with each line a node prints, and with the supervisor's own notes. */
-  readonly onLine: (id: number, line: string) => void;
+  /** Called with each line a node prints, and whether it came on its standard error (where a node says why it stops). */
+  readonly onLine: (id: number, line: string, stderr: boolean) => void;
   /** Called when a node exits on its own (not by stop or kill). */
   readonly onExit?: (id: number, code: number | null, signal: NodeJS.Signals | null) => void;
   /** The chorus CLI script to run; by default the one beside this module (in dist/). */
@@ -40,13 +40,14 @@ export class Supervisor {
     const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(id, child);
     for (const stream of [child.stdout, child.stderr]) {
+      const isStderr = stream === child.stderr;
       let pending = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         pending += chunk;
         let newline: number;
         while ((newline = pending.indexOf('\n')) >= 0) {
-          this.options.onLine(id, pending.slice(0, newline));
+          this.options.onLine(id, pending.slice(0, newline), isStderr);
           pending = pending.slice(newline + 1);
         }
       });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { trackedResources } from './tracked.js';
 import { PROCESS_RECORD_FILE, readProcessRecord } from '../../src/runtime/cluster-processes.js';
 import { isProcessAlive } from '../../src/runtime/data-dir-lock.js';
+import { ChorusClient } from '../../src/runtime/client.js';
 import { CLI, eventually, RealCluster } from '../../src/runtime/local-cluster.js';
 
 const { clusters } = trackedResources();
@@ -22,8 +23,8 @@ interface Started {
 }
 
 /** Runs `chorus cluster start -c` on a fresh cluster's file, and waits for it to say the nodes are up. */
-async function clusterStart(cluster: RealCluster): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'cluster', 'start', '-c', cluster.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function clusterStart(cluster: RealCluster, ...options: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, 'cluster', 'start', '-c', cluster.configFile, ...options], { stdio: ['ignore', 'pipe', 'pipe'] });
   const started: Started = { child, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))), stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk: Buffer) => (started.stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (started.stderr += chunk.toString()));
@@ -86,10 +87,10 @@ describe('chorus cluster stop and status', () => {
 });
 
 describe('chorus cluster start', () => {
-  it('carries on without one node of three, and exits 1 saying why when it is left without a quorum', async () => {
+  it('with --no-restart, carries on without one node of three, and exits 1 saying why when it is left without a quorum', async () => {
     const cluster = await RealCluster.create(3);
     clusters.push(cluster);
-    const started = await clusterStart(cluster);
+    const started = await clusterStart(cluster, '--no-restart');
     const pids = recordedPids(cluster);
     try {
       await cluster.waitForLeader([1, 2, 3]);
@@ -107,6 +108,78 @@ describe('chorus cluster start', () => {
     }
   }, 60_000);
 
+  it('restarts a node killed with SIGKILL after 0.5 s, records its new pid, and the node serves again', async () => {
+    const cluster = await RealCluster.create(3);
+    clusters.push(cluster);
+    const started = await clusterStart(cluster);
+    const pids = recordedPids(cluster);
+    const seen = [...pids];
+    try {
+      await cluster.waitForLeader([1, 2, 3]);
+      const killedAt = Date.now();
+      process.kill(pids[0]!, 'SIGKILL');
+      await eventually(() => (started.stderr.includes('chorus: n1 was killed by SIGKILL; restarting it in 0.5 s; 2 of 3 nodes running') ? true : undefined), 10_000, 'the death to be noticed');
+      const newPid = await eventually(() => {
+        const pid = readProcessRecord(cluster.node(1).dataDir)?.pid;
+        return pid !== undefined && pid !== pids[0] ? pid : undefined;
+      }, 10_000, 'n1 to be restarted');
+      seen.push(newPid);
+      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(500);
+      expect(isProcessAlive(newPid)).toBe(true);
+      expect(started.stdout).toContain(`restarted n1 (pid ${newPid})`);
+      await cluster.waitForLeader([1, 2, 3]);
+      const status = chorus('cluster', 'status', '-c', cluster.configFile);
+      expect([status.status, status.stderr]).toEqual([0, '']);
+      expect(status.stdout).toMatch(new RegExp(`^n1 +${newPid} +running `, 'm'));
+      expect(started.child.exitCode).toBeNull();
+    } finally {
+      await stopEverything(started, seen);
+    }
+  }, 60_000);
+
+  it('restarts a node that ran out of file descriptors (EMFILE), which exits saying why with status 1', async () => {
+    // Tiny log segments and blocks: the follower opens a new file every few publishes.
+    const cluster = await RealCluster.create(3, 20, 10, 2, undefined, { storage: { segmentBytesMax: 4096, blockBytesMax: 4096 } });
+    clusters.push(cluster);
+    const started = await clusterStart(cluster);
+    const pids = recordedPids(cluster);
+    const seen = [...pids];
+    const silent: net.Socket[] = [];
+    let client: ChorusClient | undefined;
+    try {
+      const leader = await cluster.waitForLeader([1, 2, 3]);
+      const follower = leader === 1 ? 2 : 1;
+      // Read again: a node that could not start at first (a port taken meanwhile by another test) was restarted since.
+      const pid = readProcessRecord(cluster.node(follower).dataDir)!.pid;
+      seen.push(pid);
+      // The follower may open only a few more descriptors than it has open now; silent connections to its peer port take them.
+      const limit = fs.readdirSync(`/proc/${pid}/fd`).length + 8;
+      const limited = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`], { encoding: 'utf8' });
+      expect([limited.status, limited.stderr]).toEqual([0, '']);
+      // From 127.0.0.2, so that they take none of 127.0.0.1's ports, which other tests choose for their nodes as they run.
+      for (let i = 0; i < 40; i++) {
+        silent.push(net.connect({ host: '127.0.0.1', port: cluster.node(follower).peerPort, localAddress: '127.0.0.2' }).on('error', () => undefined));
+      }
+      client = await ChorusClient.connect('127.0.0.1', cluster.node(leader).clientPort);
+      const payload = new Uint8Array(2000).fill(120);
+      for (let i = 0; i < 100 && isProcessAlive(pid); i++) await client.publish('t', payload, `m${i}`, 10_000);
+      await eventually(() => (isProcessAlive(pid) ? undefined : true), 10_000, `n${follower} to exit`);
+      const why = new RegExp(`^chorus: n${follower} exited with status 1: chorus node ${follower}: .*EMFILE.*; restarting it in 0\\.5 s`, 'm');
+      await eventually(() => (why.test(started.stderr) ? true : undefined), 10_000, `cluster start to say why the node exited; its stderr:\n${started.stderr}`);
+      const newPid = await eventually(() => {
+        const recorded = readProcessRecord(cluster.node(follower).dataDir)?.pid;
+        return recorded !== undefined && recorded !== pid && isProcessAlive(recorded) ? recorded : undefined;
+      }, 10_000, `n${follower} to be restarted`);
+      seen.push(newPid);
+      await cluster.waitForLeader([1, 2, 3]);
+      expect(started.child.exitCode).toBeNull();
+    } finally {
+      client?.close();
+      for (const socket of silent) socket.destroy();
+      await stopEverything(started, seen);
+    }
+  }, 60_000);
+
   it('exits 1, not 13, when its nodes cannot start, with each node\'s reason', async () => {
     const cluster = await RealCluster.create(3);
     clusters.push(cluster);
@@ -119,8 +192,11 @@ describe('chorus cluster start', () => {
       const output = started;
       child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
       expect(await started.exited).toBe(1);
+      // Restarted twice each (after 0.5 s, then 1 s), they fail a third time, and no quorum can be kept up.
+      expect(started.stderr).toMatch(/^chorus: n\d exited with status 1: chorus node \d: 127\.0\.0\.1:\d+ is already in use[^;\n]*; restarting it in 1 s \(failure 2 in a row\)/m);
       const last = started.stderr.trim().split('\n').at(-1)!;
-      expect(last).toMatch(/^chorus: cannot keep the cluster up: n\d exited with status 1: chorus node \d: 127\.0\.0\.1:\d+ is already in use/);
+      expect(last).toMatch(/^chorus: cannot keep the cluster up: n\d exited with status 1: chorus node \d: 127\.0\.0\.1:\d+ is already in use[^;\n]* \(3 times in a row\); n\d exited/);
+      expect(last).toMatch(/of 3 nodes fail again each time they start, and a quorum needs 2; stopping the rest$/);
       expect(started.stderr).not.toMatch(/^\s+at /m);
     } finally {
       if (started !== undefined) await stopEverything(started, recordedPids(cluster));
