@@ -11,18 +11,8 @@ import { runCommand } from '../../src/cli/cli.js';
 import { formatDuration, plainProgressEveryMs } from '../../src/cli/campaign-progress.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { CLI } from '../../src/runtime/local-cluster.js';
+import { FLAKY_SCENARIO } from '../support/flaky-scenario.js';
 
-// Seeds 3 and 11 of this short scenario miss its unavailability bound.
-const FLAKY_SCENARIO = `name: flaky
-description: A leader crash with an unavailability bound that some seeds' elections miss.
-cluster: { nodes: 3 }
-duration: 2s
-healAt: 1500ms
-workload: { publishers: 2, rate: 40 }
-timeline:
-  - { at: 500ms, do: crash, node: leader }
-expect: { leaderWithin: 2s, progress: true, maxUnavailable: 350ms }
-`;
 
 interface Captured {
   readonly out: string[];

@@ -11,6 +11,7 @@ import { runCommand } from '../../src/cli/cli.js';
 import type { CliIo } from '../../src/cli/io.js';
 import type { CampaignPart } from '../../src/cli/campaign-part.js';
 import { parseShard, shardOfSeed, shardSeeds } from '../../src/cli/shard.js';
+import { FLAKY_SCENARIO } from '../support/flaky-scenario.js';
 
 interface Ran {
   readonly status: number;
@@ -34,18 +35,6 @@ function resultLines(out: readonly string[]): string[] {
   return [...out.slice(start, tableEnd), ...failures];
 }
 
-// A short scenario whose unavailability bound some seeds' elections miss
-// (seeds 3 and 11 of 1..12), so that the campaign has failures to merge.
-const FLAKY_SCENARIO = `name: flaky
-description: A leader crash with an unavailability bound that some seeds' elections miss.
-cluster: { nodes: 3 }
-duration: 2s
-healAt: 1500ms
-workload: { publishers: 2, rate: 40 }
-timeline:
-  - { at: 500ms, do: crash, node: leader }
-expect: { leaderWithin: 2s, progress: true, maxUnavailable: 350ms }
-`;
 
 describe('the shard rule', () => {
   it('gives seed i of A..B to shard ((i - A) mod N) + 1, every seed to exactly one shard', () => {
