@@ -13,7 +13,6 @@ import type { CliIo } from '../../src/cli/io.js';
 import { CLI } from '../../src/runtime/local-cluster.js';
 import { FLAKY_SCENARIO } from '../support/flaky-scenario.js';
 
-
 interface Captured {
   readonly out: string[];
   readonly err: string[];

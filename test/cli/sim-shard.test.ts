@@ -35,7 +35,6 @@ function resultLines(out: readonly string[]): string[] {
   return [...out.slice(start, tableEnd), ...failures];
 }
 
-
 describe('the shard rule', () => {
   it('gives seed i of A..B to shard ((i - A) mod N) + 1, every seed to exactly one shard', () => {
     expect(shardSeeds(10, 20, { index: 1, count: 4 })).toEqual([10, 14, 18]);
