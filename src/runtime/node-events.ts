@@ -31,7 +31,7 @@ export class NodeEvents {
     this.term = raft.term();
     this.leader = raft.leader();
     this.refusal = raft.leadershipRefused();
-    this.slowConsumers = core.counters().slowConsumers;
+    this.slowConsumers = core.slowConsumerCount;
   }
 
   /** Logs what changed since the last call. Cheap when nothing did: a handful of comparisons. */
@@ -47,7 +47,7 @@ export class NodeEvents {
       if (refusal !== undefined) this.logger.warn('refuses-to-lead', `refuses to lead: ${refusal}`, { reason: refusal });
       else this.logger.info('may-lead', 'may lead again: its clock is back within maxClockOffsetMs of the majority');
     }
-    const slow = this.core.counters().slowConsumers;
+    const slow = this.core.slowConsumerCount;
     if (slow > this.slowConsumers) {
       const cut = slow - this.slowConsumers;
       this.slowConsumers = slow;

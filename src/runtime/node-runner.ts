@@ -309,7 +309,9 @@ export class NodeRunner {
 
   private onClientWritten(session: number, socket: net.Socket, bytes: number): void {
     if (this.stopped || this.sockets.get(session) !== socket) return;
-    if (!this.readingStored(() => this.core.clientWritten(session, bytes, this.nowMs()))) return;
+    let freed = false;
+    if (!this.readingStored(() => (freed = this.core.clientWritten(session, bytes, this.nowMs())))) return;
+    if (!freed) return;
     if (socket.isPaused() && this.core.acceptsInput(session)) socket.resume();
     this.pump();
   }
