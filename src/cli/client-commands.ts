@@ -33,7 +33,7 @@ after --count messages, or on Ctrl-C.`;
 export const HISTORY_HELP = `Usage: chorus history <topic> [--from N] [--limit N] [--server host:port]
 
 Prints the committed messages of a topic from an offset (default 1), up to a
-limit (default 100).`;
+limit (default 100), over as many HISTORY reads as the node's paging takes.`;
 
 export const STATUS_HELP = `Usage: chorus status [-c cluster.yaml] [--server host:port]
 
@@ -178,7 +178,7 @@ export async function historyCommand(argv: readonly string[], io: CliIo): Promis
   if (positionals.length !== 1) throw new UsageError(`history takes one topic, got ${positionals.length} arguments`);
   const from = values.from === undefined ? 1 : parseInteger(values.from, '--from', 1, Number.MAX_SAFE_INTEGER);
   const limit = values.limit === undefined ? 100 : parseInteger(values.limit, '--limit', 0, 1_000_000);
-  const result = await withClient(values, io, (client) => client.history(positionals[0]!, from, limit, TIMEOUT_MS));
+  const result = await withClient(values, io, (client) => client.historyPaged(positionals[0]!, from, limit, TIMEOUT_MS));
   if (result === undefined) return 1;
   for (const entry of result.entries) io.out(`${entry.offset}\t${new Date(entry.timestampMs).toISOString()}\t${decoder.decode(entry.payload)}`);
   io.out(`(${result.entries.length} messages; the topic's last offset is ${result.lastOffset})`);

@@ -144,6 +144,23 @@ export class ChorusClient {
     return { lastOffset, entries };
   }
 
+  /**
+   * Up to `limit` messages from `from` on, over as many HISTORY reads as it
+   * takes: a node answers each read with what fits in the client's output
+   * budget (and at most historyMessagesMax), so one read may hold fewer.
+   */
+  async historyPaged(topic: string, from: number, limit: number, timeoutMs: number): Promise<{ lastOffset: number; entries: Extract<ServerFrame, { type: 'Entry' }>[] }> {
+    const entries: Extract<ServerFrame, { type: 'Entry' }>[] = [];
+    let next = from;
+    for (;;) {
+      const page = await this.history(topic, next, limit - entries.length, timeoutMs);
+      entries.push(...page.entries);
+      const last = page.entries.at(-1);
+      if (last === undefined || entries.length >= limit || last.offset >= page.lastOffset) return { lastOffset: page.lastOffset, entries };
+      next = last.offset + 1;
+    }
+  }
+
   private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];

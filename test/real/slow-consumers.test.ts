@@ -7,11 +7,12 @@
 // client, the unstored subscriber is cut with -ERR 'Slow Consumer', and the
 // node goes on serving.
 
+import { execFile } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import { connect } from 'nats';
 import { describe, expect, it } from 'vitest';
-import { eventually, RealCluster, sleep } from '../../src/runtime/local-cluster.js';
+import { CLI, eventually, RealCluster, sleep } from '../../src/runtime/local-cluster.js';
 import { trackedResources } from './tracked.js';
 
 const MIB = 1024 * 1024;
@@ -45,6 +46,26 @@ function residentBytes(pid: number): number {
   if (kib === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(kib[1]) * 1024;
 }
+
+describe('real mode: HISTORY paced by the output budget', () => {
+  it('chorus history pages on until it has what it asked for, when each read holds only what fits', async () => {
+    const cluster = await RealCluster.create(3, 20, 10, 2, undefined, { node: { sessionOutputBytesMax: 2048 } });
+    clusters.push(cluster);
+    cluster.start();
+    const leader = await cluster.waitForLeader();
+    const publisher = await connect({ servers: `127.0.0.1:${cluster.node(leader).clientPort}` });
+    connections.push(publisher);
+    const js = publisher.jetstream();
+    for (let i = 1; i <= 60; i++) await js.publish('paged', new TextEncoder().encode(`message ${i} ${'x'.repeat(100)}`), { msgID: `paged-${i}` });
+    const server = `127.0.0.1:${cluster.node(leader).clientPort}`;
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [CLI, 'history', 'paged', '--from', '3', '--limit', '50', '--server', server], (error, stdout) => (error === null ? resolve(stdout) : reject(error))),
+    );
+    const lines = output.trim().split('\n');
+    expect(lines.slice(0, -1).map((line) => Number(line.split('\t')[0]))).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
+    expect(lines.at(-1)).toBe("(50 messages; the topic's last offset is 60)");
+  }, 60_000);
+});
 
 describe('real mode: clients that do not read', () => {
   it.skipIf(process.platform !== 'linux')(
