@@ -1,5 +1,10 @@
 // A node's admin port: fault injection for tests and scenarios, by hand or by
-// program, one command per line. The first line must be `AUTH <secret>`.
+// program, one command per line. The node opens with `CHALLENGE <hex>`, 16
+// random bytes in hex; the first line must be `AUTH <hex>`, the HMAC-SHA256 of
+// that challenge's hex text under the cluster secret (adminAuthAnswer), so the
+// secret never crosses the wire and an answer overheard is no good on the
+// next connection. By hand:
+//   printf %s <challenge> | openssl dgst -sha256 -hmac "$SECRET"
 //
 //   STATUS                     the node's status as JSON
 //   DROP TO <id>[,<id>...]     drop messages this node sends to those peers
@@ -17,6 +22,7 @@
 // many admin connections` and closed), so that silent connections cannot
 // take every file descriptor.
 
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
 import { NO_FAULTS, type PeerFaults } from './peer-transport.js';
 import { RefusalLog } from './refusal-log.js';
@@ -36,6 +42,18 @@ export interface AdminTarget {
 }
 
 const LINE_BYTES_MAX = 4096;
+const CHALLENGE_BYTES = 16;
+
+/** The answer to an admin port's challenge: HMAC-SHA256 of the challenge's hex text under the secret, in hex. */
+export function adminAuthAnswer(secret: string, challengeHex: string): string {
+  return createHmac('sha256', secret).update(challengeHex, 'utf8').digest('hex');
+}
+
+/** Whether `line` is `AUTH <the right answer>`, compared in constant time. */
+function answersChallenge(line: string, expected: string): boolean {
+  const match = /^AUTH ([0-9a-f]{64})$/.exec(line);
+  return match !== null && timingSafeEqual(Buffer.from(match[1]!, 'hex'), Buffer.from(expected, 'hex'));
+}
 
 export class AdminServer {
   private server: net.Server | undefined;
@@ -90,6 +108,9 @@ export class AdminServer {
       setTimeout(() => socket.destroy(), 1000).unref();
     }, timeoutMs);
     socket.setEncoding('utf8');
+    const challenge = randomBytes(CHALLENGE_BYTES).toString('hex');
+    const expected = adminAuthAnswer(this.secret, challenge);
+    socket.write(`CHALLENGE ${challenge}\n`);
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       if (buffered.length > LINE_BYTES_MAX && !buffered.includes('\n')) {
@@ -102,10 +123,10 @@ export class AdminServer {
         buffered = buffered.slice(newline + 1);
         if (line.length === 0) continue;
         if (!authenticated) {
-          authenticated = line === `AUTH ${this.secret}`;
+          authenticated = answersChallenge(line, expected);
           if (!authenticated) {
-            this.log(`admin: refused a connection from ${socket.remoteAddress ?? '?'}: no AUTH with the cluster secret`);
-            socket.end('ERR the first line must be AUTH <cluster secret>\n');
+            this.log(`admin: refused a connection from ${socket.remoteAddress ?? '?'}: its AUTH did not answer the challenge under the cluster secret`);
+            socket.end('ERR the first line must be AUTH <HMAC-SHA256 of the challenge under the cluster secret, in hex>\n');
             return;
           }
           clearTimeout(deadline);

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminCommands } from './admin-client.js';
 import { ChorusClient } from './client.js';
 import { streamConfigToJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 import { Supervisor } from './supervisor.js';
@@ -165,19 +166,9 @@ export class RealCluster {
 
   /** Sends admin commands to a node and returns the answers. */
   async admin(id: number, ...commands: string[]): Promise<string[]> {
-    const socket = net.connect({ host: '127.0.0.1', port: this.node(id).adminPort });
-    socket.setEncoding('utf8');
-    let text = '';
-    socket.on('data', (chunk: string) => (text += chunk));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    socket.write(`AUTH ${this.secret}\n${commands.join('\n')}\n`);
-    const deadline = Date.now() + 5000;
-    while (text.split('\n').length <= commands.length + 1 && Date.now() < deadline) await sleep(10);
-    socket.end();
-    return text.trim().split('\n').slice(1);
+    const answers = await adminCommands('127.0.0.1', this.node(id).adminPort, this.secret, commands, 5000);
+    if (answers instanceof Error) throw answers;
+    return answers.slice(1);
   }
 
   async stop(): Promise<void> {
