@@ -68,8 +68,8 @@ async function statusRow(node: NodeAddress, secret: string): Promise<{ cells: st
   const record = readProcessRecord(node.dataDir);
   const running = record !== undefined && isNodeRunning(node.dataDir, record.pid);
   const process = record === undefined ? '-' : running ? 'running' : 'exited';
-  const admin = `${node.host}:${node.adminPort}`;
-  const status = await adminStatus(node.host, node.adminPort, secret, ADMIN_TIMEOUT_MS);
+  const admin = `${node.adminHost}:${node.adminPort}`;
+  const status = await adminStatus(node.adminHost, node.adminPort, secret, ADMIN_TIMEOUT_MS);
   const pid = record === undefined ? '-' : String(record.pid);
   if (status instanceof Error) {
     const why =

@@ -35,6 +35,11 @@ export interface NodeAddress {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly adminPort: number;
+  /**
+   * The address the admin port listens on: the node's host unless the file
+   * names another (loopback, say, to keep fault injection off the network).
+   */
+  readonly adminHost: string;
   /** The HTTP port of /healthz, /varz and /metrics; 0 when the node serves none. */
   readonly monitorPort: number;
   /** Absolute. */
@@ -140,6 +145,7 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
   const nodes = [1, 2, 3].map((id) => ({
     id,
     host: '127.0.0.1',
+    adminHost: '127.0.0.1',
     clientPort: 4221 + id,
     peerPort: 6221 + id,
     adminPort: 8221 + id,
@@ -285,11 +291,13 @@ function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAd
       return;
     }
     const fields = item as Record<string, unknown>;
-    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'monitorPort', 'dataDir']);
+    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'adminHost', 'monitorPort', 'dataDir']);
     const id = reader.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
+    const host = reader.string([...at, 'host'], fields.host);
     nodes.push({
       id,
-      host: reader.string([...at, 'host'], fields.host),
+      host,
+      adminHost: fields.adminHost === undefined ? host : reader.string([...at, 'adminHost'], fields.adminHost),
       clientPort: reader.integer([...at, 'clientPort'], fields.clientPort, 1, 65535),
       peerPort: reader.integer([...at, 'peerPort'], fields.peerPort, 1, 65535),
       adminPort: reader.integer([...at, 'adminPort'], fields.adminPort, 1, 65535),
@@ -312,7 +320,7 @@ function checkUnique(reader: FieldReader, nodes: readonly NodeAddress[]): void {
     ids.set(node.id, index);
     for (const key of ['clientPort', 'peerPort', 'adminPort', 'monitorPort'] as const) {
       if (node[key] === 0) continue;
-      const endpoint = `${node.host}:${node[key]}`;
+      const endpoint = `${key === 'adminPort' ? node.adminHost : node.host}:${node[key]}`;
       const taken = endpoints.get(endpoint);
       if (taken !== undefined) reader.problem(['nodes', index, key], `${endpoint} is already used by ${taken}`);
       endpoints.set(endpoint, `nodes[${index}].${key}`);

@@ -221,7 +221,7 @@ export class NodeRunner {
     this.clientServer = net.createServer((socket) => this.acceptClient(socket));
     await listenOn(this.clientServer, address.host, address.clientPort);
     await this.transport.start();
-    await this.admin.listen(address.host, address.adminPort);
+    await this.admin.listen(address.adminHost, address.adminPort);
     await this.monitor.listen();
     // A listener that fails once the node serves is fatal, said in words rather than as an uncaught exception.
     this.clientServer.on('error', (error) => this.fail(`the client listener failed: ${error.message}`));
@@ -233,7 +233,7 @@ export class NodeRunner {
     if (sync.mode === 'interval') this.syncTimer = setInterval(() => this.syncOnInterval(), sync.intervalMs);
     const monitorNote = address.monitorPort === 0 ? '' : `, monitoring on http://${address.host}:${address.monitorPort}/`;
     this.options.log(
-      `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.host}:${address.adminPort}${monitorNote}`,
+      `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.adminHost}:${address.adminPort}${monitorNote}`,
     );
   }
 

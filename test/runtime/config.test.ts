@@ -30,8 +30,20 @@ describe('cluster configuration', () => {
     const config = parseClusterConfig(`secret: s3cret-value\ntickMs: 50\nraft:\n  electionTicksMin: 20\nnodes:\n${node(1, 5000)}${node(2, 5001)}`, '/etc/chorus/cluster.yaml');
     expect(config.tickMs).toBe(50);
     expect(config.raft).toEqual({ ...DEFAULT_RAFT_OPTIONS, electionTicksMin: 20 });
-    expect(config.nodes[1]).toEqual({ id: 2, host: '127.0.0.1', clientPort: 5001, peerPort: 6001, adminPort: 7001, monitorPort: 0, dataDir: path.resolve('/etc/chorus/data/n2') });
+    expect(config.nodes[1]).toEqual({ id: 2, host: '127.0.0.1', adminHost: '127.0.0.1', clientPort: 5001, peerPort: 6001, adminPort: 7001, monitorPort: 0, dataDir: path.resolve('/etc/chorus/data/n2') });
     expect(config.log).toEqual({ level: 'info', format: 'text' });
+  });
+
+  it('binds the admin port to the node host unless adminHost names another address', () => {
+    const apart = `  - { id: 1, host: 10.0.0.5, adminHost: 127.0.0.1, clientPort: 5000, peerPort: 6000, adminPort: 7000 }\n`;
+    const config = parseClusterConfig(`nodes:\n${apart}${node(2, 5001)}`, 'cluster.yaml');
+    expect(config.nodes.map((n) => [n.host, n.adminHost])).toEqual([
+      ['10.0.0.5', '127.0.0.1'],
+      ['127.0.0.1', '127.0.0.1'],
+    ]);
+    expect(problemsOf(`nodes:\n  - { id: 1, host: 127.0.0.1, adminHost: 7, clientPort: 5000, peerPort: 6000, adminPort: 7000 }\n`)).toEqual([
+      'cluster.yaml:2: nodes[0].adminHost: must be a non-empty string, got 7',
+    ]);
   });
 
   it('names the file, line and field of every problem', () => {

@@ -17,6 +17,7 @@ async function addresses(count: number): Promise<NodeAddress[]> {
   return Array.from({ length: count }, (_, i) => ({
     id: i + 1,
     host: '127.0.0.1',
+    adminHost: '127.0.0.1',
     clientPort: ports[3 * i]!,
     peerPort: ports[3 * i + 1]!,
     adminPort: ports[3 * i + 2]!,
