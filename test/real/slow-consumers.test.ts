@@ -117,6 +117,8 @@ describe('real mode: clients that do not read', () => {
           return value === undefined ? undefined : value;
         }, 5000, 'the node to answer STATUS');
         expect(status['clients']).toMatchObject({ slowConsumers: 1 });
+        // The node's log says so, at warning level.
+        await eventually(() => (cluster.lines.some((line) => line.includes(`[n${watched}]`) && / WARN n\d+ cut a client as a slow consumer/.test(line)) ? true : undefined), 5000, 'the slow-consumer log line');
         // The node still serves: a publish through it is acknowledged.
         const ack = await local.jetstream().publish('big', new Uint8Array(8), { msgID: 'after', timeout: 10_000 });
         expect(ack.seq).toBe(count + 1);
