@@ -5,8 +5,7 @@
 // driver reports it written (BrokerNode.clientWritten), so a client that does
 // not read holds its output budget full and what is sent to it waits.
 
-import type { ConnectOptions } from '../protocol/client-commands.js';
-import type { ClientParseOutput } from '../protocol/client-commands.js';
+import type { ClientParseOutput, ConnectOptions } from '../protocol/client-commands.js';
 import { ClientParser, type ClientParserOptions } from '../protocol/client-parser.js';
 
 export class ClientSession {
