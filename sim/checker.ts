@@ -20,6 +20,25 @@ export type SafetyProperty =
   | 'Clock Covers Applied'
   | 'Match Within Shared Log';
 
+/** Every property the checker judges, in the order reports list them. */
+export const SAFETY_PROPERTIES: readonly SafetyProperty[] = [
+  'Election Safety',
+  'Leader Append-Only',
+  'Log Matching',
+  'Leader Completeness',
+  'State Machine Safety',
+  'Commit Monotonic',
+  'Applied Within Commit',
+  'Apply Order',
+  'Single Vote Per Term',
+  'Durable Before Send',
+  'Storage Recovery',
+  'Timestamp Bound',
+  'Election Quorum',
+  'Clock Covers Applied',
+  'Match Within Shared Log',
+];
+
 export interface Violation {
   readonly property: SafetyProperty;
   readonly detail: string;
@@ -78,6 +97,11 @@ const TERM_KEY_LIMIT = 2 ** 21;
  */
 export class SafetyChecker {
   readonly violations: Violation[] = [];
+  /**
+   * How many times each property had something to judge: a property a run
+   * never judged was never tested by it, however clean the run.
+   */
+  readonly judged: Record<SafetyProperty, number> = Object.fromEntries(SAFETY_PROPERTIES.map((property) => [property, 0])) as Record<SafetyProperty, number>;
   /** Indexed by node id. */
   private readonly nodes: (NodeRecord | undefined)[] = [];
   /**
@@ -153,6 +177,7 @@ export class SafetyChecker {
    */
   checkDurableBeforeSend(message: RaftMessage, disk: DurableView): void {
     const prevote = (message.type === 'VoteRequest' || message.type === 'VoteResponse') && message.preVote;
+    if (!prevote) this.judged['Durable Before Send']++;
     const problem = prevote ? undefined : undurableClaim(message, disk);
     if (problem !== undefined) {
       this.report('Durable Before Send', `n${message.from} sent ${message.type} to n${message.to}: ${problem}`, [message.from], message.term, 0);
@@ -160,6 +185,7 @@ export class SafetyChecker {
   }
 
   private recordVote(voter: NodeId, term: number, candidate: NodeId): void {
+    this.judged['Single Vote Per Term']++;
     const key = `${term}/${voter}`;
     const earlier = this.voteByTermAndVoter.get(key);
     if (earlier === undefined) {
@@ -172,6 +198,8 @@ export class SafetyChecker {
   /** Checks one entry the moment a node's state machine applies it. */
   checkApply(node: RaftNode, incarnation: number, entry: Entry): void {
     const record = this.recordFor(node.id, incarnation);
+    this.judged['Apply Order']++;
+    this.judged['Applied Within Commit']++;
     if (entry.index !== record.applied + 1) {
       this.report('Apply Order', `n${node.id} applied index ${entry.index} after ${record.applied}`, [node.id], entry.term, entry.index);
     }
@@ -183,8 +211,11 @@ export class SafetyChecker {
     const earlier = this.appliedChains[entry.index - 1];
     if (earlier === undefined) {
       this.appliedChains[entry.index - 1] = chain;
-    } else if (earlier !== chain) {
-      this.report('State Machine Safety', `n${node.id} applied a different entry at index ${entry.index} than another node did`, [node.id], entry.term, entry.index);
+    } else {
+      this.judged['State Machine Safety']++;
+      if (earlier !== chain) {
+        this.report('State Machine Safety', `n${node.id} applied a different entry at index ${entry.index} than another node did`, [node.id], entry.term, entry.index);
+      }
     }
   }
 
@@ -230,7 +261,9 @@ export class SafetyChecker {
     const length = offset + log.length;
     let same = Math.min(record.length, length);
     while (same > offset && this.entryAt(record, same - 1) !== log[same - 1 - offset]) same--;
-    if (same < record.length && record.leaderTerm === node.term() && node.role() === 'leader') {
+    const leading = record.leaderTerm === node.term() && node.role() === 'leader';
+    if (leading) this.judged['Leader Append-Only']++;
+    if (same < record.length && leading) {
       this.report('Leader Append-Only', `leader n${node.id} removed or replaced entries from index ${same + 1} in term ${node.term()}`, [node.id], node.term(), same + 1);
     }
     if (same < record.length) this.truncateRecord(record, same);
@@ -270,6 +303,7 @@ export class SafetyChecker {
   checkSnapshot(node: RaftNode, incarnation: number, index: number, chain: number | undefined): void {
     const record = this.recordFor(node.id, incarnation);
     const committed = this.committedChains[index - 1];
+    if (index > 0) this.judged['State Machine Safety']++;
     if (index > 0 && committed !== chain) {
       const what = committed === undefined ? 'that no node has shown committed' : 'that differs from the committed log there';
       this.report('State Machine Safety', `n${node.id} holds a snapshot at index ${index} ${what}`, [node.id], node.term(), index);
@@ -340,6 +374,7 @@ export class SafetyChecker {
   }
 
   private checkLogMatching(id: NodeId, entry: Entry, chain: number): void {
+    this.judged['Log Matching']++;
     const position = entry.index - 1;
     let seen: number | undefined;
     const firstTerm = this.firstTermAt[position];
@@ -363,6 +398,7 @@ export class SafetyChecker {
 
   private checkCommit(node: RaftNode, record: NodeRecord): void {
     const commit = node.commitIndex();
+    this.judged['Commit Monotonic']++;
     if (commit < record.commit) {
       this.report('Commit Monotonic', `n${node.id} commit index went from ${record.commit} back to ${commit}`, [node.id], node.term(), commit);
     }
@@ -374,9 +410,12 @@ export class SafetyChecker {
         this.committedChains[index - 1] = chain;
         this.committedEntries[index - 1] = this.entryAt(record, index - 1);
         this.committedInTerm[index - 1] = node.term();
-      } else if (known !== chain) {
-        this.report('State Machine Safety', `n${node.id} committed a different entry at index ${index} than another node did`, [node.id], node.term(), index);
-        break;
+      } else {
+        this.judged['State Machine Safety']++;
+        if (known !== chain) {
+          this.report('State Machine Safety', `n${node.id} committed a different entry at index ${index} than another node did`, [node.id], node.term(), index);
+          break;
+        }
       }
     }
     record.commit = Math.max(record.commit, commit);
@@ -390,6 +429,8 @@ export class SafetyChecker {
     const term = node.term();
     if (record.leaderTerm === term) return;
     record.leaderTerm = term;
+    this.judged['Election Safety']++;
+    this.judged['Leader Completeness']++;
     const other = this.leaderByTerm.get(term);
     if (other !== undefined && other !== node.id) {
       this.report('Election Safety', `n${other} and n${node.id} were both elected leader of term ${term}`, [other, node.id], term, 0);
@@ -415,6 +456,7 @@ export class SafetyChecker {
    * here at once, whether or not another leader of T shows up.
    */
   private checkElectionQuorum(node: RaftNode, term: number): void {
+    this.judged['Election Quorum']++;
     const quorum = Math.floor(node.voters.length / 2) + 1;
     let granted = node.vote() === node.id ? 1 : 0;
     for (const voter of node.voters) {
@@ -441,6 +483,7 @@ export class SafetyChecker {
     const leaderTerm = leader.log.term(match);
     const followerTerm = follower.log.term(match);
     if (leaderTerm === undefined || (followerTerm === undefined && match < follower.log.firstIndex())) return;
+    this.judged['Match Within Shared Log']++;
     if (followerTerm === leaderTerm) return;
     const what = followerTerm === undefined ? `its log ends at ${follower.log.lastIndex()}` : `its entry there is of term ${followerTerm}, the leader's of term ${leaderTerm}`;
     this.report('Match Within Shared Log', `leader n${leader.id} records n${follower.id} as matching up to index ${match}, but ${what}`, [leader.id, follower.id], leader.term(), match);
@@ -452,6 +495,7 @@ export class SafetyChecker {
    * sends (to its peers) comes after everything it has applied.
    */
   checkAppliedStamp(node: NodeId, hybrid: { readonly l: number; readonly c: number }, stamp: { readonly l: number; readonly c: number }, index: number): void {
+    this.judged['Clock Covers Applied']++;
     if (hybrid.l > stamp.l || (hybrid.l === stamp.l && hybrid.c >= stamp.c)) return;
     this.report('Clock Covers Applied', `n${node} applied a message stamped ${stamp.l}.${stamp.c} at index ${index}, and its hybrid clock reads ${hybrid.l}.${hybrid.c}, behind it`, [node], 0, index);
   }
@@ -494,6 +538,7 @@ export class SafetyChecker {
    * true time (plus a millisecond, for stamps in whole ms).
    */
   checkTimestampBound(node: NodeId, replicatedClockMs: number, hybridClockMs: number, trueMs: number, aheadMaxMs: number): void {
+    this.judged['Timestamp Bound']++;
     const limitMs = trueMs + aheadMaxMs + 1;
     const bound = `no clock ran more than ${aheadMaxMs.toFixed(0)} ms ahead`;
     if (replicatedClockMs > limitMs) {
@@ -509,7 +554,13 @@ export class SafetyChecker {
    * of the rest), so a refusal is the storage engine's bug: it would keep a
    * real node down after an ordinary power cut.
    */
+  /** A node's storage recovered what its disk held at a start: Storage Recovery judged, and passed. */
+  noteStorageRecovered(): void {
+    this.judged['Storage Recovery']++;
+  }
+
   reportStorageFailure(node: NodeId, reason: string): void {
+    this.judged['Storage Recovery']++;
     this.report('Storage Recovery', `n${node} could not start: ${reason}`, [node], 0, 0);
   }
 

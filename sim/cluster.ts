@@ -758,6 +758,7 @@ export class SimCluster {
         if (errorCode(error) !== 'ENOSPC') this.checker.reportStorageFailure(host.id, host.stopReason);
         return;
       }
+      this.checker.noteStorageRecovered();
       this.boot(host, opened);
     });
   }

@@ -1,5 +1,5 @@
 import type { RaftMessageType } from '../src/raft/types.js';
-import type { Violation } from './checker.js';
+import type { SafetyProperty, Violation } from './checker.js';
 import { SimCluster, type SimClusterOptions, type TrafficCounter } from './cluster.js';
 import {
   ALL_FAULT_KINDS,
@@ -91,6 +91,8 @@ export interface SimRunResult {
   readonly options: SimRunOptions;
   /** What a core (or the simulator) threw, with where the run was; the run stopped there. */
   readonly exception: string | undefined;
+  /** How many times each safety property had something to judge: one at 0 was never tested by this run. */
+  readonly judged: Readonly<Record<SafetyProperty, number>>;
   readonly faults: readonly ScheduledFault[];
   readonly healAtMs: number;
   readonly elections: readonly { term: number; node: number; timeUs: number }[];
@@ -227,6 +229,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   }
   return {
     exception,
+    judged: { ...cluster.checker.judged },
     options,
     faults,
     healAtMs,

@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import { formatViolation } from './checker.js';
+import { formatViolation, SAFETY_PROPERTIES } from './checker.js';
 import { formatHistoryViolation } from './history-checker.js';
 import { describeFault } from './faults.js';
 import { runPassed, type SimRunResult } from './run.js';
@@ -33,6 +33,7 @@ export function formatSummary(result: SimRunResult, replayCommand: string): stri
   lines.push(`${label('network')}${networkLine(result)}`);
   if (result.exception !== undefined) lines.push(`${label('exception')}${chalk.red(`the run stopped: ${result.exception}`)}`);
   lines.push(`${label('safety')}${safetyLine(result)}`);
+  lines.push(`${label('coverage')}${coverageLine(result)}`);
   for (const violation of result.violations.slice(0, 10)) lines.push(chalk.red(`  ${formatViolation(violation)}`));
   if (result.broker !== undefined) {
     const violations = result.broker.violations;
@@ -70,6 +71,14 @@ function electionLine(result: SimRunResult): string {
   const more = elections.length > 4 ? `${elections.length - 4} earlier, then ` : '';
   const noun = elections.length === 1 ? 'election' : 'elections';
   return `${elections.length} ${noun}: ${more}${shown.join(', ')}`;
+}
+
+/** Which safety properties this run gave something to judge: a clean run proves nothing about one it never judged. */
+function coverageLine(result: SimRunResult): string {
+  const never = SAFETY_PROPERTIES.filter((property) => result.judged[property] === 0);
+  const judged = SAFETY_PROPERTIES.length - never.length;
+  const all = `${judged} of ${SAFETY_PROPERTIES.length} safety properties had something to judge`;
+  return never.length === 0 ? all : `${all}; never: ${never.join(', ')}`;
 }
 
 function livenessLine(result: SimRunResult): string {
