@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SimRandom } from '../../sim/random.js';
-import { DEFAULT_DISK_OPTIONS, SimFileSystem } from '../../sim/sim-file-system.js';
 import type { Entry } from '../../src/raft/types.js';
-import { NodeStorage, type OpenedStorage } from '../../src/storage/node-storage.js';
+import { openNodeStorage, steppedDisk } from '../support/store-disk.js';
 
 // Several Readies handed to storage before the first is durable (the core's
 // readiesInFlightMax): their writes go in the order they came, a Ready's
@@ -16,31 +14,10 @@ function entry(index: number, term = 1): Entry {
   return { index, term, kind: 'command', data: encoder.encode(`e${index}t${term}`) };
 }
 
-function disk(): { fs: SimFileSystem; runOne: () => boolean; runAll: () => void } {
-  const queued: (() => void)[] = [];
-  const fs = new SimFileSystem({ ...DEFAULT_DISK_OPTIONS }, SimRandom.stream(5, 'pipelined'), (_delay, action) => queued.push(action));
-  const runOne = (): boolean => {
-    const next = queued.shift();
-    next?.();
-    return next !== undefined;
-  };
-  return { fs, runOne, runAll: () => { while (runOne()); } };
-}
-
-function open(fs: SimFileSystem, runAll: () => void): OpenedStorage {
-  let opened: OpenedStorage | undefined;
-  NodeStorage.open(fs, DIR, { segmentBytesMax: 4096, note: () => undefined, logSync: 'always' }, (error, result) => {
-    if (error !== undefined) throw error;
-    opened = result;
-  });
-  runAll();
-  return opened!;
-}
-
 describe('several Readies in flight to storage', () => {
   it('writes them in order behind a hard state sync, truncation included, and reports each one', () => {
-    const { fs, runAll } = disk();
-    const { storage } = open(fs, runAll);
+    const { fs, runAll } = steppedDisk(5, 'pipelined');
+    const { storage } = openNodeStorage(fs, DIR, 'always', runAll);
     const reported: string[] = [];
     const report = (name: string) => (error: Error | undefined): void => {
       if (error !== undefined) throw error;
@@ -54,7 +31,7 @@ describe('several Readies in flight to storage', () => {
     runAll();
     expect([...reported].sort()).toEqual(['a', 'b', 'c']);
     fs.crash();
-    const reopened = open(fs, runAll);
+    const reopened = openNodeStorage(fs, DIR, 'always', runAll);
     expect(reopened.durable.hardState).toMatchObject({ term: 2, vote: 1 });
     expect(reopened.durable.entries.map((e) => [e.index, e.term])).toEqual([
       [1, 1],
@@ -64,8 +41,8 @@ describe('several Readies in flight to storage', () => {
   });
 
   it("starts the next Ready's writes while an earlier sync is still running, and a crash then keeps only what was synced", () => {
-    const { fs, runOne, runAll } = disk();
-    const { storage } = open(fs, runAll);
+    const { fs, runOne, runAll } = steppedDisk(5, 'pipelined');
+    const { storage } = openNodeStorage(fs, DIR, 'always', runAll);
     const reported: string[] = [];
     storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(1)] }, () => reported.push('a'));
     storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(2)] }, () => reported.push('b'));
@@ -74,7 +51,7 @@ describe('several Readies in flight to storage', () => {
     while (!reported.includes('a') && runOne());
     expect(reported[0]).toBe('a');
     fs.crash();
-    const kept = open(fs, runAll).durable.entries.map((e) => e.index);
+    const kept = openNodeStorage(fs, DIR, 'always', runAll).durable.entries.map((e) => e.index);
     expect(kept[0]).toBe(1);
   });
 });

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SimRandom } from '../../sim/random.js';
-import { DEFAULT_DISK_OPTIONS, SimFileSystem } from '../../sim/sim-file-system.js';
 import type { Entry } from '../../src/raft/types.js';
-import { NodeStorage, type LogSyncPolicy, type OpenedStorage } from '../../src/storage/node-storage.js';
+import { openNodeStorage, steppedDisk } from '../support/store-disk.js';
 
 // The log sync policy: 'always' reports a Ready's entries durable only once
 // fdatasynced; 'interval' reports them once written, and they are durable
@@ -16,30 +14,10 @@ function entry(index: number): Entry {
   return { index, term: 1, kind: 'command', data: encoder.encode(`e${index}`) };
 }
 
-function disk(): { fs: SimFileSystem; completeSyncs: () => void; pendingSyncs: () => number } {
-  const queued: (() => void)[] = [];
-  const fs = new SimFileSystem({ ...DEFAULT_DISK_OPTIONS }, SimRandom.stream(3, 'sync-policy'), (_delay, action) => queued.push(action));
-  const completeSyncs = (): void => {
-    // A completed sync may start another (a file, then its directory): run until none is left.
-    while (queued.length > 0) queued.shift()!();
-  };
-  return { fs, completeSyncs, pendingSyncs: () => queued.length };
-}
-
-function open(fs: SimFileSystem, completeSyncs: () => void, logSync: LogSyncPolicy): OpenedStorage {
-  let opened: OpenedStorage | undefined;
-  NodeStorage.open(fs, DIR, { segmentBytesMax: 4096, note: () => undefined, logSync }, (error, result) => {
-    if (error !== undefined) throw error;
-    opened = result;
-  });
-  completeSyncs();
-  return opened!;
-}
-
 describe('the log sync policy', () => {
   it('always: a Ready is durable when reported so, and survives a crash of the machine', () => {
-    const { fs, completeSyncs, pendingSyncs } = disk();
-    const { storage } = open(fs, completeSyncs, 'always');
+    const { fs, runAll: completeSyncs, pending: pendingSyncs } = steppedDisk(3, 'sync-policy');
+    const { storage } = openNodeStorage(fs, DIR, 'always', completeSyncs);
     let reported = false;
     storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(1), entry(2)] }, () => (reported = true));
     // Reported only once the sync completes.
@@ -48,12 +26,12 @@ describe('the log sync policy', () => {
     completeSyncs();
     expect(reported).toBe(true);
     fs.crash();
-    expect(open(fs, completeSyncs, 'always').durable.entries.map((e) => e.index)).toEqual([1, 2]);
+    expect(openNodeStorage(fs, DIR, 'always', completeSyncs).durable.entries.map((e) => e.index)).toEqual([1, 2]);
   });
 
   it('interval: a Ready is reported at once, lost in a crash before the next syncLog, and kept after it', () => {
-    const { fs, completeSyncs, pendingSyncs } = disk();
-    const { storage } = open(fs, completeSyncs, 'interval');
+    const { fs, runAll: completeSyncs, pending: pendingSyncs } = steppedDisk(3, 'sync-policy');
+    const { storage } = openNodeStorage(fs, DIR, 'interval', completeSyncs);
     let reported = false;
     storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(1), entry(2)] }, () => (reported = true));
     expect(reported).toBe(true);
@@ -68,12 +46,12 @@ describe('the log sync policy', () => {
     storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [entry(3)] }, () => undefined);
     // The machine crashes before the next period: entry 3 was acknowledged-able, and is gone.
     fs.crash();
-    expect(open(fs, completeSyncs, 'interval').durable.entries.map((e) => e.index)).toEqual([1, 2]);
+    expect(openNodeStorage(fs, DIR, 'interval', completeSyncs).durable.entries.map((e) => e.index)).toEqual([1, 2]);
   });
 
   it('interval: a change of term or vote is still synced before it is reported', () => {
-    const { fs, completeSyncs } = disk();
-    const { storage } = open(fs, completeSyncs, 'interval');
+    const { fs, runAll: completeSyncs } = steppedDisk(3, 'sync-policy');
+    const { storage } = openNodeStorage(fs, DIR, 'interval', completeSyncs);
     let reported = false;
     storage.persist({ hardState: { term: 2, vote: 1 }, truncateFrom: undefined, entries: [] }, () => (reported = true));
     expect(reported).toBe(false);
