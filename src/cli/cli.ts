@@ -3,6 +3,7 @@ import { historyCommand, pubCommand, statusCommand, subCommand } from './client-
 import { clusterCommand } from './cluster-command.js';
 import type { CliIo } from './io.js';
 import { nodeCommand } from './node-command.js';
+import { passwdCommand } from './passwd-command.js';
 import { realCommand } from './real-run-command.js';
 import { streamCommand } from './stream-command.js';
 import { SIM_RUN_HELP, simRun } from './sim-run.js';
@@ -31,6 +32,7 @@ Commands:
   status           print a table of the cluster's nodes
   stream           add, list, inspect, edit, remove and purge streams (what is stored)
   real run         run a scenario against a real local cluster with the same checker
+  passwd           print the bcrypt hash of a password, for cluster.yaml's authorization
 
 Run 'chorus <command> --help' for a command's options.
 
@@ -51,6 +53,7 @@ const REAL_COMMANDS: Readonly<Record<string, AsyncCommand>> = {
   status: statusCommand,
   stream: streamCommand,
   real: realCommand,
+  passwd: passwdCommand,
 };
 
 /** The simulator's commands that run many seeds, in worker threads, and so asynchronously. */

@@ -3,7 +3,8 @@
 // cluster configuration, or 127.0.0.1:4222).
 
 import { parseArgs } from 'node:util';
-import { ChorusClient, parseServer } from '../runtime/client.js';
+import * as fs from 'node:fs';
+import { ChorusClient, parseServer, type ClientSecurity } from '../runtime/client.js';
 import { UsageError, parseInteger } from './args.js';
 import type { CliIo } from './io.js';
 import { clusterConfigFrom } from './real-config.js';
@@ -13,12 +14,21 @@ import { LATE_HEADER } from '../node/replies.js';
 export const TIMEOUT_MS = 10_000;
 const decoder = new TextDecoder();
 
+/** What every client command's help says of connecting to a node that requires credentials or TLS. */
+const SECURITY_HELP = `
+A node that requires credentials (docs/security.md) takes --user and
+--password, or --token; the environment variables CHORUS_USER,
+CHORUS_PASSWORD and CHORUS_TOKEN keep them off the command line. Over TLS,
+--tls-ca names the PEM file of the authority the node's certificate comes
+from (by default the cluster configuration's tls.ca, else the system's).`;
+
 export const PUB_HELP = `Usage: chorus pub <topic> <message> [--id MSGID] [--server host:port]
 
 Publishes one message. To a subject a stream captures, it prints the PubAck:
 the stream, the message's sequence, and whether it was a duplicate of an
 earlier message with the same --id. To any other subject it publishes as NATS
-core (delivered to the subscribers of the moment, not stored) and says so.`;
+core (delivered to the subscribers of the moment, not stored) and says so.
+${SECURITY_HELP}`;
 
 export const SUB_HELP = `Usage: chorus sub <subject> [--from N | --first | --durable NAME] [--ordered [--reorder-bound MS]] [--count N] [--server host:port]
 
@@ -28,31 +38,68 @@ Wildcards * and > work. --from N and --first replay stored messages first;
 message printed. --ordered (with one of those three) merges the matching
 topics in timestamp order, holding a message back at most --reorder-bound ms
 (default 100); a message marked late is printed with "late" after it. Stops
-after --count messages, or on Ctrl-C.`;
+after --count messages, or on Ctrl-C.
+${SECURITY_HELP}`;
 
 export const HISTORY_HELP = `Usage: chorus history <topic> [--from N] [--limit N] [--server host:port]
 
 Prints the committed messages of a topic from an offset (default 1), up to a
-limit (default 100), over as many HISTORY reads as the node's paging takes.`;
+limit (default 100), over as many HISTORY reads as the node's paging takes.
+${SECURITY_HELP}`;
 
 export const STATUS_HELP = `Usage: chorus status [-c cluster.yaml] [--server host:port]
 
 Prints a table of the cluster's nodes: role, term, leader, commit index, how
 far each lags the highest commit index, and its clock's measured offset from
 the majority's (a node too far off refuses to lead). With --server, asks that
-one node.`;
+one node.
+${SECURITY_HELP}`;
 
 export interface Common {
   server?: string | undefined;
   config?: string | undefined;
   help?: boolean | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  token?: string | undefined;
+  'tls-ca'?: string | undefined;
 }
 
 export const COMMON_OPTIONS = {
   server: { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  token: { type: 'string' },
+  'tls-ca': { type: 'string' },
 } as const;
+
+
+
+/**
+ * The credentials and TLS authority of a client command: flags first, then
+ * the environment, and the cluster configuration's CA when the command goes
+ * by that configuration.
+ */
+function securityOf(values: Common): ClientSecurity {
+  const user = values.user ?? process.env.CHORUS_USER;
+  const password = values.password ?? process.env.CHORUS_PASSWORD;
+  const token = values.token ?? process.env.CHORUS_TOKEN;
+  if (user !== undefined && token !== undefined) throw new UsageError('give --user (with --password) or --token, not both');
+  if (password !== undefined && user === undefined) throw new UsageError('--password goes with --user');
+  let caFile = values['tls-ca'];
+  if (caFile === undefined && (values.server === undefined || values.config !== undefined)) caFile = clusterConfigFrom(values.config).tls?.ca;
+  let tlsCa: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      tlsCa = fs.readFileSync(caFile);
+    } catch (error) {
+      throw new UsageError(`--tls-ca: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return { user, password, token, tlsCa };
+}
 
 function serverOf(values: Common): { host: string; port: number } {
   if (values.server !== undefined) {
@@ -68,9 +115,10 @@ function serverOf(values: Common): { host: string; port: number } {
 
 export async function withClient<T>(values: Common, io: CliIo, action: (client: ChorusClient) => Promise<T>): Promise<T | undefined> {
   const { host, port } = serverOf(values);
+  const security = securityOf(values);
   let client: ChorusClient;
   try {
-    client = await ChorusClient.connect(host, port);
+    client = await ChorusClient.connect(host, port, 5000, security);
   } catch (error) {
     io.err(`chorus: ${(error as Error).message}`);
     return undefined;
@@ -192,10 +240,11 @@ export async function statusCommand(argv: readonly string[], io: CliIo): Promise
     values.server !== undefined
       ? [{ name: values.server, ...serverOf(values) }]
       : clusterConfigFrom(values.config).nodes.map((node) => ({ name: `n${node.id}`, host: node.host, port: node.clientPort }));
+  const security = securityOf(values);
   const rows = await Promise.all(
     targets.map(async (target) => {
       try {
-        const client = await ChorusClient.connect(target.host, target.port, 2000);
+        const client = await ChorusClient.connect(target.host, target.port, 2000, security);
         try {
           return { target, status: await client.status(2000) };
         } finally {

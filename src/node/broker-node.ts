@@ -45,7 +45,7 @@ import type { SyncDone } from '../storage/file-system.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
 import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
-import type { ClientCommand, ClientParseOutput, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
+import type { ClientCommand, ClientParseOutput, ConnectOptions, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePing, encodePong } from '../protocol/client-encoder.js';
 import { encodeHeaderBlock } from '../protocol/client-headers.js';
@@ -74,6 +74,24 @@ import { CoreRouter } from './core-router.js';
 import { JS_API_PREFIX, parseStreamApiRequest, streamApiError, streamApiResponse, type StreamApiOp, type StreamApiRequest } from './stream-api.js';
 import { SubscriptionTable, type Member, type Ordering, type StartRule } from './subscriptions.js';
 import { consumerStats, type ConsumerStats } from './consumer-stats.js';
+import {
+  AUTHORIZATION_VIOLATION,
+  judgeCredentials,
+  mayPublish,
+  mayReceive,
+  maySubscribe,
+  publishViolation,
+  subscribeViolation,
+  type ClientAuthOptions,
+  type Permissions,
+} from './client-auth.js';
+
+/** A bcrypt comparison the driver runs for the core: see BrokerNode.takeCredentialChecks. */
+export interface CredentialCheck {
+  readonly session: number;
+  readonly given: string;
+  readonly hash: string;
+}
 
 export interface BrokerNodeOptions {
   readonly broker: BrokerOptions;
@@ -149,6 +167,12 @@ export interface BrokerNodeOptions {
   readonly connectTimeoutTicks: number;
   readonly pingIntervalTicks: number;
   readonly pingsOutstandingMax: number;
+  /**
+   * Client authentication and permissions (client-auth.ts); undefined lets
+   * every client in with every permission, as nats-server without an
+   * authorization block does.
+   */
+  readonly auth: ClientAuthOptions | undefined;
 }
 
 export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
@@ -175,6 +199,7 @@ export const DEFAULT_BROKER_NODE_OPTIONS: BrokerNodeOptions = {
   pingIntervalTicks: 0,
   pingsOutstandingMax: 2,
   snapshotEveryEntries: 4_000,
+  auth: undefined,
 };
 
 /** Forward tokens are incarnation * 2^32 + a counter; both stay within a safe integer. */
@@ -281,6 +306,12 @@ export class BrokerNode {
   private recovered = false;
   /** Clients cut as slow consumers since this node started. */
   private slowConsumers = 0;
+  /** Clients refused for bad or missing credentials since this node started. */
+  private authRefusals = 0;
+  /** CONNECTs whose hashed password the driver has not been asked to check yet. */
+  private credentialChecks: CredentialCheck[] = [];
+  /** Sessions waiting on a hashed-password check, and who they will be if it passes. */
+  private readonly pendingCredentials = new Map<number, { readonly user: string; readonly permissions: Permissions | undefined }>();
   /** Reads held while this node recovers; see whenReady. */
   private readsWaiting: { readonly session: number; readonly read: () => void }[] = [];
   private readonly sessions = new Map<number, ClientSession>();
@@ -763,6 +794,7 @@ export class BrokerNode {
       payloadBytesMax: this.options.broker.payloadBytesMax,
       headerBytesMax: this.options.broker.headerBytesMax,
     });
+    if (this.options.auth !== undefined) client.auth = 'none';
     this.sessions.set(session, client);
     this.liveness.opened(session, this.ticks);
     client.write(encodeInfo(this.info(session)));
@@ -828,12 +860,82 @@ export class BrokerNode {
 
   /** A HISTORY waits while the client has a full budget of output it has not read. */
   private mustWait(client: ClientSession, output: ClientParseOutput): boolean {
+    // Everything after a CONNECT waits for the verdict on its password.
+    if (client.auth === 'checking') return true;
     return output.type === 'History' && client.outputBytes >= this.options.sessionOutputBytesMax;
   }
 
   private carryOut(client: ClientSession, output: ClientParseOutput, nowMs: number): void {
     if (output.type === 'ProtocolError') this.onProtocolError(client, output);
+    // A node that requires authentication hears nothing but CONNECT first, as nats-server.
+    else if (client.auth === 'none' && output.type !== 'Connect') this.closeWithError(client, AUTHORIZATION_VIOLATION);
     else this.onCommand(client, output, nowMs);
+  }
+
+  /**
+   * The bcrypt comparisons CONNECTs are waiting on; the driver runs each off
+   * the core's turn and reports it with credentialChecked.
+   */
+  takeCredentialChecks(): CredentialCheck[] {
+    const checks = this.credentialChecks;
+    this.credentialChecks = [];
+    return checks;
+  }
+
+  /** The verdict on a hashed password: the client goes on with its held commands, or is refused and closed. */
+  credentialChecked(session: number, accepted: boolean, nowMs: number): void {
+    const client = this.sessions.get(session);
+    const pending = this.pendingCredentials.get(session);
+    this.pendingCredentials.delete(session);
+    if (client === undefined || pending === undefined || client.auth !== 'checking') return;
+    this.clockMs = nowMs;
+    if (!accepted) {
+      this.authRefusals++;
+      return this.closeWithError(client, AUTHORIZATION_VIOLATION);
+    }
+    this.authenticated(client, pending.user, pending.permissions);
+    while (client.held.length > 0 && !client.closing && !this.mustWait(client, client.held[0]!)) {
+      this.carryOut(client, client.held.shift()!, nowMs);
+    }
+    this.core.advertise();
+    this.pump();
+  }
+
+  /** Clients refused for bad or missing credentials since this node started. */
+  get authRefusalCount(): number {
+    return this.authRefusals;
+  }
+
+  private onConnect(client: ClientSession, options: ConnectOptions): void {
+    client.connect(options);
+    const auth = this.options.auth;
+    if (auth === undefined || client.auth === 'done') {
+      this.liveness.connected(client.id);
+      return this.ok(client);
+    }
+    // A second CONNECT while a password is being checked changes nothing.
+    if (client.auth === 'checking') return;
+    const verdict = judgeCredentials(auth, options);
+    switch (verdict.kind) {
+      case 'refused':
+        this.authRefusals++;
+        return this.closeWithError(client, AUTHORIZATION_VIOLATION);
+      case 'accepted':
+        return this.authenticated(client, verdict.user, verdict.permissions);
+      case 'hashed':
+        client.auth = 'checking';
+        this.pendingCredentials.set(client.id, { user: verdict.user, permissions: verdict.permissions });
+        this.credentialChecks.push({ session: client.id, given: verdict.given, hash: verdict.hash });
+        return;
+    }
+  }
+
+  private authenticated(client: ClientSession, user: string, permissions: Permissions | undefined): void {
+    client.auth = 'done';
+    client.user = user;
+    client.permissions = permissions;
+    this.liveness.connected(client.id);
+    this.ok(client);
   }
 
   /** A client over its pending budget for unstored messages: cut, as nats-server cuts a slow consumer. */
@@ -847,6 +949,7 @@ export class BrokerNode {
   /** The driver saw the connection end: forget the session and its subscriptions. */
   closeSession(session: number): void {
     this.sessions.delete(session);
+    this.pendingCredentials.delete(session);
     this.liveness.closed(session);
     this.closed.delete(session);
     this.subscriptions.removeSession(session);
@@ -866,6 +969,20 @@ export class BrokerNode {
     // Taking output makes room: subscriptions paused on a full client may go on.
     if (outputs.length > 0) this.pump();
     return outputs;
+  }
+
+  /**
+   * One session's queued output (its INFO greeting, say), taken now rather
+   * than with the next takeClientOutput: under NATS's tls_required a driver
+   * writes the greeting in the clear and only then starts TLS.
+   */
+  takeSessionOutput(session: number): ClientOutput | undefined {
+    const open = this.sessions.get(session);
+    if (open !== undefined) return { session, bytes: open.takeOutput(), close: false };
+    const closed = this.closed.get(session);
+    if (closed === undefined) return undefined;
+    this.closed.delete(session);
+    return { session, bytes: closed.takeOutput(), close: true };
   }
 
   sessionCount(): number {
@@ -929,7 +1046,7 @@ export class BrokerNode {
         snapshotSendProblem: this.snapshotSendProblem() ?? null,
       },
       streams: { ...this.state.totals(), declaredDiffer: this.declaredStreamsDiffering() },
-      clients: { connections: this.sessions.size, slowConsumers: this.slowConsumers },
+      clients: { connections: this.sessions.size, slowConsumers: this.slowConsumers, authRefusals: this.authRefusals },
       clock: {
         offsetFromMajorityMs: this.offsetFromMajorityMs() ?? null,
         maxClockOffsetMs: this.options.maxClockOffsetMs,
@@ -946,9 +1063,7 @@ export class BrokerNode {
   private onCommand(client: ClientSession, command: ClientCommand, nowMs: number): void {
     switch (command.type) {
       case 'Connect':
-        client.connect(command.options);
-        this.liveness.connected(client.id);
-        return this.ok(client);
+        return this.onConnect(client, command.options);
       case 'Ping':
         return this.pong(client);
       case 'Pong':
@@ -958,8 +1073,10 @@ export class BrokerNode {
       case 'HPub':
         return this.onPublish(client, command.subject, command.replyTo, command.headers, command.headerBytes, command.payload, nowMs);
       case 'Sub':
+        if (!maySubscribe(client.permissions, command.subject)) return client.write(encodeErr(subscribeViolation(command.subject, command.queue)));
         return this.subscribe(client, command.sid, command.subject, command.queue, { kind: 'live' }, nowMs);
       case 'XSub': {
+        if (!maySubscribe(client.permissions, command.subject)) return client.write(encodeErr(subscribeViolation(command.subject)));
         const ordering = command.ordered === true ? this.ordering(command.reorderBoundMs) : undefined;
         if (command.start.kind === 'durable') return this.beginDurable(client, command.sid, command.subject, command.start.consumer, ordering, nowMs);
         return this.subscribe(client, command.sid, command.subject, undefined, command.start, nowMs, ordering);
@@ -974,6 +1091,7 @@ export class BrokerNode {
         return this.ok(client);
       }
       case 'Ack': {
+        if (!maySubscribe(client.permissions, command.topic)) return client.write(encodeErr(subscribeViolation(command.topic)));
         const request: ForwardedCommand = { kind: 'ack', consumer: command.consumer, topic: command.topic, offset: command.offset };
         const failure = this.submit(request, { kind: 'ack', session: client.id, replyTo: undefined }, nowMs);
         if (failure !== undefined) return client.write(encodeErr(`acknowledgement not recorded: ${failure.message}`));
@@ -982,6 +1100,7 @@ export class BrokerNode {
       case 'Status':
         return client.write(encodeStatus(this.status()));
       case 'History':
+        if (!maySubscribe(client.permissions, command.topic)) return client.write(encodeErr(subscribeViolation(command.topic)));
         if (this.recoveryState() === 'recovering') return this.whenReady(client, () => this.history(client, command.topic, command.from, command.limit));
         return this.history(client, command.topic, command.from, command.limit);
     }
@@ -1018,6 +1137,7 @@ export class BrokerNode {
     client.write(encodeErr(message));
     client.close();
     this.sessions.delete(client.id);
+    this.pendingCredentials.delete(client.id);
     this.liveness.closed(client.id);
     this.subscriptions.removeSession(client.id);
     this.closed.set(client.id, client);
@@ -1167,6 +1287,7 @@ export class BrokerNode {
     payload: Uint8Array,
     nowMs: number,
   ): void {
+    if (!mayPublish(client.permissions, subject)) return client.write(encodeErr(publishViolation(subject)));
     if (subject.startsWith(JS_API_PREFIX)) return this.onStreamApi(client, subject, replyTo, payload, nowMs);
     if (subject.startsWith(INBOX_PREFIX) || (!subject.startsWith(RESERVED_PREFIX) && !this.isStored(subject))) {
       this.ok(client);
@@ -1175,7 +1296,7 @@ export class BrokerNode {
     if (subject.startsWith(RESERVED_PREFIX)) {
       const ack = parseAckSubject(subject);
       if (ack === undefined) {
-        if (!isMsgMetadataSubject(subject)) return client.write(encodeErr(`Permissions Violation for Publish to ${subject}`));
+        if (!isMsgMetadataSubject(subject)) return client.write(encodeErr(publishViolation(subject)));
         return this.ok(client);
       }
       this.ok(client);
@@ -1540,6 +1661,8 @@ export class BrokerNode {
   private readonly deliverStored = (member: Member, message: StoredMessage, late: boolean): boolean => {
     const client = this.sessions.get(member.session);
     if (client === undefined || client.outputBytes >= this.options.sessionOutputBytesMax) return false;
+    // A wildcard subscription overlapping a denied subject is passed over its messages, as if delivered.
+    if (!mayReceive(client.permissions, message.topic)) return true;
     // The reply subject carries the offset and time, so any client can tell where it is in the topic.
     const replyTo = deliveryReplySubject(message, member.subscription.consumer);
     const frame = { subject: message.topic, sid: member.sid, payload: message.payload, replyTo };
@@ -1565,6 +1688,7 @@ export class BrokerNode {
       headers: true,
       max_payload: this.options.broker.payloadBytesMax,
       client_id: session,
+      ...(this.options.auth === undefined ? {} : { auth_required: true }),
       ...this.options.infoExtra,
     };
   }

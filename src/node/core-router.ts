@@ -13,6 +13,7 @@ import { InterestAdvertiser, interestKey, PeerInterest, type InterestUpdate } fr
 import type { Interest, Relay } from './peer-messages.js';
 import type { ClientSession } from './session.js';
 import type { Member, SubscriptionTable } from './subscriptions.js';
+import { mayReceive } from './client-auth.js';
 
 /** What the router needs of its node. */
 export interface CoreRouterHost {
@@ -120,12 +121,14 @@ export class CoreRouter {
     for (const subscription of subscriptions.liveMatching(subject)) {
       const key = subscription.queue === undefined ? undefined : interestKey(subscription.subject, subscription.queue);
       if (key !== undefined && queues !== 'all' && !queues.has(key)) continue;
-      const member = subscription.nextMember((candidate) => candidate.session !== skipSession && this.host.hasRoom(candidate));
+      // A member whose user may not receive this subject (a wildcard subscription overlapping a denied one) is passed over.
+      const eligible = (candidate: Member): boolean => candidate.session !== skipSession && mayReceive(this.host.session(candidate.session)?.permissions, subject);
+      const member = subscription.nextMember((candidate) => eligible(candidate) && this.host.hasRoom(candidate));
       if (member === undefined) {
         // An unstored message cannot wait for a client that does not read: every member
         // that could have taken it is over its budget, and is cut rather than let the
         // node's memory grow without bound.
-        for (const candidate of subscription.members) if (candidate.session !== skipSession) (slow ??= []).push(candidate.session);
+        for (const candidate of subscription.members) if (eligible(candidate)) (slow ??= []).push(candidate.session);
         continue;
       }
       reached.count++;

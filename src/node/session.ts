@@ -7,6 +7,7 @@
 
 import type { ClientParseOutput, ConnectOptions } from '../protocol/client-commands.js';
 import { ClientParser, type ClientParserOptions } from '../protocol/client-parser.js';
+import type { Permissions } from './client-auth.js';
 
 export class ClientSession {
   readonly parser: ClientParser;
@@ -19,6 +20,16 @@ export class ClientSession {
   /** CONNECT's no_responders: a request nobody subscribes to is answered with a 503 status. */
   noResponders = false;
   name = '';
+  /**
+   * Authentication, when the node requires it: 'none' until CONNECT,
+   * 'checking' while the driver compares a hashed password, then 'done'. A
+   * node without authentication starts every session at 'done'.
+   */
+  auth: 'none' | 'checking' | 'done' = 'done';
+  /** The authenticated user ('' for a token or no authentication). */
+  user = '';
+  /** What the user may publish and subscribe to; undefined allows everything. */
+  permissions: Permissions | undefined = undefined;
   private output: Uint8Array[] = [];
   /** Invariant: the sum of the lengths of `output`. */
   private outputBytesValue = 0;

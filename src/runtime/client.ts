@@ -3,7 +3,20 @@
 // with the same ServerParser the simulator's clients use.
 
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { ServerParser, type ServerFrame } from '../protocol/server-parser.js';
+
+/** How a client proves itself to a node that requires it (docs/security.md). */
+export interface ClientSecurity {
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
+  readonly token?: string | undefined;
+  /** PEM of the authority the server's certificate must come from; absent, the system's. */
+  readonly tlsCa?: string | Buffer | undefined;
+}
+
+/** INFO's longest line we wait for before calling the peer something other than a NATS server. */
+const INFO_LINE_BYTES_MAX = 64 * 1024;
 
 export class ChorusClient {
   private readonly parser = new ServerParser();
@@ -13,14 +26,7 @@ export class ChorusClient {
   private nextInbox = 1;
 
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of this.parser.feed(chunk)) {
-        // The server PINGs a quiet client (a long `chorus sub`) and closes it when PINGs go unanswered.
-        if (frame.type === 'Ping') this.socket.write('PONG\r\n');
-        else this.frames.push(frame);
-      }
-      this.wake();
-    });
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('close', () => {
       this.closedValue = true;
       this.wake();
@@ -28,24 +34,65 @@ export class ChorusClient {
     socket.on('error', () => undefined);
   }
 
-  /** Connects, reads the INFO greeting, and sends CONNECT. */
-  static async connect(host: string, port: number, timeoutMs = 5000): Promise<ChorusClient> {
-    const socket = net.connect({ host, port });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot connect to ${host}:${port}: ${error.message}`));
-      });
-    });
-    socket.setNoDelay(true);
+  /**
+   * Connects, reads the INFO greeting, starts TLS when the server requires
+   * it (NATS's tls_required), and sends CONNECT with the credentials given.
+   * When the server requires authentication it waits for the server's
+   * verdict, so a refusal fails here, in the server's words.
+   */
+  static async connect(host: string, port: number, timeoutMs = 5000, security: ClientSecurity = {}): Promise<ChorusClient> {
+    const raw = net.connect({ host, port });
+    raw.on('error', () => undefined);
+    await withDeadline(
+      new Promise<void>((resolve, reject) => {
+        raw.once('connect', resolve);
+        raw.once('error', (error) => reject(new Error(`cannot connect to ${host}:${port}: ${error.message}`)));
+      }),
+      timeoutMs,
+      `no answer from ${host}:${port} within ${timeoutMs} ms`,
+      raw,
+    );
+    raw.setNoDelay(true);
+    const { info, rest } = await withDeadline(readInfoLine(raw), timeoutMs, `no INFO greeting from ${host}:${port} within ${timeoutMs} ms`, raw);
+    let socket: net.Socket = raw;
+    if (info.tls_required === true) {
+      const secure = tls.connect({ socket: raw, host, ...(security.tlsCa === undefined ? {} : { ca: security.tlsCa }), ...(net.isIP(host) === 0 ? { servername: host } : {}) });
+      secure.on('error', () => undefined);
+      await withDeadline(
+        new Promise<void>((resolve, reject) => {
+          secure.once('secureConnect', resolve);
+          secure.once('error', (error) => reject(new Error(`TLS with ${host}:${port} failed: ${error.message}`)));
+        }),
+        timeoutMs,
+        `no TLS handshake with ${host}:${port} within ${timeoutMs} ms`,
+        secure,
+      );
+      socket = secure;
+    } else if (security.tlsCa !== undefined) {
+      raw.destroy();
+      throw new Error(`${host}:${port} does not offer TLS, and a TLS certificate authority was given: refusing to speak in the clear`);
+    }
     const client = new ChorusClient(socket);
-    await client.next((frame) => frame.type === 'Info', timeoutMs);
-    client.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"name":"chorus-cli"}\r\nSUB _INBOX.cli.* cli-inbox\r\n');
+    if (rest.length > 0) client.received(rest);
+    socket.resume();
+    const connectOptions = {
+      verbose: false,
+      pedantic: false,
+      headers: true,
+      name: 'chorus-cli',
+      ...(security.user === undefined ? {} : { user: security.user, pass: security.password ?? '' }),
+      ...(security.token === undefined ? {} : { auth_token: security.token }),
+    };
+    client.write(`CONNECT ${JSON.stringify(connectOptions)}\r\nSUB _INBOX.cli.* cli-inbox\r\n`);
+    if (info.auth_required === true) {
+      try {
+        await client.flush(timeoutMs);
+      } catch (error) {
+        client.close();
+        const needs = security.user === undefined && security.token === undefined ? ' (it requires credentials: --user and --password, or --token)' : '';
+        throw new Error(`${host}:${port} refused the connection: ${(error as Error).message.replace(/^the server refused it: /, '')}${needs}`);
+      }
+    }
     return client;
   }
 
@@ -161,6 +208,15 @@ export class ChorusClient {
     }
   }
 
+  private received(chunk: Uint8Array): void {
+    for (const frame of this.parser.feed(chunk)) {
+      // The server PINGs a quiet client (a long `chorus sub`) and closes it when PINGs go unanswered.
+      if (frame.type === 'Ping') this.socket.write('PONG\r\n');
+      else this.frames.push(frame);
+    }
+    this.wake();
+  }
+
   private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
@@ -174,4 +230,67 @@ export function parseServer(text: string): { host: string; port: number } {
   const port = match === null ? NaN : Number(match[2]);
   if (match === null || port < 1 || port > 65535) throw new Error(`--server must be host:port, got '${text}'`);
   return { host: match[1]!, port };
+}
+
+/**
+ * Reads the server's INFO line straight off the socket, and pauses it there:
+ * under tls_required every byte after that line is TLS, so nothing more may
+ * be read in the clear.
+ */
+function readInfoLine(socket: net.Socket): Promise<{ info: Record<string, unknown>; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n');
+      if (end < 0) {
+        if (buffered.length > INFO_LINE_BYTES_MAX) fail(new Error('the server sent no INFO line'));
+        return;
+      }
+      socket.pause();
+      cleanup();
+      const line = buffered.subarray(0, end).toString('utf8');
+      const match = /^INFO\s+(.*)$/i.exec(line);
+      let info: unknown;
+      try {
+        info = match === null ? undefined : JSON.parse(match[1]!);
+      } catch {
+        info = undefined;
+      }
+      if (typeof info !== 'object' || info === null) return reject(new Error(`the server did not greet with INFO: ${JSON.stringify(line.slice(0, 80))}`));
+      resolve({ info: info as Record<string, unknown>, rest: buffered.subarray(end + 2) });
+    };
+    const onClose = (): void => fail(new Error('the server closed the connection before its INFO greeting'));
+    const fail = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
+}
+
+/** `work`, or an error saying `what` after `timeoutMs`, destroying `socket` then. */
+async function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string, socket: net.Socket): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(what));
+        }, timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -11,6 +11,8 @@
 //   streams:                # created at first start; JetStream's field names
 //     - { name: ORDERS, subjects: [orders, orders.>], max_msgs: 100000, max_age: 24h }
 //   log: { level: info, format: text }   # debug|info|warn|error; text|json
+//   authorization: { users: [{ user: alice, password: $2a$11$..., permissions: ... }] }   # security-config.ts
+//   tls: { cert: node.pem, key: node-key.pem, ca: ca.pem }                                # security-config.ts
 //   nodes:
 //     - { id: 1, host: 127.0.0.1, clientPort: 4222, peerPort: 6222, adminPort: 8222, monitorPort: 7222, dataDir: ./data/n1 }
 //
@@ -28,6 +30,8 @@ import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/bro
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
 import { DEFAULT_LOG_OPTIONS, LOG_FORMATS, LOG_LEVELS, type LogOptions } from './logger.js';
 import { overlappingSubjects, streamConfigFromJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
+import type { ClientAuthOptions } from '../node/client-auth.js';
+import { readAuthorization, readNodeTls, readTls, type TlsConfig, type TlsFiles } from './security-config.js';
 
 export interface NodeAddress {
   readonly id: number;
@@ -44,6 +48,8 @@ export interface NodeAddress {
   readonly monitorPort: number;
   /** Absolute. */
   readonly dataDir: string;
+  /** This node's own TLS certificate and key, in place of the cluster's `tls` ones. */
+  readonly tls?: TlsFiles | undefined;
 }
 
 /** The node-core options a file may set; the rest come from the cluster (names, limits). */
@@ -78,6 +84,10 @@ export interface ClusterConfig {
   readonly streams: readonly StreamConfig[];
   /** How much each node logs, and as text lines or JSON objects. */
   readonly log: LogOptions;
+  /** Client authentication and permissions (docs/security.md); undefined lets every client in. */
+  readonly auth: ClientAuthOptions | undefined;
+  /** TLS on the client and peer ports (docs/security.md); undefined speaks plain TCP. */
+  readonly tls: TlsConfig | undefined;
   readonly nodes: readonly NodeAddress[];
 }
 
@@ -165,6 +175,8 @@ export function builtInClusterConfig(baseDir = process.cwd()): ClusterConfig {
     connections: DEFAULT_CONNECTION_LIMITS,
     streams: [exampleStream(nodes.length)],
     log: DEFAULT_LOG_OPTIONS,
+    auth: undefined,
+    tls: undefined,
     nodes,
   };
 }
@@ -195,7 +207,7 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
     throw new YamlFieldError([`${file}:1: the file must be a mapping with at least a 'nodes' list`]);
   }
   const top = root as Record<string, unknown>;
-  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'connections', 'streams', 'log', 'nodes']);
+  reader.unknownKeys([], top, ['secret', 'tickMs', 'raft', 'broker', 'node', 'storage', 'connections', 'streams', 'log', 'authorization', 'tls', 'nodes']);
   const secret = reader.string(['secret'], top.secret ?? BUILT_IN_SECRET);
   const tickMs = reader.integer(['tickMs'], top.tickMs ?? DEFAULT_TICK_MS, 1, 60_000);
   const raft = reader.section(['raft'], top.raft, DEFAULT_RAFT_OPTIONS);
@@ -217,11 +229,14 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   // Every tuning is a positive count, but snapshotEveryEntries may be 0: never snapshot.
   for (const key of NODE_TUNING_KEYS) reader.integer(['node', key], node[key], key === 'snapshotEveryEntries' ? 0 : 1, Number.MAX_SAFE_INTEGER);
   if (secret.length < 8) reader.problem(['secret'], `must be at least 8 characters, got ${secret.length}`);
-  const nodes = readNodes(reader, top.nodes, path.dirname(path.resolve(file)));
+  const baseDir = path.dirname(path.resolve(file));
+  const tls = readTls(reader, top.tls, baseDir);
+  const nodes = readNodes(reader, top.nodes, baseDir, tls !== undefined);
   const streams = readStreams(reader, top.streams, nodes.length);
   const log = readLogOptions(reader, top.log);
+  const auth = readAuthorization(reader, top.authorization);
   reader.throwIfProblems();
-  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, connections, streams, log, nodes };
+  return { source: file, secret, tickMs, raft, broker, node, segmentBytesMax, messageStore, sync, connections, streams, log, auth, tls, nodes };
 }
 
 function readConnectionLimits(reader: FieldReader, value: unknown): ConnectionLimits {
@@ -278,7 +293,7 @@ function readLogOptions(reader: FieldReader, value: unknown): LogOptions {
   return { level: level ?? DEFAULT_LOG_OPTIONS.level, format: format ?? DEFAULT_LOG_OPTIONS.format };
 }
 
-function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAddress[] {
+function readNodes(reader: FieldReader, value: unknown, baseDir: string, clusterTls: boolean): NodeAddress[] {
   if (!Array.isArray(value) || value.length === 0) {
     reader.problem(['nodes'], `must be a list of at least one node, got ${describe(value)}`);
     return [];
@@ -291,7 +306,8 @@ function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAd
       return;
     }
     const fields = item as Record<string, unknown>;
-    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'adminHost', 'monitorPort', 'dataDir']);
+    reader.unknownKeys(at, fields, ['id', 'host', 'clientPort', 'peerPort', 'adminPort', 'adminHost', 'monitorPort', 'dataDir', 'tls']);
+    if (fields.tls !== undefined && !clusterTls) reader.problem([...at, 'tls'], 'a node certificate needs the cluster-wide tls section (its ca and which ports use TLS)');
     const id = reader.integer([...at, 'id'], fields.id, 1, 0xffff_fffe);
     const host = reader.string([...at, 'host'], fields.host);
     nodes.push({
@@ -304,6 +320,7 @@ function readNodes(reader: FieldReader, value: unknown, baseDir: string): NodeAd
       // Monitoring is optional: absent or 0 serves no HTTP port.
       monitorPort: reader.integer([...at, 'monitorPort'], fields.monitorPort ?? 0, 0, 65535),
       dataDir: path.resolve(baseDir, reader.string([...at, 'dataDir'], fields.dataDir ?? `data/n${id}`)),
+      tls: readNodeTls(reader, [...at, 'tls'], fields.tls, baseDir),
     });
   });
   checkUnique(reader, nodes);

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminCommands } from './admin-client.js';
-import { ChorusClient } from './client.js';
+import { ChorusClient, type ClientSecurity } from './client.js';
 import { streamConfigToJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 import { Supervisor } from './supervisor.js';
 
@@ -56,6 +56,8 @@ export interface NodePorts {
 
 export class RealCluster {
   readonly lines: string[] = [];
+  /** The credentials and CA this cluster's own clients (status, waitForLeader) use, when its nodes require them. */
+  clientSecurity: ClientSecurity = {};
   readonly unexpectedExits: string[] = [];
   readonly supervisor: Supervisor;
 
@@ -91,6 +93,8 @@ export class RealCluster {
       readonly storage?: Readonly<Record<string, number | string>>;
       readonly log?: Readonly<Record<string, string>>;
       readonly connections?: Readonly<Record<string, number>>;
+      /** Top-level YAML lines added as they are (authorization and tls sections, say). */
+      readonly yaml?: readonly string[];
     } = {},
   ): Promise<RealCluster> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-real-'));
@@ -114,6 +118,7 @@ export class RealCluster {
       ...(tuning.storage === undefined ? [] : ['storage:', ...Object.entries(tuning.storage).map(([key, value]) => `  ${key}: ${value}`)]),
       ...(tuning.log === undefined ? [] : ['log:', ...Object.entries(tuning.log).map(([key, value]) => `  ${key}: ${value}`)]),
       ...(tuning.connections === undefined ? [] : ['connections:', ...Object.entries(tuning.connections).map(([key, value]) => `  ${key}: ${value}`)]),
+      ...(tuning.yaml ?? []),
       `streams: ${JSON.stringify((streams ?? [streamConfigWithDefaults({ name: 'ALL', subjects: ['>'] }, size)]).map(streamConfigToJson))}`,
       'nodes:',
       ...nodes.map((n) => `  - { id: ${n.id}, host: 127.0.0.1, clientPort: ${n.clientPort}, peerPort: ${n.peerPort}, adminPort: ${n.adminPort}, monitorPort: ${n.monitorPort}, dataDir: ${n.dataDir} }`),
@@ -134,7 +139,7 @@ export class RealCluster {
 
   async status(id: number): Promise<Record<string, unknown> | undefined> {
     try {
-      const client = await ChorusClient.connect('127.0.0.1', this.node(id).clientPort, 1000);
+      const client = await ChorusClient.connect('127.0.0.1', this.node(id).clientPort, 1000, this.clientSecurity);
       try {
         return await client.status(1000);
       } finally {

@@ -148,6 +148,7 @@ export class NodeMetrics {
     this.counter('chorus_stored_deliveries_total', "Stored messages delivered to this node's subscriptions (SUB and XSUB to stored subjects)", () => counters().storedDeliveries);
     this.counter('chorus_core_deliveries_total', "NATS core messages delivered to this node's subscriptions, replies to inboxes (PubAcks, API answers) included", () => counters().coreDeliveries);
     this.counter('chorus_slow_consumers_total', 'Clients this node cut as slow consumers', () => counters().slowConsumers);
+    this.counter('chorus_auth_refusals_total', 'Clients this node refused for missing or wrong credentials', () => this.core.authRefusalCount);
     this.counter('chorus_log_readies_total', 'Batches (Raft Readies) written to the log', () => this.stats.readies);
     this.counter('chorus_log_entries_written_total', 'Raft log entries written', () => this.stats.entries);
     this.counter('chorus_log_fsyncs_total', 'fdatasyncs of the log and hard state', () => this.stats.fsyncs);

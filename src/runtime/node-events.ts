@@ -18,6 +18,7 @@ export class NodeEvents {
   private leader: number;
   private refusal: string | undefined;
   private slowConsumers: number;
+  private authRefusals: number;
   /** limit -> when its last line went out, and how many hits since. */
   private readonly limits = new Map<string, { loggedMs: number; since: number }>();
 
@@ -32,6 +33,7 @@ export class NodeEvents {
     this.leader = raft.leader();
     this.refusal = raft.leadershipRefused();
     this.slowConsumers = core.slowConsumerCount;
+    this.authRefusals = core.authRefusalCount;
   }
 
   /** Logs what changed since the last call. Cheap when nothing did: a handful of comparisons. */
@@ -53,6 +55,27 @@ export class NodeEvents {
       this.slowConsumers = slow;
       this.logger.warn('slow-consumer', `cut ${cut === 1 ? 'a client' : `${cut} clients`} as a slow consumer (over node.sessionPendingBytesMax of unsent output); ${slow} since start`, { cut, total: slow });
     }
+    const refused = this.core.authRefusalCount;
+    if (refused > this.authRefusals) this.clientsRefused(refused);
+  }
+
+  /**
+   * Clients refused for bad or missing credentials: the first at once, then a
+   * line a minute at most with the count since, so that someone guessing
+   * passwords cannot flood the log too.
+   */
+  private clientsRefused(total: number): void {
+    const nowMs = Date.now();
+    const entry = this.limits.get('auth');
+    const fresh = total - this.authRefusals;
+    this.authRefusals = total;
+    if (entry !== undefined && nowMs - entry.loggedMs < REPEAT_QUIET_MS) {
+      entry.since += fresh;
+      return;
+    }
+    const count = fresh + (entry?.since ?? 0);
+    this.logger.warn('auth-refused', `refused ${count === 1 ? 'a client' : `${count} clients`} with missing or wrong credentials (Authorization Violation); ${total} since start`, { refused: count, total });
+    this.limits.set('auth', { loggedMs: nowMs, since: 0 });
   }
 
   /** A publish from a client of this node failed: a limit it hit is logged, other failures are the client's to see. */

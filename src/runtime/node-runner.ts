@@ -17,6 +17,9 @@
 // not on disk. Restarting recovers from what is.
 
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { createHash } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 import { FileMessageStores } from '../broker/file-message-store.js';
 import { BrokerNode } from '../node/broker-node.js';
 import type { PeerMessage } from '../node/peer-messages.js';
@@ -33,11 +36,18 @@ import { StorageCorruptionError } from '../storage/corruption.js';
 import { joinPath } from '../storage/file-system.js';
 import type { Logger } from './logger.js';
 import { NodeMonitor } from './monitor-server.js';
+import { nodeTls, type NodeTls } from './tls-files.js';
+import { isBcryptHash } from '../node/client-auth.js';
+import type { CredentialCheck } from '../node/broker-node.js';
 
 /** The data directory's folder of stream block files. */
 const MESSAGES_DIRECTORY = 'messages';
 /** How long a connection the core closed may take to flush what it was sent before it is dropped. */
 const CLOSE_FLUSH_MS = 2000;
+/** bcrypt comparisons run at once; more wait their turn, so a burst of CONNECTs cannot starve the node's other work. */
+const CREDENTIAL_CHECKS_AT_ONCE = 2;
+/** Passwords recently accepted, by a digest of hash and password, so a reconnecting client costs no second bcrypt run. */
+const ACCEPTED_CREDENTIALS_MAX = 1024;
 
 export interface NodeRunnerOptions {
   readonly config: ClusterConfig;
@@ -61,6 +71,14 @@ export class NodeRunner {
   private readonly monitor: NodeMonitor;
   private clientServer: net.Server | undefined;
   private readonly sockets = new Map<number, net.Socket>();
+  /** TLS settings from the PEM files cluster.yaml names; undefined fields mean plain TCP. */
+  private readonly tls: NodeTls;
+  /** The client port's TLS context, built once. */
+  private readonly clientTlsContext: tls.SecureContext | undefined;
+  /** bcrypt comparisons the core asked for and that have not started; see checkCredentials. */
+  private readonly credentialQueue: CredentialCheck[] = [];
+  private credentialChecksRunning = 0;
+  private readonly acceptedCredentials = new Set<string>();
   private nextSession = 1;
   private ticker: NodeJS.Timeout | undefined;
   /**
@@ -96,6 +114,8 @@ export class NodeRunner {
     this.address = address;
     const { storage, durable, incarnation } = opened;
     this.storage = storage;
+    this.tls = nodeTls(config, address);
+    this.clientTlsContext = this.tls.clients === undefined ? undefined : tls.createSecureContext(this.tls.clients);
     const snapshotNote = durable.snapshot === undefined ? 'no snapshot' : `a snapshot at index ${durable.snapshot.index}`;
     options.log(
       `start ${incarnation} of this data directory: recovered term ${durable.hardState.term}, vote ${durable.hardState.vote}, ${snapshotNote} and ${durable.entries.length} log entries from ${address.dataDir}`,
@@ -114,7 +134,8 @@ export class NodeRunner {
       broker: config.broker,
       serverName: `chorus-n${id}`,
       version: options.version,
-      infoExtra: { host: address.host, port: address.clientPort },
+      infoExtra: { host: address.host, port: address.clientPort, ...(this.tls.clients === undefined ? {} : { tls_required: true }) },
+      auth: config.auth,
       incarnation,
       streams: config.streams,
       ...livenessTicks(config),
@@ -140,6 +161,7 @@ export class NodeRunner {
       onListenerError: (error) => this.fail(`the peer listener failed: ${error.message}`),
       handshakeTimeoutMs: config.connections.authTimeoutMs,
       handshakesMax: config.connections.peerHandshakesMax,
+      tls: this.tls.peerServer === undefined || this.tls.peerDial === undefined ? undefined : { server: this.tls.peerServer, dial: this.tls.peerDial },
     });
     this.admin = new AdminServer(this, config.secret, options.log, (error) => this.fail(`the admin listener failed: ${error.message}`), {
       authTimeoutMs: config.connections.authTimeoutMs,
@@ -218,7 +240,8 @@ export class NodeRunner {
 
   private async listen(): Promise<void> {
     const address = this.address;
-    this.clientServer = net.createServer((socket) => this.acceptClient(socket));
+    // Under TLS a new connection must not be read before TLS takes it over: its first bytes are the TLS handshake.
+    this.clientServer = net.createServer({ pauseOnConnect: this.clientTlsContext !== undefined }, (socket) => this.acceptClient(socket));
     await listenOn(this.clientServer, address.host, address.clientPort);
     await this.transport.start();
     await this.admin.listen(address.adminHost, address.adminPort);
@@ -231,21 +254,54 @@ export class NodeRunner {
     }, this.options.config.tickMs);
     const sync = this.options.config.sync;
     if (sync.mode === 'interval') this.syncTimer = setInterval(() => this.syncOnInterval(), sync.intervalMs);
+    this.noteSecurity();
     const monitorNote = address.monitorPort === 0 ? '' : `, monitoring on http://${address.host}:${address.monitorPort}/`;
     this.options.log(
       `node ${address.id} listening: clients on ${address.host}:${address.clientPort}, peers on ${address.host}:${address.peerPort}, admin on ${address.adminHost}:${address.adminPort}${monitorNote}`,
     );
   }
 
-  private acceptClient(socket: net.Socket): void {
+  /** Says at start how clients and peers must connect, and warns of secrets kept in plain text. */
+  private noteSecurity(): void {
+    const { auth } = this.options.config;
+    const logger = this.options.logger;
+    const clientsNote = auth === undefined ? 'no authentication' : auth.kind === 'token' ? 'a token' : `${auth.users.length} user${auth.users.length === 1 ? '' : 's'}`;
+    logger.info('security', `clients: ${this.tls.clients === undefined ? 'plain TCP' : 'TLS required'}, ${clientsNote}; peers: ${this.tls.peerServer === undefined ? 'plain TCP' : 'mutual TLS'} and the cluster secret`);
+    const plain = auth === undefined ? [] : auth.kind === 'token' ? (isBcryptHash(auth.token) ? [] : ['the token']) : auth.users.filter((user) => !isBcryptHash(user.password)).map((user) => `user ${user.user}`);
+    if (plain.length > 0) logger.warn('plain-secret', `${plain.join(', ')} stored in plain text in ${this.options.config.source}: store a bcrypt hash instead (chorus passwd)`);
+  }
+
+  private acceptClient(raw: net.Socket): void {
     if (this.stopped) {
-      socket.destroy();
+      raw.destroy();
       return;
     }
     const session = this.nextSession++;
-    socket.setNoDelay(true);
-    this.sockets.set(session, socket);
+    raw.setNoDelay(true);
     this.core.openSession(session);
+    const context = this.clientTlsContext;
+    if (context === undefined) return this.serveClient(session, raw);
+    // NATS's tls_required: the INFO greeting goes in the clear, then the client starts TLS on the same connection.
+    const greeting = this.core.takeSessionOutput(session);
+    const bytes = greeting?.bytes ?? [];
+    const total = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
+    raw.on('error', () => undefined);
+    raw.write(Buffer.concat(bytes), () => {
+      if (this.stopped || greeting === undefined || greeting.close) {
+        raw.destroy();
+        if (greeting?.close !== true) this.core.closeSession(session);
+        return;
+      }
+      const settings = this.tls.clients!;
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context, requestCert: settings.requestCert ?? false, rejectUnauthorized: settings.rejectUnauthorized ?? false });
+      this.core.clientWritten(session, total, this.nowMs());
+      this.serveClient(session, secure);
+    });
+  }
+
+  /** Reads a client's commands into the core and writes its output, until either side closes. */
+  private serveClient(session: number, socket: net.Socket): void {
+    this.sockets.set(session, socket);
     socket.on('data', (chunk: Buffer) => {
       if (this.stopped) return;
       if (!this.readingStored(() => this.core.receive(session, chunk, this.nowMs()))) return;
@@ -282,6 +338,7 @@ export class NodeRunner {
     if (this.stopped) return;
     // monitor: log the elections, leader changes and slow consumers the inputs of this turn caused.
     this.monitor.afterStep();
+    this.checkCredentials();
     for (const message of this.core.takePeerMessages()) this.send(message);
     for (const output of this.core.takeClientOutput()) {
       const socket = this.sockets.get(output.session);
@@ -307,12 +364,55 @@ export class NodeRunner {
     while (!this.stopped && this.core.hasReady()) this.persistReady(this.core.ready());
   }
 
+  /**
+   * Runs the bcrypt comparisons CONNECTs wait on, a few at a time, each in
+   * bcryptjs's asynchronous form, which yields to the event loop between
+   * rounds: a slow hash delays that client alone, never the node's heartbeats.
+   */
+  private checkCredentials(): void {
+    for (const check of this.core.takeCredentialChecks()) this.credentialQueue.push(check);
+    while (this.credentialChecksRunning < CREDENTIAL_CHECKS_AT_ONCE && this.credentialQueue.length > 0) {
+      const check = this.credentialQueue.shift()!;
+      // A client that left (or was closed at its CONNECT deadline) while it waited needs no verdict.
+      if (!this.sockets.has(check.session)) continue;
+      const key = createHash('sha256').update(check.hash).update('\0').update(check.given).digest('hex');
+      if (this.acceptedCredentials.has(key)) {
+        this.core.credentialChecked(check.session, true, this.nowMs());
+        this.resumeIfAccepting(check.session);
+        continue;
+      }
+      this.credentialChecksRunning++;
+      const verdict = isBcryptHash(check.hash) ? bcrypt.compare(check.given, check.hash) : Promise.resolve(false);
+      verdict
+        .catch(() => false)
+        .then((accepted) => {
+          this.credentialChecksRunning--;
+          if (this.stopped) return;
+          if (accepted) this.rememberAccepted(key);
+          this.core.credentialChecked(check.session, accepted, this.nowMs());
+          this.resumeIfAccepting(check.session);
+          this.pump();
+        });
+    }
+  }
+
+  /** Reading stops while a client's commands wait (on a verdict, or for it to read); this starts it again once they may flow. */
+  private resumeIfAccepting(session: number): void {
+    const socket = this.sockets.get(session);
+    if (socket?.isPaused() === true && this.core.acceptsInput(session)) socket.resume();
+  }
+
+  private rememberAccepted(key: string): void {
+    if (this.acceptedCredentials.size >= ACCEPTED_CREDENTIALS_MAX) this.acceptedCredentials.delete(this.acceptedCredentials.values().next().value!);
+    this.acceptedCredentials.add(key);
+  }
+
   private onClientWritten(session: number, socket: net.Socket, bytes: number): void {
     if (this.stopped || this.sockets.get(session) !== socket) return;
     let freed = false;
     if (!this.readingStored(() => (freed = this.core.clientWritten(session, bytes, this.nowMs())))) return;
     if (!freed) return;
-    if (socket.isPaused() && this.core.acceptsInput(session)) socket.resume();
+    this.resumeIfAccepting(session);
     this.pump();
   }
 

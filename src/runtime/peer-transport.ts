@@ -20,6 +20,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { ClockStamp, PeerMessage } from '../node/peer-messages.js';
 import { CLOCK_STAMP_BYTES, decodeStampedPeerMessage, encodeStampedPeerMessage } from '../protocol/broker-peer-codec.js';
 import { FRAME_PREFIX_BYTES, FrameReader, type PeerCodecLimits } from '../protocol/peer-codec.js';
@@ -48,6 +49,12 @@ export interface PeerTransportOptions {
   readonly handshakeTimeoutMs?: number;
   /** Accepted connections still in their handshake at most. */
   readonly handshakesMax?: number;
+  /**
+   * TLS on peer links (docs/security.md): the listener's options and the
+   * dialler's. Both present their certificate and check the other's; the
+   * secret's challenge and answer then run inside the encrypted link.
+   */
+  readonly tls?: { readonly server: tls.TlsOptions; readonly dial: tls.ConnectionOptions } | undefined;
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
@@ -80,15 +87,21 @@ export class PeerTransport {
   /** Accepted connections that have not completed their handshake. */
   private handshaking = 0;
   private readonly refusals: RefusalLog;
+  /** Peer links whose TLS handshake failed (a certificate the other side or this one refused). */
+  private readonly tlsFailures: RefusalLog;
   private stopped = false;
   faults: PeerFaults = NO_FAULTS;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.refusals = new RefusalLog('peer', options.log);
+    this.tlsFailures = new RefusalLog('peer', options.log, 60_000, 'over TLS errors');
   }
 
   async start(): Promise<void> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const peerTls = this.options.tls;
+    // Under TLS a connection reaches accept() once its TLS handshake is done; the server's handshakeTimeout bounds a silent one before that.
+    const server = peerTls === undefined ? net.createServer((socket) => this.accept(socket)) : tls.createServer(peerTls.server, (socket) => this.accept(socket));
+    if (peerTls !== undefined) server.on('tlsClientError', (error) => this.tlsFailures.note(`an incoming handshake: ${error.message}`));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -150,7 +163,9 @@ export class PeerTransport {
   private dial(link: Outbound): void {
     if (this.stopped) return;
     link.timer = undefined;
-    const socket = net.connect({ host: link.peer.host, port: link.peer.peerPort });
+    const peerTls = this.options.tls;
+    const target = { host: link.peer.host, port: link.peer.peerPort };
+    const socket = peerTls === undefined ? net.connect(target) : tls.connect({ ...peerTls.dial, ...target });
     socket.setNoDelay(true);
     link.socket = socket;
     link.ready = false;
@@ -166,7 +181,12 @@ export class PeerTransport {
       link.backoffMs = BACKOFF_MIN_MS;
       this.options.log(`connected to peer ${link.peer.id} at ${link.peer.host}:${link.peer.peerPort}`);
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (error) => {
+      // A certificate the peer refused or we refused is worth saying; a refused dial to a node that is down is not.
+      if (peerTls !== undefined && !('code' in error && (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET'))) {
+        this.tlsFailures.note(`dialling peer ${link.peer.id}: ${error.message}`);
+      }
+    });
     socket.on('close', () => {
       if (link.socket !== socket) return;
       // Connections a stopping node closes itself are not news.

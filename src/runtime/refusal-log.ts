@@ -14,6 +14,8 @@ export class RefusalLog {
     private readonly port: string,
     private readonly log: (line: string) => void,
     private readonly intervalMs = 60_000,
+    /** Why such connections close, for the line: a limit, or a failed TLS handshake. */
+    private readonly cause = 'at a limit',
   ) {}
 
   note(reason: string): void {
@@ -22,7 +24,7 @@ export class RefusalLog {
     const now = Date.now();
     if (now - this.lastLogMs < this.intervalMs) return;
     this.lastLogMs = now;
-    this.log(`${this.port} port: closed ${this.count} connection${this.count === 1 ? '' : 's'} at a limit (latest: ${this.lastReason})`);
+    this.log(`${this.port} port: closed ${this.count} connection${this.count === 1 ? '' : 's'} ${this.cause} (latest: ${this.lastReason})`);
     this.count = 0;
   }
 }

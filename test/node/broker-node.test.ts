@@ -161,7 +161,7 @@ describe('BrokerNode: publishing', () => {
     const cluster = clusterWithLeader();
     const client = cluster.connect(1);
     client.send(pub('$CHORUS.ADMIN', 'x'));
-    expect(client.take('Err')).toEqual([{ type: 'Err', message: 'Permissions Violation for Publish to $CHORUS.ADMIN' }]);
+    expect(client.take('Err')).toEqual([{ type: 'Err', message: 'Permissions Violation for Publish to "$CHORUS.ADMIN"' }]);
     expect(client.closed).toBe(false);
   });
 

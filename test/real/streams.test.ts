@@ -182,7 +182,7 @@ describe('chorus pub', () => {
     expect([refused.code, refused.stderr.trim()]).toEqual([1, "chorus: the server refused it: Invalid Publish Subject"]);
     // No stream captures these, so they go out as NATS core: the -ERR then answers the PUB itself.
     const reserved = await chorus(cluster, leader, 'pub', '$CHORUS.X', 'x');
-    expect([reserved.code, reserved.stdout, reserved.stderr.trim()]).toEqual([1, '', 'chorus: the server refused it: Permissions Violation for Publish to $CHORUS.X']);
+    expect([reserved.code, reserved.stdout, reserved.stderr.trim()]).toEqual([1, '', 'chorus: the server refused it: Permissions Violation for Publish to "$CHORUS.X"']);
     const wildcard = await chorus(cluster, leader, 'pub', 'chat.*', 'x');
     expect([wildcard.code, wildcard.stdout, wildcard.stderr.trim()]).toEqual([1, '', 'chorus: the server refused it: Invalid Publish Subject']);
   }, 60_000);
