@@ -224,6 +224,7 @@ code { font-size: 13px; }
 .pass { color: #2e7d32; } .fail { color: #c62828; }
 .hint, .nav { color: #607d8b; }
 table { border-collapse: collapse; } td, th { border-bottom: 1px solid #eceff1; padding: 4px 10px; text-align: left; }
+table.index td:not(:last-child) { white-space: nowrap; }
 svg.timeline { display: block; width: 100%; height: auto; }
 svg text { font-family: system-ui, sans-serif; }
 svg text.lane-label { font-size: 12px; font-weight: 600; fill: #37474f; } svg text.lane-label.sub { font-size: 10px; font-weight: normal; fill: #78909c; }
