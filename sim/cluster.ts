@@ -597,6 +597,12 @@ export class SimCluster {
     return this.host(id).clock.offsetUs / 1000;
   }
 
+  /** How far the node's clock reads ahead of true time now (negative: behind), in ms: its offset plus the drift so far. */
+  clockAheadMs(id: NodeId): number {
+    const nowUs = this.scheduler.now();
+    return (this.host(id).clock.localTimeUs(nowUs) - nowUs) / 1000;
+  }
+
   setClock(id: NodeId, clock: { offsetMs?: number; driftPpm?: number }): void {
     const host = this.host(id);
     this.recordClocksAhead();

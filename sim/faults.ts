@@ -51,7 +51,12 @@ export interface ScheduledFault {
 /** Long delays are bounded so that a "delay" fault slows the cluster without stopping it for good. */
 const DELAY_MAX_MS = 500;
 
-export function applyFault(cluster: SimCluster, action: FaultAction): void {
+/**
+ * Applies a fault now. Returns the node a fault aimed at a role (crash-leader,
+ * isolate-leader, crash-follower, wipe-follower) struck, or undefined when no
+ * node filled the role; other faults name their nodes and return undefined.
+ */
+export function applyFault(cluster: SimCluster, action: FaultAction): NodeId | undefined {
   switch (action.kind) {
     case 'crash':
       cluster.crash(action.node);
@@ -68,21 +73,21 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     case 'crash-leader': {
       const leader = cluster.leader();
       if (leader !== undefined) cluster.crash(leader);
-      break;
+      return leader;
     }
     case 'isolate-leader': {
       const leader = cluster.leader();
       if (leader !== undefined) cluster.disconnect(leader);
-      break;
+      return leader;
     }
     case 'crash-follower':
     case 'wipe-follower': {
       const leader = cluster.leader();
       const follower = cluster.nodeIds.find((id) => id !== leader && cluster.isUp(id));
-      if (follower === undefined) break;
+      if (follower === undefined) return undefined;
       if (action.kind === 'wipe-follower') cluster.wipe(follower);
       else cluster.crash(follower);
-      break;
+      return follower;
     }
     case 'isolate':
       cluster.disconnect(action.node);
@@ -134,9 +139,15 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
       throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
     }
   }
+  return undefined;
 }
 
-export function describeFault(action: FaultAction): string {
+/**
+ * A fault as one line. `struck` is what applying a fault aimed at a role
+ * returned: given (a node, or null when no node filled the role), the line
+ * names it, as in `crash-leader n3`.
+ */
+export function describeFault(action: FaultAction, struck?: NodeId | null): string {
   const groups = (ids: readonly NodeId[]): string => ids.map((id) => `n${id}`).join(',');
   switch (action.kind) {
     case 'crash':
@@ -150,7 +161,8 @@ export function describeFault(action: FaultAction): string {
     case 'crash-follower':
     case 'isolate-leader':
     case 'wipe-follower':
-      return action.kind;
+      if (struck === undefined) return action.kind;
+      return struck === null ? `${action.kind} (none: no node filled the role)` : `${action.kind} n${struck}`;
     case 'partition':
       return `partition ${action.groups.map((group) => `{${groups(group)}}`).join(' ')}`;
     case 'one-way':
@@ -177,12 +189,27 @@ export function describeFault(action: FaultAction): string {
   }
 }
 
-/** Schedules every fault on the cluster at its time. */
-export function scheduleFaults(cluster: SimCluster, faults: readonly ScheduledFault[]): void {
-  for (const fault of faults) {
-    cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => applyFault(cluster, fault.action));
-  }
+/**
+ * Schedules every fault on the cluster at its time. `onApplied` hears each
+ * fault as it fires, with its index in `faults` and the node a role fault
+ * struck. The event labels stay the schedule's (`fault crash-leader`): they
+ * are part of the trace hash, and a seed's trace must not change.
+ */
+export function scheduleFaults(
+  cluster: SimCluster,
+  faults: readonly ScheduledFault[],
+  onApplied?: (index: number, struck: NodeId | undefined) => void,
+): void {
+  faults.forEach((fault, index) => {
+    cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => {
+      const struck = applyFault(cluster, fault.action);
+      onApplied?.(index, struck);
+    });
+  });
 }
+
+/** The faults that pick their node as they fire, by the role it has then. */
+export const ROLE_FAULT_KINDS: readonly FaultKind[] = ['crash-leader', 'isolate-leader', 'crash-follower', 'wipe-follower'];
 
 export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'crash',

@@ -1,9 +1,10 @@
-import type { RaftMessageType } from '../src/raft/types.js';
+import type { NodeId, RaftMessageType } from '../src/raft/types.js';
 import type { SafetyProperty, Violation } from './checker.js';
 import { SimCluster, type SimClusterOptions, type TrafficCounter } from './cluster.js';
 import {
   ALL_FAULT_KINDS,
   randomFaultSchedule,
+  ROLE_FAULT_KINDS,
   scheduleFaults,
   type FaultKind,
   type ScheduledFault,
@@ -54,7 +55,8 @@ export interface SimRunOptions {
 
 export interface StateSample {
   readonly timeMs: number;
-  readonly nodes: readonly { readonly role: string; readonly term: number; readonly commitIndex: number }[];
+  /** clockAheadMs: how far the node's clock read ahead of true time (negative: behind). */
+  readonly nodes: readonly { readonly role: string; readonly term: number; readonly commitIndex: number; readonly clockAheadMs: number }[];
 }
 
 export const DEFAULT_SIM_RUN_OPTIONS: SimRunOptions = {
@@ -94,6 +96,13 @@ export interface SimRunResult {
   /** How many times each safety property had something to judge: one at 0 was never tested by this run. */
   readonly judged: Readonly<Record<SafetyProperty, number>>;
   readonly faults: readonly ScheduledFault[];
+  /**
+   * For each of `faults`, in order: the node a fault aimed at a role
+   * (crash-leader, isolate-leader, crash-follower, wipe-follower) struck when
+   * it fired, or null when no node filled the role; undefined for every other
+   * fault and for a fault that never fired.
+   */
+  readonly faultTargets: readonly (NodeId | null | undefined)[];
   readonly healAtMs: number;
   readonly elections: readonly { term: number; node: number; timeUs: number }[];
   readonly proposalAttempts: number;
@@ -184,7 +193,11 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
       meanIntervalMs: options.meanFaultIntervalMs,
       kinds: options.faultKinds,
     });
-  scheduleFaults(cluster, faults);
+  const faultTargets: (NodeId | null | undefined)[] = faults.map(() => undefined);
+  const aimsAtRole = (fault: ScheduledFault): boolean => ROLE_FAULT_KINDS.includes(fault.action.kind);
+  scheduleFaults(cluster, faults, (index, struck) => {
+    if (aimsAtRole(faults[index]!)) faultTargets[index] = struck ?? null;
+  });
   const proposer = new SteadyProposer(cluster, SimRandom.stream(options.seed, 'workload'), {
     proposalsPerSecond: options.proposalsPerSecond,
     startMs: 0,
@@ -232,6 +245,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     judged: { ...cluster.checker.judged },
     options,
     faults,
+    faultTargets,
     healAtMs,
     elections: cluster.checker.elections,
     proposalAttempts: proposer.attempts,
@@ -295,7 +309,7 @@ function runWithProgress(
     cluster.runFor(Math.min(stepMs, untilMs - cluster.nowMs()));
     checkBrokerInvariants(cluster);
     if (sampler !== undefined) {
-      const nodes = cluster.statuses().map((status) => ({ role: status.role, term: status.term, commitIndex: status.commitIndex }));
+      const nodes = cluster.statuses().map((status) => ({ role: status.role, term: status.term, commitIndex: status.commitIndex, clockAheadMs: cluster.clockAheadMs(status.id) }));
       sampler.samples.push({ timeMs: cluster.nowMs(), nodes });
     }
     if (cluster.nowMs() - reportedMs >= 1000 || cluster.nowMs() >= untilMs) {

@@ -109,19 +109,32 @@ export function scenarioRunOptions(scenario: Scenario, seed: number): Partial<Si
   };
 }
 
+/** An expectation a run failed, with where on the run's timeline it failed. */
+export interface UnmetExpectation {
+  readonly text: string;
+  /** The stretch of simulated time the expectation was about, in ms. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** When it became unmet: the end of the run for progress, the moment the bound ran out for unavailability. */
+  readonly atMs: number;
+}
+
 /** The expectations a run failed, beyond safety and the history checks (which runPassed covers). */
-export function unmetExpectations(scenario: Scenario, result: SimRunResult): string[] {
-  const problems: string[] = [];
+export function unmetExpectations(scenario: Scenario, result: SimRunResult): UnmetExpectation[] {
+  const problems: UnmetExpectation[] = [];
   const events = result.broker?.history.events ?? [];
   const acks = events.filter((event) => event.kind === 'publish-ok').map((event) => event.timeMs);
+  const endMs = Math.min(scenario.durationMs, result.simulatedMs);
   if (scenario.expect.progress && !acks.some((timeMs) => timeMs >= scenario.healAtMs)) {
-    problems.push(`progress: no publish was acknowledged after healing at ${scenario.healAtMs} ms`);
+    const text = `progress: no publish was acknowledged after healing at ${scenario.healAtMs} ms`;
+    problems.push({ text, fromMs: scenario.healAtMs, toMs: result.simulatedMs, atMs: result.simulatedMs });
   }
   const bound = scenario.expect.maxUnavailableMs;
   if (bound !== undefined && acks.length > 0) {
-    const worst = longestGap(acks, Math.min(scenario.durationMs, result.simulatedMs));
+    const worst = longestGap(acks, endMs);
     if (worst.gapMs > bound) {
-      problems.push(`unavailability: no publish was acknowledged for ${worst.gapMs.toFixed(0)} ms from ${worst.fromMs.toFixed(0)} ms (bound ${bound} ms)`);
+      const text = `unavailability: no publish was acknowledged for ${worst.gapMs.toFixed(0)} ms from ${worst.fromMs.toFixed(0)} ms (bound ${bound} ms)`;
+      problems.push({ text, fromMs: worst.fromMs, toMs: worst.fromMs + worst.gapMs, atMs: worst.fromMs + bound });
     }
   }
   return problems;

@@ -60,8 +60,15 @@ function faultLine(result: SimRunResult): string {
   const counts = new Map<string, number>();
   for (const fault of result.faults) counts.set(fault.action.kind, (counts.get(fault.action.kind) ?? 0) + 1);
   const byKind = [...counts].map(([kind, count]) => `${kind} ${count}`).join(', ');
-  const first = result.faults.slice(0, 3).map((fault) => `${seconds(fault.atMs)} ${describeFault(fault.action)}`);
-  return `${result.faults.length} until ${seconds(result.healAtMs)}, then healed (${byKind}); first: ${first.join('; ')}`;
+  const first = result.faults.slice(0, 3).map((fault, i) => `${seconds(fault.atMs)} ${describeFault(fault.action, result.faultTargets[i])}`);
+  // Faults aimed at a role strike whichever node has it then: name those beyond the first three too.
+  const struck = result.faults
+    .map((fault, i) => ({ fault, target: result.faultTargets[i] }))
+    .slice(3)
+    .filter(({ target }) => target !== undefined)
+    .map(({ fault, target }) => `${seconds(fault.atMs)} ${describeFault(fault.action, target)}`);
+  const roles = struck.length === 0 ? '' : `; later: ${struck.slice(0, 5).join('; ')}${struck.length > 5 ? ` and ${struck.length - 5} more` : ''}`;
+  return `${result.faults.length} until ${seconds(result.healAtMs)}, then healed (${byKind}); first: ${first.join('; ')}${roles}`;
 }
 
 function electionLine(result: SimRunResult): string {

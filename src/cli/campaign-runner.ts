@@ -10,7 +10,8 @@ import { CampaignProgress } from './campaign-progress.js';
 import type { CliIo } from './io.js';
 
 export type CampaignJob =
-  | { readonly kind: 'sweep'; readonly file: string; readonly seed: number }
+  /** reportsDir: where the run writes its report if it fails; none when undefined. */
+  | { readonly kind: 'sweep'; readonly file: string; readonly seed: number; readonly reportsDir?: string }
   | { readonly kind: 'fuzz'; readonly seed: number; readonly shrink: boolean };
 
 export type CampaignJobResult = { readonly kind: 'sweep'; readonly result: SweepResult } | { readonly kind: 'fuzz'; readonly result: FuzzResult };

@@ -6,7 +6,8 @@ import chalk from 'chalk';
 import { parseArgs } from 'node:util';
 import { hashString, RunningHash } from '../../sim/hash.js';
 import type { SimCluster } from '../../sim/cluster.js';
-import { buildReport, readReport, writeIndex, writeReport, type Report } from '../../sim/report.js';
+import { buildReport, readReport, writeReport, type Report, type ReportOrigin } from '../../sim/report.js';
+import { writeIndex } from '../../sim/report-index.js';
 import { runSimulation } from '../../sim/run.js';
 import { listScenarioFiles, loadScenario, resolveScenarioFile, scenarioRunOptions, unmetExpectations, ScenarioError, type Scenario } from '../../sim/scenario.js';
 import { formatSummary } from '../../sim/summary.js';
@@ -24,9 +25,10 @@ Runs a scripted scenario (a file, or a name from scenarios/) in the simulator:
 its cluster, its client workload, its timeline of faults, then its
 expectations. Prints a summary ending with the command that replays the run,
 and writes DIR/<scenario>-<seed>.json and .html (default DIR: reports). With
-'all', runs every scenario in scenarios/ once, prints a table and writes
-DIR/index.html. Exit status 1 when a safety property, a client-history check
-or an expectation fails.
+'all', runs every scenario in scenarios/ once and prints a table. Either way
+DIR/index.html is rewritten to list every report in DIR, newest first. Exit
+status 1 when a safety property, a client-history check or an expectation
+fails.
 
 Options:
   --seed N          the run's seed, 0 to 4294967295 (default 1)
@@ -75,10 +77,10 @@ export function runScenario(
   const report = buildReport(scenario, seed, result, unmet);
   // Liveness before the history checks: a run that did not converge leaves nodes
   // behind, and what they lack then shows up in the history checks too.
-  const problems = [...report.violations.map((v) => v.text), ...report.liveness, ...report.historyViolations.map((v) => v.text), ...unmet];
+  const problems = [...report.violations.map((v) => v.text), ...report.liveness, ...report.historyViolations.map((v) => v.text), ...unmet.map((u) => u.text)];
   let summary = formatSummary(result, `${report.replay}   (or: npx chorus sim run ${scenario.file} --seed ${seed})`);
   const lines = summary.split('\n');
-  const expectLine = `${chalk.bold('expect'.padEnd(11))}${unmet.length === 0 ? chalk.green('every expectation met') : chalk.red(unmet.join('; '))}`;
+  const expectLine = `${chalk.bold('expect'.padEnd(11))}${unmet.length === 0 ? chalk.green('every expectation met') : chalk.red(unmet.map((u) => u.text).join('; '))}`;
   // The expectations go just before the result line, which must reflect them.
   const resultAt = lines.findIndex((line) => line.includes('result'));
   lines.splice(resultAt, 1, expectLine, `${chalk.bold('result'.padEnd(11))}${report.passed ? chalk.green('PASS') : chalk.red('FAIL')}`);
@@ -118,8 +120,11 @@ export function simRunScenario(target: string, argv: readonly string[], io: CliI
   }
   io.progress('');
   if (options.historyPath !== undefined && run.history !== undefined) writeHistory(options.historyPath, historyToJSON(run.history));
-  const written = writeReport(options.reportsDir, run.outcome.report);
-  io.out(run.summary.replace(/\ntrace hash: /, `\nreports    ${written.json}, ${written.html}\ntrace hash: `));
+  const written = writeAndTell(options.reportsDir, run.outcome.report, 'sim run', io);
+  const index = writeIndex(options.reportsDir);
+  // The replay line names the report where it was written (--reports may move it).
+  const summary = run.summary.replace(run.outcome.report.replay, `npx chorus sim replay ${written.json}`);
+  io.out(summary.replace(/\ntrace hash: /, `\nreports    ${written.html} (index: ${index}), ${written.json}\ntrace hash: `));
   return run.outcome.passed ? 0 : 1;
 }
 
@@ -134,7 +139,7 @@ function runAll(seed: number, reportsDir: string, io: CliIo): number {
     const started = io.wallMs();
     const { outcome } = runScenario(scenario, seed, () => io.wallMs());
     const wall = io.wallMs() - started;
-    writeReport(reportsDir, outcome.report);
+    writeAndTell(reportsDir, outcome.report, 'sim run all', io);
     reports.push(outcome.report);
     combined.mix(hashString(outcome.traceHash));
     const r = outcome.report;
@@ -150,7 +155,7 @@ function runAll(seed: number, reportsDir: string, io: CliIo): number {
     ]);
   }
   io.progress('');
-  const index = writeIndex(reportsDir, reports);
+  const index = writeIndex(reportsDir);
   io.out(chalk.bold(`chorus: every scenario in scenarios/ once, seed ${seed}, in the simulator`));
   io.out(table(rows));
   const failed = reports.filter((report) => !report.passed);
@@ -158,6 +163,13 @@ function runAll(seed: number, reportsDir: string, io: CliIo): number {
   io.out(`${reports.length - failed.length} of ${reports.length} scenarios passed; reports in ${index}`);
   io.out(`trace hash: ${combined.hex()}`);
   return failed.length === 0 ? 0 : 1;
+}
+
+/** Writes a report; says so when an earlier report of the same scenario and seed with another trace was kept aside. */
+export function writeAndTell(dir: string, report: Report, origin: ReportOrigin, io: CliIo): { json: string; html: string } {
+  const written = writeReport(dir, report, { origin });
+  if (written.keptAside !== undefined) io.err(`an earlier report of ${report.scenario} seed ${report.seed} had another trace; kept as ${written.keptAside}`);
+  return written;
 }
 
 export function simReplay(argv: readonly string[], io: CliIo): number {

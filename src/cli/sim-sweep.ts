@@ -4,9 +4,11 @@
 // writes its results for `chorus sim merge` to join with the other shards'.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { writeReport } from '../../sim/report.js';
+import { writeIndex } from '../../sim/report-index.js';
 import { listScenarioFiles, loadScenario, resolveScenarioFile } from '../../sim/scenario.js';
 import { UsageError, parseInteger } from './args.js';
 import { buildId } from './build-id.js';
@@ -18,7 +20,7 @@ import { parseSeedRange } from './seed-range.js';
 import { formatShard, parseShard, shardSeeds, WHOLE_CAMPAIGN } from './shard.js';
 import { loadOrUsage, runScenario } from './sim-scenarios.js';
 
-export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N] [--shard K/N] [--json FILE]
+export const SWEEP_HELP = `Usage: chorus sim sweep <scenario | all> --seeds A..B [--workers N] [--shard K/N] [--json FILE] [--reports DIR]
 
 Runs a scenario (or every scenario) over a range of seeds, in N worker
 threads (default: the number of cores), then prints a table per scenario and
@@ -31,19 +33,28 @@ the table and failures of the runs that finished, then exits with status 130
   --shard K/N   run only shard K of N: seed i of A..B goes to shard
                 ((i - A) mod N) + 1, so N machines given 1/N..N/N run every
                 seed once between them
-  --json FILE   write the results to FILE, for 'chorus sim merge'`;
+  --json FILE   write the results to FILE, for 'chorus sim merge'
+  --reports DIR write each failing seed's report (JSON and HTML) to DIR and
+                list it in DIR/index.html with the other reports there
+                (default reports)`;
 
-/** One run of a sweep: a scenario with one seed. A worker thread runs it, or the command itself with --workers 1. */
-export function sweepJob(job: { readonly file: string; readonly seed: number }): SweepResult {
+/**
+ * One run of a sweep: a scenario with one seed. A worker thread runs it, or
+ * the command itself with --workers 1. A failing run writes its report, each
+ * under its own name, so workers never write the same file; the index is
+ * written once, by the command, when the sweep ends.
+ */
+export function sweepJob(job: { readonly file: string; readonly seed: number; readonly reportsDir?: string }): SweepResult {
   const scenario = loadScenario(job.file);
   const { outcome } = runScenario(scenario, job.seed);
+  if (!outcome.passed && job.reportsDir !== undefined) writeReport(job.reportsDir, outcome.report, { origin: 'sim sweep' });
   return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' };
 }
 
 export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { seeds: { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { seeds: { type: 'string' }, workers: { type: 'string' }, shard: { type: 'string' }, json: { type: 'string' }, reports: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help === true) {
@@ -56,7 +67,10 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   const shard = values.shard === undefined ? WHOLE_CAMPAIGN : parseShard(values.shard);
   const scenarios = campaignScenarios(positionals[0]!);
   const seeds = shardSeeds(from, to, shard);
-  const jobs = scenarios.flatMap((scenario) => seeds.map((seed) => ({ kind: 'sweep' as const, file: scenario.file, seed })));
+  const reportsDir = values.reports ?? 'reports';
+  // Made here, before any worker starts, so a folder that cannot be made stops the sweep with one line.
+  mkdirSync(reportsDir, { recursive: true });
+  const jobs = scenarios.flatMap((scenario) => seeds.map((seed) => ({ kind: 'sweep' as const, file: scenario.file, seed, reportsDir })));
   if (values.shard !== undefined) io.out(`shard ${formatShard(shard)} of seeds ${from}..${to}: ${seeds.length} seed${seeds.length === 1 ? '' : 's'} of ${to - from + 1}, ${jobs.length} run${jobs.length === 1 ? '' : 's'}`);
   const run = await runCampaign(io, { what: 'chorus sim sweep', unit: 'runs' }, {
     jobs,
@@ -70,6 +84,8 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   const seconds = run.wallMs / 1000;
   io.out(`${ordered.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(ordered.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
   for (const line of sweepFailureLines(ordered)) io.out(line);
+  const failures = ordered.filter((result) => !result.passed).length;
+  if (failures > 0) io.out(`the ${failures} failing run${failures === 1 ? '' : 's'}' reports are in ${reportsDir}, listed in ${writeIndex(reportsDir)}`);
   if (values.json !== undefined && run.interrupted) {
     io.err(`no part written to ${values.json}: an interrupted shard would leave runs out of a merge; run it again`);
   } else if (values.json !== undefined) {
