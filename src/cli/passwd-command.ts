@@ -18,7 +18,7 @@ node spends checking a CONNECT, and an attacker a guess.
 
 const DEFAULT_COST = 11;
 
-export async function passwdCommand(argv: readonly string[], io: CliIo, input: AsyncIterable<Buffer | string> = process.stdin): Promise<number> {
+export async function passwdCommand(argv: readonly string[], io: CliIo, input: AsyncIterable<Buffer | string> | Iterable<Buffer | string> = process.stdin): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], options: { cost: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help === true) {
     io.out(PASSWD_HELP);

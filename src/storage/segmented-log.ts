@@ -13,10 +13,10 @@
 // conflicting suffix) cuts the file at the record's offset and removes later
 // segments.
 //
-// Recovery (open). Records are read in order and every CRC is checked. A
-// record at the very end of the last segment that is incomplete or fails its
-// CRC is a torn write (the process died mid-append): it is cut off, with a
-// log line. Anything wrong before that (a bad CRC, a gap in the indices, a
+// Recovery (open). Records are read in order and every CRC is checked. Bad
+// records at the end of the last segment with no good record after them are a
+// torn write (the process died mid-append, perhaps leaving junk over the rest
+// of a write of several records): they are cut off, with a log line. Anything wrong before that (a bad CRC, a gap in the indices, a
 // header that does not match its file name) is corruption of data that was
 // acknowledged, and open() refuses with an error naming the file and byte
 // offset, never dropping it silently.
@@ -339,9 +339,12 @@ function scanSegment(file: string, bytes: Uint8Array, firstIndex: number, isLast
     const expected = firstIndex + entries.length;
     const problem = recordProblem(bytes, view, offset, expected);
     if (problem !== undefined) {
-      // A torn write can only leave the final record bad: if a good record of a
-      // later index follows (a damaged length field can hide it), this is corruption.
-      const atTail = problem.recordEnd >= bytes.length && !goodRecordFollows(bytes, view, offset + 1, expected + 1);
+      // A torn write can only leave bad records at the end: if a good record of
+      // a later index follows (a damaged length field can hide it), this is
+      // corruption. Nothing good after it is a torn tail, even when junk
+      // follows: a write of several records, torn in the first, may leave
+      // garbage over the rest of its range.
+      const atTail = !goodRecordFollows(bytes, view, offset + 1, expected + 1);
       if (isLast && atTail) return result(offset);
       return result(undefined, new StorageCorruptionError(file, offset, problem.reason));
     }
@@ -353,25 +356,25 @@ function scanSegment(file: string, bytes: Uint8Array, firstIndex: number, isLast
   return result(undefined);
 }
 
-/** Why the record at `offset` is not a good entry `expectedIndex`, and where it would end. */
-function recordProblem(bytes: Uint8Array, view: DataView, offset: number, expectedIndex: number): { reason: string; recordEnd: number } | undefined {
+/** Why the record at `offset` is not a good entry `expectedIndex`. */
+function recordProblem(bytes: Uint8Array, view: DataView, offset: number, expectedIndex: number): { reason: string } | undefined {
   if (offset + RECORD_HEADER_BYTES > bytes.length) {
-    return { reason: `record header is cut short (${bytes.length - offset} of ${RECORD_HEADER_BYTES} bytes)`, recordEnd: bytes.length };
+    return { reason: `record header is cut short (${bytes.length - offset} of ${RECORD_HEADER_BYTES} bytes)` };
   }
   const payloadLength = view.getUint32(offset);
   const recordEnd = offset + RECORD_HEADER_BYTES + payloadLength;
   if (payloadLength < ENTRY_FIXED_BYTES || payloadLength > RECORD_BYTES_MAX) {
-    return { reason: `record length ${payloadLength} is impossible`, recordEnd: Math.max(recordEnd, bytes.length) };
+    return { reason: `record length ${payloadLength} is impossible` };
   }
-  if (recordEnd > bytes.length) return { reason: `record of ${payloadLength} bytes is cut short`, recordEnd };
+  if (recordEnd > bytes.length) return { reason: `record of ${payloadLength} bytes is cut short` };
   const stored = view.getUint32(offset + 4);
   const actual = crc32(bytes, offset + RECORD_HEADER_BYTES, recordEnd);
-  if (stored !== actual) return { reason: `CRC mismatch (stored ${hex(stored)}, computed ${hex(actual)})`, recordEnd };
+  if (stored !== actual) return { reason: `CRC mismatch (stored ${hex(stored)}, computed ${hex(actual)})` };
   const payload = offset + RECORD_HEADER_BYTES;
   const index = readU64(view, payload);
-  if (index !== expectedIndex) return { reason: `record holds index ${index}, expected ${expectedIndex}`, recordEnd };
+  if (index !== expectedIndex) return { reason: `record holds index ${index}, expected ${expectedIndex}` };
   const kind = bytes[payload + 16]!;
-  if (kind > 1) return { reason: `record has entry kind ${kind}`, recordEnd };
+  if (kind > 1) return { reason: `record has entry kind ${kind}` };
   return undefined;
 }
 

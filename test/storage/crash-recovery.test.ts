@@ -158,3 +158,53 @@ describe('the storage engine over a disk that crashes (property)', () => {
     expect(details.failed ? `${cause}\nreplay: CHORUS_PROPERTY_SEED=${details.seed} npx vitest run test/storage/crash-recovery.test.ts` : undefined).toBeUndefined();
   });
 });
+
+describe('a torn write of several records', () => {
+  it('is cut as a torn tail even when junk covers the records after the tear, and the acknowledged entry stays', () => {
+    const outcomes = { junkAfterTear: 0, cutShort: 0 };
+    for (let tearSeed = 1; tearSeed <= 300; tearSeed++) {
+      const queued: (() => void)[] = [];
+      const fs = new SimFileSystem({ ...DEFAULT_DISK_OPTIONS }, SimRandom.stream(tearSeed, 'disk'), (_delay, action) => queued.push(action));
+      const flushAll = (): void => {
+        while (queued.length > 0) queued.shift()!();
+      };
+      let opened: OpenedStorage | undefined;
+      NodeStorage.open(fs, DIR, { segmentBytesMax: 1 << 20, note: () => undefined }, (error, result) => {
+        expect(error).toBeUndefined();
+        opened = result;
+      });
+      flushAll();
+      const entry = (index: number): Entry => ({ index, term: 1, kind: 'command', data: new Uint8Array(40).fill(index) });
+      let acknowledged = false;
+      opened!.storage.persist({ hardState: { term: 1, vote: 1 }, truncateFrom: undefined, entries: [entry(1)] }, () => (acknowledged = true));
+      flushAll();
+      expect(acknowledged).toBe(true);
+      // Five records in one write, never synced, then a crash that tears it.
+      opened!.storage.persist({ hardState: undefined, truncateFrom: undefined, entries: [2, 3, 4, 5, 6].map(entry) }, () => undefined);
+      queued.length = 0;
+      fs.tornCrash(SimRandom.stream(tearSeed, 'tear'));
+      const segment = fs.list(`${DIR}/log`)[0]!;
+      const bytesOnDisk = fs.fileBytes(`${DIR}/log/${segment}`)!.length;
+      let recovered: OpenedStorage | undefined;
+      let failure: Error | undefined;
+      NodeStorage.open(fs, DIR, { segmentBytesMax: 1 << 20, note: () => undefined }, (error, result) => {
+        failure = error;
+        recovered = result;
+      });
+      flushAll();
+      expect(failure?.message, `tear seed ${tearSeed}`).toBeUndefined();
+      const entries = recovered!.durable.entries;
+      expect(entries[0]?.data).toEqual(entry(1).data);
+      // Whatever follows the acknowledged entry is a whole prefix of the torn write.
+      entries.forEach((recoveredEntry, i) => expect(recoveredEntry).toEqual(entry(i + 1)));
+      const recordBytes = 8 + 17 + 40;
+      const wholeRecordsEnd = 16 + entries.length * recordBytes;
+      if (bytesOnDisk > wholeRecordsEnd + recordBytes) outcomes.junkAfterTear++;
+      else if (bytesOnDisk > wholeRecordsEnd) outcomes.cutShort++;
+      recovered!.storage.close();
+    }
+    // Both shapes of tear came up: a record cut short at the end, and a bad record with more of the write's range after it.
+    expect(outcomes.junkAfterTear).toBeGreaterThan(0);
+    expect(outcomes.cutShort).toBeGreaterThan(0);
+  });
+});
