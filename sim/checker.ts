@@ -1,5 +1,5 @@
 import type { RaftNode } from '../src/raft/node.js';
-import type { Entry, NodeId, RaftMessage } from '../src/raft/types.js';
+import type { Entry, NodeId, RaftMessage, RaftMessageType } from '../src/raft/types.js';
 import type { DurableView } from './disk.js';
 import { chainHash, hashBytes } from './hash.js';
 
@@ -18,7 +18,8 @@ export type SafetyProperty =
   | 'Timestamp Bound'
   | 'Election Quorum'
   | 'Clock Covers Applied'
-  | 'Match Within Shared Log';
+  | 'Match Within Shared Log'
+  | 'Leadership';
 
 /** Every property the checker judges, in the order reports list them. */
 export const SAFETY_PROPERTIES: readonly SafetyProperty[] = [
@@ -37,7 +38,17 @@ export const SAFETY_PROPERTIES: readonly SafetyProperty[] = [
   'Election Quorum',
   'Clock Covers Applied',
   'Match Within Shared Log',
+  'Leadership',
 ];
+
+/**
+ * After the last heal, with no fault left, a run may see at most this many
+ * elections and its highest term may grow by at most this many: a healed
+ * cluster elects one leader (a few more when a vote splits, or when a node
+ * that refused to lead hands over) and keeps it. See docs/sim-api.md.
+ */
+export const ELECTIONS_AFTER_HEAL_MAX = 4;
+export const TERMS_AFTER_HEAL_MAX = 8;
 
 export interface Violation {
   readonly property: SafetyProperty;
@@ -75,6 +86,20 @@ interface NodeRecord {
   /** The term in which this node was last seen as leader, or 0. */
   leaderTerm: number;
 }
+
+/** A node's leadership of one term, as the Leadership property follows it. */
+interface Tenure {
+  readonly term: number;
+  /** How many ticks the node had been given when it was first seen leading this term. */
+  readonly sinceTick: number;
+  /** Per voter, the node's tick count when that voter's last answer of this term reached it. */
+  readonly heardAtTick: Map<NodeId, number>;
+  /** Reported once per term, not after every event that follows. */
+  reported: boolean;
+}
+
+/** The answers a leader's CheckQuorum counts as hearing from a voter. */
+const LEADER_HEARS: ReadonlySet<RaftMessageType> = new Set<RaftMessageType>(['AppendResponse', 'HeartbeatResponse', 'InstallSnapshotResponse']);
 
 const TERM_KEY_LIMIT = 2 ** 21;
 
@@ -134,6 +159,12 @@ export class SafetyChecker {
   private readonly appliedChains: number[] = [];
   private readonly voteByTermAndVoter = new Map<string, NodeId>();
   private readonly dataHashes = new WeakMap<Uint8Array, number>();
+  /** Per node id, the leadership it holds now, for the Leadership property; undefined while it does not lead. */
+  private readonly tenures: (Tenure | undefined)[] = [];
+  /** The highest term any message has carried: the cluster's term, as far as anyone could learn it. */
+  private highestTerm = 0;
+  /** What the cluster had reached when the last heal came; undefined before it. */
+  private atHeal: { readonly elections: number; readonly term: number } | undefined;
 
   constructor(
     private readonly now: () => number,
@@ -163,6 +194,7 @@ export class SafetyChecker {
 
   /** Checks one message the moment a node hands it to the network. */
   checkSend(message: RaftMessage): void {
+    if (message.term > this.highestTerm) this.highestTerm = message.term;
     if (message.type === 'VoteRequest' && !message.preVote) {
       // A candidate asks for votes only once its vote for itself is durable.
       this.recordVote(message.from, message.term, message.from);
@@ -464,6 +496,80 @@ export class SafetyChecker {
     }
     if (granted < quorum) {
       this.report('Election Quorum', `n${node.id} became leader of term ${term} with ${granted} of the ${quorum} votes of that term a quorum needs`, [node.id], term, 0);
+    }
+  }
+
+  /**
+   * Leadership, as a message reaches a node: an answer of a leader's own term
+   * from one of its voters (to an append, a heartbeat or a snapshot chunk) is
+   * what its CheckQuorum counts as hearing from that voter. `ticks` is how
+   * many ticks the receiving node has been given so far.
+   */
+  noteDelivered(message: RaftMessage, ticks: number): void {
+    if (!LEADER_HEARS.has(message.type)) return;
+    const tenure = this.tenures[message.to];
+    if (tenure === undefined || tenure.term !== message.term) return;
+    tenure.heardAtTick.set(message.from, ticks);
+  }
+
+  /**
+   * Leadership: a leader hears from a quorum (itself and voters answering in
+   * its term) within every two election timeouts of its own ticks, once it has
+   * led for one. A correct core checks its quorum at the end of each election
+   * timeout (ticks W, 2W, ... of its term) and steps down unless a quorum
+   * answered since the previous check, so at any tick r >= W of its term a
+   * quorum answered at or after tick floor(r/W)*W - W, which is after r - 2W.
+   * Counted in ticks the node was given, so clock drift, jumps and ticks held
+   * back by the driver change nothing: the node counts the same ticks.
+   */
+  checkLeaderHearing(node: RaftNode, ticks: number, electionTicks: number): void {
+    if (node.role() !== 'leader') {
+      this.tenures[node.id] = undefined;
+      return;
+    }
+    let tenure = this.tenures[node.id];
+    if (tenure === undefined || tenure.term !== node.term()) {
+      tenure = { term: node.term(), sinceTick: ticks, heardAtTick: new Map(), reported: false };
+      this.tenures[node.id] = tenure;
+    }
+    const led = ticks - tenure.sinceTick;
+    if (led < electionTicks || tenure.reported) return;
+    this.judged['Leadership']++;
+    const quorum = Math.floor(node.voters.length / 2) + 1;
+    let heard = 1;
+    for (const voter of node.voters) {
+      if (voter !== node.id && (tenure.heardAtTick.get(voter) ?? Number.NEGATIVE_INFINITY) > ticks - 2 * electionTicks) heard++;
+    }
+    if (heard >= quorum) return;
+    tenure.reported = true;
+    const detail =
+      `n${node.id} has led term ${node.term()} for ${led} ticks and heard from ${heard} of the ${quorum} voters a quorum needs ` +
+      `in the last ${2 * electionTicks} ticks (two election timeouts), yet still leads`;
+    this.report('Leadership', detail, [node.id], node.term(), 0);
+  }
+
+  /** Leadership: every fault has just healed; from here on, elections and new terms are counted. */
+  noteHealed(): void {
+    this.atHeal = { elections: this.elections.length, term: this.highestTerm };
+  }
+
+  /**
+   * Leadership, at the end of a run: since the last heal, at most
+   * ELECTIONS_AFTER_HEAL_MAX elections and TERMS_AFTER_HEAL_MAX new terms. A
+   * healed cluster that keeps electing (leaders that lose office with nothing
+   * wrong, or candidates that keep disrupting) makes little progress however
+   * safe each step is.
+   */
+  checkAfterHeal(): void {
+    if (this.atHeal === undefined) return;
+    this.judged['Leadership']++;
+    const elections = this.elections.length - this.atHeal.elections;
+    const terms = this.highestTerm - this.atHeal.term;
+    if (elections > ELECTIONS_AFTER_HEAL_MAX) {
+      const terms = this.elections.slice(this.atHeal.elections).map((election) => `${election.term} (n${election.node})`);
+      this.report('Leadership', `${elections} elections after the last heal, more than ${ELECTIONS_AFTER_HEAL_MAX}: terms ${terms.join(', ')}`, [], this.highestTerm, 0);
+    } else if (terms > TERMS_AFTER_HEAL_MAX) {
+      this.report('Leadership', `the highest term went from ${this.atHeal.term} to ${this.highestTerm} after the last heal, more than ${TERMS_AFTER_HEAL_MAX} new terms`, [], this.highestTerm, 0);
     }
   }
 

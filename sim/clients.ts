@@ -15,7 +15,7 @@
 // function of its seed.
 
 import { SimRandom } from './random.js';
-import type { HistoryRecorder, SubscriptionMode } from './history.js';
+import { parseHlc, type HistoryRecorder, type SubscriptionMode } from './history.js';
 import type { NodeId } from '../src/raft/types.js';
 import { ServerParser, type ServerFrame } from '../src/protocol/server-parser.js';
 import { LATE_HEADER } from '../src/node/replies.js';
@@ -237,7 +237,8 @@ export class SimPublisher {
     const timeMs = this.link.nowMs();
     if (reply !== undefined && typeof reply.seq === 'number') {
       const stamp = typeof reply.ts === 'number' ? reply.ts : undefined;
-      this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true, ...(stamp === undefined ? {} : { timestampMs: stamp }) });
+      const hlc = typeof reply.hlc === 'string' && parseHlc(reply.hlc) !== undefined ? { hlc: reply.hlc } : {};
+      this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true, ...(stamp === undefined ? {} : { timestampMs: stamp }), ...hlc });
       if (this.options.causal && stamp !== undefined && (this.seenMs === undefined || stamp > this.seenMs)) this.seenMs = stamp;
       this.waiting = undefined;
       this.acknowledged++;

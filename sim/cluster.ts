@@ -186,6 +186,8 @@ class SimHost {
   pendingTickUs = -1;
   /** Stamps tick events; a tick event with an older stamp is stale and ignored. */
   tickStamp = 0;
+  /** Ticks given to this node's cores, over all its incarnations: the clock the Leadership check counts in. */
+  ticksGiven = 0;
   /**
    * The true length of one tick period and the drift it was computed for. Every
    * event asks for the period, and it only changes when the clock's drift does,
@@ -680,6 +682,7 @@ export class SimCluster {
       return;
     }
     this.catchUpTicks(host);
+    this.checker.noteDelivered(message, host.ticksGiven);
     if (host.broker !== undefined) {
       host.broker.step(message, this.localMs(host), this.clockStamps.get(message));
       this.checkTimestamps(host.id, host.broker);
@@ -728,6 +731,7 @@ export class SimCluster {
     while (host.nextTickUs <= now) {
       if (broker !== undefined) broker.tick(host.clock.localTimeUs(host.nextTickUs) / 1000);
       else core.tick();
+      host.ticksGiven++;
       host.nextTickUs += period;
     }
   }
@@ -1247,6 +1251,8 @@ export class SimCluster {
     const core = host.core;
     if (core === undefined) return;
     this.checker.checkNode(core, host.incarnation);
+    // Without CheckQuorum a leader makes no promise to step down, so it is held to none.
+    if (this.raftOptions.checkQuorum) this.checker.checkLeaderHearing(core, host.ticksGiven, this.raftOptions.electionTicksMin);
     // A leader's match index moves on its own events, a follower's log on the follower's.
     if (core.role() === 'leader') {
       for (const other of this.hosts) {

@@ -17,6 +17,12 @@
 //   Retention                  a topic keeps no more than its limits allow, and loses only what its
 //                              limits or a purge could have removed
 //   Live Start                 a live subscription delivers no message acknowledged before it was made
+//   Unpublished Message        every message a node stores, or a client is shown, was published by a client
+//   Seen Before Published      no message is delivered or read before its first publish was invoked
+//   Consumer Ack               an acknowledged consumer offset never rewinds and is always one a client asked for
+//   Real-Time Order            a publish invoked after a message was seen committed is stored above it
+//   Ordered Skip               an ORDERED durable subscription delivers nothing stamped after a message
+//                              it must deliver (committed before it started) before delivering that message
 //
 // The final logs are the reference: they are the state every node agreed on
 // once healed (and where they do not agree, Divergent Topic Order says so, and
@@ -54,6 +60,7 @@ import {
   type Subscribe,
   type SubscriptionId,
   type TopicRetention,
+  parseHlc,
   topicsWithRemovals,
 } from './history.js';
 
@@ -71,7 +78,12 @@ export type HistoryProperty =
   | 'Causal Order'
   | 'Ordered Delivery'
   | 'Retention'
-  | 'Live Start';
+  | 'Live Start'
+  | 'Unpublished Message'
+  | 'Seen Before Published'
+  | 'Consumer Ack'
+  | 'Real-Time Order'
+  | 'Ordered Skip';
 
 export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Acknowledged Publish Lost',
@@ -88,6 +100,11 @@ export const HISTORY_PROPERTIES: readonly HistoryProperty[] = [
   'Ordered Delivery',
   'Retention',
   'Live Start',
+  'Unpublished Message',
+  'Seen Before Published',
+  'Consumer Ack',
+  'Real-Time Order',
+  'Ordered Skip',
 ];
 
 export interface HistoryViolation {
@@ -148,6 +165,10 @@ export function checkHistory(history: History, options: HistoryCheckOptions = {}
   checkTimes(context);
   checkOrderedDeliveries(context);
   checkRetention(context);
+  checkProvenance(context);
+  checkConsumerAcks(context);
+  checkRealTimeOrder(context);
+  checkOrderedSkips(context);
   // A stable sort keeps the check order among violations seen at the same time.
   const sorted = [...context.violations].sort((a, b) => a.timeMs - b.timeMs);
   return sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX);
@@ -397,6 +418,7 @@ function checkAcknowledgedOnNodes(context: Context, index: number, ok: PublishOk
  * original message's stamp).
  */
 function checkTimes(context: Context): void {
+  const hlcs = new Map<string, Map<number, { hlc: Hlc; text: string; index: number }>>();
   const stamps = new Map<string, Map<number, { timestampMs: number; index: number }>>();
   const note = (topic: string, offset: number, timestampMs: number, index: number): void => {
     let topicStamps = stamps.get(topic);
@@ -415,6 +437,7 @@ function checkTimes(context: Context): void {
   };
   context.history.events.forEach((event, index) => {
     if (event.kind === 'deliver' && event.timestampMs !== undefined) note(event.topic, event.offset, event.timestampMs, index);
+    if (event.kind === 'publish-ok' && event.hlc !== undefined) noteHlc(context, hlcs, event, index);
     if (event.kind !== 'publish-ok' || event.timestampMs === undefined) return;
     const invoke = publishInvokeOf(context, event);
     note(invoke.topic, event.offset, event.timestampMs, index);
@@ -423,6 +446,7 @@ function checkTimes(context: Context): void {
       context.reportAt(index, { property: 'Causal Order', detail, topic: invoke.topic, offset: event.offset });
     }
   });
+  checkHlcsIncrease(context, hlcs);
   for (const [topic, topicStamps] of stamps) {
     const offsets = [...topicStamps.keys()].sort((a, b) => a - b);
     for (let i = 1; i < offsets.length; i++) {
@@ -431,6 +455,41 @@ function checkTimes(context: Context): void {
       if (later.timestampMs >= earlier.timestampMs) continue;
       const detail = `offset ${offsets[i]} is stamped ${later.timestampMs} ms, before offset ${offsets[i - 1]} at ${earlier.timestampMs} ms`;
       context.reportAt(Math.max(earlier.index, later.index), { property: 'Timestamp Order', detail, topic, offset: offsets[i]! });
+    }
+  }
+}
+
+type Hlc = { readonly l: number; readonly c: number };
+
+/**
+ * A PubAck's whole stamp: its milliseconds are the `ts` it gave, and one
+ * stored message has one stamp however often it is acknowledged.
+ */
+function noteHlc(context: Context, hlcs: Map<string, Map<number, { hlc: Hlc; text: string; index: number }>>, ok: PublishOk, index: number): void {
+  const hlc = parseHlc(ok.hlc!)!;
+  const topic = publishInvokeOf(context, ok).topic;
+  const base = { property: 'Timestamp Order', topic, offset: ok.offset } as const;
+  if (ok.timestampMs !== undefined && hlc.l !== ok.timestampMs) {
+    context.reportAt(index, { ...base, detail: `op ${ok.op}'s acknowledgement gave ts ${ok.timestampMs} ms and hlc ${ok.hlc}, whose milliseconds differ` });
+  }
+  const topicHlcs = hlcs.get(topic) ?? new Map<number, { hlc: Hlc; text: string; index: number }>();
+  hlcs.set(topic, topicHlcs);
+  const known = topicHlcs.get(ok.offset);
+  if (known === undefined) topicHlcs.set(ok.offset, { hlc, text: ok.hlc!, index });
+  else if (known.text !== ok.hlc) context.reportAt(index, { ...base, detail: `offset ${ok.offset} was acknowledged with hlc ${known.text} and then ${ok.hlc}` });
+}
+
+/** Along a topic, whole stamps strictly increase with the offset: the log's clock gives every message its own stamp. */
+function checkHlcsIncrease(context: Context, hlcs: ReadonlyMap<string, ReadonlyMap<number, { hlc: Hlc; text: string; index: number }>>): void {
+  for (const [topic, topicHlcs] of hlcs) {
+    const offsets = [...topicHlcs.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < offsets.length; i++) {
+      const earlier = topicHlcs.get(offsets[i - 1]!)!;
+      const later = topicHlcs.get(offsets[i]!)!;
+      if (later.hlc.l > earlier.hlc.l || (later.hlc.l === earlier.hlc.l && later.hlc.c > earlier.hlc.c)) continue;
+      const detail = `offset ${offsets[i]} was acknowledged with hlc ${later.text}, not after offset ${offsets[i - 1]}'s ${earlier.text}: stamps strictly increase along a topic`;
+      context.reportAt(Math.max(earlier.index, later.index), { property: 'Timestamp Order', detail, topic, offset: offsets[i]! });
+      break;
     }
   }
 }
@@ -1040,4 +1099,254 @@ function messageKey(topic: string, message: { readonly msgId?: string; readonly 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
   return b === undefined ? a : Math.min(a, b);
+}
+
+// ---- Where messages come from, and when they may be seen.
+
+/** The index of the earliest publish-invoke of each message, by messageKey: when a client first offered it. */
+function firstInvokes(context: Context): Map<string, number> {
+  const first = new Map<string, number>();
+  context.history.events.forEach((event, index) => {
+    if (event.kind !== 'publish-invoke') return;
+    const key = messageKey(event.topic, event);
+    if (!first.has(key)) first.set(key, index);
+  });
+  return first;
+}
+
+/**
+ * Unpublished Message: every message a final log holds, a subscription
+ * delivers or a read returns is one some client offered: a publish-invoke of
+ * the same topic, message id (or none) and payload digest. Seen Before
+ * Published: and no client is shown it before the first such invoke. A
+ * broker cannot know a payload before it is sent, so a message seen earlier
+ * is one the history misplaces (a client that records its requests late).
+ * Each message is reported once, at the first event that shows it.
+ */
+function checkProvenance(context: Context): void {
+  const invoked = firstInvokes(context);
+  const reported = new Set<string>();
+  const judge = (index: number, topic: string, message: { offset: number; msgId?: string; digest: string }, how: string): void => {
+    const key = messageKey(topic, message);
+    if (reported.has(key)) return;
+    const first = invoked.get(key);
+    if (first !== undefined && first < index) return;
+    reported.add(key);
+    if (first === undefined) {
+      const detail = `${how} ${describe(message)} at offset ${message.offset} of ${topic}, which no client published`;
+      context.reportAt(index, { property: 'Unpublished Message', detail, topic, offset: message.offset });
+    } else {
+      const publishedAt = context.history.events[first]!.timeMs;
+      const detail = `${how} ${describe(message)} at offset ${message.offset} of ${topic}, before its first publish was invoked (at ${publishedAt}ms, event ${first})`;
+      context.reportAt(index, { property: 'Seen Before Published', detail, topic, offset: message.offset });
+    }
+  };
+  context.history.events.forEach((event, index) => {
+    if (event.kind === 'deliver') judge(index, event.topic, event, `sub ${event.sub} was delivered`);
+    if (event.kind !== 'history-read-ok') return;
+    const invoke = context.links.operations.get(event.op)?.invoke;
+    if (invoke?.kind === 'history-read-invoke') for (const message of event.messages) judge(index, invoke.topic, message, `op ${event.op} read`);
+  });
+  for (const [node, topics] of context.logs) {
+    for (const [topic, messages] of topics) {
+      for (const message of messages) {
+        const key = messageKey(topic, message);
+        if (reported.has(key) || invoked.has(key)) continue;
+        reported.add(key);
+        const detail = `n${node}'s final log holds ${describe(message)} at offset ${message.offset} of ${topic}, which no client published`;
+        context.report({ property: 'Unpublished Message', detail, topic, offset: message.offset, nodes: [node], timeMs: context.history.endMs });
+      }
+    }
+  }
+}
+
+// ---- Consumer Ack.
+
+/**
+ * What an ack-ok says, the consumer's acknowledged offset after the ack, is
+ * bounded by what clients asked: it is at least the offset this ack asked
+ * for (the broker keeps the higher of the two), it is an offset some ack of
+ * the same consumer and topic asked for before this answer (the broker
+ * invents none), and it is at least every offset an ack-ok of the same
+ * consumer and topic gave before this ack was invoked (acks never rewind).
+ * One violation per consumer and topic, at its first bad answer.
+ */
+function checkConsumerAcks(context: Context): void {
+  const groups = new Set<string>();
+  for (const link of context.links.operations.values()) {
+    if (link.invoke.kind === 'ack-invoke') groups.add(JSON.stringify([link.invoke.consumer, link.invoke.topic]));
+  }
+  for (const group of groups) {
+    const [consumer, topic] = JSON.parse(group) as [string, string];
+    const acks = context.acksOf(consumer, topic);
+    const problem = consumerAckProblem(context, acks);
+    if (problem === undefined) continue;
+    context.reportAt(problem.index, { property: 'Consumer Ack', detail: `consumer ${consumer} on ${topic}: ${problem.detail}`, topic, offset: problem.offset });
+  }
+}
+
+function consumerAckProblem(context: Context, acks: readonly OperationLink[]): { index: number; offset: number; detail: string } | undefined {
+  // The earliest invocation of each offset, and every answer in the order it came.
+  const askedAt = new Map<number, number>();
+  for (const link of acks) {
+    const offset = (link.invoke as AckInvoke).offset;
+    if (!askedAt.has(offset)) askedAt.set(offset, link.invokeIndex);
+  }
+  const answers = acks.filter((link) => link.completion?.kind === 'ack-ok').sort((a, b) => a.completionIndex - b.completionIndex);
+  const problems: { index: number; offset: number; detail: string }[] = [];
+  for (const link of answers) {
+    const asked = (link.invoke as AckInvoke).offset;
+    const given = (link.completion as { offset: number }).offset;
+    const index = link.completionIndex;
+    if (given < asked) {
+      problems.push({ index, offset: given, detail: `op ${link.invoke.op} asked to acknowledge up to ${asked} and was answered ${given}, below it` });
+      continue;
+    }
+    const first = askedAt.get(given);
+    if (first === undefined || first > index) {
+      problems.push({ index, offset: given, detail: `op ${link.invoke.op} was answered ${given}, an offset no ack of this consumer had asked for` });
+      continue;
+    }
+    const before = answers.filter((other) => other.completionIndex < link.invokeIndex);
+    const highest = before.reduce((max, other) => Math.max(max, (other.completion as { offset: number }).offset), 0);
+    if (given < highest) {
+      const time = context.history.events[link.invokeIndex]!.timeMs;
+      problems.push({ index, offset: given, detail: `op ${link.invoke.op}, invoked at ${time}ms after an ack was answered ${highest}, was answered ${given}: the offset went back` });
+    }
+  }
+  return problems[0];
+}
+
+// ---- Real-Time Order.
+
+/**
+ * Once a client has seen a message committed at offset o of a topic (its
+ * publish acknowledged, or the message delivered or read), a message first
+ * offered after that is stored above o: it is proposed after o was committed,
+ * and a topic's offsets follow the log. Judged for every fresh publish-ok,
+ * against everything seen before the first invoke of its message (a retry
+ * may store what an earlier attempt offered).
+ */
+function checkRealTimeOrder(context: Context): void {
+  const seen = seenCommitted(context);
+  const invoked = firstInvokes(context);
+  context.history.events.forEach((event, index) => {
+    if (event.kind !== 'publish-ok' || event.duplicate) return;
+    const invoke = publishInvokeOf(context, event);
+    const offered = invoked.get(messageKey(invoke.topic, invoke)) ?? index;
+    const before = highestSeenBefore(seen.get(invoke.topic), offered);
+    if (before === undefined || before.offset < event.offset) return;
+    const shown = context.history.events[before.index]!;
+    const detail =
+      `op ${invoke.op} (${describe(invoke)}), first offered at ${context.history.events[offered]!.timeMs}ms, was stored at offset ${event.offset}, ` +
+      `but offset ${before.offset} had already been seen committed (at ${shown.timeMs}ms, event ${before.index})`;
+    context.reportAt(index, { property: 'Real-Time Order', detail, topic: invoke.topic, offset: event.offset });
+  });
+}
+
+interface SeenMark {
+  readonly index: number;
+  readonly offset: number;
+  /** The highest offset seen at or before this event. */
+  readonly highest: number;
+  /** The event that first showed `highest`. */
+  readonly highestIndex: number;
+}
+
+/** Per topic, in event order, the offsets clients saw committed: acknowledged, delivered or read. */
+function seenCommitted(context: Context): Map<string, SeenMark[]> {
+  const marks = new Map<string, SeenMark[]>();
+  const note = (topic: string, offset: number, index: number): void => {
+    const list = marks.get(topic) ?? [];
+    marks.set(topic, list);
+    const last = list[list.length - 1];
+    const higher = last === undefined || offset > last.highest;
+    list.push({ index, offset, highest: higher ? offset : last.highest, highestIndex: higher ? index : last.highestIndex });
+  };
+  context.history.events.forEach((event, index) => {
+    if (event.kind === 'publish-ok') note(publishInvokeOf(context, event).topic, event.offset, index);
+    else if (event.kind === 'deliver') note(event.topic, event.offset, index);
+    else if (event.kind === 'history-read-ok') {
+      const invoke = context.links.operations.get(event.op)?.invoke;
+      const last = event.messages[event.messages.length - 1];
+      if (invoke?.kind === 'history-read-invoke' && last !== undefined) note(invoke.topic, last.offset, index);
+    }
+  });
+  return marks;
+}
+
+/** The highest offset seen before event `index`, and the event that showed it; undefined when none was. */
+function highestSeenBefore(marks: readonly SeenMark[] | undefined, index: number): { offset: number; index: number } | undefined {
+  if (marks === undefined) return undefined;
+  let low = 0;
+  let high = marks.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (marks[middle]!.index < index) low = middle + 1;
+    else high = middle;
+  }
+  const mark = marks[low - 1];
+  return mark === undefined ? undefined : { offset: mark.highest, index: mark.highestIndex };
+}
+
+// ---- Ordered Skip.
+
+/**
+ * An ORDERED durable subscription replays the stored messages merged by
+ * timestamp, after a read barrier: every message committed before it was made
+ * is stored on its node when the replay starts, and the replay takes the
+ * earliest-stamped of the topics' next messages at each step. So on every
+ * topic it matches, the next message it owes (the one after the last it
+ * delivered there, or where it may start) must come before any delivery
+ * stamped later, whenever that message was seen committed before the
+ * subscribe. Judged only where the final log gives the owed message's stamp,
+ * and only on kept offsets. From-offset subscriptions have no barrier (their
+ * node may not hold the message yet, and then delivers it late), so they are
+ * not judged. One violation per subscription and topic.
+ */
+function checkOrderedSkips(context: Context): void {
+  const seen = seenCommitted(context);
+  const topics = [...context.reference.keys()];
+  for (const { subscribe, index: subscribeIndex } of context.links.subscriptions.values()) {
+    if (subscribe.ordered !== true || subscribe.mode.type !== 'durable') continue;
+    const consumer = subscribe.mode.consumer;
+    const matching = topics.filter((topic) => subjectMatches(subscribe.pattern, topic));
+    const committed = new Map(matching.map((topic) => [topic, highestSeenBefore(seen.get(topic), subscribeIndex)?.offset ?? 0] as const));
+    const next = new Map(matching.map((topic) => [topic, latestDurableStart(context, consumer, topic, subscribeIndex)] as const));
+    const reported = new Set<string>();
+    context.history.events.forEach((event, index) => {
+      if (event.kind !== 'deliver' || event.sub !== subscribe.sub) return;
+      if (next.has(event.topic)) next.set(event.topic, Math.max(next.get(event.topic)!, event.offset + 1));
+      if (event.late === true || event.timestampMs === undefined) return;
+      for (const topic of matching) {
+        if (topic === event.topic || reported.has(topic)) continue;
+        const owed = Math.max(next.get(topic)!, context.firstKept(topic));
+        if (owed > committed.get(topic)!) continue;
+        const message = messageAt(context.referenceLog(topic), owed);
+        if (message?.timestampMs === undefined || message.timestampMs >= event.timestampMs) continue;
+        reported.add(topic);
+        const detail =
+          `delivered ${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms before ${topic} offset ${owed} stamped ` +
+          `${message.timestampMs} ms, which was committed before the subscription began and is the next it owes on ${topic}`;
+        context.reportAt(index, { property: 'Ordered Skip', detail, subscription: subscribe.sub, topic, offset: owed });
+      }
+    });
+  }
+}
+
+/**
+ * The highest offset a durable subscription made at event `subscribeIndex`
+ * may start at on a topic: one past the highest offset any ack of the
+ * consumer there asked for or was answered with before the subscribe (an
+ * ack in flight may have been applied first). The highest, so that the check
+ * never owes a message the subscription was allowed to start past.
+ */
+function latestDurableStart(context: Context, consumer: string, topic: string, subscribeIndex: number): number {
+  let highest = 0;
+  for (const link of context.acksOf(consumer, topic)) {
+    if (link.invokeIndex > subscribeIndex) break;
+    const answered = link.completion?.kind === 'ack-ok' ? link.completion.offset : 0;
+    highest = Math.max(highest, (link.invoke as AckInvoke).offset, answered);
+  }
+  return highest + 1;
 }

@@ -90,6 +90,12 @@ export interface PublishOk extends EventBase {
   readonly duplicate: boolean;
   /** The stored message's timestamp, as the acknowledgement gave it, when it did. */
   readonly timestampMs?: number;
+  /**
+   * The stored message's whole hybrid-logical-clock stamp, as the PubAck's
+   * `hlc` gave it, when it did: "<ms>.<counter>". Stamps strictly increase
+   * along the log, which milliseconds alone cannot show.
+   */
+  readonly hlc?: string;
 }
 
 export interface PublishFail extends EventBase {
@@ -475,9 +481,10 @@ export class HistoryRecorder {
     return op;
   }
 
-  publishOk(at: At & { op: number; offset: number; duplicate: boolean; timestampMs?: number }): void {
+  publishOk(at: At & { op: number; offset: number; duplicate: boolean; timestampMs?: number; hlc?: string }): void {
     const stamp = at.timestampMs === undefined ? {} : { timestampMs: at.timestampMs };
-    this.append({ ...this.completionBase(at), kind: 'publish-ok', op: at.op, offset: at.offset, duplicate: at.duplicate, ...stamp });
+    const hlc = at.hlc === undefined ? {} : { hlc: at.hlc };
+    this.append({ ...this.completionBase(at), kind: 'publish-ok', op: at.op, offset: at.offset, duplicate: at.duplicate, ...stamp, ...hlc });
   }
 
   publishFail(at: At & { op: number; error: string; retryable: boolean }): void {
@@ -965,6 +972,7 @@ type FieldType =
   | 'encoding'
   | 'mode'
   | 'messages'
+  | 'hlc'
   | 'kind';
 
 interface RequiredField {
@@ -995,7 +1003,14 @@ const EVENT_FIELDS: EventTables = {
     digest: { type: 'digest' },
     after: { type: 'time', optional: true },
   },
-  'publish-ok': { ...BASE, op: { type: 'op' }, offset: { type: 'offset' }, duplicate: { type: 'boolean' }, timestampMs: { type: 'time', optional: true } },
+  'publish-ok': {
+    ...BASE,
+    op: { type: 'op' },
+    offset: { type: 'offset' },
+    duplicate: { type: 'boolean' },
+    timestampMs: { type: 'time', optional: true },
+    hlc: { type: 'hlc', optional: true },
+  },
   'publish-fail': { ...BASE, op: { type: 'op' }, error: { type: 'text' }, retryable: { type: 'boolean' } },
   'publish-timeout': { ...BASE, op: { type: 'op' } },
   subscribe: { ...BASE, sub: { type: 'name' }, pattern: { type: 'pattern' }, mode: { type: 'mode' }, ordered: { type: 'boolean', optional: true } },
@@ -1137,6 +1152,8 @@ function fieldProblem(type: FieldType, value: unknown): string | undefined {
       return isObject(value) ? undefined : 'an object';
     case 'messages':
       return Array.isArray(value) ? undefined : 'an array';
+    case 'hlc':
+      return typeof value === 'string' && parseHlc(value) !== undefined ? undefined : 'a hybrid-logical-clock stamp "<ms>.<counter>" (two non-negative integers)';
     case 'kind':
       return isEventKind(value) ? undefined : `one of ${EVENT_KINDS.join(', ')}`;
     default:
@@ -1160,6 +1177,17 @@ function checkMode(mode: Json, path: string, problems: string[]): void {
     default:
       problems.push(`${path}.type must be "live", "from-offset" or "durable", got ${show(mode.type)}`);
   }
+}
+
+const HLC_PATTERN = /^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/;
+
+/** A PubAck's "<ms>.<counter>" stamp as numbers, or undefined when it is not one. */
+export function parseHlc(text: string): { readonly l: number; readonly c: number } | undefined {
+  const match = HLC_PATTERN.exec(text);
+  if (match === null) return undefined;
+  const l = Number(match[1]);
+  const c = Number(match[2]);
+  return Number.isSafeInteger(l) && Number.isSafeInteger(c) ? { l, c } : undefined;
 }
 
 const DIGEST_PATTERN = new RegExp(`^[0-9a-f]{${DIGEST_HEX_LENGTH}}$`);

@@ -214,6 +214,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   try {
     runWithProgress(cluster, healAtMs, options.onProgress, sampler);
     cluster.resetFaults();
+    cluster.checker.noteHealed();
     const healedAt = cluster.nowMs();
     const electedWithinBound = cluster.runUntil((c) => c.leader() !== undefined, options.leaderBoundMs);
     leaderAfterHealMs = electedWithinBound ? cluster.nowMs() - healedAt : undefined;
@@ -230,6 +231,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     if (!converged) {
       problems.push(`a command proposed after the end was not committed and applied on every live node within ${options.convergeBoundMs} ms`);
     }
+    cluster.checker.checkAfterHeal();
   } catch (error) {
     // A core (or the simulator) threw: that is this run's failure, reported with
     // its seed and replay line like any other, not the end of a sweep.

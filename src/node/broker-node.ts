@@ -255,7 +255,8 @@ type BarrierWaiter = DurableWaiter | ApiWaiter | LiveWaiter;
 
 type LocalWaiter = Exclude<Waiter, { kind: 'remote' }>;
 
-interface PendingEntry {
+/** A command proposed on this leader, waiting to be applied. Exported for the planted bugs that override outcome(). */
+export interface PendingEntry {
   readonly waiter: Waiter;
   /** The term the entry was proposed in; an entry of another term at its index means it was lost. */
   readonly term: number;
@@ -1424,9 +1425,9 @@ export class BrokerNode {
   /**
    * The leader stamps publishes and barriers with its wall time, in whole
    * milliseconds and never below 0: a driver's clock may read fractions, and a
-   * skewed one may read before the epoch.
+   * skewed one may read before the epoch. Protected for planted bugs in the tests.
    */
-  private commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand | string {
+  protected commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand | string {
     const nowMs = wallMs(clockMs);
     switch (request.kind) {
       case 'publish': {
@@ -1560,7 +1561,8 @@ export class BrokerNode {
     return stamp;
   }
 
-  private outcome(waiting: PendingEntry, entry: Entry, result: ApplyResult): CommandOutcome {
+  /** What a client is told of its applied command. Protected, like commandFor, for planted bugs in the tests. */
+  protected outcome(waiting: PendingEntry, entry: Entry, result: ApplyResult): CommandOutcome {
     if (entry.term !== waiting.term) {
       // Another leader's entry took the index: this command was never committed.
       return this.failed('superseded', 'leadership changed before the command was committed; send it again (a publish with the same message id)', true);

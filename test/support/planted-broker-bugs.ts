@@ -6,7 +6,11 @@ import { BrokerNode, type BrokerNodeOptions } from '../../src/node/broker-node.j
 import type { ClockStamp, PublishAcked } from '../../src/node/peer-messages.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import type { DurableState, NodeId } from '../../src/raft/types.js';
-import type { PublishCommand } from '../../src/broker/commands.js';
+import type { BrokerCommand, PublishCommand } from '../../src/broker/commands.js';
+import type { ApplyResult } from '../../src/broker/state-machine.js';
+import type { PendingEntry } from '../../src/node/broker-node.js';
+import type { CommandOutcome, ForwardedCommand } from '../../src/node/peer-messages.js';
+import type { Entry } from '../../src/raft/types.js';
 
 /**
  * Acknowledges a publish as soon as the leader appends it, before any quorum
@@ -45,10 +49,53 @@ class ForgetsAppliedStamps extends BrokerNode {
   protected override witnessApplied(): void {}
 }
 
+/**
+ * Drops the last byte of every payload it proposes, as a leader with an
+ * off-by-one in copying a message out of the client's frame would: what the
+ * log holds is then a message no client sent.
+ */
+class TruncatesPayloads extends BrokerNode {
+  protected override commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand | string {
+    const command = super.commandFor(request, clockMs);
+    if (typeof command === 'string' || command.type !== 'Publish' || command.payload.length === 0) return command;
+    return { ...command, payload: command.payload.subarray(0, command.payload.length - 1) };
+  }
+}
+
+/**
+ * Takes a consumer's acknowledgement of offset n as "deliver from n + 1 on"
+ * and records n + 1, as a node that confuses the acknowledged offset with the
+ * next one to deliver might: the consumer's next start skips a message, and
+ * the answer names an offset the consumer never acknowledged.
+ */
+class AcknowledgesNextOffset extends BrokerNode {
+  protected override commandFor(request: ForwardedCommand, clockMs: number): BrokerCommand | string {
+    const command = super.commandFor(request, clockMs);
+    if (typeof command === 'string' || command.type !== 'ConsumerAck') return command;
+    return { ...command, offset: command.offset + 1 };
+  }
+}
+
+/**
+ * Reports a stored message's stamp in the PubAck without its counter, as a
+ * reply that formats only the milliseconds might: two messages stamped in the
+ * same millisecond (a leader whose clock a peer pushed ahead stamps many) are
+ * then acknowledged with the same stamp.
+ */
+class AcknowledgesStampWithoutCounter extends BrokerNode {
+  protected override outcome(waiting: PendingEntry, entry: Entry, result: ApplyResult): CommandOutcome {
+    const outcome = super.outcome(waiting, entry, result);
+    return outcome.kind === 'acked' ? { ...outcome, logical: 0 } : outcome;
+  }
+}
+
 export const PLANTED_BROKER_BUGS = {
   'ack-before-commit': AcknowledgesBeforeCommit,
   'clock-ahead': SendsClockAhead,
   'forget-applied-stamps': ForgetsAppliedStamps,
+  'truncate-payload': TruncatesPayloads,
+  'ack-next-offset': AcknowledgesNextOffset,
+  'ack-stamp-without-counter': AcknowledgesStampWithoutCounter,
 } as const;
 
 export type PlantedBrokerBugName = keyof typeof PLANTED_BROKER_BUGS;

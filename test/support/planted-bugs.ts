@@ -91,6 +91,19 @@ class CountsSentAsMatched extends RaftNode {
   }
 }
 
+/**
+ * CheckQuorum that never finds its quorum missing: it still starts a new
+ * window at each check, but always reports the quorum heard from. A leader cut
+ * off from the majority then leads on, answering reads and taking proposals it
+ * can never commit, while the majority elects another.
+ */
+class IgnoresCheckQuorum extends RaftNode {
+  protected override quorumRecentlyActive(): boolean {
+    super.quorumRecentlyActive();
+    return true;
+  }
+}
+
 /** Never commits anything: safe, but no progress; the liveness phase must catch it. */
 class NeverCommits extends RaftNode {
   protected override mayCommitByCounting(_index: number): boolean {
@@ -106,6 +119,7 @@ export const PLANTED_BUGS = {
   'never-commit': NeverCommits,
   'count-stale-vote': CountsStaleVote,
   'count-sent-as-matched': CountsSentAsMatched,
+  'ignore-check-quorum': IgnoresCheckQuorum,
 } as const;
 
 export type PlantedBugName = keyof typeof PLANTED_BUGS;
