@@ -241,12 +241,17 @@ export class SimFileSystem implements FileSystem {
   }
 
   /**
-   * A crash in the middle of writing: a random prefix of the changes not yet
-   * durable reaches the disk, the first change after it torn when it is a
-   * write, and the rest is lost.
+   * A crash in the middle of writing: a prefix of the changes not yet durable
+   * reaches the disk, the first change after it torn when it is a write, and
+   * the rest is lost. Half the time the prefix is any length. Otherwise only
+   * the last one to three changes are lost, so that the tear falls on what
+   * the process was writing as it died: most often the log's tail, which
+   * would rarely be hit among the many older unsynced writes of the stream
+   * blocks (a kernel would have written those back by then).
    */
   tornCrash(random: SimRandom): void {
-    const kept = random.int(0, this.pending.length);
+    const recent = this.pending.length > 0 && random.chance(0.5);
+    const kept = recent ? Math.max(0, this.pending.length - random.int(1, 3)) : random.int(0, this.pending.length);
     const torn = this.pending[kept];
     this.undoPendingFrom(kept);
     if (torn !== undefined && torn.kind === 'write') this.applyTorn(torn, random);
