@@ -184,7 +184,8 @@ export class SimNetwork {
   /** disconnected[id] is 1 while the node is disconnected as a whole. */
   private readonly disconnected: Uint8Array;
   private readonly size: number;
-  private readonly context: NetworkContext;
+  /** Handed to the model with every message; its options are replaced on configure, a plain field read on the hot path. */
+  private readonly context: { random: SimRandom; options: Readonly<NetworkOptions>; nowMs: () => number };
 
   constructor(
     nodeCount: number,
@@ -197,14 +198,7 @@ export class SimNetwork {
     this.cuts = new Uint8Array(this.size * this.size);
     this.disconnected = new Uint8Array(this.size);
     this.optionsValue = this.checked({ ...options });
-    const network = this;
-    this.context = {
-      random,
-      get options() {
-        return network.optionsValue;
-      },
-      nowMs,
-    };
+    this.context = { random, options: this.optionsValue, nowMs };
   }
 
   options(): Readonly<NetworkOptions> {
@@ -213,6 +207,7 @@ export class SimNetwork {
 
   configure(changes: Partial<NetworkOptions>): void {
     this.optionsValue = this.checked({ ...this.optionsValue, ...changes });
+    this.context.options = this.optionsValue;
   }
 
   private checked(options: NetworkOptions): NetworkOptions {
