@@ -167,7 +167,10 @@ describe('timing', () => {
   it('SIM_DEFAULT_TIMING is the default', () => {
     const cluster = new SimCluster({ nodes: 3, seed: 1 });
     expect(cluster.options.tickMs).toBe(SIM_DEFAULT_TIMING.tickMs);
-    expect(cluster.core(1)?.options.electionTicksMin ?? SIM_DEFAULT_TIMING.raft.electionTicksMin).toBe(SIM_DEFAULT_TIMING.raft.electionTicksMin);
+    // Every node runs once its storage has recovered, a few simulated milliseconds in.
+    cluster.runFor(10);
+    expect(cluster.core(1)!.options.electionTicksMin).toBe(SIM_DEFAULT_TIMING.raft.electionTicksMin);
+    expect(cluster.core(1)!.options.heartbeatTicks).toBe(SIM_DEFAULT_TIMING.raft.heartbeatTicks);
   });
 
   it('warns in one line when delays are too long for the election timeout, and not otherwise', () => {
