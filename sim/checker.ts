@@ -94,6 +94,8 @@ interface Tenure {
   readonly sinceTick: number;
   /** Per voter, the node's tick count when that voter's last answer of this term reached it. */
   readonly heardAtTick: Map<NodeId, number>;
+  /** The longest quorum-check window the node has used in this term (an election timeout, stretched by its election backoff). */
+  windowMax: number;
   /** Reported once per term, not after every event that follows. */
   reported: boolean;
 }
@@ -520,18 +522,24 @@ export class SafetyChecker {
    * answered since the previous check, so at any tick r >= W of its term a
    * quorum answered at or after tick floor(r/W)*W - W, which is after r - 2W.
    * Counted in ticks the node was given, so clock drift, jumps and ticks held
-   * back by the driver change nothing: the node counts the same ticks.
+   * back by the driver change nothing: the node counts the same ticks. A
+   * leader elected after its election backoff stretched its timeouts checks
+   * its quorum as far apart (RaftNode.quorumCheckTicks), and the stretch only
+   * shrinks after a check it passed, so W here is the longest window it used
+   * in the term: a quorum answered within the last two of those.
    */
-  checkLeaderHearing(node: RaftNode, ticks: number, electionTicks: number): void {
+  checkLeaderHearing(node: RaftNode, ticks: number, electionTicksMin: number): void {
     if (node.role() !== 'leader') {
       this.tenures[node.id] = undefined;
       return;
     }
     let tenure = this.tenures[node.id];
     if (tenure === undefined || tenure.term !== node.term()) {
-      tenure = { term: node.term(), sinceTick: ticks, heardAtTick: new Map(), reported: false };
+      tenure = { term: node.term(), sinceTick: ticks, heardAtTick: new Map(), reported: false, windowMax: electionTicksMin };
       this.tenures[node.id] = tenure;
     }
+    tenure.windowMax = Math.max(tenure.windowMax, node.quorumCheckTicks());
+    const electionTicks = tenure.windowMax;
     const led = ticks - tenure.sinceTick;
     if (led < electionTicks || tenure.reported) return;
     this.judged['Leadership']++;
@@ -544,7 +552,7 @@ export class SafetyChecker {
     tenure.reported = true;
     const detail =
       `n${node.id} has led term ${node.term()} for ${led} ticks and heard from ${heard} of the ${quorum} voters a quorum needs ` +
-      `in the last ${2 * electionTicks} ticks (two election timeouts), yet still leads`;
+      `in the last ${2 * electionTicks} ticks (two of its election timeouts), yet still leads`;
     this.report('Leadership', detail, [node.id], node.term(), 0);
   }
 

@@ -25,7 +25,8 @@ import { crc32 } from '../src/storage/crc32.js';
 import { errorCode } from '../src/storage/file-system.js';
 import { ChainMachine } from './chain-machine.js';
 import { RunningHash } from './hash.js';
-import { DEFAULT_NETWORK_OPTIONS, SimNetwork, validateNetworkOptions, type NetworkOptions } from './network.js';
+import { DEFAULT_NETWORK_OPTIONS, SimNetwork, STANDARD_NETWORK_MODEL, type CutReason, type NetworkModel, type NetworkOptions } from './network.js';
+import { REAL_MODE_TIMING, type ClusterTiming } from '../src/runtime/timing.js';
 import { SimRandom } from './random.js';
 import { Scheduler } from './scheduler.js';
 import { EventKind, EventPool, mixEvent, type SimEvent } from './events.js';
@@ -66,7 +67,71 @@ export interface SimClusterOptions {
    * (keeping raft.snapshotTrailingEntries); 0 never does.
    */
   snapshotEveryEntries: number;
+  /**
+   * Decides each message's loss, delay and duplication on links that are not
+   * cut, drawing from the run's `network` stream; the standard model follows
+   * the `network` options.
+   */
+  networkModel: NetworkModel;
+  /**
+   * Called as any node applies an entry or takes a snapshot's state, in every
+   * incarnation of every node: it survives crashes and restarts. It should
+   * only look; to act on what it sees, schedule the action with `after`.
+   */
+  onApply: ApplyListener | undefined;
+  /**
+   * Receives the one-line warning the constructor gives when the network's
+   * delays are too long for the election timeout (see `timingWarning`).
+   * By default it goes to console.warn.
+   */
+  onWarning: (line: string) => void;
 }
+
+/** A node applied an entry: the `onApply` listener's event. */
+export interface AppliedEntryEvent {
+  readonly type: 'entry';
+  readonly node: NodeId;
+  /** The node's incarnation: 0 until its first crash, then one more for each. */
+  readonly incarnation: number;
+  readonly entry: Entry;
+  /**
+   * For a command, its position among the committed commands: 1 for the
+   * first command ever committed, n for the nth; noops (a new leader's first
+   * entry) are not counted. 0 for a noop. In broker mode every broker
+   * command counts (publishes, stream changes, consumer acknowledgements...).
+   */
+  readonly commandIndex: number;
+}
+
+/**
+ * A node's state machine took a snapshot's state instead of applying the
+ * entries it covers: at a restart from its own snapshot, or when it
+ * installed its leader's. It applies from `index + 1` on.
+ */
+export interface AppliedSnapshotEvent {
+  readonly type: 'snapshot';
+  readonly node: NodeId;
+  readonly incarnation: number;
+  readonly index: number;
+  readonly term: number;
+  /** How many commands the snapshot covers: the next command applied is number `commandsThrough + 1`. */
+  readonly commandsThrough: number;
+}
+
+export type ApplyEvent = AppliedEntryEvent | AppliedSnapshotEvent;
+export type ApplyListener = (event: ApplyEvent) => void;
+
+export type { ClusterTiming };
+
+/**
+ * The timing real mode runs with (100 ms ticks, elections after 1 to 2 s,
+ * heartbeats every 100 ms), to spread into the options:
+ * `new SimCluster({ nodes: 5, seed, ...REAL_MODE_TIMING })`.
+ */
+export { REAL_MODE_TIMING };
+
+/** The simulator's own default timing: 10 ms ticks, elections after 150 to 300 ms, heartbeats every 50 ms. */
+export const SIM_DEFAULT_TIMING: ClusterTiming = { tickMs: 10, raft: { electionTicksMin: 15, heartbeatTicks: 5 } };
 
 export interface BrokerSimOptions {
   readonly node?: Partial<BrokerNodeOptions>;
@@ -77,10 +142,10 @@ export interface BrokerSimOptions {
 }
 
 export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'seed'> = {
-  tickMs: 10,
+  tickMs: SIM_DEFAULT_TIMING.tickMs,
   // Small snapshot chunks and a short trailing log, so that a snapshot takes
   // many chunks and a follower a little behind already needs one.
-  raft: { electionTicksMin: 15, heartbeatTicks: 5, snapshotChunkBytes: 512, snapshotTrailingEntries: 30 },
+  raft: { ...SIM_DEFAULT_TIMING.raft, snapshotChunkBytes: 512, snapshotTrailingEntries: 30 },
   network: {},
   disk: {},
   clocks: { offsetMsMax: 0, driftPpmMax: 0 },
@@ -89,6 +154,9 @@ export const DEFAULT_SIM_CLUSTER_OPTIONS: Omit<SimClusterOptions, 'nodes' | 'see
   createNode: (config, restored) => new RaftNode(config, restored),
   broker: undefined,
   snapshotEveryEntries: 0,
+  networkModel: STANDARD_NETWORK_MODEL,
+  onApply: undefined,
+  onWarning: (line) => console.warn(line),
 };
 
 /** Where each simulated node keeps its data on its own disk. */
@@ -122,6 +190,12 @@ export interface ProposeOutcome {
   readonly isLeader: boolean;
   /** The leader the node knows of (itself, when leader), or 0. */
   readonly leaderHint: NodeId;
+  /**
+   * The command's position among commands (see AppliedEntryEvent.commandIndex)
+   * if it commits at `index`: the commands committed before it plus those in
+   * the leader's log between them and it. 0 on refusal.
+   */
+  readonly commandIndex: number;
   /** Why the proposal was refused, when it was. */
   readonly reason: 'down' | 'not-leader' | 'too-large' | 'overloaded' | undefined;
   /** A readable explanation of the refusal, when there was one. */
@@ -263,9 +337,7 @@ export class SimCluster {
     if (raftProblems.length > 0) throw new Error(`bad raft options: ${raftProblems.join('; ')}`);
     const seed = this.options.seed;
     const networkOptions = { ...DEFAULT_NETWORK_OPTIONS, ...this.options.network };
-    const problems = validateNetworkOptions(networkOptions);
-    if (problems.length > 0) throw new Error(`bad network options: ${problems.join('; ')}`);
-    this.network = new SimNetwork(count, networkOptions, SimRandom.stream(seed, 'network'));
+    this.network = new SimNetwork(count, networkOptions, SimRandom.stream(seed, 'network'), this.options.networkModel, () => this.nowMs());
     this.nodeIds = Array.from({ length: count }, (_, i) => i + 1);
     this.checker = new SafetyChecker(() => this.scheduler.now());
     for (const type of RAFT_MESSAGE_TYPES) {
@@ -296,7 +368,29 @@ export class SimCluster {
       send: (session, bytes) => this.clientSend(session, bytes),
       close: (session) => this.clientClose(session),
     };
+    const warning = this.timingWarning();
+    if (warning !== undefined) this.options.onWarning(warning);
     for (const host of this.hosts) this.start(host);
+  }
+
+  /**
+   * A line of warning when the network's mean one-way delay is so long that
+   * an election's round trip (a vote request and its answer) does not fit in
+   * the shortest election timeout: candidates then give up before their
+   * votes come back, and elections keep failing until the core's election
+   * backoff has stretched the timeout. Undefined when the timing fits, or
+   * when the network model does not say what delays it gives.
+   */
+  timingWarning(): string | undefined {
+    const meanMs = this.network.delayMeanMs();
+    const electionMs = this.raftOptions.electionTicksMin * this.options.tickMs;
+    if (meanMs === undefined || 2 * meanMs < electionMs) return undefined;
+    const round = (ms: number): string => String(Math.round(ms));
+    return (
+      `warning: network delays average ${round(meanMs)} ms one way, so an election's round trip (about ${round(2 * meanMs)} ms) ` +
+      `does not fit in the shortest election timeout (${round(electionMs)} ms = raft.electionTicksMin x tickMs) and elections will mostly fail; ` +
+      `raise tickMs or raft.electionTicksMin (REAL_MODE_TIMING gives 1000 ms; see docs/sim-api.md, "Timing under long delays")`
+    );
   }
 
   // ---- Time.
@@ -443,7 +537,7 @@ export class SimCluster {
     const host = this.host(id);
     const core = host.core;
     if (core === undefined) {
-      return { accepted: false, index: 0, term: 0, isLeader: false, leaderHint: 0, reason: 'down', error: `node ${id} is down` };
+      return { accepted: false, index: 0, term: 0, isLeader: false, leaderHint: 0, commandIndex: 0, reason: 'down', error: `node ${id} is down` };
     }
     const data = typeof command === 'string' ? new TextEncoder().encode(command) : command;
     this.catchUpTicks(host);
@@ -453,10 +547,71 @@ export class SimCluster {
     this.checkAfter(host);
     this.planTick(host);
     if (result.ok) {
-      return { accepted: true, index: result.index, term: result.term, isLeader, leaderHint: id, reason: undefined, error: undefined };
+      const commandIndex = this.pendingCommandIndex(core, result.index);
+      return { accepted: true, index: result.index, term: result.term, isLeader, leaderHint: id, commandIndex, reason: undefined, error: undefined };
     }
     const { term, leaderHint, reason, message } = result;
-    return { accepted: false, index: 0, term, isLeader, leaderHint, reason, error: message };
+    return { accepted: false, index: 0, term, isLeader, leaderHint, commandIndex: 0, reason, error: message };
+  }
+
+  // ---- Commands and their indices. A command's index counts commands only,
+  // not the noop each new leader appends, so a test written for a Raft
+  // without noops (as the classic labs are) can number commands its own way.
+
+  /**
+   * commandsThrough[i] is how many commands the committed log holds at
+   * indices 1..i (commandsThrough[0] is 0). It grows as the first node to
+   * apply each index applies it; the committed log is one and the same on
+   * every node (State Machine Safety, which the checker watches).
+   */
+  private readonly commandsThrough: number[] = [0];
+
+  /**
+   * The command index of the committed entry at log index `index`: n for
+   * the nth command committed, 0 for a noop, undefined while no node has
+   * applied that index.
+   */
+  commandIndexOf(index: number): number | undefined {
+    if (!(Number.isInteger(index) && index >= 1 && index < this.commandsThrough.length)) return undefined;
+    const count = this.commandsThrough[index]!;
+    return count > this.commandsThrough[index - 1]! ? count : 0;
+  }
+
+  /** How many commands the committed log holds, as far as any node has applied it. */
+  commandsCommitted(): number {
+    return this.commandsThrough[this.commandsThrough.length - 1]!;
+  }
+
+  /** The command index a leader's new entry at `index` will have if it commits there. */
+  private pendingCommandIndex(core: RaftNode, index: number): number {
+    // Everything through the leader's commit index is committed and in its log;
+    // whatever of that some node applied is counted already.
+    const known = Math.min(this.commandsThrough.length - 1, core.commitIndex());
+    let count = this.commandsThrough[known]!;
+    for (let i = known + 1; i <= index; i++) {
+      const entry = core.log.entry(i);
+      if (entry === undefined) return 0;
+      if (entry.kind === 'command') count++;
+    }
+    return count;
+  }
+
+  /** A node applied an entry: count it among the commands and tell the listener. */
+  private noteApplied(host: SimHost, entry: Entry): void {
+    const through = this.commandsThrough;
+    const isCommand = entry.kind === 'command';
+    if (entry.index === through.length) through.push(through[entry.index - 1]! + (isCommand ? 1 : 0));
+    const listener = this.options.onApply;
+    if (listener === undefined) return;
+    const commandIndex = isCommand && entry.index < through.length ? through[entry.index]! : 0;
+    listener({ type: 'entry', node: host.id, incarnation: host.incarnation, entry, commandIndex });
+  }
+
+  /** A node's state machine took a snapshot's state through `index`. */
+  private noteSnapshotApplied(host: SimHost, index: number, term: number): void {
+    const listener = this.options.onApply;
+    if (listener === undefined) return;
+    listener({ type: 'snapshot', node: host.id, incarnation: host.incarnation, index, term, commandsThrough: this.commandsThrough[index] ?? 0 });
   }
 
   /**
@@ -517,27 +672,51 @@ export class SimCluster {
     host.crashes++;
   }
 
-  /** Cuts every link to and from a node. */
+  // ---- Links. Each fault that cuts links keeps its own reason (see CutReason),
+  // and undoing one fault removes only its reason, so faults compose: a node
+  // reconnected inside a partition still cannot reach the other side.
+
+  /**
+   * Disconnects a node as a whole: no message leaves it or reaches it until
+   * `reconnect(id)` or `heal()`. Partitions and one-way cuts made meanwhile
+   * are kept apart and outlast the reconnection.
+   */
   disconnect(id: NodeId): void {
-    this.host(id);
-    for (const other of this.nodeIds) {
-      if (other === id) continue;
-      this.network.setBlocked(id, other, true);
-      this.network.setBlocked(other, id, true);
-    }
+    this.network.setDisconnected(this.host(id).id, true);
   }
 
-  /** Restores every link to and from a node. */
+  /**
+   * Ends `disconnect(id)`: the node's links carry messages again, except
+   * those that a partition or a one-way cut still holds, or that lead to a
+   * node still disconnected itself.
+   */
   reconnect(id: NodeId): void {
-    this.host(id);
-    for (const other of this.nodeIds) {
-      if (other === id) continue;
-      this.network.setBlocked(id, other, false);
-      this.network.setBlocked(other, id, false);
-    }
+    this.network.setDisconnected(this.host(id).id, false);
   }
 
-  /** Splits the cluster: nodes talk only within their group; nodes in no group are isolated. */
+  /** Whether the node is connected as a whole: false from `disconnect(id)` until `reconnect(id)` or `heal()`. */
+  isConnected(id: NodeId): boolean {
+    return !this.network.isDisconnected(this.host(id).id);
+  }
+
+  /** Whether a message sent from `from` to `to` now would be carried (it may still be lost, by the network model). */
+  linkOpen(from: NodeId, to: NodeId): boolean {
+    return this.cutReasons(from, to).length === 0;
+  }
+
+  /** Why the directed link from `from` to `to` is cut: every reason that holds, or none. */
+  cutReasons(from: NodeId, to: NodeId): CutReason[] {
+    const a = this.host(from).id;
+    const b = this.host(to).id;
+    return a === b ? [] : this.network.cutReasons(a, b);
+  }
+
+  /**
+   * Splits the cluster: nodes talk only within their group; nodes in no group
+   * are isolated. It replaces the previous partition, and only that:
+   * disconnected nodes and one-way cuts stay as they are.
+   * `partition([cluster.nodeIds])` ends the partition alone.
+   */
   partition(groups: readonly (readonly NodeId[])[]): void {
     const groupOf = new Map<NodeId, number>();
     groups.forEach((group, index) => {
@@ -551,17 +730,26 @@ export class SimCluster {
       for (const to of this.nodeIds) {
         if (from === to) continue;
         const a = groupOf.get(from);
-        this.network.setBlocked(from, to, a === undefined || a !== groupOf.get(to));
+        this.network.setPartitionCut(from, to, a === undefined || a !== groupOf.get(to));
       }
     }
   }
 
-  /** Drops messages from every node of `from` to every node of `to`, but not back. */
+  /** Drops messages from every node of `from` to every node of `to`, but not back, until `healOneWay` or `heal`. */
   partitionOneWay(from: readonly NodeId[], to: readonly NodeId[]): void {
-    for (const a of from) for (const b of to) if (a !== b) this.network.setBlocked(this.host(a).id, this.host(b).id, true);
+    this.setOneWay(from, to, true);
   }
 
-  /** Restores every link. */
+  /** Removes the one-way cuts from every node of `from` to every node of `to`; other reasons stay. */
+  healOneWay(from: readonly NodeId[], to: readonly NodeId[]): void {
+    this.setOneWay(from, to, false);
+  }
+
+  private setOneWay(from: readonly NodeId[], to: readonly NodeId[], cut: boolean): void {
+    for (const a of from) for (const b of to) if (a !== b) this.network.setOneWayCut(this.host(a).id, this.host(b).id, cut);
+  }
+
+  /** Restores every link: ends the partition, every one-way cut and every disconnection. */
   heal(): void {
     this.network.healAll();
   }
@@ -585,7 +773,7 @@ export class SimCluster {
     }
   }
 
-  /** Changes loss, duplication and delays from now on. */
+  /** Changes loss, duplication and delays from now on; the network model sees the new options. */
   setNetwork(changes: Partial<NetworkOptions>): void {
     this.network.configure(changes);
   }
@@ -797,6 +985,7 @@ export class SimCluster {
         broker.onApply = (entry, stamp) => {
           host.appliedIndex = entry.index;
           this.checker.checkApply(broker.raft, host.incarnation, entry);
+          this.noteApplied(host, entry);
           if (stamp !== undefined) this.checker.checkAppliedStamp(host.id, broker.hybridClock, stamp, entry.index);
           this.checkTimestamps(host.id, broker);
         };
@@ -813,6 +1002,7 @@ export class SimCluster {
       if (opened.snapshotData !== undefined) this.checkBrokerSnapshot(host, host.broker);
     }
     host.appliedIndex = host.core.appliedIndex();
+    if (opened.snapshotData !== undefined) this.noteSnapshotApplied(host, host.appliedIndex, host.core.snapshotMeta().term);
     host.nextTickUs = this.scheduler.now() + host.tickPeriodUs();
     host.pendingTickUs = -1;
     this.checkAfter(host);
@@ -895,7 +1085,7 @@ export class SimCluster {
   /** AFTER the Ready is durable: install its snapshot, send its messages, apply its entries, advance. */
   private finishReady(host: SimHost, ready: Ready, outcome: PersistOutcome = {}): void {
     const core = host.core!;
-    if (ready.snapshot !== undefined) this.finishInstall(host, ready.snapshot.index, outcome);
+    if (ready.snapshot !== undefined) this.finishInstall(host, ready.snapshot.index, ready.snapshot.term, outcome);
     const messages = ready.messages;
     for (let i = 0; i < messages.length; i++) this.send(messages[i]!);
     if (host.broker !== undefined) {
@@ -909,6 +1099,7 @@ export class SimCluster {
         host.appliedIndex = entry.index;
         this.checker.checkApply(core, host.incarnation, entry);
         host.machine.apply(entry);
+        this.noteApplied(host, entry);
       }
       core.advance();
     }
@@ -916,7 +1107,7 @@ export class SimCluster {
   }
 
   /** A received snapshot was checked and made durable (or refused): the state machine takes it. */
-  private finishInstall(host: SimHost, index: number, outcome: PersistOutcome): void {
+  private finishInstall(host: SimHost, index: number, term: number, outcome: PersistOutcome): void {
     const core = host.core!;
     if (outcome.installed === undefined) {
       // A broker core tells its Raft core itself, in advance().
@@ -928,6 +1119,7 @@ export class SimCluster {
       this.checker.checkSnapshot(core, host.incarnation, index, host.machine.chain);
     }
     host.appliedIndex = index;
+    this.noteSnapshotApplied(host, index, term);
   }
 
   /** The digest of each snapshot's state machine, by index: every node's snapshot at an index must hold the same state. */
@@ -1074,12 +1266,12 @@ export class SimCluster {
     }
     counter.count++;
     this.stampClock(message);
-    const delay = this.drawTransit(message.from, message.to);
+    const delay = this.drawTransit(message);
     if (delay < 0) return;
     const label = `deliver ${message.type} n${message.from}->n${message.to}`;
     const deliver = (): void => this.onDeliverBroker(message);
     this.scheduler.schedule(this.events.call(label, deliver), delay);
-    const again = this.drawDuplicateTransit(delay);
+    const again = this.drawDuplicateTransit(message, delay);
     if (again >= 0) this.scheduler.schedule(this.events.call(label, deliver), again);
   }
 
@@ -1219,20 +1411,20 @@ export class SimCluster {
     this.checker.checkSend(message);
     this.checker.checkDurableBeforeSend(message, this.host(message.from).durable);
     if (this.options.broker !== undefined) this.stampClock(message);
-    const delay = this.drawTransit(message.from, message.to);
+    const delay = this.drawTransit(message);
     if (delay < 0) return;
     this.scheduler.schedule(this.events.deliver(message), delay);
-    const again = this.drawDuplicateTransit(delay);
+    const again = this.drawDuplicateTransit(message, delay);
     if (again >= 0) this.scheduler.schedule(this.events.deliver(message), again);
   }
 
   /** The network's verdict on one message: its delay in µs, or -1 when it is blocked or lost (and counted as dropped). */
-  private drawTransit(from: NodeId, to: NodeId): number {
-    if (this.network.isBlocked(from, to)) {
+  private drawTransit(message: PeerMessage): number {
+    if (this.network.isBlocked(message.from, message.to)) {
       this.dropped++;
       return -1;
     }
-    const delay = this.network.drawDelayUs();
+    const delay = this.network.drawDelayUs(message);
     if (delay === undefined) {
       this.dropped++;
       return -1;
@@ -1241,10 +1433,10 @@ export class SimCluster {
   }
 
   /** Whether a delivered message arrives a second time: the copy's delay in µs, or -1. */
-  private drawDuplicateTransit(delay: number): number {
-    if (!this.network.drawDuplicate()) return -1;
+  private drawDuplicateTransit(message: PeerMessage, delay: number): number {
+    if (!this.network.drawDuplicate(message)) return -1;
     this.duplicated++;
-    return this.network.drawDelayUs() ?? delay;
+    return this.network.drawDelayUs(message) ?? delay;
   }
 
   private checkAfter(host: SimHost): void {

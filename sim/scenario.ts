@@ -204,6 +204,7 @@ const SECTION_KEYS: Readonly<Record<'raft' | 'network' | 'disk' | 'clocks', Read
     readiesInFlightMax: 'number',
     preVote: 'boolean',
     checkQuorum: 'boolean',
+    electionBackoffMax: 'number',
   },
   network: { loss: 'number', duplicate: 'number', delayMinMs: 'number', delayMeanMs: 'number', delayMaxMs: 'number' },
   disk: { writeLatencyMinMs: 'number', writeLatencyMaxMs: 'number', syncLatencyMinMs: 'number', syncLatencyMaxMs: 'number', readFlipChance: 'number', spaceBytes: 'number' },

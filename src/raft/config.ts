@@ -43,6 +43,14 @@ export interface RaftOptions {
   readonly snapshotTrailingEntries: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /**
+   * How far a node may stretch its election timeout when its elections take
+   * longer than the timeout: each time a vote for a candidacy it already gave
+   * up on arrives late, the timeout's range doubles, up to 2^electionBackoffMax
+   * times [electionTicksMin, 2 * electionTicksMin); it returns to the normal
+   * range once the node hears from a leader or becomes one. 0 never stretches it.
+   */
+  readonly electionBackoffMax: number;
 }
 
 export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
@@ -60,6 +68,7 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   snapshotTrailingEntries: 5000,
   preVote: true,
   checkQuorum: true,
+  electionBackoffMax: 3,
 };
 
 /** A snapshot file as the leader sends it: where it stands, its length and its CRC-32. */
@@ -98,6 +107,9 @@ export interface RaftConfig {
   readonly snapshots?: SnapshotSource;
 }
 
+/** An election timeout stretched further than 2^8 times would leave a cluster without a leader for too long after a fault. */
+export const ELECTION_BACKOFF_MAX_LIMIT = 8;
+
 /** Options are checked once, loudly: a bad option is a programmer error, not an operating error. */
 export function validateRaftOptions(options: RaftOptions): string[] {
   const problems: string[] = [];
@@ -127,6 +139,9 @@ export function validateRaftOptions(options: RaftOptions): string[] {
     problems.push(
       `uncommittedBytesMax (${options.uncommittedBytesMax}) must be at least commandBytesMax (${options.commandBytesMax}), or a command of allowed size could never be accepted`,
     );
+  }
+  if (!(Number.isInteger(options.electionBackoffMax) && options.electionBackoffMax >= 0 && options.electionBackoffMax <= ELECTION_BACKOFF_MAX_LIMIT)) {
+    problems.push(`electionBackoffMax must be an integer from 0 to ${ELECTION_BACKOFF_MAX_LIMIT}, got ${String(options.electionBackoffMax)}`);
   }
   if (options.heartbeatTicks >= options.electionTicksMin) {
     problems.push(

@@ -136,6 +136,16 @@ export class RaftNode {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTicks = 0;
+  /**
+   * The election timeout's range is stretched 2^electionBackoff times. It
+   * grows when a vote arrives for a candidacy this node gave up on because
+   * its timeout ran out: evidence that an election's round trip takes longer
+   * than the timeout, so candidates keep giving up just before they would
+   * win. Invariant: 0 <= electionBackoff <= options.electionBackoffMax.
+   */
+  private electionBackoff = 0;
+  /** The term of the candidacy this node last gave up on when its timeout ran out, or 0. */
+  private abandonedCandidacyTerm = 0;
   /** Votes received in the current (pre-)campaign: voter -> granted. */
   private readonly votes = new Map<NodeId, boolean>();
   /**
@@ -281,7 +291,7 @@ export class RaftNode {
   ticksUntilActive(): number {
     if (this.roleValue === 'leader') {
       const untilHeartbeat = this.options.heartbeatTicks - this.heartbeatElapsed;
-      const untilQuorumCheck = this.options.electionTicksMin - this.electionElapsed;
+      const untilQuorumCheck = this.quorumCheckTicks() - this.electionElapsed;
       const untilTransferGivenUp = this.leadTransferee === NO_NODE ? untilQuorumCheck : this.options.electionTicksMin - this.transferElapsed;
       return Math.max(1, Math.min(untilHeartbeat, untilQuorumCheck, untilTransferGivenUp));
     }
@@ -384,6 +394,7 @@ export class RaftNode {
   step(message: RaftMessage): void {
     if (message.group !== this.group || message.to !== this.id) return;
     if (!this.isOther(message.from)) return;
+    if (message.type === 'VoteResponse') this.maybeBackOffElections(message);
     if (message.term > this.termValue) {
       if (!this.acceptHigherTerm(message)) return;
     } else if (message.term < this.termValue) {
@@ -729,6 +740,7 @@ export class RaftNode {
     }
     this.roleValue = 'follower';
     this.leaderValue = leader;
+    if (leader !== NO_NODE) this.endElectionBackoff();
     this.leadTransferee = NO_NODE;
     this.clearProgress();
     this.votes.clear();
@@ -771,6 +783,8 @@ export class RaftNode {
     if (this.roleValue !== 'candidate') fail(`becomeLeader from ${this.roleValue}`);
     this.roleValue = 'leader';
     this.leaderValue = this.id;
+    // A backoff stays while leading: it stretches the quorum checks too, and decays as they pass.
+    this.abandonedCandidacyTerm = 0;
     this.votes.clear();
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
@@ -790,15 +804,36 @@ export class RaftNode {
 
   private resetElectionTimer(): void {
     this.electionElapsed = 0;
-    const min = this.options.electionTicksMin;
+    // Exactly one draw, whatever the backoff, so that stretching it moves no other draw.
+    const min = this.options.electionTicksMin * 2 ** this.electionBackoff;
     this.randomizedElectionTicks = min + Math.floor(this.random.nextFloat() * min);
+  }
+
+  /**
+   * A granted vote for a candidacy this node abandoned when its timeout ran
+   * out came back too late: stretch the election timeout, once per such
+   * candidacy. The new range takes effect at the next reset of the timer.
+   */
+  private maybeBackOffElections(message: VoteResponse): void {
+    if (message.preVote || !message.granted || message.term !== this.abandonedCandidacyTerm) return;
+    this.abandonedCandidacyTerm = 0;
+    this.electionBackoff = Math.min(this.electionBackoff + 1, this.options.electionBackoffMax);
+  }
+
+  /** A leader is in office, this node or another it hears from: elections work, so the timeout returns to its normal range. */
+  private endElectionBackoff(): void {
+    this.electionBackoff = 0;
+    this.abandonedCandidacyTerm = 0;
   }
 
   // ---- Ticks.
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.campaignDueTicks() && !this.installing()) this.campaign(this.options.preVote);
+    if (this.electionElapsed >= this.campaignDueTicks() && !this.installing()) {
+      if (this.roleValue === 'candidate') this.abandonedCandidacyTerm = this.termValue;
+      this.campaign(this.options.preVote);
+    }
   }
 
   /**
@@ -826,12 +861,13 @@ export class RaftNode {
     if (this.leadTransferee !== NO_NODE && ++this.transferElapsed >= this.options.electionTicksMin) {
       this.leadTransferee = NO_NODE;
     }
-    if (this.electionElapsed >= this.options.electionTicksMin) {
+    if (this.electionElapsed >= this.quorumCheckTicks()) {
       this.electionElapsed = 0;
       if (this.options.checkQuorum && !this.quorumRecentlyActive()) {
         this.becomeFollower(this.termValue, NO_NODE);
         return;
       }
+      if (this.electionBackoff > 0) this.electionBackoff--;
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -844,6 +880,17 @@ export class RaftNode {
         progress.commitSent = Math.max(progress.commitSent, Math.min(progress.match, this.commitValue));
       }
     }
+  }
+
+  /**
+   * Ticks between two quorum checks: an election timeout, stretched as far as
+   * the timeout that elected this leader was. Where a round trip takes longer
+   * than electionTicksMin, a new leader would otherwise step down at its first
+   * check, before its followers' answers could come back. Public for the
+   * simulator's Leadership check, which allows a leader two of these.
+   */
+  quorumCheckTicks(): number {
+    return this.options.electionTicksMin * 2 ** this.electionBackoff;
   }
 
   /** CheckQuorum: counts the voters heard from since the last check, and starts a new window. Protected for a planted bug in the tests. */
@@ -927,11 +974,13 @@ export class RaftNode {
       case 'AppendRequest':
         this.electionElapsed = 0;
         this.leaderValue = message.from;
+        this.endElectionBackoff();
         this.handleAppendRequest(message);
         break;
       case 'Heartbeat':
         this.electionElapsed = 0;
         this.leaderValue = message.from;
+        this.endElectionBackoff();
         this.handleHeartbeat(message);
         break;
       case 'TimeoutNow':
@@ -941,6 +990,7 @@ export class RaftNode {
       case 'InstallSnapshot':
         this.electionElapsed = 0;
         this.leaderValue = message.from;
+        this.endElectionBackoff();
         this.handleInstallSnapshot(message);
         break;
       case 'VoteRequest':

@@ -29,6 +29,7 @@ import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } fro
 import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
 import { DEFAULT_LOG_OPTIONS, LOG_FORMATS, LOG_LEVELS, type LogOptions } from './logger.js';
+import { REAL_MODE_TIMING } from './timing.js';
 import { overlappingSubjects, streamConfigFromJson, streamConfigWithDefaults, type StreamConfig } from '../broker/stream-config.js';
 import type { ClientAuthOptions } from '../node/client-auth.js';
 import { readAuthorization, readNodeTls, readTls, type TlsConfig, type TlsFiles } from './security-config.js';
@@ -133,7 +134,7 @@ const DEFAULT_SYNC_INTERVAL_MS = 1000;
 export { YamlFieldError as ConfigError };
 
 const BUILT_IN_SECRET = 'chorus-loopback-development-secret';
-const DEFAULT_TICK_MS = 100;
+const DEFAULT_TICK_MS = REAL_MODE_TIMING.tickMs;
 /**
  * A restart reads the log's segments from the snapshot on, whole: smaller
  * segments bound that reading (and the disk the log takes behind a snapshot).

@@ -50,7 +50,7 @@ describe('cluster configuration', () => {
     const problems = problemsOf(`secret: short\ntickMs: fast\nraft:\n  heartbeatTicks: 30\n  bogus: 1\nnodes:\n${node(1, 5000)}${node(1, 5000)}`);
     expect(problems).toEqual([
       'cluster.yaml:2: tickMs: must be an integer from 1 to 60000, got "fast"',
-      'cluster.yaml:5: raft.bogus: unknown field (known: electionTicksMin, heartbeatTicks, entriesPerMessageMax, bytesPerMessageMax, inflightAppendsMax, uncommittedBytesMax, commandBytesMax, committedEntriesPerReadyMax, readiesInFlightMax, snapshotChunkBytes, snapshotChunksInflightMax, snapshotTrailingEntries, preVote, checkQuorum)',
+      'cluster.yaml:5: raft.bogus: unknown field (known: electionTicksMin, heartbeatTicks, entriesPerMessageMax, bytesPerMessageMax, inflightAppendsMax, uncommittedBytesMax, commandBytesMax, committedEntriesPerReadyMax, readiesInFlightMax, snapshotChunkBytes, snapshotChunksInflightMax, snapshotTrailingEntries, preVote, checkQuorum, electionBackoffMax)',
       'cluster.yaml:4: raft.heartbeatTicks: heartbeatTicks (30) must be below electionTicksMin (10)',
       'cluster.yaml:1: secret: must be at least 8 characters, got 5',
       'cluster.yaml:8: nodes[1].id: id 1 is already used by nodes[0]',
