@@ -39,7 +39,13 @@ export type FaultAction =
   /** The same for a node that is not the leader when the fault fires (the lowest-numbered live one). */
   | { readonly kind: 'wipe-follower' }
   /** The node's disk fills up: writes that would grow its files fail with ENOSPC. */
-  | { readonly kind: 'disk-full'; readonly node: NodeId };
+  | { readonly kind: 'disk-full'; readonly node: NodeId }
+  /**
+   * A slow client: the workload client named `client` (p1, live1, reader1, ...)
+   * stops reading its connections for forMs, so the nodes' output to it
+   * waits (SimCluster.pauseClientReads).
+   */
+  | { readonly kind: 'slow-client'; readonly client: string; readonly forMs: number };
 
 export type FaultKind = FaultAction['kind'];
 
@@ -51,7 +57,11 @@ export interface ScheduledFault {
 /** Long delays are bounded so that a "delay" fault slows the cluster without stopping it for good. */
 const DELAY_MAX_MS = 500;
 
-export function applyFault(cluster: SimCluster, action: FaultAction): void {
+/**
+ * Applies a fault. Returns whether it fired: false when it found nothing to
+ * act on (no leader to crash or isolate, no follower, no clients).
+ */
+export function applyFault(cluster: SimCluster, action: FaultAction): boolean {
   switch (action.kind) {
     case 'crash':
       cluster.crash(action.node);
@@ -67,19 +77,21 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     }
     case 'crash-leader': {
       const leader = cluster.leader();
-      if (leader !== undefined) cluster.crash(leader);
+      if (leader === undefined) return false;
+      cluster.crash(leader);
       break;
     }
     case 'isolate-leader': {
       const leader = cluster.leader();
-      if (leader !== undefined) cluster.disconnect(leader);
+      if (leader === undefined) return false;
+      cluster.disconnect(leader);
       break;
     }
     case 'crash-follower':
     case 'wipe-follower': {
       const leader = cluster.leader();
       const follower = cluster.nodeIds.find((id) => id !== leader && cluster.isUp(id));
-      if (follower === undefined) break;
+      if (follower === undefined) return false;
       if (action.kind === 'wipe-follower') cluster.wipe(follower);
       else cluster.crash(follower);
       break;
@@ -129,11 +141,14 @@ export function applyFault(cluster: SimCluster, action: FaultAction): void {
     case 'disk-full':
       cluster.setDisk(action.node, { spaceBytes: Math.max(1, cluster.disk(action.node).usedBytes()) });
       break;
+    case 'slow-client':
+      return cluster.pauseClientReads(action.client, action.forMs);
     default: {
       const unknown: never = action;
       throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
     }
   }
+  return true;
 }
 
 export function describeFault(action: FaultAction): string {
@@ -174,13 +189,20 @@ export function describeFault(action: FaultAction): string {
     case 'wipe':
     case 'disk-full':
       return `${action.kind} n${action.node}`;
+    case 'slow-client':
+      return `slow-client ${action.client} for ${action.forMs}ms`;
   }
 }
 
-/** Schedules every fault on the cluster at its time. */
-export function scheduleFaults(cluster: SimCluster, faults: readonly ScheduledFault[]): void {
+/** How many faults of each kind fired in a run; a kind that never fired is absent. */
+export type FaultCounts = Partial<Record<FaultKind, number>>;
+
+/** Schedules every fault on the cluster at its time; each that fires is counted in `fired`. */
+export function scheduleFaults(cluster: SimCluster, faults: readonly ScheduledFault[], fired: FaultCounts = {}): void {
   for (const fault of faults) {
-    cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => applyFault(cluster, fault.action));
+    cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => {
+      if (applyFault(cluster, fault.action)) fired[fault.action.kind] = (fired[fault.action.kind] ?? 0) + 1;
+    });
   }
 }
 
@@ -204,11 +226,18 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 
 /**
  * Every fault kind that may strike at random: the default mix above, and the
- * clock, torn-write and full-disk faults that scenarios and swarm fuzzing draw
- * on (not 'wipe', which only a script may ask for). The default mix stays as it was so
+ * clock, torn-write, full-disk and slow-client faults that scenarios and swarm
+ * fuzzing draw on (not 'wipe', which only a script may ask for). The default mix stays as it was so
  * that the seeds of `chorus sim run` keep their meaning.
  */
-export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash', 'disk-full'];
+export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash', 'disk-full', 'slow-client'];
+
+/**
+ * The clients of the broker workload a random slow-client fault may pick:
+ * the first publisher (every workload has one), each subscriber and the
+ * history reader (sim/broker-workload.ts names them).
+ */
+export const SLOW_CLIENT_NAMES: readonly string[] = ['p1', 'live1', 'live2', 'replay1', 'durable1', 'ordered1', 'reader1'];
 
 export interface RandomFaultOptions {
   readonly nodes: number;
@@ -279,5 +308,7 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'wipe':
     case 'disk-full':
       return { kind, node };
+    case 'slow-client':
+      return { kind, client: random.pick(SLOW_CLIENT_NAMES), forMs: random.pick([100, 500, 2000, 5000]) };
   }
 }

@@ -5,6 +5,7 @@ import {
   ALL_FAULT_KINDS,
   randomFaultSchedule,
   scheduleFaults,
+  type FaultCounts,
   type FaultKind,
   type ScheduledFault,
 } from './faults.js';
@@ -14,6 +15,7 @@ import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, type Broke
 import { checkHistory, type HistoryViolation } from './history-checker.js';
 import type { History } from './history.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
+import { DEFAULT_BROKER_NODE_OPTIONS } from '../src/node/broker-node.js';
 import { encodeBrokerCommand } from '../src/broker/commands.js';
 
 export interface SimRunOptions {
@@ -94,6 +96,8 @@ export interface SimRunResult {
   /** How many times each safety property had something to judge: one at 0 was never tested by this run. */
   readonly judged: Readonly<Record<SafetyProperty, number>>;
   readonly faults: readonly ScheduledFault[];
+  /** How many faults of each kind fired (a fault that found nothing to act on, such as crash-leader without a leader, did not). */
+  readonly faultsFired: FaultCounts;
   readonly healAtMs: number;
   readonly elections: readonly { term: number; node: number; timeUs: number }[];
   readonly proposalAttempts: number;
@@ -184,7 +188,8 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
       meanIntervalMs: options.meanFaultIntervalMs,
       kinds: options.faultKinds,
     });
-  scheduleFaults(cluster, faults);
+  const faultsFired: FaultCounts = {};
+  scheduleFaults(cluster, faults, faultsFired);
   const proposer = new SteadyProposer(cluster, SimRandom.stream(options.seed, 'workload'), {
     proposalsPerSecond: options.proposalsPerSecond,
     startMs: 0,
@@ -232,6 +237,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     judged: { ...cluster.checker.judged },
     options,
     faults,
+    faultsFired: { ...faultsFired },
     healAtMs,
     elections: cluster.checker.elections,
     proposalAttempts: proposer.attempts,
@@ -269,7 +275,8 @@ function describeException(error: unknown, simulatedMs: number): string {
  */
 function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerWorkload {
   const brokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options.cluster.broker?.node?.broker };
-  const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax };
+  const outputBytesMax = options.cluster.broker?.node?.sessionOutputBytesMax ?? DEFAULT_BROKER_NODE_OPTIONS.sessionOutputBytesMax;
+  const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax, outputBytesMax };
   return new BrokerWorkload(cluster.clients, options.seed, options.broker, window, options.durationMs);
 }
 

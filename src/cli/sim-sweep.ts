@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { listScenarioFiles, loadScenario, resolveScenarioFile } from '../../sim/scenario.js';
 import { UsageError, parseInteger } from './args.js';
 import { buildId } from './build-id.js';
-import { sweepFailureLines, sweepTable } from './campaign-output.js';
+import { coverageLines, sweepFailureLines, sweepTable } from './campaign-output.js';
 import { PART_FORMAT, PART_VERSION, sortSweepResults, writePart, type CampaignScenario, type SweepResult } from './campaign-part.js';
 import { interruptedLine, interruptedStatus, runCampaign, unexpectedAnswer } from './campaign-runner.js';
 import type { CliIo } from './io.js';
@@ -36,8 +36,8 @@ the table and failures of the runs that finished, then exits with status 130
 /** One run of a sweep: a scenario with one seed. A worker thread runs it, or the command itself with --workers 1. */
 export function sweepJob(job: { readonly file: string; readonly seed: number }): SweepResult {
   const scenario = loadScenario(job.file);
-  const { outcome } = runScenario(scenario, job.seed);
-  return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' };
+  const { outcome, coverage } = runScenario(scenario, job.seed);
+  return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '', coverage };
 }
 
 export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
@@ -67,6 +67,7 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   if (run.interrupted) io.out(interruptedLine(run.results.length, jobs.length, 'runs'));
   const ordered = sortSweepResults(run.results, scenarios);
   io.out(sweepTable(scenarios, ordered));
+  for (const line of coverageLines(ordered)) io.out(line);
   const seconds = run.wallMs / 1000;
   io.out(`${ordered.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(ordered.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
   for (const line of sweepFailureLines(ordered)) io.out(line);

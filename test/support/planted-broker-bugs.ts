@@ -7,6 +7,7 @@ import type { ClockStamp, PublishAcked } from '../../src/node/peer-messages.js';
 import type { RaftConfig } from '../../src/raft/config.js';
 import type { DurableState, NodeId } from '../../src/raft/types.js';
 import type { PublishCommand } from '../../src/broker/commands.js';
+import type { RaftNode } from '../../src/raft/node.js';
 
 /**
  * Acknowledges a publish as soon as the leader appends it, before any quorum
@@ -45,8 +46,20 @@ class ForgetsAppliedStamps extends BrokerNode {
   protected override witnessApplied(): void {}
 }
 
+/**
+ * Drops a stored message meant for a client whose output budget is full, and
+ * goes on as if it had been delivered, instead of pausing the subscription
+ * until the client reads: a slow subscriber silently misses messages.
+ */
+class DropsWhenClientFull extends BrokerNode {
+  protected override dropsWhenFull(): boolean {
+    return true;
+  }
+}
+
 export const PLANTED_BROKER_BUGS = {
   'ack-before-commit': AcknowledgesBeforeCommit,
+  'drop-when-full': DropsWhenClientFull,
   'clock-ahead': SendsClockAhead,
   'forget-applied-stamps': ForgetsAppliedStamps,
 } as const;
@@ -58,4 +71,19 @@ export function plantedBrokerFactory(
 ): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode {
   const Variant = PLANTED_BROKER_BUGS[bug];
   return (config, restored, options, snapshotData, messageStores) => new Variant(config, restored, options, snapshotData, messageStores);
+}
+
+/**
+ * The correct broker over a planted-bug Raft core (planted-bugs.ts), so that
+ * broker fuzzing can show it catches a consensus bug under the whole broker.
+ */
+export function brokerOverRaftFactory(
+  createRaft: (config: RaftConfig, restored: DurableState) => RaftNode,
+): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode {
+  class OverPlantedRaft extends BrokerNode {
+    protected override newRaftNode(config: RaftConfig, restored: DurableState): RaftNode {
+      return createRaft(config, restored);
+    }
+  }
+  return (config, restored, options, snapshotData, messageStores) => new OverPlantedRaft(config, restored, options, snapshotData, messageStores);
 }
