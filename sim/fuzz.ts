@@ -225,6 +225,7 @@ export function shrinkSchedule(
 /** A scenario file (YAML) that replays a schedule: what fuzzing writes for a failure it found. */
 export function scenarioYaml(name: string, description: string, draw: SwarmDraw, faults: readonly ScheduledFault[]): string {
   const lines = [
+    `# seed ${draw.seed} drew: ${describeDraw(draw)}`,
     `name: ${name}`,
     `description: ${JSON.stringify(description)}`,
     'cluster:',
