@@ -117,9 +117,20 @@ function drawPublishers(random: SimRandom): SwarmPublishers {
   return { count, windows, openLoop, rate };
 }
 
+/**
+ * Entries in flight to one follower (entries per append times appends in
+ * flight) at least this many: a leader replicates at most that many entries
+ * a round trip, and with fewer, at the workload's rates and the network's
+ * delays, followers fall further behind all run and cannot catch up within
+ * the liveness bound. One entry per append is still drawn, with a deep pipeline.
+ */
+const ENTRIES_IN_FLIGHT_MIN = 16;
+
 function drawRaft(random: SimRandom): SwarmRaft {
   const timing = random.pick(RAFT_TIMINGS);
-  return { entriesPerMessageMax: random.pick([1, 2, 8, 64]), inflightAppendsMax: random.pick([1, 2, 8, 64]), ...timing };
+  const entriesPerMessageMax = random.pick([1, 2, 8, 64]);
+  const inflightAppendsMax = random.pick([1, 2, 4, 8, 16, 64].filter((appends) => appends * entriesPerMessageMax >= ENTRIES_IN_FLIGHT_MIN));
+  return { entriesPerMessageMax, inflightAppendsMax, ...timing };
 }
 
 /** The broker workload of a draw. */
