@@ -29,8 +29,20 @@ export interface PlannedPurge {
 
 export interface BrokerWorkloadOptions {
   readonly publishers: number;
-  /** Publishes per simulated second over all publishers, when none is waiting on a retry. */
+  /**
+   * Publishes per simulated second over all publishers. Closed loop: when no
+   * message waits for an answer or a retry. Open loop: new messages, whatever
+   * the answers (those that find a full window are not made).
+   */
   readonly publishesPerSecond: number;
+  /**
+   * Each publisher's window: how many messages it has in hand at once. The
+   * i-th publisher takes the i-th entry, and the last entry stands for any
+   * beyond the list; absent, every publisher has one message in flight.
+   */
+  readonly windows?: readonly number[];
+  /** Open loop: publishers make new messages at the rate whatever the answers (see PublisherOptions.openLoop). */
+  readonly openLoop?: boolean;
   readonly topics: readonly string[];
   readonly publishTimeoutMs: number;
   readonly attemptsMax: number;
@@ -53,7 +65,13 @@ export interface BrokerWorkloadStats {
   readonly duplicates: number;
   readonly gaveUp: number;
   readonly delivered: number;
+  /** Deliveries of ORDERED subscriptions marked late (Chorus-Late). */
+  readonly lateDeliveries: number;
   readonly reads: number;
+  /** History reads that returned fewer messages than asked and than the topic held: paced to the reader's output budget. */
+  readonly pacedReads: number;
+  /** Connections the nodes cut as slow consumers (-ERR 'Slow Consumer'). */
+  readonly slowConsumerCuts: number;
 }
 
 export class BrokerWorkload {
@@ -69,7 +87,7 @@ export class BrokerWorkload {
     link: ClientLink,
     seed: number,
     options: BrokerWorkloadOptions,
-    window: { readonly dedupWindowMs: number; readonly historyMessagesMax: number },
+    window: { readonly dedupWindowMs: number; readonly historyMessagesMax: number; readonly outputBytesMax?: number },
     stopMs: number,
   ) {
     const limited = options.limits.maxMsgs !== -1 || options.limits.maxBytes !== -1 || options.limits.maxAgeMs !== 0;
@@ -77,7 +95,12 @@ export class BrokerWorkload {
     const retention = limited ? { retention: options.topics.map((topic) => ({ topic, maxMsgs, maxBytes, maxAgeMs })) } : {};
     this.recorder = new HistoryRecorder({ nodes: link.nodeIds, seed, ...window, ...retention });
     const random = (name: string): SimRandom => SimRandom.stream(seed, `client/${name}`);
-    const meanIntervalMs = (1000 * options.publishers) / options.publishesPerSecond;
+    // Open loop: each publisher makes its share of the rate. Closed loop: each
+    // slot of every window does, so that when nothing waits the rate is the
+    // same whatever the windows; the windows matter when answers are slow.
+    let slots = 0;
+    for (let i = 1; i <= options.publishers; i++) slots += options.openLoop === true ? 1 : publisherWindow(options, i);
+    const meanIntervalMs = (1000 * slots) / options.publishesPerSecond;
     for (let i = 1; i <= options.publishers; i++) {
       const id = `p${i}`;
       this.publishers.push(
@@ -92,6 +115,8 @@ export class BrokerWorkload {
           // The first publisher asks for causal stamps (Chorus-Time); a time it saw from
           // a clock far ahead is refused by the other leaders, as the protocol says.
           causal: i === 1,
+          window: publisherWindow(options, i),
+          openLoop: options.openLoop === true,
         }),
       );
     }
@@ -139,7 +164,10 @@ export class BrokerWorkload {
       duplicates: sum(this.publishers, (p) => p.duplicates),
       gaveUp: sum(this.publishers, (p) => p.gaveUp),
       delivered: sum(this.subscribers, (s) => s.delivered),
+      lateDeliveries: sum(this.subscribers, (s) => s.lateDeliveries),
       reads: sum(this.readers, (r) => r.reads),
+      pacedReads: sum(this.readers, (r) => r.pacedReads),
+      slowConsumerCuts: sum(this.publishers, (p) => p.slowConsumerCuts) + sum(this.subscribers, (s) => s.slowConsumerCuts),
     };
   }
 
@@ -148,6 +176,12 @@ export class BrokerWorkload {
     this.recorder.recordFinalLogs(endMs, logs);
     return this.recorder.history();
   }
+}
+
+/** The window of the i-th publisher (from 1): its entry in `windows`, or the last one, or 1. */
+export function publisherWindow(options: BrokerWorkloadOptions, i: number): number {
+  const windows = options.windows ?? [];
+  return windows[Math.min(i, windows.length) - 1] ?? 1;
 }
 
 /**

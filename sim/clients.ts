@@ -25,8 +25,12 @@ export interface ClientLink {
   readonly nodeIds: readonly NodeId[];
   nowMs(): number;
   after(delayMs: number, label: string, action: () => void): void;
-  /** Opens a connection; undefined when the node is down. */
-  connect(node: NodeId, handlers: ConnectionHandlers): number | undefined;
+  /**
+   * Opens a connection for the client named `client`; undefined when the
+   * node is down. The name lets a fault find the client's connections (a
+   * slow client stops reading all of them).
+   */
+  connect(node: NodeId, handlers: ConnectionHandlers, client?: string): number | undefined;
   send(session: number, bytes: Uint8Array): void;
   close(session: number): void;
 }
@@ -41,6 +45,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const CAUSAL_TIME_HEADER = 'Chorus-Time';
+/** The -ERR a node sends a client it cuts for not reading (nats-server's words). */
+const SLOW_CONSUMER_ERROR = 'Slow Consumer';
 const DELIVERY_META = /^\$CHORUS\.(?:MSG|ACK\.[A-Za-z0-9_-]+)\.([0-9]+)\.([0-9]+)\.(.+)$/;
 
 /** One client's connection to one node: frames in, bytes out. */
@@ -55,9 +61,11 @@ export class Connection {
   ) {}
 
   /** Connects and sends CONNECT; undefined when the node is down. */
-  static open(link: ClientLink, node: NodeId, onFrame: (frame: ServerFrame) => void, onClose: () => void): Connection | undefined {
+  static open(link: ClientLink, node: NodeId, onFrame: (frame: ServerFrame) => void, onClose: () => void, client?: string): Connection | undefined {
     let connection: Connection | undefined;
-    const session = link.connect(node, {
+    const session = link.connect(
+      node,
+      {
       onBytes: (bytes) => {
         if (connection === undefined || connection.closed) return;
         for (const frame of connection.parser.feed(bytes)) {
@@ -71,7 +79,9 @@ export class Connection {
         connection.closed = true;
         onClose();
       },
-    });
+      },
+      client,
+    );
     if (session === undefined) return undefined;
     connection = new Connection(link, node, session);
     connection.write('CONNECT {"verbose":false,"headers":true,"echo":true}\r\n');
@@ -128,7 +138,11 @@ export function otherNode(random: SimRandom, nodes: readonly NodeId[], avoid: No
 export interface PublisherOptions {
   readonly id: string;
   readonly topics: readonly string[];
-  /** Mean simulated milliseconds between one message's final answer and the next message. */
+  /**
+   * Closed loop: mean simulated milliseconds between one message's final
+   * answer and the next message of its slot. Open loop: mean milliseconds
+   * between two new messages, whatever the answers.
+   */
   readonly meanIntervalMs: number;
   readonly timeoutMs: number;
   /** Tries of one message before the publisher gives up on it. */
@@ -137,41 +151,87 @@ export interface PublisherOptions {
   readonly stopMs: number;
   /** Sends the newest timestamp it was shown as Chorus-Time, so each message is stamped after it. */
   readonly causal: boolean;
+  /** Messages in hand at once (sent and unanswered, or waiting for a retry); 1 when absent. */
+  readonly window?: number;
+  /**
+   * Open loop: new messages come at the mean interval whether or not earlier
+   * ones were answered (a new one is not made while the window is full), so a
+   * leader that commits slowly builds a long uncommitted tail. Closed loop
+   * (the default): each slot of the window waits for its message's answer.
+   */
+  readonly openLoop?: boolean;
 }
 
-/** Publishes one message at a time, each with its own id, retrying it until acknowledged or out of attempts. */
+/** One message in hand: its current op and attempt. */
+interface PublishInHand {
+  readonly op: number;
+  readonly message: { readonly topic: string; readonly msgId: string; readonly payload: string };
+  readonly attempt: number;
+  /**
+   * Set once the op has a completion in the history (a failure or a timeout)
+   * while the message waits for its retry, so nothing completes the op twice.
+   */
+  answered: boolean;
+}
+
+/**
+ * Publishes messages, each with its own id, up to a window of them in flight
+ * on one connection, retrying each until acknowledged or out of attempts.
+ */
 export class SimPublisher {
   acknowledged = 0;
   duplicates = 0;
   gaveUp = 0;
+  slowConsumerCuts = 0;
   private stopped = false;
   private connection: Connection | undefined;
   private sequence = 0;
   /** The newest timestamp this publisher was shown, sent as Chorus-Time so the next message is stamped after it. */
   private seenMs: number | undefined;
-  /**
-   * The message in hand: its current op and attempt. `answered` is set once the
-   * op has a completion in the history (a failure or a timeout) while the
-   * message waits for its retry, so nothing completes the op twice.
-   */
-  private waiting: { op: number; message: { topic: string; msgId: string; payload: string }; attempt: number; answered: boolean } | undefined;
+  /** Invariant: with waitingForNode, at most the window's size. By op, in the order the ops were invoked. */
+  private readonly inHand = new Map<number, PublishInHand>();
+  /** Messages waiting for a node to connect to: in hand too, though they have no op yet. */
+  private waitingForNode = 0;
+  private readonly window: number;
+  private readonly openLoop: boolean;
 
   constructor(
     private readonly link: ClientLink,
     private readonly history: HistoryRecorder,
     private readonly random: SimRandom,
     private readonly options: PublisherOptions,
-  ) {}
+  ) {
+    this.window = options.window ?? 1;
+    this.openLoop = options.openLoop ?? false;
+    if (!(Number.isInteger(this.window) && this.window >= 1)) throw new Error(`publisher ${options.id}: window must be a positive integer, got ${this.window}`);
+  }
 
   start(): void {
-    this.link.after(this.options.startMs, 'publisher', () => this.next());
+    if (this.openLoop) {
+      this.link.after(this.options.startMs, 'publisher', () => this.arrive());
+      return;
+    }
+    for (let slot = 0; slot < this.window; slot++) this.link.after(this.options.startMs, 'publisher', () => this.next());
   }
 
   /** Ends the client: its connection closes and it records nothing more. */
   stop(): void {
     this.stopped = true;
-    this.waiting = undefined;
+    this.inHand.clear();
     this.dropConnection();
+  }
+
+  /** Open loop: a new message arrives; it is made unless the window is full. */
+  private arrive(): void {
+    if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
+    if (this.inHand.size + this.waitingForNode < this.window) this.next();
+    this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.arrive());
+  }
+
+  /** Closed loop: the slot a message freed makes its next one after a pause. */
+  private slotFreed(): void {
+    if (this.openLoop) return;
+    this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
   }
 
   private next(): void {
@@ -182,12 +242,16 @@ export class SimPublisher {
     this.attempt(message, 1);
   }
 
-  private attempt(message: { topic: string; msgId: string; payload: string }, attempt: number): void {
+  private attempt(message: PublishInHand['message'], attempt: number): void {
     if (this.stopped) return;
     const connection = this.ensureConnection(undefined);
     if (connection === undefined) {
       // Every node this client tried is down; try again a little later, same message.
-      this.link.after(50, 'publisher', () => this.attempt(message, attempt));
+      this.waitingForNode++;
+      this.link.after(50, 'publisher', () => {
+        this.waitingForNode--;
+        this.attempt(message, attempt);
+      });
       return;
     }
     const op = this.history.publishInvoke({
@@ -200,87 +264,104 @@ export class SimPublisher {
       payload: message.payload,
       ...(this.seenMs === undefined ? {} : { after: this.seenMs }),
     });
-    this.waiting = { op, message, attempt, answered: false };
+    const entry: PublishInHand = { op, message, attempt, answered: false };
+    this.inHand.set(op, entry);
     const causal = this.seenMs === undefined ? '' : `${CAUSAL_TIME_HEADER}: ${this.seenMs}\r\n`;
     const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n${causal}\r\n`;
     connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${op}`, headers, message.payload));
     this.link.after(this.options.timeoutMs, 'publish-timeout', () => {
-      if (this.waiting?.op !== op || this.waiting.answered) return;
-      this.waiting.answered = true;
+      if (this.inHand.get(op) !== entry || entry.answered) return;
+      entry.answered = true;
       this.history.publishTimeout({ timeMs: this.link.nowMs(), op });
       // The node may be gone or cut off: try the same message elsewhere.
       this.dropConnection();
-      this.retry();
+      this.retry(entry);
     });
   }
 
   private ensureConnection(avoid: NodeId | undefined): Connection | undefined {
     if (this.connection !== undefined && !this.connection.closed) return this.connection;
     const node = otherNode(this.random, this.link.nodeIds, avoid);
-    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose(), this.options.id);
     if (connection === undefined) return undefined;
     connection.write(`SUB _INBOX.${this.options.id}.* inbox\r\n`);
     this.connection = connection;
     return connection;
   }
 
+  /**
+   * Closes the connection. The other messages sent on it will get no answer
+   * now: each gets a timeout in the history and is tried again soon.
+   */
   private dropConnection(): void {
     this.connection?.close();
     this.connection = undefined;
+    this.abandonUnanswered();
+  }
+
+  private abandonUnanswered(): void {
+    if (this.stopped) return;
+    for (const entry of this.inHand.values()) {
+      if (entry.answered) continue;
+      entry.answered = true;
+      this.history.publishTimeout({ timeMs: this.link.nowMs(), op: entry.op });
+      this.link.after(10, 'publisher', () => this.retry(entry));
+    }
   }
 
   private onFrame(frame: ServerFrame): void {
-    if (frame.type !== 'Msg' || this.waiting === undefined || this.waiting.answered) return;
-    if (frame.subject !== `_INBOX.${this.options.id}.${this.waiting.op}`) return; // A late answer to an op given up on.
+    if (frame.type === 'Err' && frame.message === SLOW_CONSUMER_ERROR) this.slowConsumerCuts++;
+    if (frame.type !== 'Msg') return;
+    const prefix = `_INBOX.${this.options.id}.`;
+    if (!frame.subject.startsWith(prefix)) return;
+    const entry = this.inHand.get(Number(frame.subject.slice(prefix.length)));
+    // A late answer to an op given up on.
+    if (entry === undefined || entry.answered) return;
     const reply = parseJson(frame.payload);
-    const op = this.waiting.op;
+    const op = entry.op;
     const timeMs = this.link.nowMs();
     if (reply !== undefined && typeof reply.seq === 'number') {
       const stamp = typeof reply.ts === 'number' ? reply.ts : undefined;
       const hlc = typeof reply.hlc === 'string' && parseHlc(reply.hlc) !== undefined ? { hlc: reply.hlc } : {};
       this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true, ...(stamp === undefined ? {} : { timestampMs: stamp }), ...hlc });
       if (this.options.causal && stamp !== undefined && (this.seenMs === undefined || stamp > this.seenMs)) this.seenMs = stamp;
-      this.waiting = undefined;
+      this.inHand.delete(op);
       this.acknowledged++;
       if (reply.duplicate === true) this.duplicates++;
-      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+      this.slotFreed();
       return;
     }
     const failure = (reply === undefined ? undefined : errorOf(reply)) ?? { error: 'unreadable PubAck', retryable: false };
     this.history.publishFail({ timeMs, op, error: failure.error, retryable: failure.retryable });
-    this.waiting.answered = true;
+    entry.answered = true;
     if (failure.retryable) {
       // No leader, or leadership moving: back off exponentially (an election
       // takes a while), then try another node.
       this.dropConnection();
-      const backoffMs = Math.min(1000, 25 * 2 ** (this.waiting.attempt - 1));
-      this.link.after(backoffMs + this.random.exponential(backoffMs / 2), 'publisher', () => this.retry());
+      const backoffMs = Math.min(1000, 25 * 2 ** (entry.attempt - 1));
+      this.link.after(backoffMs + this.random.exponential(backoffMs / 2), 'publisher', () => this.retry(entry));
     } else {
-      this.waiting = undefined;
+      this.inHand.delete(op);
       this.gaveUp++;
-      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+      this.slotFreed();
     }
   }
 
   private onClose(): void {
     this.connection = undefined;
-    if (this.waiting === undefined || this.waiting.answered || this.stopped) return;
-    // The connection died with the answer outstanding: the client cannot know the outcome.
-    this.waiting.answered = true;
-    this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.waiting.op });
-    this.link.after(10, 'publisher', () => this.retry());
+    // The connection died with answers outstanding: the client cannot know their outcomes.
+    this.abandonUnanswered();
   }
 
-  private retry(): void {
-    const waiting = this.waiting;
-    if (waiting === undefined) return;
-    this.waiting = undefined;
-    if (waiting.attempt >= this.options.attemptsMax || this.link.nowMs() >= this.options.stopMs) {
+  private retry(entry: PublishInHand): void {
+    if (this.inHand.get(entry.op) !== entry) return;
+    this.inHand.delete(entry.op);
+    if (entry.attempt >= this.options.attemptsMax || this.link.nowMs() >= this.options.stopMs) {
       this.gaveUp++;
-      this.link.after(this.random.exponential(this.options.meanIntervalMs), 'publisher', () => this.next());
+      this.slotFreed();
       return;
     }
-    this.attempt(waiting.message, waiting.attempt + 1);
+    this.attempt(entry.message, entry.attempt + 1);
   }
 }
 
@@ -304,6 +385,8 @@ export interface SubscriberOptions {
 /** Subscribes, records every delivery, and subscribes again after losing its node. */
 export class SimSubscriber {
   delivered = 0;
+  lateDeliveries = 0;
+  slowConsumerCuts = 0;
   private stopped = false;
   private connection: Connection | undefined;
   private subscriptions = 0;
@@ -338,7 +421,7 @@ export class SimSubscriber {
   private subscribe(): void {
     if (this.stopped || this.link.nowMs() >= this.options.stopMs) return;
     const node = otherNode(this.random, this.link.nodeIds, this.node);
-    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+    const connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose(), this.options.id);
     if (connection === undefined) {
       this.link.after(50, 'subscriber', () => this.subscribe());
       return;
@@ -378,6 +461,7 @@ export class SimSubscriber {
 
   private onFrame(frame: ServerFrame): void {
     if (this.stopped) return;
+    if (frame.type === 'Err' && frame.message === SLOW_CONSUMER_ERROR) this.slowConsumerCuts++;
     if (frame.type === 'Err' && frame.message.startsWith('durable subscription')) {
       // No leader to pass the read barrier: try again, elsewhere.
       this.resubscribeLater();
@@ -389,13 +473,15 @@ export class SimSubscriber {
     if (meta === null || this.currentSub === undefined) return;
     const offset = Number(meta[1]);
     const msgId = frame.headers.fields.get(MSG_ID_HEADER)?.[0];
+    const late = frame.headers.fields.has(LATE_HEADER);
+    if (late) this.lateDeliveries++;
     this.history.deliver({
       timeMs: this.link.nowMs(),
       sub: this.currentSub,
       topic: frame.subject,
       offset,
       timestampMs: Number(meta[2]),
-      late: frame.headers.fields.has(LATE_HEADER),
+      late,
       ...(msgId === undefined ? {} : { msgId }),
       payload: frame.payload,
     });
@@ -463,9 +549,11 @@ export interface ReaderOptions {
 /** Reads topic history now and then, from a random offset. */
 export class SimHistoryReader {
   reads = 0;
+  /** Reads answered with fewer messages than asked and than the topic held: the node paced them to the output budget. */
+  pacedReads = 0;
   private stopped = false;
   private connection: Connection | undefined;
-  private waiting: { op: number; topic: string; count: number; lastOffset: number; messages: { offset: number; msgId?: string; payload: Uint8Array }[] } | undefined;
+  private waiting: { op: number; topic: string; from: number; count: number; lastOffset: number; messages: { offset: number; msgId?: string; payload: Uint8Array }[] } | undefined;
   private node: NodeId | undefined;
 
   constructor(
@@ -493,14 +581,14 @@ export class SimHistoryReader {
     if (this.waiting !== undefined) return;
     if (this.connection === undefined) {
       const node = otherNode(this.random, this.link.nodeIds, this.node);
-      this.connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose());
+      this.connection = Connection.open(this.link, node, (frame) => this.onFrame(frame), () => this.onClose(), this.options.id);
       if (this.connection === undefined) return;
       this.node = node;
     }
     const topic = this.random.pick(this.options.topics);
     const from = this.random.int(1, 20);
     const op = this.history.historyReadInvoke({ timeMs: this.link.nowMs(), client: this.options.id, node: this.node!, topic, from, limit: this.options.limit });
-    this.waiting = { op, topic, count: -1, lastOffset: 0, messages: [] };
+    this.waiting = { op, topic, from, count: -1, lastOffset: 0, messages: [] };
     this.connection.write(`HISTORY ${topic} ${from} ${this.options.limit}\r\n`);
   }
 
@@ -521,6 +609,8 @@ export class SimHistoryReader {
     if (waiting.count >= 0 && waiting.messages.length === waiting.count) {
       this.history.historyReadOk({ timeMs: this.link.nowMs(), op: waiting.op, lastOffset: waiting.lastOffset, messages: waiting.messages });
       this.reads++;
+      const first = waiting.messages[0]?.offset ?? waiting.from;
+      if (waiting.count > 0 && waiting.count < Math.min(this.options.limit, waiting.lastOffset - first + 1)) this.pacedReads++;
       this.waiting = undefined;
     }
   }

@@ -319,6 +319,10 @@ export class SimCluster {
   private readonly brokerTraffic = new Map<string, TrafficCounter>();
   /** Client connections, by session id; a session lives on one node incarnation. */
   private readonly sessions = new Map<number, ClientSessionLink>();
+  /** Client name -> until when (µs) it does not read: the slow-client fault. */
+  private readonly clientPausedUntilUs = new Map<string, number>();
+  /** Links holding output their paused client has not read yet, closed ones included. */
+  private readonly heldLinks = new Set<ClientSessionLink>();
   private nextSession = 1;
   private readonly clientRandom: SimRandom;
   private readonly tornRandom: SimRandom;
@@ -364,7 +368,7 @@ export class SimCluster {
       nodeIds: this.nodeIds,
       nowMs: () => this.nowMs(),
       after: (delayMs, label, action) => this.after(delayMs, label, action),
-      connect: (node, handlers) => this.clientConnect(node, handlers),
+      connect: (node, handlers, client) => this.clientConnect(node, handlers, client),
       send: (session, bytes) => this.clientSend(session, bytes),
       close: (session) => this.clientClose(session),
     };
@@ -1303,7 +1307,7 @@ export class SimCluster {
     return 50 + Math.round(this.clientRandom.exponential(mean * 1000));
   }
 
-  private clientConnect(node: NodeId, handlers: ConnectionHandlers): number | undefined {
+  private clientConnect(node: NodeId, handlers: ConnectionHandlers, client: string | undefined): number | undefined {
     const host = this.host(node);
     const broker = host.broker;
     if (broker === undefined) {
@@ -1311,7 +1315,7 @@ export class SimCluster {
       return undefined;
     }
     const session = this.nextSession++;
-    this.sessions.set(session, { node, incarnation: host.incarnation, handlers, toNodeUs: 0, toClientUs: 0, open: true });
+    this.sessions.set(session, { node, incarnation: host.incarnation, handlers, toNodeUs: 0, toClientUs: 0, open: true, client, held: [] });
     this.catchUpTicks(host);
     broker.openSession(session);
     this.pump(host);
@@ -1344,6 +1348,9 @@ export class SimCluster {
     if (link === undefined || !link.open) return;
     link.open = false;
     this.sessions.delete(session);
+    // The client closed it: what it had not read is gone with it.
+    link.held.length = 0;
+    this.heldLinks.delete(link);
     const host = this.host(link.node);
     if (host.broker !== undefined && host.incarnation === link.incarnation) {
       host.broker.closeSession(session);
@@ -1363,19 +1370,65 @@ export class SimCluster {
         link.open = false;
         this.sessions.delete(output.session);
       }
-      const incarnation = host.incarnation;
+      const arrival: HeldOutput = { host, incarnation: host.incarnation, session: output.session, bytes: output.bytes, close: output.close };
       this.scheduler.schedule(
-        this.events.call(`n${host.id} -> client ${output.session}`, () => {
-          let total = 0;
-          for (const bytes of output.bytes) {
-            link.handlers.onBytes(bytes);
-            total += bytes.length;
-          }
-          if (output.close) link.handlers.onClose();
-          else this.clientRead(host, incarnation, output.session, total);
-        }),
+        this.events.call(`n${host.id} -> client ${output.session}`, () => this.arriveAtClient(link, arrival)),
         at - this.scheduler.now(),
       );
+    }
+  }
+
+  /** Output reaches the client: it reads it now, or holds it unread while its reads are paused. */
+  private arriveAtClient(link: ClientSessionLink, arrival: HeldOutput): void {
+    if (this.readsPaused(link)) {
+      link.held.push(arrival);
+      this.heldLinks.add(link);
+      return;
+    }
+    this.readAtClient(link, arrival);
+  }
+
+  private readAtClient(link: ClientSessionLink, arrival: HeldOutput): void {
+    let total = 0;
+    for (const bytes of arrival.bytes) {
+      link.handlers.onBytes(bytes);
+      total += bytes.length;
+    }
+    if (arrival.close) link.handlers.onClose();
+    else if (arrival.host !== undefined) this.clientRead(arrival.host, arrival.incarnation, arrival.session, total);
+  }
+
+  /** A link's reads wait while its client is paused, and while it holds output unread, so that output stays in order. */
+  private readsPaused(link: ClientSessionLink): boolean {
+    if (link.held.length > 0) return true;
+    return link.client !== undefined && (this.clientPausedUntilUs.get(link.client) ?? 0) > this.scheduler.now();
+  }
+
+  /**
+   * A slow client: the client named `client` stops reading its connections
+   * (those it has and those it opens) for forMs. What the nodes send it waits
+   * unread, and the nodes are not told it was written, so their output budget
+   * for it fills: stored deliveries pause, HISTORY reads wait, and an unstored
+   * message over the budget cuts it as a slow consumer. Then it reads all it
+   * was sent, in order. Returns false when there are no clients (a Raft-only
+   * cluster), so the fault had nothing to act on.
+   */
+  pauseClientReads(client: string, forMs: number): boolean {
+    if (this.options.broker === undefined) return false;
+    const untilUs = this.scheduler.now() + Math.round(forMs * 1000);
+    this.clientPausedUntilUs.set(client, Math.max(untilUs, this.clientPausedUntilUs.get(client) ?? 0));
+    this.scheduler.schedule(this.events.call(`client ${client} reads again`, () => this.resumeClientReads(client)), untilUs - this.scheduler.now());
+    return true;
+  }
+
+  private resumeClientReads(client: string): void {
+    if ((this.clientPausedUntilUs.get(client) ?? 0) > this.scheduler.now()) return; // A later pause holds it longer.
+    this.clientPausedUntilUs.delete(client);
+    for (const link of [...this.heldLinks]) {
+      if (link.client !== client) continue;
+      this.heldLinks.delete(link);
+      const held = link.held.splice(0);
+      for (const arrival of held) this.readAtClient(link, arrival);
     }
   }
 
@@ -1400,7 +1453,9 @@ export class SimCluster {
       link.open = false;
       this.sessions.delete(session);
       const at = Math.max(this.scheduler.now() + this.clientDelayUs(), link.toClientUs);
-      this.scheduler.schedule(this.events.call(`connection ${session} to n${host.id} lost`, () => link.handlers.onClose()), at - this.scheduler.now());
+      // A client that is not reading learns of the end only after what it holds unread.
+      const end: HeldOutput = { host: undefined, incarnation: link.incarnation, session, bytes: [], close: true };
+      this.scheduler.schedule(this.events.call(`connection ${session} to n${host.id} lost`, () => this.arriveAtClient(link, end)), at - this.scheduler.now());
     }
   }
 
@@ -1473,6 +1528,19 @@ interface ClientSessionLink {
   /** The same for bytes to the client. */
   toClientUs: number;
   open: boolean;
+  /** The client's name, which a slow-client fault names. */
+  readonly client: string | undefined;
+  /** Output that reached the client while its reads were paused, in order: read when they resume. */
+  readonly held: HeldOutput[];
+}
+
+/** Output on its way to a client; a connection's end when `host` is undefined and `close` is set. */
+interface HeldOutput {
+  readonly host: SimHost | undefined;
+  readonly incarnation: number;
+  readonly session: number;
+  readonly bytes: readonly Uint8Array[];
+  readonly close: boolean;
 }
 
 /** A clock may run fast or slow, but not stop or run backwards: at most half again or half as fast. */

@@ -39,7 +39,13 @@ export type FaultAction =
   /** The same for a node that is not the leader when the fault fires (the lowest-numbered live one). */
   | { readonly kind: 'wipe-follower' }
   /** The node's disk fills up: writes that would grow its files fail with ENOSPC. */
-  | { readonly kind: 'disk-full'; readonly node: NodeId };
+  | { readonly kind: 'disk-full'; readonly node: NodeId }
+  /**
+   * A slow client: the workload client named `client` (p1, live1, reader1, ...)
+   * stops reading its connections for forMs, so the nodes' output to it
+   * waits (SimCluster.pauseClientReads).
+   */
+  | { readonly kind: 'slow-client'; readonly client: string; readonly forMs: number };
 
 export type FaultKind = FaultAction['kind'];
 
@@ -48,15 +54,25 @@ export interface ScheduledFault {
   readonly action: FaultAction;
 }
 
+/** What applying a fault came to: whether it fired, and the node a fault aimed at a role struck. */
+export interface AppliedFault {
+  readonly fired: boolean;
+  readonly struck: NodeId | undefined;
+}
+
+const FIRED: AppliedFault = { fired: true, struck: undefined };
+const NOT_FIRED: AppliedFault = { fired: false, struck: undefined };
+
 /** Long delays are bounded so that a "delay" fault slows the cluster without stopping it for good. */
 const DELAY_MAX_MS = 500;
 
 /**
- * Applies a fault now. Returns the node a fault aimed at a role (crash-leader,
- * isolate-leader, crash-follower, wipe-follower) struck, or undefined when no
- * node filled the role; other faults name their nodes and return undefined.
+ * Applies a fault now. Says whether it fired (false when it found nothing to
+ * act on: no leader to crash or isolate, no follower, no clients) and, for a
+ * fault aimed at a role (crash-leader, isolate-leader, crash-follower,
+ * wipe-follower), the node it struck; other faults name their nodes.
  */
-export function applyFault(cluster: SimCluster, action: FaultAction): NodeId | undefined {
+export function applyFault(cluster: SimCluster, action: FaultAction): AppliedFault {
   switch (action.kind) {
     case 'crash':
       cluster.crash(action.node);
@@ -72,22 +88,24 @@ export function applyFault(cluster: SimCluster, action: FaultAction): NodeId | u
     }
     case 'crash-leader': {
       const leader = cluster.leader();
-      if (leader !== undefined) cluster.crash(leader);
-      return leader;
+      if (leader === undefined) return NOT_FIRED;
+      cluster.crash(leader);
+      return { fired: true, struck: leader };
     }
     case 'isolate-leader': {
       const leader = cluster.leader();
-      if (leader !== undefined) cluster.disconnect(leader);
-      return leader;
+      if (leader === undefined) return NOT_FIRED;
+      cluster.disconnect(leader);
+      return { fired: true, struck: leader };
     }
     case 'crash-follower':
     case 'wipe-follower': {
       const leader = cluster.leader();
       const follower = cluster.nodeIds.find((id) => id !== leader && cluster.isUp(id));
-      if (follower === undefined) return undefined;
+      if (follower === undefined) return NOT_FIRED;
       if (action.kind === 'wipe-follower') cluster.wipe(follower);
       else cluster.crash(follower);
-      return follower;
+      return { fired: true, struck: follower };
     }
     case 'isolate':
       cluster.disconnect(action.node);
@@ -134,12 +152,14 @@ export function applyFault(cluster: SimCluster, action: FaultAction): NodeId | u
     case 'disk-full':
       cluster.setDisk(action.node, { spaceBytes: Math.max(1, cluster.disk(action.node).usedBytes()) });
       break;
+    case 'slow-client':
+      return { fired: cluster.pauseClientReads(action.client, action.forMs), struck: undefined };
     default: {
       const unknown: never = action;
       throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
     }
   }
-  return undefined;
+  return FIRED;
 }
 
 /**
@@ -186,24 +206,32 @@ export function describeFault(action: FaultAction, struck?: NodeId | null): stri
     case 'wipe':
     case 'disk-full':
       return `${action.kind} n${action.node}`;
+    case 'slow-client':
+      return `slow-client ${action.client} for ${action.forMs}ms`;
   }
 }
 
+/** How many faults of each kind fired in a run; a kind that never fired is absent. */
+export type FaultCounts = Partial<Record<FaultKind, number>>;
+
 /**
- * Schedules every fault on the cluster at its time. `onApplied` hears each
- * fault as it fires, with its index in `faults` and the node a role fault
- * struck. The event labels stay the schedule's (`fault crash-leader`): they
- * are part of the trace hash, and a seed's trace must not change.
+ * Schedules every fault on the cluster at its time. Each that fires is
+ * counted in `fired`, and `onApplied` hears each as it fires, with its index
+ * in `faults` and the node a role fault struck. The event labels stay the
+ * schedule's (`fault crash-leader`): they are part of the trace hash, and a
+ * seed's trace must not change.
  */
 export function scheduleFaults(
   cluster: SimCluster,
   faults: readonly ScheduledFault[],
+  fired: FaultCounts = {},
   onApplied?: (index: number, struck: NodeId | undefined) => void,
 ): void {
   faults.forEach((fault, index) => {
     cluster.at(fault.atMs, `fault ${describeFault(fault.action)}`, () => {
-      const struck = applyFault(cluster, fault.action);
-      onApplied?.(index, struck);
+      const applied = applyFault(cluster, fault.action);
+      if (applied.fired) fired[fault.action.kind] = (fired[fault.action.kind] ?? 0) + 1;
+      onApplied?.(index, applied.struck);
     });
   });
 }
@@ -231,11 +259,18 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 
 /**
  * Every fault kind that may strike at random: the default mix above, and the
- * clock, torn-write and full-disk faults that scenarios and swarm fuzzing draw
- * on (not 'wipe', which only a script may ask for). The default mix stays as it was so
+ * clock, torn-write, full-disk and slow-client faults that scenarios and swarm
+ * fuzzing draw on (not 'wipe', which only a script may ask for). The default mix stays as it was so
  * that the seeds of `chorus sim run` keep their meaning.
  */
-export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash', 'disk-full'];
+export const EVERY_FAULT_KIND: readonly FaultKind[] = [...ALL_FAULT_KINDS, 'crash-follower', 'clock-offset', 'clock-jump', 'torn-crash', 'disk-full', 'slow-client'];
+
+/**
+ * The clients of the broker workload a random slow-client fault may pick:
+ * the first publisher (every workload has one), each subscriber and the
+ * history reader (sim/broker-workload.ts names them).
+ */
+export const SLOW_CLIENT_NAMES: readonly string[] = ['p1', 'live1', 'live2', 'replay1', 'durable1', 'ordered1', 'reader1'];
 
 export interface RandomFaultOptions {
   readonly nodes: number;
@@ -306,5 +341,7 @@ export function randomFault(random: SimRandom, nodes: number, kind: FaultKind): 
     case 'wipe':
     case 'disk-full':
       return { kind, node };
+    case 'slow-client':
+      return { kind, client: random.pick(SLOW_CLIENT_NAMES), forMs: random.pick([100, 500, 2000, 5000]) };
   }
 }

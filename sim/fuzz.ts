@@ -4,9 +4,10 @@
 // deeply). A failing run's schedule is shrunk to a small one that still fails
 // and written as a scenario file, which then replays like any other.
 
-import { DEFAULT_BROKER_WORKLOAD } from './broker-workload.js';
+import { DEFAULT_BROKER_WORKLOAD, type BrokerWorkloadOptions } from './broker-workload.js';
 import type { SimClusterOptions } from './cluster.js';
 import { EVERY_FAULT_KIND, randomFaultSchedule, type FaultAction, type FaultKind, type ScheduledFault } from './faults.js';
+import { runCoverage, type RunCoverage } from './coverage.js';
 import { formatHistoryViolation } from './history-checker.js';
 import { SimRandom } from './random.js';
 import { runPassed, runSimulation, type SimRunOptions, type SimRunResult } from './run.js';
@@ -20,9 +21,64 @@ export interface SwarmDraw {
   readonly meanFaultIntervalMs: number;
   readonly faults: readonly ScheduledFault[];
   readonly network: { readonly delayMinMs: number; readonly delayMeanMs: number };
+  readonly publishers: SwarmPublishers;
+  readonly raft: SwarmRaft;
+  readonly budgets: SwarmBudgets;
 }
 
-/** Draws one seed's swarm configuration and fault schedule. */
+/** How the seed's clients publish: how many publishers, each one's window, open or closed loop, and the rate. */
+export interface SwarmPublishers {
+  readonly count: number;
+  /** Each publisher's window, in order. */
+  readonly windows: readonly number[];
+  readonly openLoop: boolean;
+  /** Publishes per second over all publishers (BrokerWorkloadOptions.publishesPerSecond). */
+  readonly rate: number;
+}
+
+/** The Raft settings a seed draws; the rest keep the simulator's defaults. */
+export interface SwarmRaft {
+  readonly entriesPerMessageMax: number;
+  readonly inflightAppendsMax: number;
+  readonly electionTicksMin: number;
+  readonly heartbeatTicks: number;
+}
+
+/** Each client connection's output budgets on the nodes (BrokerNodeOptions). */
+export interface SwarmBudgets {
+  /** Output pending before stored deliveries pause and HISTORY reads wait. */
+  readonly sessionOutputBytesMax: number;
+  /** Output pending beyond which an unstored message cuts the client as a slow consumer. */
+  readonly sessionPendingBytesMax: number;
+}
+
+/**
+ * Election and heartbeat timing pairs, in ticks of 10 ms (the simulator's
+ * default, 15 and 5, among them): a heartbeat at most a third of the
+ * election timeout, so that a healthy leader is not deposed by the delays
+ * the fuzzer's network draws allow.
+ */
+const RAFT_TIMINGS: readonly { readonly electionTicksMin: number; readonly heartbeatTicks: number }[] = [
+  { electionTicksMin: 10, heartbeatTicks: 2 },
+  { electionTicksMin: 15, heartbeatTicks: 5 },
+  { electionTicksMin: 15, heartbeatTicks: 1 },
+  { electionTicksMin: 30, heartbeatTicks: 5 },
+];
+
+/** The broker's defaults (4 MiB and 64 MiB), and budgets small enough that the workload fills them. */
+const OUTPUT_BUDGETS: readonly SwarmBudgets[] = [
+  { sessionOutputBytesMax: 4 * 1024 * 1024, sessionPendingBytesMax: 64 * 1024 * 1024 },
+  { sessionOutputBytesMax: 4 * 1024 * 1024, sessionPendingBytesMax: 64 * 1024 * 1024 },
+  { sessionOutputBytesMax: 4096, sessionPendingBytesMax: 16_384 },
+  { sessionOutputBytesMax: 1024, sessionPendingBytesMax: 2048 },
+  { sessionOutputBytesMax: 2048, sessionPendingBytesMax: 1024 },
+];
+
+/**
+ * Draws one seed's swarm configuration and fault schedule. Each part comes
+ * from its own stream, so that adding a draw to one leaves the others as
+ * they were.
+ */
 export function drawSwarm(seed: number): SwarmDraw {
   const random = SimRandom.stream(seed, 'swarm');
   const kinds = EVERY_FAULT_KIND.filter(() => random.chance(0.5));
@@ -32,7 +88,67 @@ export function drawSwarm(seed: number): SwarmDraw {
   const meanFaultIntervalMs = random.pick([100, 300, 1000]);
   const delayMinMs = random.pick([1, 2, 5]);
   const faults = randomFaultSchedule(SimRandom.stream(seed, 'swarm-faults'), { nodes, durationMs: healAtMs, meanIntervalMs: meanFaultIntervalMs, kinds });
-  return { seed, nodes, durationMs, healAtMs, kinds, meanFaultIntervalMs, faults, network: { delayMinMs, delayMeanMs: delayMinMs * random.pick([2, 5]) } };
+  const network = { delayMinMs, delayMeanMs: delayMinMs * random.pick([2, 5]) };
+  return {
+    seed,
+    nodes,
+    durationMs,
+    healAtMs,
+    kinds,
+    meanFaultIntervalMs,
+    faults,
+    network,
+    publishers: drawPublishers(SimRandom.stream(seed, 'swarm-publishers')),
+    raft: drawRaft(SimRandom.stream(seed, 'swarm-raft')),
+    budgets: SimRandom.stream(seed, 'swarm-budgets').pick(OUTPUT_BUDGETS),
+  };
+}
+
+/**
+ * Closed loop at the rates of the default workload, or open loop at up to
+ * 500 publishes per second, so that a leader cut off from its quorum
+ * gathers a long uncommitted tail for the next leader to deal with.
+ */
+function drawPublishers(random: SimRandom): SwarmPublishers {
+  const count = random.int(1, 8);
+  const windows = Array.from({ length: count }, () => random.pick([1, 1, 2, 4, 8, 16, 32, 64]));
+  const openLoop = random.chance(0.5);
+  const rate = openLoop ? random.pick([100, 250, 500]) : random.pick([30, 60, 120]);
+  return { count, windows, openLoop, rate };
+}
+
+/**
+ * Entries in flight to one follower (entries per append times appends in
+ * flight) at least this many: a leader replicates at most that many entries
+ * a round trip, and with fewer, at the workload's rates and the network's
+ * delays, followers fall further behind all run and cannot catch up within
+ * the liveness bound. One entry per append is still drawn, with a deep pipeline.
+ */
+const ENTRIES_IN_FLIGHT_MIN = 16;
+
+function drawRaft(random: SimRandom): SwarmRaft {
+  const timing = random.pick(RAFT_TIMINGS);
+  const entriesPerMessageMax = random.pick([1, 2, 8, 64]);
+  const inflightAppendsMax = random.pick([1, 2, 4, 8, 16, 64].filter((appends) => appends * entriesPerMessageMax >= ENTRIES_IN_FLIGHT_MIN));
+  return { entriesPerMessageMax, inflightAppendsMax, ...timing };
+}
+
+/** The broker workload of a draw. */
+export function swarmWorkload(draw: SwarmDraw): BrokerWorkloadOptions {
+  const { count, windows, openLoop, rate } = draw.publishers;
+  return { ...DEFAULT_BROKER_WORKLOAD, publishers: count, windows, openLoop, publishesPerSecond: rate };
+}
+
+/** One line naming everything a seed drew but its schedule: what a report shows so a reader knows the run. */
+export function describeDraw(draw: SwarmDraw): string {
+  const { publishers, raft, budgets } = draw;
+  return (
+    `${draw.nodes} nodes, faults [${draw.kinds.join(', ')}] every ${draw.meanFaultIntervalMs} ms (${draw.faults.length} drawn); ` +
+    `network delay min ${draw.network.delayMinMs} ms mean ${draw.network.delayMeanMs} ms; ` +
+    `${publishers.count} publisher(s), windows [${publishers.windows.join(', ')}], ${publishers.openLoop ? 'open' : 'closed'} loop at ${publishers.rate}/s; ` +
+    `raft entries/append ${raft.entriesPerMessageMax}, appends in flight ${raft.inflightAppendsMax}, election ${raft.electionTicksMin} ticks, heartbeat ${raft.heartbeatTicks} ticks; ` +
+    `output budgets ${budgets.sessionOutputBytesMax} B (pause) and ${budgets.sessionPendingBytesMax} B (cut)`
+  );
 }
 
 /** Options that make a run fail on purpose: tests pass planted bugs here. */
@@ -49,11 +165,13 @@ export function swarmRunOptions(draw: SwarmDraw, faults: readonly ScheduledFault
     faultFraction: draw.healAtMs / draw.durationMs,
     faults,
     workload: 'broker',
+    broker: swarmWorkload(draw),
     cluster: {
       clocks: { offsetMsMax: 100, driftPpmMax: 200 },
       network: draw.network,
+      raft: draw.raft,
       ...(plants.createNode === undefined ? {} : { createNode: plants.createNode }),
-      ...(plants.broker === undefined ? {} : { broker: plants.broker }),
+      broker: { ...plants.broker, node: { ...plants.broker?.node, ...draw.budgets } },
     },
   };
 }
@@ -118,14 +236,17 @@ export function shrinkSchedule(
 /** A scenario file (YAML) that replays a schedule: what fuzzing writes for a failure it found. */
 export function scenarioYaml(name: string, description: string, draw: SwarmDraw, faults: readonly ScheduledFault[]): string {
   const lines = [
+    `# seed ${draw.seed} drew: ${describeDraw(draw)}`,
     `name: ${name}`,
     `description: ${JSON.stringify(description)}`,
     'cluster:',
     `  nodes: ${draw.nodes}`,
     `  network: { delayMinMs: ${draw.network.delayMinMs}, delayMeanMs: ${draw.network.delayMeanMs} }`,
+    `  raft: { ${Object.entries(draw.raft).map(([key, value]) => `${key}: ${value}`).join(', ')} }`,
+    `  broker: { ${Object.entries(draw.budgets).map(([key, value]) => `${key}: ${value}`).join(', ')} }`,
     `duration: ${draw.durationMs}ms`,
     `healAt: ${draw.healAtMs}ms`,
-    `workload: { publishers: ${DEFAULT_BROKER_WORKLOAD.publishers}, rate: ${DEFAULT_BROKER_WORKLOAD.publishesPerSecond} }`,
+    `workload: { publishers: ${draw.publishers.count}, windows: [${draw.publishers.windows.join(', ')}], openLoop: ${draw.publishers.openLoop}, rate: ${draw.publishers.rate} }`,
     faults.length === 0 ? 'timeline: []' : 'timeline:',
     ...faults.map((fault) => `  - ${timelineStep(fault)}`),
     'expect: { leaderWithin: 10s, progress: true }',
@@ -178,6 +299,8 @@ function timelineStep(fault: ScheduledFault): string {
       return `{ ${at}, do: clock-jump, node: ${action.node}, ms: ${action.jumpMs} }`;
     case 'clock-drift':
       return `{ ${at}, do: clock-drift, node: ${action.node}, ppm: ${action.driftPpm} }`;
+    case 'slow-client':
+      return `{ ${at}, do: slow-client, client: ${action.client}, for: ${action.forMs}ms }`;
   }
 }
 
@@ -189,9 +312,16 @@ export interface FuzzFinding {
 
 /** Runs one seed; on failure, shrinks its schedule. */
 export function fuzzSeed(seed: number, plants: FuzzPlants = {}, shrinkRunsMax = 200): FuzzFinding | undefined {
+  return fuzzSeedWithCoverage(seed, plants, shrinkRunsMax).finding;
+}
+
+/** fuzzSeed, with what the seed's run exercised (before any shrinking). */
+export function fuzzSeedWithCoverage(seed: number, plants: FuzzPlants = {}, shrinkRunsMax = 200): { finding: FuzzFinding | undefined; coverage: RunCoverage } {
   const draw = drawSwarm(seed);
-  const problem = firstProblem(runSimulation(swarmRunOptions(draw, draw.faults, plants)));
-  if (problem === undefined) return undefined;
+  const result = runSimulation(swarmRunOptions(draw, draw.faults, plants));
+  const coverage = runCoverage(result);
+  const problem = firstProblem(result);
+  if (problem === undefined) return { finding: undefined, coverage };
   const shrunk = shrinkSchedule(draw.faults, (candidate) => firstProblem(runSimulation(swarmRunOptions(draw, candidate, plants))), problem, shrinkRunsMax);
-  return { draw, problem, shrunk };
+  return { finding: { draw, problem, shrunk }, coverage };
 }

@@ -260,6 +260,12 @@ export interface History {
   readonly dedupWindowMs: number;
   /** The broker's page limit for history reads. */
   readonly historyMessagesMax: number;
+  /**
+   * The nodes' output budget per client connection, in bytes, when the run
+   * set one: a history read is then paced to the room left in the reader's
+   * budget, and may return fewer messages than its page (see docs/history-format.md).
+   */
+  readonly outputBytesMax?: number;
   /** The retention limits of the topics that have any, each topic once. */
   readonly retention?: readonly TopicRetention[];
   /** When finalLogs was taken; not before the last event. */
@@ -416,6 +422,7 @@ export interface HistoryHeader {
   readonly nodes: readonly NodeId[];
   readonly dedupWindowMs: number;
   readonly historyMessagesMax: number;
+  readonly outputBytesMax?: number;
   readonly seed?: number;
   readonly retention?: readonly TopicRetention[];
 }
@@ -584,7 +591,7 @@ export class HistoryRecorder {
   /** The complete history. Throws until the final logs are recorded: without them nothing can be checked. */
   history(): History {
     assert(this.finalLogs !== undefined, 'the history is incomplete until recordFinalLogs is called');
-    const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = this.header;
+    const { nodes, dedupWindowMs, historyMessagesMax, outputBytesMax, seed, retention } = this.header;
     const seedField = seed === undefined ? {} : { seed };
     const retentionField = retention === undefined ? {} : { retention: retention.map(copyRetention) };
     return {
@@ -594,6 +601,7 @@ export class HistoryRecorder {
       nodes,
       dedupWindowMs,
       historyMessagesMax,
+      ...(outputBytesMax === undefined ? {} : { outputBytesMax }),
       ...retentionField,
       endMs: this.endMs,
       events: [...this.events],
@@ -642,6 +650,7 @@ export function historyToJSON(history: History): string {
   lines.push(`  "nodes": ${JSON.stringify(history.nodes)},`);
   lines.push(`  "dedupWindowMs": ${history.dedupWindowMs},`);
   lines.push(`  "historyMessagesMax": ${history.historyMessagesMax},`);
+  if (history.outputBytesMax !== undefined) lines.push(`  "outputBytesMax": ${history.outputBytesMax},`);
   if (history.retention !== undefined) lines.push(...retentionLines(history.retention));
   lines.push(`  "endMs": ${history.endMs},`);
   lines.push(`  "events": [${history.events.length === 0 ? '],' : ''}`);
@@ -720,7 +729,7 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const HISTORY_KEYS = ['format', 'version', 'seed', 'nodes', 'dedupWindowMs', 'historyMessagesMax', 'retention', 'endMs', 'events', 'finalLogs'];
+const HISTORY_KEYS = ['format', 'version', 'seed', 'nodes', 'dedupWindowMs', 'historyMessagesMax', 'outputBytesMax', 'retention', 'endMs', 'events', 'finalLogs'];
 
 function decodeHistory(value: unknown, problems: string[]): History | undefined {
   if (!isObject(value)) {
@@ -733,8 +742,8 @@ function decodeHistory(value: unknown, problems: string[]): History | undefined 
     return undefined;
   }
   unknownKeys(value, HISTORY_KEYS, '', problems);
-  const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = value;
-  const header: RawHeader = { nodes, dedupWindowMs, historyMessagesMax, seed, retention };
+  const { nodes, dedupWindowMs, historyMessagesMax, outputBytesMax, seed, retention } = value;
+  const header: RawHeader = { nodes, dedupWindowMs, historyMessagesMax, outputBytesMax, seed, retention };
   const before = problems.length;
   checkHeader(header, problems);
   const endMs = value.endMs;
@@ -747,7 +756,11 @@ function decodeHistory(value: unknown, problems: string[]): History | undefined 
   if (events === undefined || finalLogs === undefined) return undefined;
   const seedField = seed === undefined ? {} : { seed: seed as number };
   const retentionField = retention === undefined ? {} : { retention: (retention as Json[]).map(copyRetention) };
-  const limits = { dedupWindowMs: dedupWindowMs as number, historyMessagesMax: historyMessagesMax as number };
+  const limits = {
+    dedupWindowMs: dedupWindowMs as number,
+    historyMessagesMax: historyMessagesMax as number,
+    ...(outputBytesMax === undefined ? {} : { outputBytesMax: outputBytesMax as number }),
+  };
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, ...seedField, nodes: nodeIds, ...limits, ...retentionField, endMs, events, finalLogs };
 }
 
@@ -755,12 +768,13 @@ interface RawHeader {
   readonly nodes: unknown;
   readonly dedupWindowMs: unknown;
   readonly historyMessagesMax: unknown;
+  readonly outputBytesMax?: unknown;
   readonly seed?: unknown;
   readonly retention?: unknown;
 }
 
 function checkHeader(header: RawHeader, problems: string[]): void {
-  const { nodes, dedupWindowMs, historyMessagesMax, seed, retention } = header;
+  const { nodes, dedupWindowMs, historyMessagesMax, outputBytesMax, seed, retention } = header;
   if (!Array.isArray(nodes) || nodes.length === 0) {
     problems.push('nodes must be a non-empty array of node ids');
   } else {
@@ -773,6 +787,7 @@ function checkHeader(header: RawHeader, problems: string[]): void {
     problems.push(`dedupWindowMs must be a positive finite number, got ${show(dedupWindowMs)}`);
   }
   if (!isPositiveInteger(historyMessagesMax)) problems.push(`historyMessagesMax must be a positive integer, got ${show(historyMessagesMax)}`);
+  if (outputBytesMax !== undefined && !isPositiveInteger(outputBytesMax)) problems.push(`outputBytesMax must be a positive integer, got ${show(outputBytesMax)}`);
   if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= 0)) {
     problems.push(`seed must be a non-negative integer, got ${show(seed)}`);
   }

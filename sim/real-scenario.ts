@@ -237,6 +237,7 @@ async function applyRealFault(cluster: RealCluster, action: FaultAction, skews: 
     case 'duplicate':
     case 'slow-disk':
     case 'clock-drift':
+    case 'slow-client':
       return 'skipped: real mode cannot make this fault';
   }
 }

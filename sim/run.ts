@@ -6,6 +6,7 @@ import {
   randomFaultSchedule,
   ROLE_FAULT_KINDS,
   scheduleFaults,
+  type FaultCounts,
   type FaultKind,
   type ScheduledFault,
 } from './faults.js';
@@ -15,6 +16,7 @@ import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, type Broke
 import { checkHistory, type HistoryViolation } from './history-checker.js';
 import type { History } from './history.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
+import { DEFAULT_BROKER_NODE_OPTIONS } from '../src/node/broker-node.js';
 import { encodeBrokerCommand } from '../src/broker/commands.js';
 
 export interface SimRunOptions {
@@ -103,6 +105,8 @@ export interface SimRunResult {
    * fault and for a fault that never fired.
    */
   readonly faultTargets: readonly (NodeId | null | undefined)[];
+  /** How many faults of each kind fired (a fault that found nothing to act on, such as crash-leader without a leader, did not). */
+  readonly faultsFired: FaultCounts;
   readonly healAtMs: number;
   readonly elections: readonly { term: number; node: number; timeUs: number }[];
   readonly proposalAttempts: number;
@@ -195,7 +199,8 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     });
   const faultTargets: (NodeId | null | undefined)[] = faults.map(() => undefined);
   const aimsAtRole = (fault: ScheduledFault): boolean => ROLE_FAULT_KINDS.includes(fault.action.kind);
-  scheduleFaults(cluster, faults, (index, struck) => {
+  const faultsFired: FaultCounts = {};
+  scheduleFaults(cluster, faults, faultsFired, (index, struck) => {
     if (aimsAtRole(faults[index]!)) faultTargets[index] = struck ?? null;
   });
   const proposer = new SteadyProposer(cluster, SimRandom.stream(options.seed, 'workload'), {
@@ -248,6 +253,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
     options,
     faults,
     faultTargets,
+    faultsFired: { ...faultsFired },
     healAtMs,
     elections: cluster.checker.elections,
     proposalAttempts: proposer.attempts,
@@ -285,7 +291,8 @@ function describeException(error: unknown, simulatedMs: number): string {
  */
 function newBrokerWorkload(cluster: SimCluster, options: SimRunOptions): BrokerWorkload {
   const brokerOptions = { ...DEFAULT_BROKER_OPTIONS, ...options.cluster.broker?.node?.broker };
-  const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax };
+  const outputBytesMax = options.cluster.broker?.node?.sessionOutputBytesMax ?? DEFAULT_BROKER_NODE_OPTIONS.sessionOutputBytesMax;
+  const window = { dedupWindowMs: brokerOptions.dedupWindowMs / 2, historyMessagesMax: brokerOptions.historyMessagesMax, outputBytesMax };
   return new BrokerWorkload(cluster.clients, options.seed, options.broker, window, options.durationMs);
 }
 

@@ -177,7 +177,7 @@ function number(reader: FieldReader, at: FieldPath, value: unknown, min: number,
 }
 
 function readCluster(reader: FieldReader, value: unknown): { nodes: number; cluster: Scenario['cluster'] } {
-  const fields = mapping(reader, ['cluster'], value, ['nodes', 'tickMs', 'raft', 'network', 'disk', 'clocks']);
+  const fields = mapping(reader, ['cluster'], value, ['nodes', 'tickMs', 'raft', 'network', 'disk', 'clocks', 'broker']);
   const nodes = reader.integer(['cluster', 'nodes'], fields.nodes ?? 5, 1, NODES_MAX);
   const cluster: Record<string, unknown> = {};
   if (fields.tickMs !== undefined) cluster.tickMs = number(reader, ['cluster', 'tickMs'], fields.tickMs, 1, 1000);
@@ -188,7 +188,16 @@ function readCluster(reader: FieldReader, value: unknown): { nodes: number; clus
       if (expected !== undefined && typeof fieldValue !== expected) reader.problem(['cluster', key, field], `must be a ${expected}, got ${JSON.stringify(fieldValue)}`);
     }
   }
+  if (fields.broker !== undefined) cluster.broker = { node: readBrokerNode(reader, fields.broker) };
   return { nodes, cluster: cluster as Scenario['cluster'] };
+}
+
+/** `cluster.broker`: each client connection's output budgets on the nodes, in bytes (BrokerNodeOptions). */
+function readBrokerNode(reader: FieldReader, value: unknown): { sessionOutputBytesMax?: number; sessionPendingBytesMax?: number } {
+  const fields = mapping(reader, ['cluster', 'broker'], value, ['sessionOutputBytesMax', 'sessionPendingBytesMax']);
+  const budget = (key: 'sessionOutputBytesMax' | 'sessionPendingBytesMax'): { [key: string]: number } =>
+    fields[key] === undefined ? {} : { [key]: reader.integer(['cluster', 'broker', key], fields[key], 1, Number.MAX_SAFE_INTEGER) };
+  return { ...budget('sessionOutputBytesMax'), ...budget('sessionPendingBytesMax') };
 }
 
 const SECTION_KEYS: Readonly<Record<'raft' | 'network' | 'disk' | 'clocks', Readonly<Record<string, 'number' | 'boolean'>>>> = {
@@ -212,7 +221,7 @@ const SECTION_KEYS: Readonly<Record<'raft' | 'network' | 'disk' | 'clocks', Read
 };
 
 function readWorkload(reader: FieldReader, value: unknown): BrokerWorkloadOptions {
-  const fields = mapping(reader, ['workload'], value, ['publishers', 'rate', 'topics', 'timeout', 'attempts']);
+  const fields = mapping(reader, ['workload'], value, ['publishers', 'rate', 'topics', 'timeout', 'attempts', 'windows', 'openLoop']);
   const topics = fields.topics ?? DEFAULT_BROKER_WORKLOAD.topics;
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((topic) => typeof topic === 'string' && /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(topic))) {
     reader.problem(['workload', 'topics'], `must be a list of topic names like orders.eu, got ${JSON.stringify(topics)}`);
@@ -225,7 +234,25 @@ function readWorkload(reader: FieldReader, value: unknown): BrokerWorkloadOption
     attemptsMax: reader.integer(['workload', 'attempts'], fields.attempts ?? DEFAULT_BROKER_WORKLOAD.attemptsMax, 1, 1000),
     limits: NO_LIMITS,
     purges: [],
+    ...readPublisherFlow(reader, fields),
   };
+}
+
+/** `windows` (each publisher's in-flight window, the last standing for the rest) and `openLoop`. */
+function readPublisherFlow(reader: FieldReader, fields: Record<string, unknown>): { windows?: number[]; openLoop?: boolean } {
+  const flow: { windows?: number[]; openLoop?: boolean } = {};
+  if (fields.windows !== undefined) {
+    if (!Array.isArray(fields.windows) || fields.windows.length === 0) {
+      reader.problem(['workload', 'windows'], `must be a list of window sizes, one per publisher, like [1, 16], got ${JSON.stringify(fields.windows)}`);
+    } else {
+      flow.windows = fields.windows.map((size: unknown, index) => reader.integer(['workload', 'windows', index], size, 1, 10_000));
+    }
+  }
+  if (fields.openLoop !== undefined) {
+    if (typeof fields.openLoop !== 'boolean') reader.problem(['workload', 'openLoop'], `must be true or false, got ${JSON.stringify(fields.openLoop)}`);
+    else flow.openLoop = fields.openLoop;
+  }
+  return flow;
 }
 
 /**
@@ -305,6 +332,7 @@ const ACTION_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'clock-jump': ['node', 'ms'],
   wipe: ['node'],
   'disk-full': ['node'],
+  'slow-client': ['client', 'for'],
 };
 
 function readTimeline(reader: FieldReader, value: unknown, nodes: number, durationMs: number): ScheduledFault[] {
@@ -422,6 +450,14 @@ function readAction(reader: FieldReader, at: FieldPath, kind: string, step: Reco
       const target = node();
       const driftPpm = number(reader, [...at, 'ppm'], step.ppm, -500_000, 500_000);
       return every(target, (id) => ({ kind: 'clock-drift', node: id, driftPpm }));
+    }
+    case 'slow-client': {
+      const client = step.client;
+      if (typeof client !== 'string' || !/^[A-Za-z0-9_-]+$/.test(client)) {
+        reader.problem([...at, 'client'], `must name a workload client such as p1, live1 or reader1, got ${JSON.stringify(client)}`);
+        return [];
+      }
+      return [{ kind: 'slow-client', client, forMs: duration(reader, [...at, 'for'], step.for) }];
     }
     default:
       return [];

@@ -1,7 +1,8 @@
 import chalk from 'chalk';
 import { formatViolation, SAFETY_PROPERTIES } from './checker.js';
 import { formatHistoryViolation } from './history-checker.js';
-import { describeFault } from './faults.js';
+import { describeFault, type FaultKind } from './faults.js';
+import { WORKLOAD_PATHS } from './coverage.js';
 import { runPassed, type SimRunResult } from './run.js';
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
@@ -55,11 +56,12 @@ export function formatSummary(result: SimRunResult, replayCommand: string): stri
   return lines.join('\n');
 }
 
+/** The schedule by kind, each kind with how many of its faults fired (one that found nothing to act on did not). */
 function faultLine(result: SimRunResult): string {
   if (result.faults.length === 0) return 'none';
-  const counts = new Map<string, number>();
+  const counts = new Map<FaultKind, number>();
   for (const fault of result.faults) counts.set(fault.action.kind, (counts.get(fault.action.kind) ?? 0) + 1);
-  const byKind = [...counts].map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const byKind = [...counts].map(([kind, count]) => `${kind} ${count}${(result.faultsFired[kind] ?? 0) === count ? '' : ` (${result.faultsFired[kind] ?? 0} fired)`}`).join(', ');
   const first = result.faults.slice(0, 3).map((fault, i) => `${seconds(fault.atMs)} ${describeFault(fault.action, result.faultTargets[i])}`);
   // Faults aimed at a role strike whichever node has it then: name those beyond the first three too.
   const struck = result.faults
@@ -80,12 +82,20 @@ function electionLine(result: SimRunResult): string {
   return `${elections.length} ${noun}: ${more}${shown.join(', ')}`;
 }
 
-/** Which safety properties this run gave something to judge: a clean run proves nothing about one it never judged. */
+/**
+ * Which safety properties this run gave something to judge, and how often
+ * the broker workload took its rarer paths: a clean run proves nothing about
+ * what it never exercised.
+ */
 function coverageLine(result: SimRunResult): string {
   const never = SAFETY_PROPERTIES.filter((property) => result.judged[property] === 0);
   const judged = SAFETY_PROPERTIES.length - never.length;
   const all = `${judged} of ${SAFETY_PROPERTIES.length} safety properties had something to judge`;
-  return never.length === 0 ? all : `${all}; never: ${never.join(', ')}`;
+  const properties = never.length === 0 ? all : `${all}; never: ${never.join(', ')}`;
+  const stats = result.broker?.stats;
+  if (stats === undefined) return properties;
+  const counts = { 'late deliveries': stats.lateDeliveries, 'slow-consumer cuts': stats.slowConsumerCuts, 'paced history reads': stats.pacedReads };
+  return `${properties}\n${' '.repeat(11)}${WORKLOAD_PATHS.map((path) => `${path} ${counts[path]}`).join(', ')}`;
 }
 
 function livenessLine(result: SimRunResult): string {

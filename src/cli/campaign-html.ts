@@ -2,6 +2,7 @@
 // seed with its problem and the command that replays it, in one page a CI job
 // can keep as an artifact.
 
+import { neverExercised, sumCoverage, type CoverageCount, type RunCoverage } from '../../sim/coverage.js';
 import { escape, page } from '../../sim/report.js';
 import { foundScenarioFile } from './campaign-output.js';
 import type { MergedCampaign } from './campaign-part.js';
@@ -10,7 +11,25 @@ export function renderCampaignHtml(merged: MergedCampaign, foundDir: string): st
   const { from, to } = merged.campaign.seeds;
   const title = `chorus sim ${merged.kind}, seeds ${from}..${to}`;
   const about = `<p>${merged.results.length} runs merged from ${merged.shardCount} shard${merged.shardCount === 1 ? '' : 's'}, ${(merged.wallMs / 1000).toFixed(1)} s of wall time in all; build <code>${escape(merged.campaign.build)}</code>.</p>`;
-  return page(title, `<h1>${escape(title)}</h1>\n${about}\n${merged.kind === 'sweep' ? sweepBody(merged) : fuzzBody(merged, foundDir)}`);
+  const body = merged.kind === 'sweep' ? sweepBody(merged) : fuzzBody(merged, foundDir);
+  return page(title, `<h1>${escape(title)}</h1>\n${about}\n${body}\n${coverageBody(merged.results)}`);
+}
+
+/** What the runs exercised, summed: the table `sim merge` prints, and what none of them reached. */
+function coverageBody(results: readonly { readonly coverage?: RunCoverage }[]): string {
+  const coverage = sumCoverage(results.map((result) => result.coverage));
+  const rows: string[] = [];
+  const section = <K extends string>(title: string, counts: ReadonlyMap<K, CoverageCount>): void => {
+    rows.push(`<tr><th colspan="3">${escape(title)}</th></tr>`);
+    for (const [name, count] of counts) rows.push(`<tr><td>${escape(name)}</td><td class="${count.runs === 0 ? 'fail' : 'pass'}">${count.runs}</td><td>${count.total}</td></tr>`);
+  };
+  section('safety properties judged', coverage.judged);
+  section('fault kinds fired', coverage.faultsFired);
+  section('workload paths taken', coverage.paths);
+  const never = neverExercised(coverage);
+  const missing = [...never.properties, ...never.faultKinds, ...never.paths];
+  const note = missing.length === 0 ? '<p class="pass">Every property, fault kind and workload path was exercised.</p>' : `<p class="fail">Never exercised: ${escape(missing.join(', '))}.</p>`;
+  return `<h2>Coverage over ${coverage.runs} runs</h2>\n<table><tr><th>what</th><th>runs</th><th>times</th></tr>\n${rows.join('\n')}\n</table>\n${note}`;
 }
 
 function sweepBody(merged: Extract<MergedCampaign, { kind: 'sweep' }>): string {

@@ -5,6 +5,7 @@
 import chalk from 'chalk';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { neverExercised, sumCoverage, type CampaignCoverage, type CoverageCount, type RunCoverage } from '../../sim/coverage.js';
 import type { CampaignScenario, FuzzResult, SweepResult } from './campaign-part.js';
 import { table } from './table.js';
 
@@ -46,6 +47,35 @@ export function fuzzFailureLines(results: readonly FuzzResult[], foundDir: strin
       const shrunk = r.shrunk === undefined ? '' : `\n  shrunk from ${r.faults} faults to ${r.shrunk.faults} in ${r.shrunk.runs} runs; written to ${file}`;
       return `${chalk.red(`seed ${r.seed}: ${r.problem}`)}${shrunk}\n  replay: npx chorus sim run ${file} --seed ${r.seed}`;
     });
+}
+
+/**
+ * What a campaign exercised, summed over its runs: for each safety property,
+ * fault kind and workload path, in how many runs and how many times in all,
+ * then what no run exercised. The same lines whether the campaign ran here
+ * or was merged from shards.
+ */
+export function coverageLines(results: readonly { readonly coverage?: RunCoverage }[]): string[] {
+  const coverage = sumCoverage(results.map((result) => result.coverage));
+  const rows: string[][] = [['coverage', 'runs', 'times']];
+  const section = <K extends string>(title: string, counts: ReadonlyMap<K, CoverageCount>): void => {
+    rows.push([chalk.bold(title), '', '']);
+    for (const [name, count] of counts) rows.push([`  ${name}`, count.runs === 0 ? chalk.yellow('0') : String(count.runs), String(count.total)]);
+  };
+  section('safety properties judged', coverage.judged);
+  section('fault kinds fired', coverage.faultsFired);
+  section('workload paths taken', coverage.paths);
+  return [`coverage over ${coverage.runs} run${coverage.runs === 1 ? '' : 's'}:`, table(rows), neverLine(coverage)];
+}
+
+function neverLine(coverage: CampaignCoverage): string {
+  const never = neverExercised(coverage);
+  const parts = [
+    never.properties.length === 0 ? undefined : `properties ${never.properties.join(', ')}`,
+    never.faultKinds.length === 0 ? undefined : `fault kinds ${never.faultKinds.join(', ')}`,
+    never.paths.length === 0 ? undefined : `workload paths ${never.paths.join(', ')}`,
+  ].filter((part) => part !== undefined);
+  return parts.length === 0 ? chalk.green('every property, fault kind and workload path was exercised') : chalk.yellow(`never exercised: ${parts.join('; ')}`);
 }
 
 /** `no failures` or `N failing`, coloured. */

@@ -5,6 +5,7 @@
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { RunCoverage } from '../../sim/coverage.js';
 import { formatShard, shardSeeds, type Shard } from './shard.js';
 
 export const PART_FORMAT = 'chorus-campaign-part';
@@ -33,6 +34,8 @@ export interface SweepResult {
   readonly traceHash: string;
   /** The first problem of a failed run; empty when it passed. */
   readonly problem: string;
+  /** What the run exercised; absent when the run could not be made. */
+  readonly coverage?: RunCoverage;
 }
 
 export interface FuzzResult {
@@ -42,6 +45,8 @@ export interface FuzzResult {
   readonly problem: string;
   /** How many faults the seed drew. */
   readonly faults: number;
+  /** What the seed's run exercised (its whole schedule, before shrinking). */
+  readonly coverage?: RunCoverage;
   /** For a failed run: its schedule shrunk, as a scenario file's text. */
   readonly shrunk?: { readonly faults: number; readonly runs: number; readonly problem: string; readonly scenarioYaml: string };
 }

@@ -6,10 +6,10 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { drawSwarm, fuzzSeed, scenarioYaml } from '../../sim/fuzz.js';
+import { drawSwarm, fuzzSeedWithCoverage, scenarioYaml } from '../../sim/fuzz.js';
 import { parseInteger } from './args.js';
 import { buildId } from './build-id.js';
-import { failureCount, fuzzFailureLines, writeFoundScenarios } from './campaign-output.js';
+import { coverageLines, failureCount, fuzzFailureLines, writeFoundScenarios } from './campaign-output.js';
 import { PART_FORMAT, PART_VERSION, writePart, type FuzzResult } from './campaign-part.js';
 import { interruptedLine, interruptedStatus, runCampaign, unexpectedAnswer } from './campaign-runner.js';
 import type { CliIo } from './io.js';
@@ -38,13 +38,13 @@ them. Seeds default to 1..20. Progress and Ctrl-C work as in 'sim sweep'.
 
 /** Fuzzes one seed: runs it, and shrinks its schedule when it fails (unless told not to). */
 export function fuzzJob(seed: number, shrink = true): FuzzResult {
-  const draw = drawSwarm(seed);
-  const finding = fuzzSeed(seed, {}, shrink ? undefined : 0);
-  if (finding === undefined) return { seed, passed: true, problem: '', faults: draw.faults.length };
+  const { finding, coverage } = fuzzSeedWithCoverage(seed, {}, shrink ? undefined : 0);
+  if (finding === undefined) return { seed, passed: true, problem: '', faults: drawSwarm(seed).faults.length, coverage };
   const name = `fuzz-${seed}`;
   const description = `Found by chorus sim fuzz, seed ${seed}: ${finding.shrunk.problem}`.slice(0, 400);
   const yaml = scenarioYaml(name, description, finding.draw, finding.shrunk.faults);
-  return { seed, passed: false, problem: finding.problem, faults: draw.faults.length, shrunk: { faults: finding.shrunk.faults.length, runs: finding.shrunk.runs, problem: finding.shrunk.problem, scenarioYaml: yaml } };
+  const shrunk = { faults: finding.shrunk.faults.length, runs: finding.shrunk.runs, problem: finding.shrunk.problem, scenarioYaml: yaml };
+  return { seed, passed: false, problem: finding.problem, faults: finding.draw.faults.length, coverage, shrunk };
 }
 
 export async function simFuzz(argv: readonly string[], io: CliIo): Promise<number> {
@@ -85,6 +85,7 @@ export async function simFuzz(argv: readonly string[], io: CliIo): Promise<numbe
   if (run.stoppedAtFailure) io.out(`stopped at the first failure: ${run.results.length} of ${seeds.length} seeds finished; what follows covers only them`);
   const results = [...run.results].sort((a, b) => a.seed - b.seed);
   writeFoundScenarios(outDir, results);
+  for (const line of coverageLines(results)) io.out(line);
   for (const line of fuzzFailureLines(results, outDir)) io.out(line);
   io.out(`${results.length} seeds fuzzed in ${(run.wallMs / 1000).toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${failureCount(results)}`);
   if (values.json !== undefined && (run.interrupted || run.stoppedAtFailure)) {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { renderCampaignHtml } from './campaign-html.js';
-import { failureCount, fuzzFailureLines, sweepFailureLines, sweepTable, writeFoundScenarios } from './campaign-output.js';
+import { coverageLines, failureCount, fuzzFailureLines, sweepFailureLines, sweepTable, writeFoundScenarios } from './campaign-output.js';
 import { mergeParts, PartError, readPart, type MergedCampaign } from './campaign-part.js';
 import type { CliIo } from './io.js';
 
@@ -52,10 +52,12 @@ export function simMerge(argv: readonly string[], io: CliIo): number {
   const wall = `${(merged.wallMs / 1000).toFixed(1)}s of wall time in all`;
   if (merged.kind === 'sweep') {
     io.out(sweepTable(merged.campaign.scenarios, merged.results));
+    for (const line of coverageLines(merged.results)) io.out(line);
     io.out(`${merged.results.length} runs on ${shards}, ${wall}`);
     for (const line of sweepFailureLines(merged.results)) io.out(line);
   } else {
     writeFoundScenarios(foundDir, merged.results);
+    for (const line of coverageLines(merged.results)) io.out(line);
     for (const line of fuzzFailureLines(merged.results, foundDir)) io.out(line);
     io.out(`${merged.results.length} seeds fuzzed on ${shards}, ${wall}: ${failureCount(merged.results)}`);
   }

@@ -4,6 +4,7 @@
 
 import chalk from 'chalk';
 import { parseArgs } from 'node:util';
+import { runCoverage, type RunCoverage } from '../../sim/coverage.js';
 import { hashString, RunningHash } from '../../sim/hash.js';
 import type { SimCluster } from '../../sim/cluster.js';
 import { buildReport, readReport, writeReport, type Report, type ReportOrigin } from '../../sim/report.js';
@@ -69,7 +70,7 @@ export function runScenario(
   wallMs: () => number = () => 0,
   onProgress?: (ms: number) => void,
   onEvent?: (event: SimEvent) => void,
-): { outcome: ScenarioOutcome; summary: string; history: History | undefined } {
+): { outcome: ScenarioOutcome; summary: string; history: History | undefined; coverage: RunCoverage } {
   const options = scenarioRunOptions(scenario, seed);
   const cluster = onEvent === undefined ? options.cluster : { ...options.cluster, onEvent };
   const result = runSimulation({ ...options, cluster, sampleEveryMs: 100, onProgress }, wallMs);
@@ -86,7 +87,7 @@ export function runScenario(
   lines.splice(resultAt, 1, expectLine, `${chalk.bold('result'.padEnd(11))}${report.passed ? chalk.green('PASS') : chalk.red('FAIL')}`);
   lines[0] = `${chalk.bold(`scenario ${scenario.name}`)}: ${scenario.description}\n${lines[0]}`;
   summary = lines.join('\n');
-  return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary, history: result.broker?.history };
+  return { outcome: { scenario: scenario.name, file: scenario.file, seed, passed: report.passed, traceHash: report.traceHash, problems, report }, summary, history: result.broker?.history, coverage: runCoverage(result) };
 }
 
 export function loadOrUsage(nameOrFile: string): Scenario {

@@ -12,7 +12,7 @@ import { writeIndex } from '../../sim/report-index.js';
 import { listScenarioFiles, loadScenario, resolveScenarioFile } from '../../sim/scenario.js';
 import { UsageError, parseInteger } from './args.js';
 import { buildId } from './build-id.js';
-import { sweepFailureLines, sweepTable } from './campaign-output.js';
+import { coverageLines, sweepFailureLines, sweepTable } from './campaign-output.js';
 import { PART_FORMAT, PART_VERSION, sortSweepResults, writePart, type CampaignScenario, type SweepResult } from './campaign-part.js';
 import { interruptedLine, interruptedStatus, runCampaign, unexpectedAnswer } from './campaign-runner.js';
 import type { CliIo } from './io.js';
@@ -46,9 +46,9 @@ the table and failures of the runs that finished, then exits with status 130
  */
 export function sweepJob(job: { readonly file: string; readonly seed: number; readonly reportsDir?: string }): SweepResult {
   const scenario = loadScenario(job.file);
-  const { outcome } = runScenario(scenario, job.seed);
+  const { outcome, coverage } = runScenario(scenario, job.seed);
   if (!outcome.passed && job.reportsDir !== undefined) writeReport(job.reportsDir, outcome.report, { origin: 'sim sweep' });
-  return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '' };
+  return { scenario: scenario.name, file: scenario.file, seed: job.seed, passed: outcome.passed, traceHash: outcome.traceHash, problem: outcome.problems[0] ?? '', coverage };
 }
 
 export async function simSweep(argv: readonly string[], io: CliIo): Promise<number> {
@@ -81,6 +81,7 @@ export async function simSweep(argv: readonly string[], io: CliIo): Promise<numb
   if (run.interrupted) io.out(interruptedLine(run.results.length, jobs.length, 'runs'));
   const ordered = sortSweepResults(run.results, scenarios);
   io.out(sweepTable(scenarios, ordered));
+  for (const line of coverageLines(ordered)) io.out(line);
   const seconds = run.wallMs / 1000;
   io.out(`${ordered.length} runs in ${seconds.toFixed(1)}s with ${workers} worker${workers === 1 ? '' : 's'}: ${(ordered.length / Math.max(seconds, 1e-9)).toFixed(2)} seeds per second`);
   for (const line of sweepFailureLines(ordered)) io.out(line);

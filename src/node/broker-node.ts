@@ -379,9 +379,9 @@ export class BrokerNode {
     this.messageStores = messageStores;
     if (messageStores instanceof FileMessageStores && config.snapshots !== undefined) {
       this.wholeSnapshots = new WholeSnapshotSource(config.snapshots, messageStores);
-      this.raft = new RaftNode({ ...config, snapshots: this.wholeSnapshots }, restored);
+      this.raft = this.newRaftNode({ ...config, snapshots: this.wholeSnapshots }, restored);
     } else {
-      this.raft = new RaftNode(config, restored);
+      this.raft = this.newRaftNode(config, restored);
     }
     if (snapshotData === undefined) {
       // Without a snapshot the log replays from its first entry, and stores every message again.
@@ -1517,6 +1517,27 @@ export class BrokerNode {
   }
 
   /**
+   * The Raft core under this node. A planted-bug variant in the tests
+   * overrides it to run a broken Raft core under the broker, and the
+   * simulator's checkers must catch it; nothing in production does. Called
+   * from the constructor, so an override may use no field of its own.
+   */
+  protected newRaftNode(config: RaftConfig, restored: DurableState): RaftNode {
+    return new RaftNode(config, restored);
+  }
+
+  /**
+   * What a stored delivery does for a client whose output budget is full:
+   * false, it waits (the subscription pauses, and catches up from the log
+   * once the client reads). A planted-bug variant in the tests returns true,
+   * which counts the message delivered without writing it, and the history
+   * checker must catch the gap; nothing in production does.
+   */
+  protected dropsWhenFull(): boolean {
+    return false;
+  }
+
+  /**
    * The rule of this node: a publish is acknowledged only AFTER it is applied,
    * so nothing is acknowledged when it is proposed. A planted-bug variant in the
    * tests overrides this to acknowledge at once, and the history checker must
@@ -1657,12 +1678,13 @@ export class BrokerNode {
 
   private readonly canTake = (member: Member): boolean => {
     const client = this.sessions.get(member.session);
-    return client !== undefined && client.outputBytes < this.options.sessionOutputBytesMax;
+    return client !== undefined && (client.outputBytes < this.options.sessionOutputBytesMax || this.dropsWhenFull());
   };
 
   private readonly deliverStored = (member: Member, message: StoredMessage, late: boolean): boolean => {
     const client = this.sessions.get(member.session);
-    if (client === undefined || client.outputBytes >= this.options.sessionOutputBytesMax) return false;
+    if (client === undefined) return false;
+    if (client.outputBytes >= this.options.sessionOutputBytesMax) return this.dropsWhenFull();
     // A wildcard subscription overlapping a denied subject is passed over its messages, as if delivered.
     if (!mayReceive(client.permissions, message.topic)) return true;
     // The reply subject carries the offset and time, so any client can tell where it is in the topic.

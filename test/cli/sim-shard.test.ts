@@ -35,6 +35,15 @@ function resultLines(out: readonly string[]): string[] {
   return [...out.slice(start, tableEnd), ...failures];
 }
 
+/** The coverage table a campaign prints, from its heading to the line naming what was never exercised. */
+function coverageLinesOf(out: readonly string[]): string[] {
+  const start = out.findIndex((line) => line.startsWith('coverage over '));
+  const end = out.findIndex((line, index) => index > start && (line.startsWith('never exercised: ') || line.startsWith('every property')));
+  expect(start, 'no coverage table').toBeGreaterThanOrEqual(0);
+  expect(end).toBeGreaterThan(start);
+  return out.slice(start, end + 1);
+}
+
 describe('the shard rule', () => {
   it('gives seed i of A..B to shard ((i - A) mod N) + 1, every seed to exactly one shard', () => {
     expect(shardSeeds(10, 20, { index: 1, count: 4 })).toEqual([10, 14, 18]);
@@ -93,6 +102,9 @@ describe('sharded campaigns merged', () => {
     const merged = await merge('part-3.json', 'part-1.json', 'part-2.json');
     expect(merged.status).toBe(1);
     expect(resultLines(merged.out)).toEqual(resultLines(whole.out));
+    // The coverage summed over the shards' runs is the whole sweep's.
+    expect(coverageLinesOf(whole.out)[0]).toBe('coverage over 12 runs:');
+    expect(coverageLinesOf(merged.out)).toEqual(coverageLinesOf(whole.out));
     // Not only the summary: every run's result, trace hash included, is the one the unsharded sweep got.
     const parts = [1, 2, 3].map((k) => readPartFile(`part-${k}.json`));
     expect(parts.map((part) => part.results.map((r) => r.seed))).toEqual([[1, 4, 7, 10], [2, 5, 8, 11], [3, 6, 9, 12]]);
@@ -148,13 +160,17 @@ describe('sharded campaigns merged', () => {
   it('merges fuzz shards into the whole fuzz run, writing the scenarios that failing seeds shrank to', async () => {
     const fuzz = (shard: string | undefined, json: string): Promise<Ran> =>
       run(['sim', 'fuzz', '--seeds', '1..2', '--workers', '1', '--out', join(folder, 'found'), '--json', join(folder, json), ...(shard === undefined ? [] : ['--shard', shard])]);
-    expect((await fuzz(undefined, 'whole.json')).status).toBe(0);
+    const whole = await fuzz(undefined, 'whole.json');
+    expect(whole.status).toBe(0);
     await fuzz('1/2', 'f1.json');
     await fuzz('2/2', 'f2.json');
     const parts = [readPartFile('f1.json'), readPartFile('f2.json')];
     expect(parts.flatMap((part) => [...part.results]).sort((a, b) => a.seed - b.seed)).toEqual(readPartFile('whole.json').results);
     const clean = await merge('f1.json', 'f2.json');
     expect(clean.status).toBe(0);
+    expect(coverageLinesOf(clean.out)).toEqual(coverageLinesOf(whole.out));
+    // Each result carries its run's coverage into the part.
+    expect(parts.every((part) => part.results.every((result) => result.coverage !== undefined))).toBe(true);
     expect(clean.out).toContain('2 seeds fuzzed on 2 shards, 0.0s of wall time in all: no failures');
     // The simulator passes these seeds, so a failing finding is written into a part by hand.
     const failing = readPartFile('f2.json');

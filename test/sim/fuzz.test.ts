@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { drawSwarm, fuzzSeed, scenarioYaml, swarmRunOptions, firstProblem } from '../../sim/fuzz.js';
+import { drawSwarm, fuzzSeed, scenarioYaml, swarmRunOptions, firstProblem, describeDraw } from '../../sim/fuzz.js';
 import { runSimulation } from '../../sim/run.js';
-import { parseScenario, scenarioRunOptions } from '../../sim/scenario.js';
+import { loadScenario, parseScenario, scenarioRunOptions } from '../../sim/scenario.js';
 import { EVERY_FAULT_KIND } from '../../sim/faults.js';
 import { plantedBrokerFactory } from '../support/planted-broker-bugs.js';
 
@@ -47,7 +47,59 @@ describe('swarm fuzzing', () => {
     const scenario = parseScenario(scenarioYaml(`fuzz-${draw.seed}`, 'found by the test', draw, shrunk.faults), 'found.yaml');
     expect(scenario.timeline).toEqual(shrunk.faults);
     const options = scenarioRunOptions(scenario, draw.seed);
-    const replayed = runSimulation({ ...options, cluster: { ...options.cluster, broker: plants.broker } });
+    // The scenario sets the nodes' output budgets; the planted core joins them.
+    const replayed = runSimulation({ ...options, cluster: { ...options.cluster, broker: { ...options.cluster!.broker, ...plants.broker } } });
     expect(firstProblem(replayed)).toBeDefined();
+  });
+
+  it('draws publishers, windows, open or closed loop, rate, Raft settings and output budgets per seed, within their bounds', () => {
+    const draws = Array.from({ length: 40 }, (_, i) => drawSwarm(i + 1));
+    for (const { publishers, raft, budgets } of draws) {
+      expect(publishers.count).toBeGreaterThanOrEqual(1);
+      expect(publishers.count).toBeLessThanOrEqual(8);
+      expect(publishers.windows).toHaveLength(publishers.count);
+      for (const window of publishers.windows) expect(window).toBeGreaterThanOrEqual(1);
+      // A heartbeat well inside the election timeout, so a healthy leader keeps its followers.
+      expect(raft.heartbeatTicks * 3).toBeLessThanOrEqual(raft.electionTicksMin);
+      expect(budgets.sessionOutputBytesMax).toBeGreaterThan(0);
+    }
+    expect(new Set(draws.map((draw) => draw.publishers.openLoop))).toEqual(new Set([true, false]));
+    expect(Math.max(...draws.flatMap((draw) => draw.publishers.windows))).toBeGreaterThanOrEqual(32);
+    expect(new Set(draws.map((draw) => draw.raft.entriesPerMessageMax)).size).toBeGreaterThan(1);
+    expect(new Set(draws.map((draw) => draw.budgets.sessionOutputBytesMax)).size).toBeGreaterThan(1);
+    expect(describeDraw(draws[0]!)).toMatch(/publisher\(s\), windows \[.*\], (open|closed) loop at \d+\/s; raft entries\/append \d+/);
+  });
+
+  it('writes a seed as a scenario that replays its run bit for bit, drawn publishers, Raft settings and budgets included', () => {
+    // One open-loop seed and one closed-loop seed.
+    const seeds = [13, 1];
+    expect(seeds.map((seed) => drawSwarm(seed).publishers.openLoop)).toEqual([true, false]);
+    for (const seed of seeds) {
+      const draw = drawSwarm(seed);
+      const fuzzed = runSimulation(swarmRunOptions(draw, draw.faults));
+      const scenario = parseScenario(scenarioYaml(`fuzz-${seed}`, 'replay', draw, draw.faults), 'replay.yaml');
+      expect(scenario.workload.windows).toEqual(draw.publishers.windows);
+      const replayed = runSimulation(scenarioRunOptions(scenario, seed));
+      expect(replayed.traceHash, `seed ${seed}`).toBe(fuzzed.traceHash);
+    }
+  });
+
+  it('catches a broker that drops what a full client cannot take instead of pausing its subscription (Subscription Gap) at seed 1, which the correct broker passes', () => {
+    const dropping = { broker: { createBroker: plantedBrokerFactory('drop-when-full') } };
+    const finding = fuzzSeed(1, dropping, 0);
+    expect(finding?.problem).toMatch(/^Subscription Gap violated .*never delivered/);
+    expect(fuzzSeed(1, {}, 0)).toBeUndefined();
+  });
+
+  it('scripts slow clients over small output budgets: the correct broker passes, and one that drops for a full client is caught', () => {
+    const scenario = loadScenario('scenarios/slow-clients.yaml');
+    const correct = runSimulation(scenarioRunOptions(scenario, 1));
+    expect(firstProblem(correct)).toBeUndefined();
+    expect(correct.faultsFired['slow-client']).toBe(7);
+    expect(correct.broker!.stats.slowConsumerCuts).toBeGreaterThan(0);
+    expect(correct.broker!.stats.pacedReads).toBeGreaterThan(0);
+    const options = scenarioRunOptions(scenario, 1);
+    const planted = runSimulation({ ...options, cluster: { ...options.cluster, broker: { ...options.cluster!.broker, createBroker: plantedBrokerFactory('drop-when-full') } } });
+    expect(firstProblem(planted)).toMatch(/^Subscription Gap/);
   });
 });

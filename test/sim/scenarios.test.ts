@@ -84,6 +84,26 @@ describe('scenario runs', () => {
 });
 
 describe('scenario files', () => {
+  it('name the problem of a bad slow-client step, publisher window or output budget', () => {
+    const text = [
+      'name: bad',
+      'duration: 20s',
+      'cluster: { nodes: 3, broker: { sessionOutputBytesMax: 0, sendBufferBytes: 5 } }',
+      'workload: { windows: [4, 0], openLoop: maybe }',
+      'timeline:',
+      '  - { at: 1s, do: slow-client, client: "p 1", for: 2s }',
+      '  - { at: 2s, do: slow-client, client: live1, for: soon }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'bad.yaml:3: cluster.broker.sendBufferBytes: unknown field (known: sessionOutputBytesMax, sessionPendingBytesMax)',
+      'bad.yaml:3: cluster.broker.sessionOutputBytesMax: must be an integer from 1 to 9007199254740991, got 0',
+      'bad.yaml:4: workload.windows[1]: must be an integer from 1 to 10000, got 0',
+      'bad.yaml:4: workload.openLoop: must be true or false, got "maybe"',
+      'bad.yaml:6: timeline[0].client: must name a workload client such as p1, live1 or reader1, got "p 1"',
+      'bad.yaml:7: timeline[1].for: must be a duration such as 500ms, 10s or 2m, got "soon"',
+    ]);
+  });
+
   it('name the file, line and field of every problem', () => {
     const text = [
       'name: Bad Name',
@@ -101,7 +121,7 @@ describe('scenario files', () => {
       'bad.yaml:1: name: must be lower-case letters, digits and dashes, got "Bad Name"',
       'bad.yaml:3: healAt: must not be after the duration (20000 ms)',
       'bad.yaml:4: cluster.tickMs: must be a number from 1 to 1000, got 0',
-      'bad.yaml:6: timeline[0].do: must be one of crash, restart, bounce, isolate, reconnect, partition, one-way, heal, loss, duplicate, delay, slow-disk, clock-offset, clock-drift, clock-jump, wipe, disk-full, purge, got "explode"',
+      'bad.yaml:6: timeline[0].do: must be one of crash, restart, bounce, isolate, reconnect, partition, one-way, heal, loss, duplicate, delay, slow-disk, clock-offset, clock-drift, clock-jump, wipe, disk-full, slow-client, purge, got "explode"',
       'bad.yaml:7: timeline[1].node: must be an integer from 1 to 3, got 9',
       'bad.yaml:8: timeline[2].groups: must be a list of at least two lists of node ids, got [[1,2]]',
       'bad.yaml:9: timeline[3].at: must be before the end of the run (20000 ms)',

@@ -11,6 +11,7 @@ import type { ApplyResult } from '../../src/broker/state-machine.js';
 import type { PendingEntry } from '../../src/node/broker-node.js';
 import type { CommandOutcome, ForwardedCommand } from '../../src/node/peer-messages.js';
 import type { Entry } from '../../src/raft/types.js';
+import type { RaftNode } from '../../src/raft/node.js';
 
 /**
  * Acknowledges a publish as soon as the leader appends it, before any quorum
@@ -89,8 +90,20 @@ class AcknowledgesStampWithoutCounter extends BrokerNode {
   }
 }
 
+/**
+ * Drops a stored message meant for a client whose output budget is full, and
+ * goes on as if it had been delivered, instead of pausing the subscription
+ * until the client reads: a slow subscriber silently misses messages.
+ */
+class DropsWhenClientFull extends BrokerNode {
+  protected override dropsWhenFull(): boolean {
+    return true;
+  }
+}
+
 export const PLANTED_BROKER_BUGS = {
   'ack-before-commit': AcknowledgesBeforeCommit,
+  'drop-when-full': DropsWhenClientFull,
   'clock-ahead': SendsClockAhead,
   'forget-applied-stamps': ForgetsAppliedStamps,
   'truncate-payload': TruncatesPayloads,
@@ -105,4 +118,19 @@ export function plantedBrokerFactory(
 ): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode {
   const Variant = PLANTED_BROKER_BUGS[bug];
   return (config, restored, options, snapshotData, messageStores) => new Variant(config, restored, options, snapshotData, messageStores);
+}
+
+/**
+ * The correct broker over a planted-bug Raft core (planted-bugs.ts), so that
+ * broker fuzzing can show it catches a consensus bug under the whole broker.
+ */
+export function brokerOverRaftFactory(
+  createRaft: (config: RaftConfig, restored: DurableState) => RaftNode,
+): (config: RaftConfig, restored: DurableState, options: Partial<BrokerNodeOptions>, snapshotData?: Uint8Array, messageStores?: MessageStores) => BrokerNode {
+  class OverPlantedRaft extends BrokerNode {
+    protected override newRaftNode(config: RaftConfig, restored: DurableState): RaftNode {
+      return createRaft(config, restored);
+    }
+  }
+  return (config, restored, options, snapshotData, messageStores) => new OverPlantedRaft(config, restored, options, snapshotData, messageStores);
 }
