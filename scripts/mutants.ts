@@ -66,6 +66,14 @@ const STORAGE_MUTANTS: readonly StorageMutant[] = [
     replace: 'this.log.append(entries); } catch (error) { done(undefined);',
     fault: 'disk-full',
   },
+  {
+    // Trusts the first read of a file: a bit flipped on the way from the disk is taken for damage of what is stored.
+    bug: 'trust-first-read',
+    file: 'src/storage/file-system.js',
+    find: 'const CONFIRMING_READS_MAX = 4;',
+    replace: 'const CONFIRMING_READS_MAX = 1;',
+    fault: 'bit flips on read',
+  },
 ];
 
 /** This build's root (dist-mutants), which each storage mutant copies. */

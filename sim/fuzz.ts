@@ -24,6 +24,8 @@ export interface SwarmDraw {
   readonly publishers: SwarmPublishers;
   readonly raft: SwarmRaft;
   readonly budgets: SwarmBudgets;
+  /** The chance that a read from a node's disk returns one bit flipped (SimFileSystem's readFlipChance). */
+  readonly readFlipChance: number;
 }
 
 /** How the seed's clients publish: how many publishers, each one's window, open or closed loop, and the rate. */
@@ -101,6 +103,8 @@ export function drawSwarm(seed: number): SwarmDraw {
     publishers: drawPublishers(SimRandom.stream(seed, 'swarm-publishers')),
     raft: drawRaft(SimRandom.stream(seed, 'swarm-raft')),
     budgets: SimRandom.stream(seed, 'swarm-budgets').pick(OUTPUT_BUDGETS),
+    // Half the seeds read through a disk path that flips a bit now and then, so that reading back what was written (recovery, catch-up from the blocks) meets it.
+    readFlipChance: SimRandom.stream(seed, 'swarm-disk').pick([0, 0, 0.001, 0.01]),
   };
 }
 
@@ -147,7 +151,8 @@ export function describeDraw(draw: SwarmDraw): string {
     `network delay min ${draw.network.delayMinMs} ms mean ${draw.network.delayMeanMs} ms; ` +
     `${publishers.count} publisher(s), windows [${publishers.windows.join(', ')}], ${publishers.openLoop ? 'open' : 'closed'} loop at ${publishers.rate}/s; ` +
     `raft entries/append ${raft.entriesPerMessageMax}, appends in flight ${raft.inflightAppendsMax}, election ${raft.electionTicksMin} ticks, heartbeat ${raft.heartbeatTicks} ticks; ` +
-    `output budgets ${budgets.sessionOutputBytesMax} B (pause) and ${budgets.sessionPendingBytesMax} B (cut)`
+    `output budgets ${budgets.sessionOutputBytesMax} B (pause) and ${budgets.sessionPendingBytesMax} B (cut); ` +
+    `disk read bit flips ${draw.readFlipChance}`
   );
 }
 
@@ -170,6 +175,7 @@ export function swarmRunOptions(draw: SwarmDraw, faults: readonly ScheduledFault
       clocks: { offsetMsMax: 100, driftPpmMax: 200 },
       network: draw.network,
       raft: draw.raft,
+      disk: { readFlipChance: draw.readFlipChance },
       ...(plants.createNode === undefined ? {} : { createNode: plants.createNode }),
       broker: { ...plants.broker, node: { ...plants.broker?.node, ...draw.budgets } },
     },
@@ -244,6 +250,7 @@ export function scenarioYaml(name: string, description: string, draw: SwarmDraw,
     `  network: { delayMinMs: ${draw.network.delayMinMs}, delayMeanMs: ${draw.network.delayMeanMs} }`,
     `  raft: { ${Object.entries(draw.raft).map(([key, value]) => `${key}: ${value}`).join(', ')} }`,
     `  broker: { ${Object.entries(draw.budgets).map(([key, value]) => `${key}: ${value}`).join(', ')} }`,
+    `  disk: { readFlipChance: ${draw.readFlipChance} }`,
     `duration: ${draw.durationMs}ms`,
     `healAt: ${draw.healAtMs}ms`,
     `workload: { publishers: ${draw.publishers.count}, windows: [${draw.publishers.windows.join(', ')}], openLoop: ${draw.publishers.openLoop}, rate: ${draw.publishers.rate} }`,

@@ -10,7 +10,7 @@
 
 import type { SnapshotFile, SnapshotSource } from '../raft/config.js';
 import { concatBytes } from '../storage/bytes.js';
-import { joinPath, type FileHandle } from '../storage/file-system.js';
+import { joinPath, readAgreeing, type FileHandle } from '../storage/file-system.js';
 import type { FileMessageStores } from './file-message-store.js';
 import { assembleWholeSnapshot, snapshotKind, type SnapshotKind } from './snapshot.js';
 
@@ -56,7 +56,7 @@ export class WholeSnapshotSource implements SnapshotSource {
     const assembled = this.assembled.find((whole) => whole.file.index === index);
     if (assembled !== undefined) {
       const bytes = new Uint8Array(Math.max(0, Math.min(length, assembled.file.size - offset)));
-      const read = assembled.handle.read(bytes, offset);
+      const read = readAgreeing(assembled.handle, bytes, offset);
       return read === bytes.length ? bytes : bytes.subarray(0, read);
     }
     // A saved snapshot goes out as it is only when it is whole; a metadata one goes out only made whole, and that copy is gone.

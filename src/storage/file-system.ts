@@ -133,6 +133,26 @@ export function readConfirmed<T>(handle: FileHandle, interpret: (bytes: Uint8Arr
   return result;
 }
 
+/**
+ * Reads `target.length` bytes at `position` for data that leaves with no
+ * check of its own on the way (a snapshot chunk sent to a follower, verified
+ * only once the whole has arrived): the range is read again until two reads
+ * in a row agree, at most CONFIRMING_READS_MAX times, so that a bit flipped
+ * on the way from the disk does not spoil a whole transfer. Returns the
+ * bytes read.
+ */
+export function readAgreeing(handle: FileHandle, target: Uint8Array, position: number): number {
+  let count = handle.read(target, position);
+  const again = new Uint8Array(target.length);
+  for (let reads = 1; reads < CONFIRMING_READS_MAX; reads++) {
+    const againCount = handle.read(again, position);
+    if (againCount === count && sameBytes(again.subarray(0, count), target.subarray(0, count))) break;
+    target.set(again.subarray(0, againCount));
+    count = againCount;
+  }
+  return count;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

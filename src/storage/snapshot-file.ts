@@ -18,7 +18,7 @@
 import { readU64, writeU64 } from './bytes.js';
 import { StorageCorruptionError } from './corruption.js';
 import { crc32 } from './crc32.js';
-import { errorCode, joinPath, readConfirmed, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
+import { errorCode, joinPath, readAgreeing, readConfirmed, type FileHandle, type FileSystem, type SyncDone } from './file-system.js';
 
 const MAGIC = 'CHRSSN01';
 export const SNAPSHOT_HEADER_BYTES = 40;
@@ -121,7 +121,8 @@ export class SnapshotFiles {
     const source = this.current?.header.index === index ? this.current : this.previous?.header.index === index ? this.previous : undefined;
     if (source === undefined) return undefined;
     const bytes = new Uint8Array(length);
-    const read = source.handle.read(bytes, SNAPSHOT_HEADER_BYTES + offset);
+    // What is read here goes to a follower in chunks, checked only once the whole has arrived.
+    const read = readAgreeing(source.handle, bytes, SNAPSHOT_HEADER_BYTES + offset);
     return read === length ? bytes : undefined;
   }
 
