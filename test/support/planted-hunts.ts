@@ -23,6 +23,20 @@ export interface RaftHunt {
   readonly baseline?: NodeFactory;
 }
 
+/**
+ * Quick elections on a network that delays and duplicates, with nodes
+ * restarting: where a vote a node forgot or a grant of an earlier term can
+ * reach a candidate.
+ */
+const ELECTION_RACES: RaftHunt['run'] = {
+  nodes: 3,
+  durationMs: 10_000,
+  meanFaultIntervalMs: 100,
+  proposalsPerSecond: 200,
+  faultKinds: ['bounce', 'crash-leader', 'delay', 'duplicate', 'restart'],
+  cluster: { raft: { entriesPerMessageMax: 2 } },
+};
+
 export const RAFT_HUNTS: readonly RaftHunt[] = [
   {
     // Figure 8 needs a leader to re-replicate an old term's entries to a majority
@@ -47,14 +61,7 @@ export const RAFT_HUNTS: readonly RaftHunt[] = [
     // second candidate's request of the same term reaches it late.
     bug: 'forget-vote-on-restart',
     expected: ['Single Vote Per Term', 'Election Safety'],
-    run: {
-      nodes: 3,
-      durationMs: 10_000,
-      meanFaultIntervalMs: 100,
-      proposalsPerSecond: 200,
-      faultKinds: ['bounce', 'crash-leader', 'delay', 'duplicate', 'restart'],
-      cluster: { raft: { entriesPerMessageMax: 2 } },
-    },
+    run: ELECTION_RACES,
   },
   {
     // A stale request only arrives late on a network that reorders and duplicates.
@@ -85,14 +92,7 @@ export const RAFT_HUNTS: readonly RaftHunt[] = [
     // follow each other quickly and the network delays and duplicates answers.
     bug: 'count-stale-vote',
     expected: ['Election Quorum'],
-    run: {
-      nodes: 3,
-      durationMs: 10_000,
-      meanFaultIntervalMs: 100,
-      proposalsPerSecond: 200,
-      faultKinds: ['bounce', 'crash-leader', 'delay', 'duplicate', 'restart'],
-      cluster: { raft: { entriesPerMessageMax: 2 } },
-    },
+    run: ELECTION_RACES,
   },
   {
     // Pipelined appends (several in flight, two entries each) leave a gap
