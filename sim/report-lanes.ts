@@ -145,10 +145,10 @@ function applyToBands(fault: ReportFault, book: BandBook): void {
   }
 }
 
-/** A partition rewrites every link: it ends the partitions, isolations and one-way cuts before it. */
+/** A partition replaces the partition before it; isolated nodes and one-way cuts stay cut (SimCluster keeps each cut's reason). */
 function partitionBands(fault: ReportFault, groups: readonly (readonly NodeId[])[], book: BandBook): void {
   const { atMs } = fault;
-  book.closeWhere((key) => key.startsWith('isolate:') || key.startsWith('links:') || key.startsWith('one-way'), atMs);
+  book.closeWhere((key) => key.startsWith('links:'), atMs);
   const sides = groups.map((group) => `{${nodeList(group)}}`).join(' | ');
   book.begin('links:cluster', { lane: 'cluster', fromMs: atMs, label: `partition ${sides}`, what: fault.fault, category: 'links' });
   for (const node of book.allNodes) {
@@ -194,6 +194,10 @@ function settingBands(fault: ReportFault, book: BandBook): void {
       break;
     case 'clock-jump':
       book.instant(action.node, atMs, `clock jump ${signed(action.jumpMs)}ms`, what, 'clock');
+      break;
+    case 'slow-client':
+      // A client is no node: its pause goes on the whole cluster's lane, for as long as it lasts.
+      book.bands.push({ lane: 'cluster', fromMs: atMs, toMs: atMs + action.forMs, label: `slow client ${action.client}`, category: 'network', title: `${seconds(atMs)}: ${what}` });
       break;
     default:
       // Every other kind has its own branch in applyToBands; one arriving here is a new kind nobody drew.

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/cli/sim-scenarios.js';
-import { describeFault, type FaultAction } from '../../sim/faults.js';
+import { describeFault, EVERY_FAULT_KIND, randomFault, type FaultAction } from '../../sim/faults.js';
+import { SimRandom } from '../../sim/random.js';
 import type { HistoryEvent } from '../../sim/history.js';
 import { indexEntries, writeIndex } from '../../sim/report-index.js';
 import { ackStalls, faultBands, leaderlessStretches, QUIET_MS, type FaultBand, type ReportFault } from '../../sim/report-lanes.js';
@@ -18,6 +19,24 @@ const fault = (atMs: number, action: FaultAction, struck?: number | null): Repor
 const onLane = (bands: readonly FaultBand[], lane: number | 'cluster'): FaultBand[] => bands.filter((band) => band.lane === lane);
 
 describe('fault bands', () => {
+  it('have a band or a mark for every fault kind the fuzzer or a scenario may draw', () => {
+    const random = SimRandom.stream(1, 'every-kind');
+    for (const kind of EVERY_FAULT_KIND) {
+      const action = randomFault(random, 5, kind);
+      const bands = faultBands([fault(1000, action, ['crash-leader', 'isolate-leader', 'crash-follower', 'wipe-follower'].includes(kind) ? 2 : undefined)], 5, 8000, 12_000);
+      expect(bands.length, kind).toBeGreaterThan(0);
+    }
+  });
+
+  it('keep an isolated node cut through a later partition, which replaces only the partition before it', () => {
+    const bands = faultBands([fault(1000, { kind: 'isolate', node: 1 }), fault(2000, { kind: 'partition', groups: [[1, 2], [3]] }), fault(3000, { kind: 'partition', groups: [[1], [2, 3]] })], 3, 8000, 12_000);
+    expect(onLane(bands, 1).find((band) => band.label === 'isolated')).toMatchObject({ fromMs: 1000, toMs: 8000 });
+    expect(onLane(bands, 'cluster').filter((band) => band.label.startsWith('partition')).map((band) => [band.fromMs, band.toMs])).toEqual([
+      [2000, 3000],
+      [3000, 8000],
+    ]);
+  });
+
   it('draw a fault on one node on that node\'s lane only, until what undoes it', () => {
     const bands = faultBands([fault(1000, { kind: 'crash-leader' }, 3), fault(4000, { kind: 'restart', node: 3 })], 5, 10_000, 12_000);
     const crash = bands.find((band) => band.label === 'crash-leader')!;
