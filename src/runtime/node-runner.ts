@@ -286,8 +286,9 @@ export class NodeRunner {
     const bytes = greeting?.bytes ?? [];
     const total = bytes.reduce((sum, chunk) => sum + chunk.length, 0);
     raw.on('error', () => undefined);
-    raw.write(Buffer.concat(bytes), () => {
-      if (this.stopped || greeting === undefined || greeting.close) {
+    raw.write(Buffer.concat(bytes), (error) => {
+      // A client gone before its greeting was written, a node stopping, or a greeting that closes (too many connections): no TLS.
+      if ((error !== undefined && error !== null) || raw.destroyed || this.stopped || greeting === undefined || greeting.close) {
         raw.destroy();
         if (greeting?.close !== true) this.core.closeSession(session);
         return;
