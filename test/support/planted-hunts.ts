@@ -131,6 +131,8 @@ export const BROKER_HUNTS: readonly BrokerHunt[] = [
   { bug: 'truncate-payload', expected: ['Unpublished Message', 'Acknowledged Publish Lost'] },
   { bug: 'ack-next-offset', expected: ['Consumer Ack', 'Ordered Skip', 'Subscription Start'] },
   { bug: 'ack-stamp-without-counter', expected: ['Timestamp Order'] },
+  // Only a client over its output budget meets it: the draws' small budgets and slow-client faults.
+  { bug: 'drop-when-full', expected: ['Subscription Gap'] },
 ];
 
 /** Every property a run reports, in the order found (safety first), and 'liveness' or 'exception' when that is how it failed. */
