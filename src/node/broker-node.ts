@@ -851,12 +851,17 @@ export class BrokerNode {
     client.written(bytes);
     if (!wasFull && client.held.length === 0) return false;
     this.clockMs = nowMs;
+    this.releaseHeld(client, nowMs);
+    return true;
+  }
+
+  /** Carries out the client's held commands that need wait no longer, then lets paused deliveries go on. */
+  private releaseHeld(client: ClientSession, nowMs: number): void {
     while (client.held.length > 0 && !client.closing && !this.mustWait(client, client.held[0]!)) {
       this.carryOut(client, client.held.shift()!, nowMs);
     }
     this.core.advertise();
     this.pump();
-    return true;
   }
 
   /** A HISTORY waits while the client has a full budget of output it has not read. */
@@ -895,11 +900,7 @@ export class BrokerNode {
       return this.closeWithError(client, AUTHORIZATION_VIOLATION);
     }
     this.authenticated(client, pending.user, pending.permissions);
-    while (client.held.length > 0 && !client.closing && !this.mustWait(client, client.held[0]!)) {
-      this.carryOut(client, client.held.shift()!, nowMs);
-    }
-    this.core.advertise();
-    this.pump();
+    this.releaseHeld(client, nowMs);
   }
 
   /** Clients refused for bad or missing credentials since this node started. */

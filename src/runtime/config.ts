@@ -24,7 +24,7 @@
 import { DEFAULT_FILE_MESSAGE_STORE_OPTIONS, type FileMessageStoreOptions } from '../broker/file-message-store.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
+import { describe, FieldReader, parseYamlFields, YamlFieldError } from './yaml-fields.js';
 import { DEFAULT_BROKER_OPTIONS, validateBrokerOptions, type BrokerOptions } from '../broker/options.js';
 import { DEFAULT_BROKER_NODE_OPTIONS, type BrokerNodeOptions } from '../node/broker-node.js';
 import { DEFAULT_RAFT_OPTIONS, validateRaftOptions, type RaftOptions } from '../raft/config.js';
@@ -347,9 +347,4 @@ function checkUnique(reader: FieldReader, nodes: readonly NodeAddress[]): void {
     if (sameDir !== undefined) reader.problem(['nodes', index, 'dataDir'], `${node.dataDir} is already used by nodes[${sameDir}]`);
     dirs.set(node.dataDir, index);
   });
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  return JSON.stringify(value) ?? String(value);
 }

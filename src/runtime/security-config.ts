@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClientAuthOptions, ClientUser, Permissions, SubjectPermission } from '../node/client-auth.js';
 import { isValidSubject } from '../protocol/client-subjects.js';
-import type { FieldPath, FieldReader } from './yaml-fields.js';
+import { describe, type FieldPath, type FieldReader } from './yaml-fields.js';
 
 export interface TlsConfig {
   /** Absolute paths of PEM files. */
@@ -185,9 +185,4 @@ function pemFile(reader: FieldReader, at: FieldPath, value: unknown, baseDir: st
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  return JSON.stringify(value) ?? String(value);
 }

@@ -94,7 +94,8 @@ function formatPath(at: FieldPath): string {
   return at.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text === '' ? part : `${text}.${part}`), '');
 }
 
-function describe(value: unknown): string {
+/** A value as a problem line quotes it: JSON, or "nothing" for a field that is absent. */
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   return JSON.stringify(value) ?? String(value);
 }

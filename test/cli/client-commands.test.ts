@@ -13,17 +13,20 @@ async function run(argv: string[]): Promise<{ status: number; err: string[] }> {
   return { status, err };
 }
 
+/** A command line refused as a usage mistake (status 2), with `message` in its one line. */
+async function refusedAsUsage(argv: string[], message: string): Promise<void> {
+  const result = await run(argv);
+  expect(result.status).toBe(2);
+  expect(result.err[0]).toContain(message);
+}
+
 describe('chorus sub arguments', () => {
   it.each([
     [['sub', 'orders.*', '--ordered'], '--ordered needs one of --from, --first and --durable'],
     [['sub', 'orders.*', '--first', '--reorder-bound', '50'], '--reorder-bound goes with --ordered'],
     [['sub', 'orders.*', '--first', '--ordered', '--reorder-bound', '60001'], '--reorder-bound must be'],
     [['sub', 'orders.*', '--first', '--from', '2'], 'choose one of --from, --first and --durable'],
-  ])('%j is refused: %s', async (argv, message) => {
-    const result = await run(argv);
-    expect(result.status).toBe(2);
-    expect(result.err[0]).toContain(message);
-  });
+  ])('%j is refused: %s', refusedAsUsage);
 });
 
 describe('client credentials on the command line', () => {
@@ -31,11 +34,7 @@ describe('client credentials on the command line', () => {
     [['pub', 'orders', 'x', '--user', 'a', '--token', 't'], 'give --user (with --password) or --token, not both'],
     [['history', 'orders', '--password', 'p'], '--password goes with --user'],
     [['status', '--server', '127.0.0.1:1', '--tls-ca', 'no-such-ca.pem'], '--tls-ca: cannot read no-such-ca.pem: ENOENT'],
-  ])('%j is refused: %s', async (argv, message) => {
-    const result = await run(argv);
-    expect(result.status).toBe(2);
-    expect(result.err[0]).toContain(message);
-  });
+  ])('%j is refused: %s', refusedAsUsage);
 });
 
 describe('chorus passwd', () => {
