@@ -17,6 +17,7 @@
 import { SimRandom } from './random.js';
 import { parseHlc, type HistoryRecorder, type SubscriptionMode } from './history.js';
 import type { NodeId } from '../src/raft/types.js';
+import { assert } from '../src/raft/assert.js';
 import { ServerParser, type ServerFrame } from '../src/protocol/server-parser.js';
 import { LATE_HEADER } from '../src/node/replies.js';
 
@@ -162,11 +163,17 @@ export interface PublisherOptions {
   readonly openLoop?: boolean;
 }
 
-/** One message in hand: its current op and attempt. */
+/** One message in hand: its current attempt, and the op that records it. */
 interface PublishInHand {
-  readonly op: number;
+  /** The attempt's reply inbox is `_INBOX.<publisher>.<token>`; tokens count this publisher's attempts. */
+  readonly token: number;
   readonly message: { readonly topic: string; readonly msgId: string; readonly payload: string };
   readonly attempt: number;
+  /** The node it was sent to, and the newest time it named (Chorus-Time), as its invoke records them. */
+  readonly node: NodeId;
+  readonly after: number | undefined;
+  /** The op of its publish-invoke; recorded as the attempt is sent, so a completion always has one. */
+  op: number | undefined;
   /**
    * Set once the op has a completion in the history (a failure or a timeout)
    * while the message waits for its retry, so nothing completes the op twice.
@@ -188,8 +195,9 @@ export class SimPublisher {
   private sequence = 0;
   /** The newest timestamp this publisher was shown, sent as Chorus-Time so the next message is stamped after it. */
   private seenMs: number | undefined;
-  /** Invariant: with waitingForNode, at most the window's size. By op, in the order the ops were invoked. */
+  /** Invariant: with waitingForNode, at most the window's size. By token, in the order the attempts were sent. */
   private readonly inHand = new Map<number, PublishInHand>();
+  private tokens = 0;
   /** Messages waiting for a node to connect to: in hand too, though they have no op yet. */
   private waitingForNode = 0;
   private readonly window: number;
@@ -254,29 +262,33 @@ export class SimPublisher {
       });
       return;
     }
-    const op = this.history.publishInvoke({
-      timeMs: this.link.nowMs(),
-      client: this.options.id,
-      node: connection.node,
-      topic: message.topic,
-      msgId: message.msgId,
-      attempt,
-      payload: message.payload,
-      ...(this.seenMs === undefined ? {} : { after: this.seenMs }),
-    });
-    const entry: PublishInHand = { op, message, attempt, answered: false };
-    this.inHand.set(op, entry);
-    const causal = this.seenMs === undefined ? '' : `${CAUSAL_TIME_HEADER}: ${this.seenMs}\r\n`;
+    const entry: PublishInHand = { token: ++this.tokens, message, attempt, node: connection.node, after: this.seenMs, op: undefined, answered: false };
+    entry.op = this.recordInvoke(entry);
+    this.inHand.set(entry.token, entry);
+    const causal = entry.after === undefined ? '' : `${CAUSAL_TIME_HEADER}: ${entry.after}\r\n`;
     const headers = `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n${causal}\r\n`;
-    connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${op}`, headers, message.payload));
+    connection.write(hpub(message.topic, `_INBOX.${this.options.id}.${entry.token}`, headers, message.payload));
     this.link.after(this.options.timeoutMs, 'publish-timeout', () => {
-      if (this.inHand.get(op) !== entry || entry.answered) return;
+      if (this.inHand.get(entry.token) !== entry || entry.answered) return;
       entry.answered = true;
-      this.history.publishTimeout({ timeMs: this.link.nowMs(), op });
+      this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.recordedOp(entry) });
       // The node may be gone or cut off: try the same message elsewhere.
       this.dropConnection();
       this.retry(entry);
     });
+  }
+
+  /** Records the attempt's publish-invoke, now, and returns its op. */
+  private recordInvoke(entry: PublishInHand): number {
+    const { message, attempt, node, after } = entry;
+    const { topic, msgId, payload } = message;
+    return this.history.publishInvoke({ timeMs: this.link.nowMs(), client: this.options.id, node, topic, msgId, attempt, payload, ...(after === undefined ? {} : { after }) });
+  }
+
+  /** The op an attempt's completion names: the one recorded as it was sent. */
+  private recordedOp(entry: PublishInHand): number {
+    assert(entry.op !== undefined, `publisher ${this.options.id}: attempt ${entry.token} completes before its invoke was recorded`);
+    return entry.op;
   }
 
   private ensureConnection(avoid: NodeId | undefined): Connection | undefined {
@@ -304,7 +316,7 @@ export class SimPublisher {
     for (const entry of this.inHand.values()) {
       if (entry.answered) continue;
       entry.answered = true;
-      this.history.publishTimeout({ timeMs: this.link.nowMs(), op: entry.op });
+      this.history.publishTimeout({ timeMs: this.link.nowMs(), op: this.recordedOp(entry) });
       this.link.after(10, 'publisher', () => this.retry(entry));
     }
   }
@@ -318,14 +330,14 @@ export class SimPublisher {
     // A late answer to an op given up on.
     if (entry === undefined || entry.answered) return;
     const reply = parseJson(frame.payload);
-    const op = entry.op;
+    const op = this.recordedOp(entry);
     const timeMs = this.link.nowMs();
     if (reply !== undefined && typeof reply.seq === 'number') {
       const stamp = typeof reply.ts === 'number' ? reply.ts : undefined;
       const hlc = typeof reply.hlc === 'string' && parseHlc(reply.hlc) !== undefined ? { hlc: reply.hlc } : {};
       this.history.publishOk({ timeMs, op, offset: reply.seq, duplicate: reply.duplicate === true, ...(stamp === undefined ? {} : { timestampMs: stamp }), ...hlc });
       if (this.options.causal && stamp !== undefined && (this.seenMs === undefined || stamp > this.seenMs)) this.seenMs = stamp;
-      this.inHand.delete(op);
+      this.inHand.delete(entry.token);
       this.acknowledged++;
       if (reply.duplicate === true) this.duplicates++;
       this.slotFreed();
@@ -341,7 +353,7 @@ export class SimPublisher {
       const backoffMs = Math.min(1000, 25 * 2 ** (entry.attempt - 1));
       this.link.after(backoffMs + this.random.exponential(backoffMs / 2), 'publisher', () => this.retry(entry));
     } else {
-      this.inHand.delete(op);
+      this.inHand.delete(entry.token);
       this.gaveUp++;
       this.slotFreed();
     }
@@ -354,8 +366,8 @@ export class SimPublisher {
   }
 
   private retry(entry: PublishInHand): void {
-    if (this.inHand.get(entry.op) !== entry) return;
-    this.inHand.delete(entry.op);
+    if (this.inHand.get(entry.token) !== entry) return;
+    this.inHand.delete(entry.token);
     if (entry.attempt >= this.options.attemptsMax || this.link.nowMs() >= this.options.stopMs) {
       this.gaveUp++;
       this.slotFreed();

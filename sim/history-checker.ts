@@ -511,7 +511,8 @@ function checkHlcsIncrease(context: Context, hlcs: ReadonlyMap<string, ReadonlyM
  * An ORDERED subscription merges its topics by timestamp: each delivery not
  * marked late is stamped no earlier than every delivery before it on the same
  * subscription (deliveries show whole milliseconds, so equal ones pass), and a
- * delivery marked late is stamped earlier than one before it, or the mark lies.
+ * delivery marked late is stamped no later than one before it, or the mark
+ * lies (one of the same millisecond may be late by its stamp's counter).
  */
 function checkOrderedDeliveries(context: Context): void {
   const latest = new Map<SubscriptionId, { timestampMs: number; topic: string; offset: number }>();
@@ -524,7 +525,7 @@ function checkOrderedDeliveries(context: Context): void {
     if (earlier && event.late !== true) {
       const detail = `${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms was delivered after ${before.topic} offset ${before.offset} stamped ${before.timestampMs} ms, and not marked late`;
       context.reportAt(index, { ...base, detail });
-    } else if (!earlier && event.late === true) {
+    } else if (event.late === true && (before === undefined || event.timestampMs > before.timestampMs)) {
       const detail = `${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms was marked late, but nothing stamped later had been delivered before it`;
       context.reportAt(index, { ...base, detail });
     }

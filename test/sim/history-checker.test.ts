@@ -886,10 +886,13 @@ describe('history checker: time', () => {
     expect(formatHistoryViolation(violations[0]!)).toMatch(/asked to be stamped after 105 ms and was stamped 105 ms/);
   });
 
-  /** Two topics, a.x stamped 100, 300 and a.y stamped 200, 400, delivered to one ORDERED subscription in the order given. */
-  function orderedDeliveries(order: readonly { topic: 'a.x' | 'a.y'; offset: number; late?: boolean }[], ordered = true): History {
+  /** Two topics, a.x stamped 100, 300 and a.y stamped 200, 400 (or `stamps`), delivered to one ORDERED subscription in the order given. */
+  function orderedDeliveries(
+    order: readonly { topic: 'a.x' | 'a.y'; offset: number; late?: boolean }[],
+    ordered = true,
+    stamps: Record<'a.x' | 'a.y', readonly number[]> = { 'a.x': [100, 300], 'a.y': [200, 400] },
+  ): History {
     const r = new HistoryRecorder({ nodes: [1], dedupWindowMs: 1000, historyMessagesMax: 10 });
-    const stamps = { 'a.x': [100, 300], 'a.y': [200, 400] };
     let t = 0;
     // Every delivered message was offered by a publisher first (their outcomes do not matter here).
     for (const topic of ['a.x', 'a.y'] as const) {
@@ -921,6 +924,16 @@ describe('history checker: time', () => {
     expect(checkHistory(orderedDeliveries(topicByTopic, false))).toEqual([]);
     const falseLate = [{ topic: 'a.x', offset: 1 }, { topic: 'a.y', offset: 1, late: true }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 2 }] as const;
     expect(formatHistoryViolation(checkHistory(orderedDeliveries(falseLate))[0]!)).toMatch(/was marked late, but nothing stamped later had been delivered before it/);
+  });
+
+  it('passes a late mark on a delivery of the same millisecond as one before it, which the counters of their stamps may put earlier', () => {
+    // a.x offset 2 and a.y offset 1 share 300 ms; a.y's counter is the lower, so after a.x offset 2 it is late.
+    const sameMillisecond = { 'a.x': [100, 300], 'a.y': [300, 400] };
+    const order = [{ topic: 'a.x', offset: 1 }, { topic: 'a.x', offset: 2 }, { topic: 'a.y', offset: 1, late: true }, { topic: 'a.y', offset: 2 }] as const;
+    expect(checkHistory(orderedDeliveries(order, true, sameMillisecond))).toEqual([]);
+    // Stamped after every delivery before it, the same mark still lies.
+    const after = { 'a.x': [100, 300], 'a.y': [301, 400] };
+    expect(propertiesOf(checkHistory(orderedDeliveries(order, true, after)))).toEqual(['Ordered Delivery']);
   });
 });
 
