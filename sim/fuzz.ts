@@ -4,7 +4,7 @@
 // deeply). A failing run's schedule is shrunk to a small one that still fails
 // and written as a scenario file, which then replays like any other.
 
-import { DEFAULT_BROKER_WORKLOAD, type BrokerWorkloadOptions } from './broker-workload.js';
+import { DEFAULT_BROKER_WORKLOAD, NO_LIMITS, type BrokerWorkloadOptions, type PlannedPurge, type WorkloadLimits } from './broker-workload.js';
 import type { SimClusterOptions } from './cluster.js';
 import { EVERY_FAULT_KIND, randomFaultSchedule, type FaultAction, type FaultKind, type ScheduledFault } from './faults.js';
 import { runCoverage, type RunCoverage } from './coverage.js';
@@ -26,6 +26,13 @@ export interface SwarmDraw {
   readonly budgets: SwarmBudgets;
   /** The chance that a read from a node's disk returns one bit flipped (SimFileSystem's readFlipChance). */
   readonly readFlipChance: number;
+  readonly retention: SwarmRetention;
+}
+
+/** What removes a seed's messages: its streams' limits and a client's purges (none, for half the seeds). */
+export interface SwarmRetention {
+  readonly limits: WorkloadLimits;
+  readonly purges: readonly PlannedPurge[];
 }
 
 /** How the seed's clients publish: how many publishers, each one's window, open or closed loop, and the rate. */
@@ -105,7 +112,33 @@ export function drawSwarm(seed: number): SwarmDraw {
     budgets: SimRandom.stream(seed, 'swarm-budgets').pick(OUTPUT_BUDGETS),
     // Half the seeds read through a disk path that flips a bit now and then, so that reading back what was written (recovery, catch-up from the blocks) meets it.
     readFlipChance: SimRandom.stream(seed, 'swarm-disk').pick([0, 0, 0.001, 0.01]),
+    retention: drawRetention(SimRandom.stream(seed, 'swarm-retention'), healAtMs),
   };
+}
+
+/**
+ * Half the seeds keep every message. The other half give each topic's stream
+ * limits (each of max_msgs, max_bytes and max_age bites in some draws: the
+ * workload publishes about 60 messages a second of about 30 bytes over three
+ * topics) and have a client purge now and then, some purges keeping the
+ * newest few, so that removal meets the faults and the checker's Retention
+ * rules (and every other check's handling of removed offsets) have work.
+ */
+function drawRetention(random: SimRandom, healAtMs: number): SwarmRetention {
+  if (random.chance(0.5)) return { limits: NO_LIMITS, purges: [] };
+  const limits: WorkloadLimits = {
+    maxMsgs: random.pick([-1, 32, 200]),
+    maxBytes: random.pick([-1, 2100, 12_000]),
+    maxAgeMs: random.pick([0, 1500, 4000]),
+    discard: 'old',
+  };
+  const topics = DEFAULT_BROKER_WORKLOAD.topics;
+  const purges = Array.from({ length: random.int(0, 3) }, (): PlannedPurge => {
+    const atMs = random.int(500, healAtMs);
+    const topic = random.pick(topics);
+    return random.chance(0.5) ? { atMs, topic } : { atMs, topic, keep: random.int(1, 20) };
+  }).sort((a, b) => a.atMs - b.atMs);
+  return { limits, purges };
 }
 
 /**
@@ -140,7 +173,8 @@ function drawRaft(random: SimRandom): SwarmRaft {
 /** The broker workload of a draw. */
 export function swarmWorkload(draw: SwarmDraw): BrokerWorkloadOptions {
   const { count, windows, openLoop, rate } = draw.publishers;
-  return { ...DEFAULT_BROKER_WORKLOAD, publishers: count, windows, openLoop, publishesPerSecond: rate };
+  const { limits, purges } = draw.retention;
+  return { ...DEFAULT_BROKER_WORKLOAD, publishers: count, windows, openLoop, publishesPerSecond: rate, limits, purges };
 }
 
 /** One line naming everything a seed drew but its schedule: what a report shows so a reader knows the run. */
@@ -152,8 +186,22 @@ export function describeDraw(draw: SwarmDraw): string {
     `${publishers.count} publisher(s), windows [${publishers.windows.join(', ')}], ${publishers.openLoop ? 'open' : 'closed'} loop at ${publishers.rate}/s; ` +
     `raft entries/append ${raft.entriesPerMessageMax}, appends in flight ${raft.inflightAppendsMax}, election ${raft.electionTicksMin} ticks, heartbeat ${raft.heartbeatTicks} ticks; ` +
     `output budgets ${budgets.sessionOutputBytesMax} B (pause) and ${budgets.sessionPendingBytesMax} B (cut); ` +
-    `disk read bit flips ${draw.readFlipChance}`
+    `disk read bit flips ${draw.readFlipChance}; ${describeRetention(draw.retention)}`
   );
+}
+
+function describeRetention({ limits, purges }: SwarmRetention): string {
+  const { maxMsgs, maxBytes, maxAgeMs } = limits;
+  const set = [maxMsgs === -1 ? undefined : `max_msgs ${maxMsgs}`, maxBytes === -1 ? undefined : `max_bytes ${maxBytes}`, maxAgeMs === 0 ? undefined : `max_age ${maxAgeMs} ms`];
+  const named = set.filter((part) => part !== undefined);
+  return `stream limits ${named.length === 0 ? 'none' : named.join(', ')}, ${purges.length} purge(s)`;
+}
+
+/** The scenario file's `streams:` line for the drawn limits, or nothing when there are none. */
+function streamsLine({ maxMsgs, maxBytes, maxAgeMs }: WorkloadLimits): string[] {
+  const fields = [maxMsgs === -1 ? undefined : `max_msgs: ${maxMsgs}`, maxBytes === -1 ? undefined : `max_bytes: ${maxBytes}`, maxAgeMs === 0 ? undefined : `max_age: ${maxAgeMs}ms`];
+  const set = fields.filter((field) => field !== undefined);
+  return set.length === 0 ? [] : [`streams: { ${set.join(', ')} }`];
 }
 
 /** Options that make a run fail on purpose: tests pass planted bugs here. */
@@ -254,7 +302,10 @@ export function scenarioYaml(name: string, description: string, draw: SwarmDraw,
     `duration: ${draw.durationMs}ms`,
     `healAt: ${draw.healAtMs}ms`,
     `workload: { publishers: ${draw.publishers.count}, windows: [${draw.publishers.windows.join(', ')}], openLoop: ${draw.publishers.openLoop}, rate: ${draw.publishers.rate} }`,
-    faults.length === 0 ? 'timeline: []' : 'timeline:',
+    ...streamsLine(draw.retention.limits),
+    // Purges are a client's steps, not faults: shrinking keeps them all.
+    ...(faults.length === 0 && draw.retention.purges.length === 0 ? ['timeline: []'] : ['timeline:']),
+    ...draw.retention.purges.map((purge) => `  - { at: ${purge.atMs}ms, do: purge, topic: ${purge.topic}${purge.keep === undefined ? '' : `, keep: ${purge.keep}`} }`),
     ...faults.map((fault) => `  - ${timelineStep(fault)}`),
     'expect: { leaderWithin: 10s, progress: true }',
     '',

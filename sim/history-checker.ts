@@ -154,6 +154,14 @@ export function formatHistoryViolation(v: HistoryViolation): string {
  * recorder or the reader should have refused it), so it throws HistoryFormatError.
  */
 export function checkHistory(history: History, options: HistoryCheckOptions = {}): HistoryViolation[] {
+  return judgeHistory(history, options).violations;
+}
+
+/** Per property, how many things it judged: a clean check proves nothing about a property that judged nothing. */
+export type HistoryJudged = Record<HistoryProperty, number>;
+
+/** checkHistory, with how many things each property judged (offsets, deliveries, answers, topics: each its own unit). */
+export function judgeHistory(history: History, options: HistoryCheckOptions = {}): { violations: HistoryViolation[]; judged: HistoryJudged } {
   const problems = historyProblems(history);
   if (problems.length > 0) throw new HistoryFormatError(problems);
   const context = new Context(history, options);
@@ -171,12 +179,13 @@ export function checkHistory(history: History, options: HistoryCheckOptions = {}
   checkOrderedSkips(context);
   // A stable sort keeps the check order among violations seen at the same time.
   const sorted = [...context.violations].sort((a, b) => a.timeMs - b.timeMs);
-  return sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX);
+  return { violations: sorted.slice(0, options.violationsMax ?? HISTORY_VIOLATIONS_MAX), judged: context.judged };
 }
 
 /** What every check needs: the links between events, and the final logs by node and topic. */
 class Context {
   readonly violations: HistoryViolation[] = [];
+  readonly judged = Object.fromEntries(HISTORY_PROPERTIES.map((property) => [property, 0])) as HistoryJudged;
   readonly links: HistoryLinks;
   readonly windowMs: number;
   readonly readsSeeAcknowledged: boolean;
@@ -269,6 +278,11 @@ class Context {
     return this.logs.get(node)?.get(topic) ?? [];
   }
 
+  /** Counts one thing (or `count`) that `property` had to judge, whatever the verdict. */
+  judge(property: HistoryProperty, count = 1): void {
+    this.judged[property] += count;
+  }
+
   report(violation: Omit<HistoryViolation, 'client' | 'subscription' | 'nodes' | 'event'> & Partial<HistoryViolation>): void {
     const { client, subscription, nodes, event } = violation;
     this.violations.push({ ...violation, client, subscription, nodes: nodes ?? [], event: event ?? -1 });
@@ -321,6 +335,7 @@ function checkDivergence(context: Context): void {
     let firstOffset = Number.MAX_SAFE_INTEGER;
     let example = '';
     for (const node of context.logs.keys()) {
+      context.judge('Divergent Topic Order');
       const log = context.logOf(node, topic);
       const offset = firstDifference(log, reference);
       if (offset === undefined) continue;
@@ -380,6 +395,7 @@ function checkAcknowledged(context: Context): void {
   const freshByOffset = new Map<string, { index: number; invoke: PublishInvoke }>();
   context.history.events.forEach((event, index) => {
     if (event.kind !== 'publish-ok') return;
+    context.judge('Acknowledged Publish Lost');
     const invoke = publishInvokeOf(context, event);
     checkAcknowledgedOnNodes(context, index, event, invoke);
     if (event.duplicate) return;
@@ -434,6 +450,7 @@ function checkTimes(context: Context): void {
   const hlcs = new Map<string, Map<number, { hlc: Hlc; text: string; index: number }>>();
   const stamps = new Map<string, Map<number, { timestampMs: number; index: number }>>();
   const note = (topic: string, offset: number, timestampMs: number, index: number): void => {
+    context.judge('Timestamp Order');
     let topicStamps = stamps.get(topic);
     if (topicStamps === undefined) {
       topicStamps = new Map();
@@ -454,6 +471,7 @@ function checkTimes(context: Context): void {
     if (event.kind !== 'publish-ok' || event.timestampMs === undefined) return;
     const invoke = publishInvokeOf(context, event);
     note(invoke.topic, event.offset, event.timestampMs, index);
+    if (!event.duplicate && invoke.after !== undefined) context.judge('Causal Order');
     if (!event.duplicate && invoke.after !== undefined && event.timestampMs <= invoke.after) {
       const detail = `op ${invoke.op} asked to be stamped after ${invoke.after} ms and was stamped ${event.timestampMs} ms`;
       context.reportAt(index, { property: 'Causal Order', detail, topic: invoke.topic, offset: event.offset });
@@ -519,6 +537,7 @@ function checkOrderedDeliveries(context: Context): void {
   context.history.events.forEach((event, index) => {
     if (event.kind !== 'deliver' || event.timestampMs === undefined) return;
     if (context.links.subscriptions.get(event.sub)?.subscribe.ordered !== true) return;
+    context.judge('Ordered Delivery');
     const before = latest.get(event.sub);
     const base = { property: 'Ordered Delivery', subscription: event.sub, topic: event.topic, offset: event.offset } as const;
     const earlier = before !== undefined && event.timestampMs < before.timestampMs;
@@ -559,6 +578,7 @@ interface MsgIdGroup {
  */
 function checkDuplicates(context: Context): void {
   for (const group of msgIdGroups(context)) {
+    context.judge('Duplicate Stored');
     const copiesMax = windowSeparatedCount(group.attempts.map((a) => a.timeMs), context.windowMs);
     checkCopies(context, group, copiesMax);
     if (copiesMax === 1) checkAckOffsetsAgree(context, group);
@@ -656,6 +676,7 @@ function checkSubscriptions(context: Context): void {
     if (event.kind !== 'deliver') return;
     const link = context.links.subscriptions.get(event.sub);
     if (link === undefined) throw new Error(`delivery to unknown subscription ${event.sub}`);
+    for (const property of ['Delivery Mismatch', 'Subscription Repeat', 'Subscription Order'] as const) context.judge(property);
     checkDeliveryContent(context, index, event, link.subscribe);
     const key = `${event.sub}\u0000${event.topic}`;
     let stream = streams.get(key);
@@ -666,6 +687,7 @@ function checkSubscriptions(context: Context): void {
     checkDeliveryOrder(context, index, event, stream);
   });
   for (const stream of streams.values()) {
+    context.judge('Subscription Gap');
     checkGaps(context, stream);
     checkStart(context, stream);
   }
@@ -690,6 +712,7 @@ function checkLiveStarts(context: Context, streams: ReadonlyMap<string, Stream>)
   }
   for (const stream of streams.values()) {
     if (stream.sub.mode.type !== 'live') continue;
+    context.judge('Live Start');
     for (const [offset, deliverIndex] of [...stream.delivered].sort(([a], [b]) => a - b)) {
       const ackIndex = acknowledged.get(`${stream.topic}\u0000${offset}`);
       if (ackIndex === undefined || ackIndex > stream.subscribeIndex) continue;
@@ -755,6 +778,7 @@ function checkGaps(context: Context, stream: Stream): void {
 function checkStart(context: Context, stream: Stream): void {
   const mode = stream.sub.mode;
   if (mode.type === 'live') return;
+  context.judge('Subscription Start');
   let first = Number.MAX_SAFE_INTEGER;
   for (const offset of stream.delivered.keys()) first = Math.min(first, offset);
   const allowed = mode.type === 'from-offset' ? [mode.offset] : durableStarts(context, stream, mode.consumer);
@@ -812,6 +836,7 @@ function checkReads(context: Context): void {
     } else if (event.kind === 'history-read-invoke') {
       ackedBeforeRead.set(event.op, ackedMax.get(event.topic) ?? 0);
     } else if (event.kind === 'history-read-ok') {
+      context.judge('History Read Mismatch');
       const problem = readProblem(context, event, ackedBeforeRead.get(event.op) ?? 0);
       if (problem === undefined) return;
       const invoke = context.links.operations.get(event.op)?.invoke;
@@ -946,6 +971,7 @@ function checkRetention(context: Context): void {
   if (context.retention.size === 0) return;
   const evidence = offsetEvidence(context);
   for (const limits of context.retention.values()) {
+    context.judge('Retention');
     checkMessageCount(context, limits);
     checkMessageAge(context, limits);
     checkRemovals(context, limits, evidence.get(limits.topic) ?? new Map());
@@ -1170,8 +1196,10 @@ function checkProvenance(context: Context): void {
   const reported = new Set<string>();
   const judge = (index: number, topic: string, message: { offset: number; msgId?: string; digest: string }, how: string): void => {
     const key = messageKey(topic, message);
-    if (reported.has(key)) return;
     const first = invoked.get(key);
+    context.judge('Unpublished Message');
+    if (first !== undefined) context.judge('Seen Before Published');
+    if (reported.has(key)) return;
     if (first !== undefined && first < index) return;
     reported.add(key);
     if (first === undefined) {
@@ -1193,6 +1221,7 @@ function checkProvenance(context: Context): void {
     for (const [topic, messages] of topics) {
       for (const message of messages) {
         const key = messageKey(topic, message);
+        context.judge('Unpublished Message');
         if (reported.has(key) || invoked.has(key)) continue;
         reported.add(key);
         const detail = `n${node}'s final log holds ${describe(message)} at offset ${message.offset} of ${topic}, which no client published`;
@@ -1237,6 +1266,7 @@ function consumerAckProblem(context: Context, acks: readonly OperationLink[]): {
   const answers = acks.filter((link) => link.completion?.kind === 'ack-ok').sort((a, b) => a.completionIndex - b.completionIndex);
   const problems: { index: number; offset: number; detail: string }[] = [];
   for (const link of answers) {
+    context.judge('Consumer Ack');
     const asked = (link.invoke as AckInvoke).offset;
     const given = (link.completion as { offset: number }).offset;
     const index = link.completionIndex;
@@ -1277,7 +1307,9 @@ function checkRealTimeOrder(context: Context): void {
     const invoke = publishInvokeOf(context, event);
     const offered = invoked.get(messageKey(invoke.topic, invoke)) ?? index;
     const before = highestSeenBefore(seen.get(invoke.topic), offered);
-    if (before === undefined || before.offset < event.offset) return;
+    if (before === undefined) return;
+    context.judge('Real-Time Order');
+    if (before.offset < event.offset) return;
     const shown = context.history.events[before.index]!;
     const detail =
       `op ${invoke.op} (${describe(invoke)}), first offered at ${context.history.events[offered]!.timeMs}ms, was stored at offset ${event.offset}, ` +
@@ -1365,7 +1397,9 @@ function checkOrderedSkips(context: Context): void {
         const owed = Math.max(next.get(topic)!, context.firstKept(topic));
         if (owed > committed.get(topic)!) continue;
         const message = messageAt(context.referenceLog(topic), owed);
-        if (message?.timestampMs === undefined || message.timestampMs >= event.timestampMs) continue;
+        if (message?.timestampMs === undefined) continue;
+        context.judge('Ordered Skip');
+        if (message.timestampMs >= event.timestampMs) continue;
         reported.add(topic);
         const detail =
           `delivered ${event.topic} offset ${event.offset} stamped ${event.timestampMs} ms before ${topic} offset ${owed} stamped ` +

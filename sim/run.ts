@@ -13,7 +13,7 @@ import {
 import { SimRandom } from './random.js';
 import { SteadyProposer } from './workload.js';
 import { BrokerWorkload, DEFAULT_BROKER_WORKLOAD, simulatedFinalLogs, type BrokerWorkloadOptions, type BrokerWorkloadStats } from './broker-workload.js';
-import { checkHistory, type HistoryViolation } from './history-checker.js';
+import { judgeHistory, type HistoryJudged, type HistoryViolation } from './history-checker.js';
 import type { History } from './history.js';
 import { DEFAULT_BROKER_OPTIONS } from '../src/broker/options.js';
 import { DEFAULT_BROKER_NODE_OPTIONS } from '../src/node/broker-node.js';
@@ -134,6 +134,8 @@ export interface BrokerRunResult {
   readonly stats: BrokerWorkloadStats;
   readonly history: History;
   readonly violations: readonly HistoryViolation[];
+  /** How many things each history property judged. */
+  readonly judged: HistoryJudged;
 }
 
 /** Every live node has applied the entry at (index, term). */
@@ -245,7 +247,7 @@ export function runSimulation(overrides: Partial<SimRunOptions> = {}, clock: () 
   let broker: BrokerRunResult | undefined;
   if (brokerWorkload !== undefined && exception === undefined) {
     const history = brokerWorkload.finish(cluster.nowMs(), simulatedFinalLogs(cluster));
-    broker = { stats: brokerWorkload.stats(), history, violations: checkHistory(history) };
+    broker = { stats: brokerWorkload.stats(), history, ...judgeHistory(history) };
   }
   return {
     exception,

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { formatViolation, SAFETY_PROPERTIES } from './checker.js';
-import { formatHistoryViolation } from './history-checker.js';
+import { formatHistoryViolation, HISTORY_PROPERTIES } from './history-checker.js';
 import { describeFault, type FaultKind } from './faults.js';
 import { WORKLOAD_PATHS } from './coverage.js';
 import { runPassed, type SimRunResult } from './run.js';
@@ -83,7 +83,7 @@ function electionLine(result: SimRunResult): string {
 }
 
 /**
- * Which safety properties this run gave something to judge, and how often
+ * Which safety and history properties this run gave something to judge, and how often
  * the broker workload took its rarer paths: a clean run proves nothing about
  * what it never exercised.
  */
@@ -92,10 +92,15 @@ function coverageLine(result: SimRunResult): string {
   const judged = SAFETY_PROPERTIES.length - never.length;
   const all = `${judged} of ${SAFETY_PROPERTIES.length} safety properties had something to judge`;
   const properties = never.length === 0 ? all : `${all}; never: ${never.join(', ')}`;
-  const stats = result.broker?.stats;
-  if (stats === undefined) return properties;
+  const broker = result.broker;
+  if (broker === undefined) return properties;
+  const historyNever = HISTORY_PROPERTIES.filter((property) => broker.judged[property] === 0);
+  const historyAll = `${HISTORY_PROPERTIES.length - historyNever.length} of ${HISTORY_PROPERTIES.length} history properties had something to judge`;
+  const history = historyNever.length === 0 ? historyAll : `${historyAll}; never: ${historyNever.join(', ')}`;
+  const { stats } = broker;
   const counts = { 'late deliveries': stats.lateDeliveries, 'slow-consumer cuts': stats.slowConsumerCuts, 'paced history reads': stats.pacedReads };
-  return `${properties}\n${' '.repeat(11)}${WORKLOAD_PATHS.map((path) => `${path} ${counts[path]}`).join(', ')}`;
+  const indent = ' '.repeat(11);
+  return `${properties}\n${indent}${history}\n${indent}${WORKLOAD_PATHS.map((path) => `${path} ${counts[path]}`).join(', ')}`;
 }
 
 function livenessLine(result: SimRunResult): string {

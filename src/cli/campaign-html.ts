@@ -24,10 +24,11 @@ function coverageBody(results: readonly { readonly coverage?: RunCoverage }[]): 
     for (const [name, count] of counts) rows.push(`<tr><td>${escape(name)}</td><td class="${count.runs === 0 ? 'fail' : 'pass'}">${count.runs}</td><td>${count.total}</td></tr>`);
   };
   section('safety properties judged', coverage.judged);
+  if (coverage.brokerRuns > 0) section('history properties judged', coverage.historyJudged);
   section('fault kinds fired', coverage.faultsFired);
   section('workload paths taken', coverage.paths);
   const never = neverExercised(coverage);
-  const missing = [...never.properties, ...never.faultKinds, ...never.paths];
+  const missing = [...never.properties, ...never.historyProperties, ...never.faultKinds, ...never.paths];
   const note = missing.length === 0 ? '<p class="pass">Every property, fault kind and workload path was exercised.</p>' : `<p class="fail">Never exercised: ${escape(missing.join(', '))}.</p>`;
   return `<h2>Coverage over ${coverage.runs} runs</h2>\n<table><tr><th>what</th><th>runs</th><th>times</th></tr>\n${rows.join('\n')}\n</table>\n${note}`;
 }

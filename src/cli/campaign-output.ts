@@ -51,7 +51,8 @@ export function fuzzFailureLines(results: readonly FuzzResult[], foundDir: strin
 
 /**
  * What a campaign exercised, summed over its runs: for each safety property,
- * fault kind and workload path, in how many runs and how many times in all,
+ * client-history property (over the broker runs), fault kind and workload
+ * path, in how many runs and how many times in all,
  * then what no run exercised. The same lines whether the campaign ran here
  * or was merged from shards.
  */
@@ -63,6 +64,7 @@ export function coverageLines(results: readonly { readonly coverage?: RunCoverag
     for (const [name, count] of counts) rows.push([`  ${name}`, count.runs === 0 ? chalk.yellow('0') : String(count.runs), String(count.total)]);
   };
   section('safety properties judged', coverage.judged);
+  if (coverage.brokerRuns > 0) section('history properties judged', coverage.historyJudged);
   section('fault kinds fired', coverage.faultsFired);
   section('workload paths taken', coverage.paths);
   return [`coverage over ${coverage.runs} run${coverage.runs === 1 ? '' : 's'}:`, table(rows), neverLine(coverage)];
@@ -72,6 +74,7 @@ function neverLine(coverage: CampaignCoverage): string {
   const never = neverExercised(coverage);
   const parts = [
     never.properties.length === 0 ? undefined : `properties ${never.properties.join(', ')}`,
+    never.historyProperties.length === 0 ? undefined : `history properties ${never.historyProperties.join(', ')}`,
     never.faultKinds.length === 0 ? undefined : `fault kinds ${never.faultKinds.join(', ')}`,
     never.paths.length === 0 ? undefined : `workload paths ${never.paths.join(', ')}`,
   ].filter((part) => part !== undefined);

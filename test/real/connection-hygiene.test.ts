@@ -51,7 +51,9 @@ async function startCluster(connectionLimits: Record<string, number>, node: Reco
 
 describe('connection hygiene', () => {
   it('refuses or times out 2,000 silent connections on each port, and the node keeps serving', async () => {
-    const cluster = await startCluster({ authTimeoutMs: 1000, peerHandshakesMax: 64, adminConnectionsMax: 16 }, { sessionsMax: 1000 });
+    // A deadline long enough that a loaded machine opens the first 1,000 client connections before the first of
+    // them times out: then the rest meet the limit, and both ways of closing a silent connection are seen.
+    const cluster = await startCluster({ authTimeoutMs: 4000, peerHandshakesMax: 64, adminConnectionsMax: 16 }, { sessionsMax: 1000 });
     const leader = await cluster.waitForLeader([1, 2, 3]);
     const target = cluster.node(leader === 1 ? 2 : 1);
     const before = await connect({ servers: `127.0.0.1:${target.clientPort}` });
@@ -71,15 +73,15 @@ describe('connection hygiene', () => {
       expect((await js.publish('flood.during', codec.encode('b'))).seq).toBe(2);
       await eventually(() => (all.every((each) => each.closedAtMs !== undefined) ? true : undefined), 30_000, 'every silent connection to be closed by the node');
       const lastClosedMs = Math.max(...all.map((each) => each.closedAtMs!));
-      // Each was refused at once or closed at its 1 s deadline (plus the time to open them all and some slack on a busy machine).
-      expect(lastClosedMs - floodStartedMs).toBeLessThan(20_000);
+      // Each was refused at once or closed at its 4 s deadline (plus the time to open them all and some slack on a busy machine).
+      expect(lastClosedMs - floodStartedMs).toBeLessThan(25_000);
 
       const clientAnswers = silent.client.map((each) => each.received.split('\r\n').filter((line) => line.startsWith('-ERR'))[0]);
       expect(new Set(clientAnswers)).toEqual(new Set(["-ERR 'Authentication Timeout'", "-ERR 'maximum connections exceeded'"]));
       // Each admin connection is sent its challenge (unless refused at once), then closed with the reason.
       const adminAnswers = silent.admin.map((each) => each.received.split('\n').filter((line) => line.startsWith('ERR'))[0]);
       expect(silent.admin.every((each) => /^(CHALLENGE [0-9a-f]{32}\n)?ERR /.test(each.received))).toBe(true);
-      expect(new Set(adminAnswers)).toEqual(new Set(['ERR no AUTH within 1000 ms', 'ERR too many admin connections']));
+      expect(new Set(adminAnswers)).toEqual(new Set(['ERR no AUTH within 4000 ms', 'ERR too many admin connections']));
       // Peers are sent the handshake's challenge (16 bytes) or nothing, and closed.
       expect(silent.peer.every((each) => each.received.length <= 16)).toBe(true);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drawSwarm, fuzzSeed, scenarioYaml, swarmRunOptions, firstProblem, describeDraw } from '../../sim/fuzz.js';
 import { runSimulation } from '../../sim/run.js';
+import { NO_LIMITS } from '../../sim/broker-workload.js';
 import { loadScenario, parseScenario, scenarioRunOptions } from '../../sim/scenario.js';
 import { EVERY_FAULT_KIND } from '../../sim/faults.js';
 import { plantedBrokerFactory } from '../support/planted-broker-bugs.js';
@@ -52,7 +53,7 @@ describe('swarm fuzzing', () => {
     expect(firstProblem(replayed)).toBeDefined();
   });
 
-  it('draws publishers, windows, open or closed loop, rate, Raft settings and output budgets per seed, within their bounds', () => {
+  it('draws publishers, windows, open or closed loop, rate, Raft settings, output budgets and retention per seed, within their bounds', () => {
     const draws = Array.from({ length: 40 }, (_, i) => drawSwarm(i + 1));
     for (const { publishers, raft, budgets } of draws) {
       expect(publishers.count).toBeGreaterThanOrEqual(1);
@@ -68,27 +69,38 @@ describe('swarm fuzzing', () => {
     expect(new Set(draws.map((draw) => draw.raft.entriesPerMessageMax)).size).toBeGreaterThan(1);
     expect(new Set(draws.map((draw) => draw.budgets.sessionOutputBytesMax)).size).toBeGreaterThan(1);
     expect(describeDraw(draws[0]!)).toMatch(/publisher\(s\), windows \[.*\], (open|closed) loop at \d+\/s; raft entries\/append \d+/);
+    // Half the seeds remove messages, by limits or purges, so that Retention and the handling of removed offsets have work.
+    const removing = draws.filter((draw) => draw.retention.limits !== NO_LIMITS || draw.retention.purges.length > 0);
+    expect(removing.length).toBeGreaterThan(draws.length / 4);
+    expect(removing.length).toBeLessThan(draws.length);
+    expect(describeDraw(removing[0]!)).toMatch(/stream limits (max_msgs|max_bytes|max_age).*, \d+ purge\(s\)$/);
   });
 
-  it('writes a seed as a scenario that replays its run bit for bit, drawn publishers, Raft settings and budgets included', () => {
-    // One open-loop seed and one closed-loop seed.
-    const seeds = [13, 1];
-    expect(seeds.map((seed) => drawSwarm(seed).publishers.openLoop)).toEqual([true, false]);
+  it('writes a seed as a scenario that replays its run bit for bit, drawn publishers, Raft settings, budgets, limits and purges included', () => {
+    // An open-loop seed with limits and a purge, a closed-loop one with limits, and one whose purges keep some messages.
+    const seeds = [13, 1, 5];
+    expect(seeds.map((seed) => drawSwarm(seed).publishers.openLoop)).toEqual([true, false, true]);
+    expect(seeds.map((seed) => drawSwarm(seed).retention.purges.length)).toEqual([1, 0, 2]);
+    expect(drawSwarm(5).retention.purges.every((purge) => purge.keep !== undefined)).toBe(true);
     for (const seed of seeds) {
       const draw = drawSwarm(seed);
       const fuzzed = runSimulation(swarmRunOptions(draw, draw.faults));
       const scenario = parseScenario(scenarioYaml(`fuzz-${seed}`, 'replay', draw, draw.faults), 'replay.yaml');
       expect(scenario.workload.windows).toEqual(draw.publishers.windows);
+      expect(scenario.workload.limits).toEqual(draw.retention.limits);
+      expect(scenario.workload.purges).toEqual(draw.retention.purges);
       const replayed = runSimulation(scenarioRunOptions(scenario, seed));
       expect(replayed.traceHash, `seed ${seed}`).toBe(fuzzed.traceHash);
     }
   });
 
-  it('catches a broker that drops what a full client cannot take instead of pausing its subscription (Subscription Gap) at seed 1, which the correct broker passes', () => {
+  it('catches a broker that drops what a full client cannot take instead of pausing its subscription (Subscription Gap) at seed 2, which the correct broker passes', () => {
+    // Seed 1 draws stream limits that remove old messages, and a gap in removed offsets proves nothing; seed 2 keeps every message.
+    expect(drawSwarm(2).retention.limits).toEqual(NO_LIMITS);
     const dropping = { broker: { createBroker: plantedBrokerFactory('drop-when-full') } };
-    const finding = fuzzSeed(1, dropping, 0);
+    const finding = fuzzSeed(2, dropping, 0);
     expect(finding?.problem).toMatch(/^Subscription Gap violated .*never delivered/);
-    expect(fuzzSeed(1, {}, 0)).toBeUndefined();
+    expect(fuzzSeed(2, {}, 0)).toBeUndefined();
   });
 
   it('scripts slow clients over small output budgets: the correct broker passes, and one that drops for a full client is caught', () => {
