@@ -70,6 +70,26 @@ describe('swarm fuzzing', () => {
     expect(describeDraw(draws[0]!)).toMatch(/publisher\(s\), windows \[.*\], (open|closed) loop at \d+\/s; raft entries\/append \d+/);
   });
 
+  it('draws the leader-churn mix for a share of seeds: three nodes, the four faults that move leaders, one entry a round trip, and publishers, budgets and timing still drawn', () => {
+    const draws = Array.from({ length: 100 }, (_, i) => drawSwarm(i + 1));
+    const churning = draws.filter((draw) => draw.leaderChurn);
+    expect(churning.length).toBeGreaterThanOrEqual(15);
+    expect(churning.length).toBeLessThanOrEqual(35);
+    for (const draw of churning) {
+      expect(draw.nodes).toBe(3);
+      expect([...draw.kinds].sort()).toEqual(['crash-leader', 'heal', 'isolate-leader', 'restart']);
+      for (const fault of draw.faults) expect(draw.kinds).toContain(fault.action.kind);
+      expect([draw.raft.entriesPerMessageMax, draw.raft.inflightAppendsMax]).toEqual([1, 1]);
+      expect(describeDraw(draw)).toMatch(/^leader churn: 3 nodes/);
+    }
+    expect(new Set(churning.map((draw) => draw.publishers.openLoop))).toEqual(new Set([true, false]));
+    expect(new Set(churning.map((draw) => draw.raft.electionTicksMin)).size).toBeGreaterThan(1);
+    expect(new Set(churning.map((draw) => draw.budgets.sessionOutputBytesMax)).size).toBeGreaterThan(1);
+    // The other seeds keep their own mixes, and none sends one entry at a time with one append in flight.
+    for (const draw of draws.filter((candidate) => !candidate.leaderChurn)) expect(draw.raft.entriesPerMessageMax * draw.raft.inflightAppendsMax).toBeGreaterThanOrEqual(16);
+    expect(new Set(draws.filter((draw) => !draw.leaderChurn).map((draw) => draw.nodes))).toEqual(new Set([3, 5, 7]));
+  });
+
   it('writes a seed as a scenario that replays its run bit for bit, drawn publishers, Raft settings and budgets included', () => {
     // One open-loop seed and one closed-loop seed.
     const seeds = [13, 1];
