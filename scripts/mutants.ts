@@ -3,7 +3,8 @@
 // that fails, and prints a table: the bug, whether it was caught, by which
 // property (the first the failing run reports), what else that run reported,
 // and how many seeds it took. Raft bugs run their hunt's fault mix
-// (test/support/planted-hunts.ts); broker bugs run the swarm draws of
+// (test/support/planted-hunts.ts); broker bugs, and Raft bugs under the
+// correct broker (rows named BUG-under-broker), run the swarm draws of
 // `chorus sim fuzz`. A bug not caught within its limit prints "no".
 //
 // Bugs no class can carry (test/support/compiled-mutants.ts) are edits of
@@ -22,7 +23,16 @@ import { fileURLToPath } from 'node:url';
 import { table } from '../src/cli/table.js';
 import type { SimRunResult } from '../sim/run.js';
 import { COMPILED_MUTANTS, plantCompiledBug } from '../test/support/compiled-mutants.js';
-import { BROKER_HUNTS, catchersOf, RAFT_HUNTS, runBrokerHunt, runRaftHunt, type Catcher } from '../test/support/planted-hunts.js';
+import {
+  BROKER_HUNTS,
+  catchersOf,
+  RAFT_HUNTS,
+  RAFT_UNDER_BROKER_HUNTS,
+  runBrokerHunt,
+  runRaftHunt,
+  runRaftUnderBrokerHunt,
+  type Catcher,
+} from '../test/support/planted-hunts.js';
 
 /** This build's root (dist-mutants), which each compiled mutant copies. */
 const BUILD_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,7 +100,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const limit = seedsLimit(argv);
   const only = onlyBugs(argv);
-  const known = [...RAFT_HUNTS.map((h) => h.bug), ...BROKER_HUNTS.map((h) => h.bug), ...COMPILED_MUTANTS.map((m) => m.bug)];
+  const known = [...RAFT_HUNTS.map((h) => h.bug), ...RAFT_UNDER_BROKER_HUNTS.map((h) => h.name), ...BROKER_HUNTS.map((h) => h.bug), ...COMPILED_MUTANTS.map((m) => m.bug)];
   const unknown = [...(only ?? [])].filter((bug) => !known.includes(bug));
   if (unknown.length > 0) {
     console.error(`mutants: no planted bug named ${unknown.join(', ')} (known: ${known.join(', ')})`);
@@ -100,6 +110,7 @@ async function main(): Promise<void> {
   const planted = await Promise.all(COMPILED_MUTANTS.filter((mutant) => wanted(mutant.bug)).map(async (mutant) => ({ mutant, ...(await plantCompiledBug(mutant, BUILD_ROOT)) })));
   const mutants: Mutant[] = [
     ...RAFT_HUNTS.map((h): Mutant => ({ bug: h.bug, kind: 'raft', expected: h.expected, plantedFor: h.expected[0]!, mustCatch: [], run: (seed) => runRaftHunt(h, seed) })),
+    ...RAFT_UNDER_BROKER_HUNTS.map((h): Mutant => ({ bug: h.name, kind: 'raft', expected: h.expected, plantedFor: h.expected[0]!, mustCatch: [], run: (seed) => runRaftUnderBrokerHunt(h.bug, seed) })),
     ...BROKER_HUNTS.map((h): Mutant => ({ bug: h.bug, kind: 'broker', expected: h.expected, plantedFor: h.expected[0]!, mustCatch: [], run: (seed) => runBrokerHunt(h.bug, seed) })),
     ...planted.map(
       ({ mutant, run }): Mutant => ({

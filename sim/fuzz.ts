@@ -14,6 +14,8 @@ import { runPassed, runSimulation, type SimRunOptions, type SimRunResult } from 
 
 export interface SwarmDraw {
   readonly seed: number;
+  /** Whether the seed drew the leader-churn mix (LEADER_CHURN), which sets the nodes, faults, network and Raft pipeline below. */
+  readonly leaderChurn: boolean;
   readonly nodes: number;
   readonly durationMs: number;
   readonly healAtMs: number;
@@ -84,22 +86,56 @@ const OUTPUT_BUDGETS: readonly SwarmBudgets[] = [
 ];
 
 /**
+ * The leader-churn mix, which a quarter of the seeds draw instead of their
+ * own nodes, fault kinds, fault rate, network and Raft pipeline (publishers,
+ * Raft timing, budgets and disks they still draw). It is what the Raft bug of
+ * Figure 8 needs, and a drawn mix almost never assembles: one leader's
+ * uncommitted tail, a second leader of a later term that writes over the same
+ * indexes but is cut off before it replicates, the first leader elected again
+ * and re-replicating its old tail one entry a round trip, and that leader lost
+ * before its own term's entry reaches a majority, so that the second can win
+ * again. Only the four kinds that move leaders, often, on three nodes (with
+ * more, or with other kinds among them, hardly any seed gets there), and one
+ * entry per append with one append in flight, so that re-replicating a tail
+ * takes many round trips for a fault to land in. The network is fast, so that
+ * one entry a round trip still carries the workload's rates and followers catch
+ * up within the liveness bound; the slow network of the Raft-only hunt would not.
+ */
+const LEADER_CHURN = {
+  chance: 0.25,
+  nodes: 3,
+  kinds: ['isolate-leader', 'heal', 'crash-leader', 'restart'] as readonly FaultKind[],
+  meanFaultIntervalMs: 100,
+  network: { delayMinMs: 1, delayMeanMs: 5 },
+  raft: { entriesPerMessageMax: 1, inflightAppendsMax: 1 },
+} as const;
+
+/**
  * Draws one seed's swarm configuration and fault schedule. Each part comes
  * from its own stream, so that adding a draw to one leaves the others as
  * they were.
  */
 export function drawSwarm(seed: number): SwarmDraw {
   const random = SimRandom.stream(seed, 'swarm');
-  const kinds = EVERY_FAULT_KIND.filter(() => random.chance(0.5));
-  const nodes = random.pick([3, 5, 5, 7]);
+  // A seed of the leader-churn mix still makes every draw of the 'swarm'
+  // stream, in the same order, so that the streams of other seeds, and this
+  // seed's other streams, are the same whether or not it churns.
+  const leaderChurn = SimRandom.stream(seed, 'swarm-churn').chance(LEADER_CHURN.chance);
+  const drawnKinds = EVERY_FAULT_KIND.filter(() => random.chance(0.5));
+  const drawnNodes = random.pick([3, 5, 5, 7]);
   const durationMs = 12_000;
   const healAtMs = 8000;
-  const meanFaultIntervalMs = random.pick([100, 300, 1000]);
+  const drawnIntervalMs = random.pick([100, 300, 1000]);
   const delayMinMs = random.pick([1, 2, 5]);
+  const drawnNetwork = { delayMinMs, delayMeanMs: delayMinMs * random.pick([2, 5]) };
+  const { nodes, kinds, meanFaultIntervalMs, network } = leaderChurn
+    ? LEADER_CHURN
+    : { nodes: drawnNodes, kinds: drawnKinds, meanFaultIntervalMs: drawnIntervalMs, network: drawnNetwork };
   const faults = randomFaultSchedule(SimRandom.stream(seed, 'swarm-faults'), { nodes, durationMs: healAtMs, meanIntervalMs: meanFaultIntervalMs, kinds });
-  const network = { delayMinMs, delayMeanMs: delayMinMs * random.pick([2, 5]) };
+  const raft = drawRaft(SimRandom.stream(seed, 'swarm-raft'));
   return {
     seed,
+    leaderChurn,
     nodes,
     durationMs,
     healAtMs,
@@ -108,7 +144,7 @@ export function drawSwarm(seed: number): SwarmDraw {
     faults,
     network,
     publishers: drawPublishers(SimRandom.stream(seed, 'swarm-publishers')),
-    raft: drawRaft(SimRandom.stream(seed, 'swarm-raft')),
+    raft: leaderChurn ? { ...raft, ...LEADER_CHURN.raft } : raft,
     budgets: SimRandom.stream(seed, 'swarm-budgets').pick(OUTPUT_BUDGETS),
     // Half the seeds read through a disk path that flips a bit now and then, so that reading back what was written (recovery, catch-up from the blocks) meets it.
     readFlipChance: SimRandom.stream(seed, 'swarm-disk').pick([0, 0, 0.001, 0.01]),
@@ -160,6 +196,7 @@ function drawPublishers(random: SimRandom): SwarmPublishers {
  * a round trip, and with fewer, at the workload's rates and the network's
  * delays, followers fall further behind all run and cannot catch up within
  * the liveness bound. One entry per append is still drawn, with a deep pipeline.
+ * Only the leader-churn mix, on its fast network, sends one entry at a time.
  */
 const ENTRIES_IN_FLIGHT_MIN = 16;
 
@@ -181,7 +218,7 @@ export function swarmWorkload(draw: SwarmDraw): BrokerWorkloadOptions {
 export function describeDraw(draw: SwarmDraw): string {
   const { publishers, raft, budgets } = draw;
   return (
-    `${draw.nodes} nodes, faults [${draw.kinds.join(', ')}] every ${draw.meanFaultIntervalMs} ms (${draw.faults.length} drawn); ` +
+    `${draw.leaderChurn ? 'leader churn: ' : ''}${draw.nodes} nodes, faults [${draw.kinds.join(', ')}] every ${draw.meanFaultIntervalMs} ms (${draw.faults.length} drawn); ` +
     `network delay min ${draw.network.delayMinMs} ms mean ${draw.network.delayMeanMs} ms; ` +
     `${publishers.count} publisher(s), windows [${publishers.windows.join(', ')}], ${publishers.openLoop ? 'open' : 'closed'} loop at ${publishers.rate}/s; ` +
     `raft entries/append ${raft.entriesPerMessageMax}, appends in flight ${raft.inflightAppendsMax}, election ${raft.electionTicksMin} ticks, heartbeat ${raft.heartbeatTicks} ticks; ` +

@@ -76,11 +76,32 @@ describe('swarm fuzzing', () => {
     expect(describeDraw(removing[0]!)).toMatch(/stream limits (max_msgs|max_bytes|max_age).*, \d+ purge\(s\)$/);
   });
 
+  it('draws the leader-churn mix for a share of seeds: three nodes, the four faults that move leaders, one entry a round trip, and publishers, budgets and timing still drawn', () => {
+    const draws = Array.from({ length: 100 }, (_, i) => drawSwarm(i + 1));
+    const churning = draws.filter((draw) => draw.leaderChurn);
+    expect(churning.length).toBeGreaterThanOrEqual(15);
+    expect(churning.length).toBeLessThanOrEqual(35);
+    for (const draw of churning) {
+      expect(draw.nodes).toBe(3);
+      expect([...draw.kinds].sort()).toEqual(['crash-leader', 'heal', 'isolate-leader', 'restart']);
+      for (const fault of draw.faults) expect(draw.kinds).toContain(fault.action.kind);
+      expect([draw.raft.entriesPerMessageMax, draw.raft.inflightAppendsMax]).toEqual([1, 1]);
+      expect(describeDraw(draw)).toMatch(/^leader churn: 3 nodes/);
+    }
+    expect(new Set(churning.map((draw) => draw.publishers.openLoop))).toEqual(new Set([true, false]));
+    expect(new Set(churning.map((draw) => draw.raft.electionTicksMin)).size).toBeGreaterThan(1);
+    expect(new Set(churning.map((draw) => draw.budgets.sessionOutputBytesMax)).size).toBeGreaterThan(1);
+    // The other seeds keep their own mixes, and none sends one entry at a time with one append in flight.
+    for (const draw of draws.filter((candidate) => !candidate.leaderChurn)) expect(draw.raft.entriesPerMessageMax * draw.raft.inflightAppendsMax).toBeGreaterThanOrEqual(16);
+    expect(new Set(draws.filter((draw) => !draw.leaderChurn).map((draw) => draw.nodes))).toEqual(new Set([3, 5, 7]));
+  });
+
   it('writes a seed as a scenario that replays its run bit for bit, drawn publishers, Raft settings, budgets, limits and purges included', () => {
-    // An open-loop seed with limits and a purge, a closed-loop one with limits, and one whose purges keep some messages.
-    const seeds = [13, 1, 5];
-    expect(seeds.map((seed) => drawSwarm(seed).publishers.openLoop)).toEqual([true, false, true]);
-    expect(seeds.map((seed) => drawSwarm(seed).retention.purges.length)).toEqual([1, 0, 2]);
+    // An open-loop seed with limits and a purge, a closed-loop one with limits, one whose purges keep some messages, and a leader-churn seed.
+    const seeds = [13, 1, 5, 7];
+    expect(seeds.map((seed) => drawSwarm(seed).publishers.openLoop)).toEqual([true, false, true, true]);
+    expect(seeds.map((seed) => drawSwarm(seed).retention.purges.length)).toEqual([1, 0, 2, 2]);
+    expect(seeds.map((seed) => drawSwarm(seed).leaderChurn)).toEqual([false, false, false, true]);
     expect(drawSwarm(5).retention.purges.every((purge) => purge.keep !== undefined)).toBe(true);
     for (const seed of seeds) {
       const draw = drawSwarm(seed);

@@ -7,7 +7,7 @@ import type { SafetyProperty } from '../../sim/checker.js';
 import { drawSwarm, swarmRunOptions } from '../../sim/fuzz.js';
 import type { HistoryProperty } from '../../sim/history-checker.js';
 import { runSimulation, type SimRunOptions, type SimRunResult } from '../../sim/run.js';
-import { plantedBrokerFactory, type PlantedBrokerBugName } from './planted-broker-bugs.js';
+import { brokerOverRaftFactory, plantedBrokerFactory, type PlantedBrokerBugName } from './planted-broker-bugs.js';
 import { paperHeartbeatsFactory, plantedNodeFactory, type PlantedBugName } from './planted-bugs.js';
 
 type NodeFactory = NonNullable<NonNullable<SimRunOptions['cluster']>['createNode']>;
@@ -134,6 +134,31 @@ export const BROKER_HUNTS: readonly BrokerHunt[] = [
   // Only a client over its output budget meets it: the draws' small budgets and slow-client faults.
   { bug: 'drop-when-full', expected: ['Subscription Gap'] },
 ];
+
+export interface RaftUnderBrokerHunt {
+  /** The name the mutants table gives it, apart from the Raft-only hunt of the same bug. */
+  readonly name: string;
+  readonly bug: PlantedBugName;
+  readonly expected: readonly Catcher[];
+}
+
+/**
+ * Raft bugs hunted under the correct broker (brokerOverRaftFactory) by the
+ * swarm draws of `chorus sim fuzz`: seed k runs the swarm draw of seed k, as a
+ * broker bug's hunt does. Figure 8 needs a leader to commit an old term's
+ * entry by counting and lose office before its own term's entry follows; only
+ * the draws' leader-churn mix (sim/fuzz.ts) moves leaders that way.
+ */
+export const RAFT_UNDER_BROKER_HUNTS: readonly RaftUnderBrokerHunt[] = [
+  { name: 'figure-8-commit-under-broker', bug: 'figure-8-commit', expected: ['Leader Completeness', 'State Machine Safety', 'Log Matching'] },
+];
+
+/** Runs the swarm draw of `seed` with the correct broker over the planted Raft core `bug`, or over the production core when undefined. */
+export function runRaftUnderBrokerHunt(bug: PlantedBugName | undefined, seed: number): SimRunResult {
+  const draw = drawSwarm(seed);
+  const plants = bug === undefined ? {} : { broker: { createBroker: brokerOverRaftFactory(plantedNodeFactory(bug)) } };
+  return runSimulation(swarmRunOptions(draw, draw.faults, plants));
+}
 
 /** Every property a run reports, in the order found (safety first), and 'liveness' or 'exception' when that is how it failed. */
 export function catchersOf(result: SimRunResult): Catcher[] {
