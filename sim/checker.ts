@@ -258,6 +258,11 @@ export class SafetyChecker {
     return this.committedChains.length;
   }
 
+  /** The entry known committed at an index, whatever has been compacted since; undefined above committedIndex(). */
+  committedEntry(index: number): Entry | undefined {
+    return this.committedEntries[index - 1];
+  }
+
   private recordFor(id: NodeId, incarnation: number): NodeRecord {
     let record = this.nodes[id];
     if (record === undefined) {

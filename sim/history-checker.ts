@@ -948,8 +948,10 @@ interface Removers {
   readonly last: number | undefined;
   /** Offsets up to this may have been removed by max_msgs or max_bytes; 0 when neither applies. */
   readonly byLimitsThrough: number;
-  /** Offsets up to this were past max_age at the end; 0 when max_age explains none. */
+  /** Offsets up to this may have been past max_age at the end; 0 when max_age explains none. */
   readonly byAgeThrough: number;
+  /** The lowest offset the history shows stamped younger than max_age at the end, which bounds byAgeThrough. */
+  readonly youngest: { readonly offset: number; readonly timestampMs: number } | undefined;
   readonly purges: readonly PurgeWindow[];
 }
 
@@ -1040,24 +1042,30 @@ function removersOf(context: Context, limits: TopicRetention, evidence: Readonly
   if (last !== undefined && limits.maxMsgs !== -1) byLimitsThrough = last - limits.maxMsgs;
   // Sizes are not in the history, so max_bytes may have removed anything but the newest message (a larger one is refused).
   if (last !== undefined && limits.maxBytes !== -1) byLimitsThrough = Math.max(byLimitsThrough, last - 1);
-  return { limits, last, byLimitsThrough, byAgeThrough: ageThrough(context, limits, evidence), purges: purgeWindows(context, limits.topic, last) };
+  const youngest = youngestKnown(context, limits, evidence);
+  const byAgeThrough = limits.maxAgeMs === 0 ? 0 : context.clockMs === undefined || youngest === undefined ? Number.POSITIVE_INFINITY : youngest.offset - 1;
+  return { limits, last, byLimitsThrough, byAgeThrough, youngest, purges: purgeWindows(context, limits.topic, last) };
 }
 
 /**
- * The highest offset known to be past max_age at the end. Stamps never
- * decrease along a topic (Timestamp Order checks it), so every offset below
- * one past max_age is past it too, even one whose stamp the history lacks.
- * Without a clock nothing bounds age, so it may explain every removal.
+ * The lowest offset whose stamp the history shows to be younger than max_age
+ * at the end (the final clock less the stamp is under max_age); undefined when
+ * none is, or when max_age or the clock is unknown. Stamps never decrease
+ * along a topic (Timestamp Order checks it), so every offset from it up was
+ * too young for max_age to remove, while any offset below it may have been old
+ * enough, even one whose stamp the history lacks: a client that never saw a
+ * message's stamp (its publish timed out, no subscriber was there) leaves no
+ * evidence against its removal.
  */
-function ageThrough(context: Context, limits: TopicRetention, evidence: ReadonlyMap<number, OffsetEvidence>): number {
-  if (limits.maxAgeMs === 0) return 0;
+function youngestKnown(context: Context, limits: TopicRetention, evidence: ReadonlyMap<number, OffsetEvidence>): { offset: number; timestampMs: number } | undefined {
   const clockMs = context.clockMs;
-  if (clockMs === undefined) return Number.POSITIVE_INFINITY;
-  let through = 0;
+  if (limits.maxAgeMs === 0 || clockMs === undefined) return undefined;
+  let youngest: { offset: number; timestampMs: number } | undefined;
   for (const [offset, shown] of evidence) {
-    if (shown.timestampMs !== undefined && clockMs - shown.timestampMs >= limits.maxAgeMs) through = Math.max(through, offset);
+    if (shown.timestampMs === undefined || clockMs - shown.timestampMs >= limits.maxAgeMs) continue;
+    if (youngest === undefined || offset < youngest.offset) youngest = { offset, timestampMs: shown.timestampMs };
   }
-  return through;
+  return youngest;
 }
 
 /**
@@ -1102,16 +1110,18 @@ function whyUnexplained(context: Context, removers: Removers, offset: number, sh
   const reasons = [
     maxMsgs === -1 ? 'no max_msgs' : byCount,
     maxBytes === -1 ? 'no max_bytes' : 'max_bytes never empties a topic',
-    maxAgeMs === 0 ? 'no max_age' : ageReason(context, maxAgeMs, shown),
+    maxAgeMs === 0 ? 'no max_age' : ageReason(context, maxAgeMs, offset, removers.youngest!),
     purgeReason(removers.purges, offset),
   ];
   return reasons.join('; ');
 }
 
-function ageReason(context: Context, maxAgeMs: number, shown: OffsetEvidence): string {
+/** Why max_age leaves an offset: it, or an offset below it, is stamped too recently (an unexplained offset has such a one). */
+function ageReason(context: Context, maxAgeMs: number, offset: number, youngest: { offset: number; timestampMs: number }): string {
   const clockMs = context.clockMs as number;
-  if (shown.timestampMs === undefined) return `max_age ${maxAgeMs} ms: its stamp is unknown, and no later offset is known to be that old at the final clock ${clockMs} ms`;
-  return `max_age ${maxAgeMs} ms: it is stamped ${shown.timestampMs} ms, only ${clockMs - shown.timestampMs} ms before the final clock ${clockMs} ms`;
+  const age = `only ${clockMs - youngest.timestampMs} ms before the final clock ${clockMs} ms`;
+  if (youngest.offset === offset) return `max_age ${maxAgeMs} ms: it is stamped ${youngest.timestampMs} ms, ${age}`;
+  return `max_age ${maxAgeMs} ms: offset ${youngest.offset}, below it, is stamped ${youngest.timestampMs} ms, ${age}, and it is stamped no earlier`;
 }
 
 function purgeReason(purges: readonly PurgeWindow[], offset: number): string {

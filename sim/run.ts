@@ -138,9 +138,17 @@ export interface BrokerRunResult {
   readonly judged: HistoryJudged;
 }
 
-/** Every live node has applied the entry at (index, term). */
+/**
+ * The entry at (index, term) is committed and every live node has applied it.
+ * A node's own log cannot show that once it has compacted past the index (a
+ * broker with max_age limits proposes its removals all the time, so snapshots
+ * are taken while the probe waits), so the entry is looked up among what the
+ * checker saw committed, and a node counts once it has applied that far:
+ * State Machine Safety holds every node to the committed entry at each index.
+ */
 function appliedEverywhere(cluster: SimCluster, index: number, term: number): boolean {
-  return cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.appliedEntry(id, index)?.term === term);
+  if (cluster.checker.committedEntry(index)?.term !== term) return false;
+  return cluster.nodeIds.every((id) => !cluster.isUp(id) || cluster.status(id).appliedIndex >= index);
 }
 
 /**

@@ -24,6 +24,8 @@ export interface ScenarioExpectations {
   readonly progress: boolean;
   /** The longest stretch without any acknowledged publish, from the first one to the end, in ms; undefined: no bound. */
   readonly maxUnavailableMs: number | undefined;
+  /** After the clients stop, a fresh command must be applied on every live node within this many ms. */
+  readonly convergeWithinMs: number;
 }
 
 export interface Scenario {
@@ -105,6 +107,7 @@ export function scenarioRunOptions(scenario: Scenario, seed: number): Partial<Si
     workload: 'broker',
     broker: scenario.workload,
     leaderBoundMs: scenario.expect.leaderWithinMs,
+    convergeBoundMs: scenario.expect.convergeWithinMs,
     cluster: { ...DEFAULT_SIM_RUN_OPTIONS.cluster, ...scenario.cluster },
   };
 }
@@ -303,13 +306,14 @@ function withoutPurges(value: unknown): unknown {
 const SKIPPED_STEP = Symbol('purge step');
 
 function readExpect(reader: FieldReader, value: unknown): ScenarioExpectations {
-  const fields = mapping(reader, ['expect'], value, ['safety', 'leaderWithin', 'progress', 'maxUnavailable']);
+  const fields = mapping(reader, ['expect'], value, ['safety', 'leaderWithin', 'progress', 'maxUnavailable', 'convergeWithin']);
   if (fields.safety !== undefined && fields.safety !== true) reader.problem(['expect', 'safety'], 'safety is always checked and cannot be turned off; write true or leave it out');
   if (fields.progress !== undefined && typeof fields.progress !== 'boolean') reader.problem(['expect', 'progress'], `must be true or false, got ${JSON.stringify(fields.progress)}`);
   return {
     leaderWithinMs: duration(reader, ['expect', 'leaderWithin'], fields.leaderWithin ?? '10s'),
     progress: fields.progress !== false,
     maxUnavailableMs: fields.maxUnavailable === undefined ? undefined : duration(reader, ['expect', 'maxUnavailable'], fields.maxUnavailable),
+    convergeWithinMs: duration(reader, ['expect', 'convergeWithin'], fields.convergeWithin ?? '10s'),
   };
 }
 

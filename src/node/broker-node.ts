@@ -44,7 +44,7 @@ import { WholeSnapshotSource } from '../broker/whole-snapshot-source.js';
 import type { SyncDone } from '../storage/file-system.js';
 import { consumerAckProblem, publishProblem, type Rejection } from '../broker/validation.js';
 import { subjectMatches } from '../broker/subjects.js';
-import { subjectsOverlap, type StreamConfig } from '../broker/stream-config.js';
+import type { StreamConfig } from '../broker/stream-config.js';
 import type { ClientCommand, ClientParseOutput, ConnectOptions, HeaderBlock, HistoryStart } from '../protocol/client-commands.js';
 import { DEFAULT_REORDER_BOUND_MS, EMPTY_HEADER_BLOCK } from '../protocol/client-commands.js';
 import { encodeErr, encodeHMsg, encodeInfo, encodeMsg, encodeOk, encodePing, encodePong } from '../protocol/client-encoder.js';
@@ -1175,12 +1175,17 @@ export class BrokerNode {
 
   private subscribe(client: ClientSession, sid: string, subject: string, queue: string | undefined, start: StartRule, nowMs: number, ordering?: Ordering): void {
     if (!this.sidFree(client, sid)) return;
-    if (start.kind === 'live' && !subject.startsWith(INBOX_PREFIX) && (!this.caughtUp() || this.mayMatchStored(subject))) {
-      // A live subscription to stored subjects means "from now": it starts
-      // once a read barrier it sends through the log is applied here, so it
-      // gets nothing committed before it was made, however far behind this
-      // node is (it may have just restarted and be re-applying its log). The
-      // client's next PING is answered only then, so SUB, flush, publish
+    if (start.kind === 'live' && !subject.startsWith(INBOX_PREFIX)) {
+      // A live subscription means "from now": it starts once a read barrier
+      // it sends through the log is applied here, so it gets nothing
+      // committed before it was made, however far behind this node is (it
+      // may have just restarted and be re-applying its log). That holds for
+      // subjects no stream this node knows of captures too: a node that hears
+      // from its leader and has applied all it knows to be committed may
+      // still lack a stream the cluster made and filled before this SUB, and
+      // would then deliver that stream's messages from offset 1 as if new.
+      // Only a barrier proves this node's state is as recent as the SUB.
+      // The client's next PING is answered only then, so SUB, flush, publish
       // works as with nats-server.
       this.startingSubscriptions.add(`${client.id} ${sid}`);
       this.beginLive({ kind: 'live', session: client.id, sid, subject, queue, max: undefined }, nowMs);
@@ -1188,22 +1193,6 @@ export class BrokerNode {
     }
     this.subscriptions.add(client.id, sid, subject, queue, start, this.state, ordering);
     this.ok(client);
-  }
-
-  /**
-   * Whether this node's state tells which streams exist: it hears from a
-   * leader and has applied all it knows to be committed. A node re-applying
-   * its log after a restart, or cut off from the leader, may not know of
-   * streams the cluster has.
-   */
-  private caughtUp(): boolean {
-    return this.raft.hearsFromLeader() && this.raft.commitIndex() > 0 && this.state.appliedIndex >= this.raft.commitIndex();
-  }
-
-  /** Whether a subscription pattern could match a subject some stream (replicated or declared) captures. */
-  private mayMatchStored(pattern: string): boolean {
-    const configs = [...this.state.streamList().map((stream) => stream.config), ...this.options.streams];
-    return configs.some((config) => config.subjects.some((subject) => subjectsOverlap(subject, pattern)));
   }
 
   private beginLive(waiter: LiveWaiter, nowMs: number): void {
@@ -1227,6 +1216,8 @@ export class BrokerNode {
     if (this.sessions.has(waiter.session)) {
       const member = this.subscriptions.add(waiter.session, waiter.sid, waiter.subject, waiter.queue, { kind: 'live' }, this.state);
       member.max = current.max;
+      // Peers route NATS core messages by what they were told: tell them now, not at the next tick, before the PONG goes.
+      this.core.advertise();
     }
     this.answerDeferredPongs(waiter.session);
   }

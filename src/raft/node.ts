@@ -1296,6 +1296,7 @@ export class RaftNode {
       this.sendAppends(message.from);
       return;
     }
+    transfer.lastAnswered = message.nextOffset;
     if (message.nextOffset === 0 && transfer.acked > 0) {
       // The follower started over (it restarted, or found the snapshot damaged).
       transfer.acked = 0;
@@ -1321,6 +1322,18 @@ export class RaftNode {
     if (transfer.acked !== transfer.ackedAtLastHeartbeat) {
       transfer.ackedAtLastHeartbeat = transfer.acked;
       return;
+    }
+    if (transfer.lastAnswered < transfer.acked) {
+      // Stalled while the follower's latest answer names an earlier offset:
+      // it does not hold what `acked` says. A follower that restarted asks
+      // for offset 0, the leader starts over, and an answer sent before the
+      // restart, delayed or duplicated on the network, can then raise `acked`
+      // past everything the new transfer holds; the follower refuses chunks
+      // that far ahead of its window, and answers that only repeat its offset
+      // would never count. Going back to where it says it is costs at most
+      // chunks sent twice, when that answer was merely overtaken.
+      transfer.acked = transfer.lastAnswered;
+      transfer.ackedAtLastHeartbeat = transfer.acked;
     }
     if (transfer.acked >= transfer.size) {
       const chunkBytes = this.options.snapshotChunkBytes;

@@ -20,8 +20,15 @@ export interface SnapshotTransfer {
   readonly crc: number;
   /** The next byte to send. Invariant: acked <= sent <= size. */
   sent: number;
-  /** The offset the follower last said it expects. */
+  /** The highest offset the follower has said it expects. */
   acked: number;
+  /**
+   * The offset named by the follower's latest answer, in the order answers
+   * came. Below `acked` when that answer was overtaken on the network, or when
+   * the follower lost ground (it restarted, and an answer from before the
+   * restart came late); a stall tells the two apart.
+   */
+  lastAnswered: number;
   /** `acked` when the last heartbeat answer came: no change by the next one means chunks were lost. */
   ackedAtLastHeartbeat: number;
 }
@@ -100,7 +107,7 @@ export class Progress {
     this.probeSent = false;
     this.epoch++;
     this.inflight.length = 0;
-    this.transfer = { index: snapshot.index, term: snapshot.term, size: snapshot.size, crc: snapshot.crc, sent: 0, acked: 0, ackedAtLastHeartbeat: -1 };
+    this.transfer = { index: snapshot.index, term: snapshot.term, size: snapshot.size, crc: snapshot.crc, sent: 0, acked: 0, lastAnswered: 0, ackedAtLastHeartbeat: -1 };
   }
 
   /** The follower installed the snapshot at `index`: it matches up to there, and is probed from the next entry. */

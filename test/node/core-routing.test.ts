@@ -13,7 +13,7 @@ function coreCluster(): MiniCluster {
   // No streams: every subject is NATS core.
   const cluster = new MiniCluster({ streams: [] });
   cluster.electLeader(1);
-  // The followers learn the commit index, so their live SUBs start at once (see BrokerNode.subscribe).
+  // The followers learn the commit index, so the read barriers of their live SUBs pass at once (see BrokerNode.subscribe).
   cluster.heartbeat();
   return cluster;
 }

@@ -234,6 +234,46 @@ describe('snapshots and log compaction', () => {
     expect(cluster.host(3).applied).toEqual(cluster.host(1).applied);
   });
 
+  it('go back to where the follower says it is when an answer from before its restart raised the acknowledged offset (found by the fuzzer, seed 324)', () => {
+    const cluster = followerBehindCompaction();
+    const answersOf3 = (): RaftMessage[] => cluster.network.filter((message) => message.type === 'InstallSnapshotResponse' && message.from === 3);
+    // Deliver until node 3 has acknowledged the first three chunks, holding back a copy of that answer.
+    let stale: RaftMessage | undefined;
+    cluster.tick(1, OPTIONS.heartbeatTicks);
+    for (let round = 0; round < 100 && stale === undefined && cluster.network.length > 0; round++) {
+      const message = cluster.network.shift()!;
+      cluster.host(message.to).node.step(message);
+      cluster.flush(message.to);
+      stale = answersOf3().find((answer) => answer.type === 'InstallSnapshotResponse' && answer.nextOffset === 48);
+    }
+    expect(stale).toBeDefined();
+    // Node 3 restarts: what it had received of the snapshot is gone, and it asks for offset 0. The leader starts
+    // over; node 3 takes the first chunk again, and the second is lost.
+    const before = cluster.host(3);
+    cluster.start(3, { hardState: before.hardState, entries: before.entries, snapshot: before.snapshot, applied: before.applied });
+    let startedOver = false;
+    for (let round = 0; round < 100 && !answersOf3().some((answer) => answer.type === 'InstallSnapshotResponse' && answer.nextOffset === 16) && cluster.network.length > 0; round++) {
+      const message = cluster.network.shift()!;
+      if (message.type === 'InstallSnapshot' && message.to === 3 && message.offset !== 0 && startedOver) continue;
+      cluster.host(message.to).node.step(message);
+      cluster.flush(message.to);
+      startedOver ||= cluster.sent.some((sent) => sent.type === 'InstallSnapshotResponse' && sent.from === 3 && sent.nextOffset === 0);
+    }
+    expect(startedOver).toBe(true);
+    // Now the answer from before the restart reaches the leader: it names offset 48, beyond the two chunks node 3
+    // takes ahead of offset 16, so node 3 refuses what the leader sends next and keeps asking for 16.
+    cluster.host(1).node.step(stale!);
+    cluster.flush(1);
+    cluster.deliverAll();
+    // Heartbeat answers show the transfer stalled; the leader goes back to offset 16 and node 3 installs the snapshot.
+    for (let round = 0; round < 20 && cluster.host(3).node.snapshotMeta().index === 0; round++) {
+      cluster.tick(1, OPTIONS.heartbeatTicks);
+      cluster.deliverAll();
+    }
+    expect(cluster.host(3).node.snapshotMeta().index).toBeGreaterThan(0);
+    expect(cluster.host(3).applied).toEqual(cluster.host(1).applied);
+  });
+
   it('start the transfer over when the follower finds the assembled snapshot damaged', () => {
     const cluster = followerBehindCompaction();
     cluster.host(3).damageNextChunk = true;

@@ -1062,7 +1062,7 @@ describe('retention and purges', () => {
     // At clock 700, offsets 1 to 3 (stamped 300 or earlier) are 400 ms old or more, and 4 to 6 less.
     const byAge = mutate(retained(), (doc) => setRetention(doc, { maxAgeMs: 350 }));
     expect(checkHistory(byAge), violationsOf(byAge)).toEqual([]);
-    // Offset 2's stamp is nowhere in the history, but 3, stamped later, is past max_age, so 2 is too.
+    // Offset 2's stamp is nowhere in the history, and nothing at or below it is known to be too young, so it may have been old enough.
     const unstamped = mutate(byAge, (doc) => {
       for (const e of doc.events) if (e.offset === 2) delete e.timestampMs;
     });
@@ -1076,6 +1076,25 @@ describe('retention and purges', () => {
     expect(propertiesOf(removed)).toEqual(['Retention']);
     expect(removed[0]).toMatchObject({ offset: 3 });
     expect(removed[0]!.detail).toMatch(/max_age 450 ms: it is stamped 300 ms, only 400 ms before the final clock 700 ms/);
+    // Had no client seen offset 3's stamp (its publish timed out, say), nothing would show it too young: offset 4,
+    // the lowest known to be, bounds what max_age may have removed, and 3 is below it.
+    const unseen = mutate(retained(), (doc) => {
+      setRetention(doc, { maxAgeMs: 450 });
+      for (const e of doc.events) if (e.offset === 3) delete e.timestampMs;
+    });
+    expect(checkHistory(unseen), violationsOf(unseen)).toEqual([]);
+    // But one offset known too young makes every offset above it too young, whatever the history shows of their
+    // own stamps: with offset 1 stamped 300 ms (400 ms old), offsets 1 to 3 all had to stay.
+    const belowYoung = checkHistory(
+      mutate(retained(), (doc) => {
+        setRetention(doc, { maxAgeMs: 450 });
+        for (const e of doc.events) if (e.offset === 3 || e.offset === 2) delete e.timestampMs;
+        for (const e of doc.events) if (e.offset === 1) e.timestampMs = 300;
+      }),
+    );
+    expect(propertiesOf(belowYoung)).toEqual(['Retention']);
+    expect(belowYoung[0]).toMatchObject({ offset: 1 });
+    expect(belowYoung[0]!.detail).toMatch(/max_age 450 ms: it is stamped 300 ms, only 400 ms before the final clock 700 ms; .*so are removed offsets 2, 3/);
 
     // Without the nodes' clocks nothing bounds age: removals are allowed and no message is too old to keep.
     const unclocked = mutate(retained(), (doc) => {

@@ -125,7 +125,7 @@ describe('scenario files', () => {
       'bad.yaml:7: timeline[1].node: must be an integer from 1 to 3, got 9',
       'bad.yaml:8: timeline[2].groups: must be a list of at least two lists of node ids, got [[1,2]]',
       'bad.yaml:9: timeline[3].at: must be before the end of the run (20000 ms)',
-      'bad.yaml:10: expect.bogus: unknown field (known: safety, leaderWithin, progress, maxUnavailable)',
+      'bad.yaml:10: expect.bogus: unknown field (known: safety, leaderWithin, progress, maxUnavailable, convergeWithin)',
       'bad.yaml:10: expect.safety: safety is always checked and cannot be turned off; write true or leave it out',
     ]);
   });
