@@ -45,8 +45,9 @@ export const COMPILED_MUTANTS: readonly CompiledMutant[] = [
     edits: [{ find: 'if (stored !== actual)', replace: 'if (stored !== actual && recordEnd < bytes.length)' }],
     expected: [],
     fault: 'torn-crash',
-    // It takes a torn crash whose tear leaves a whole-length record at the log's tail, on a node that then rejoins: about one seed in a hundred.
-    seedsMax: 150,
+    // It takes a torn crash whose tear leaves a whole-length record at the log's tail, on a node that then rejoins: one
+    // seed in a few hundred (caught at seed 115, then at 296 once a quarter of the seeds churn leaders without torn crashes).
+    seedsMax: 400,
   },
   {
     // Acknowledges a Ready's log appends as soon as they are written, before the fdatasync that makes them durable.
